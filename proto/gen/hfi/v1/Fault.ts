@@ -1,0 +1,50 @@
+// Original file: proto/hfi/v1/policy.proto
+
+import type { DelayFault as _hfi_v1_DelayFault, DelayFault__Output as _hfi_v1_DelayFault__Output } from '../../hfi/v1/DelayFault.ts';
+import type { AbortFault as _hfi_v1_AbortFault, AbortFault__Output as _hfi_v1_AbortFault__Output } from '../../hfi/v1/AbortFault.ts';
+
+export interface Fault {
+  /**
+   * Share of matching requests that get the fault, 0-100, resolution 1e-4
+   * (one in a million). 0 = never, 100 = every request.
+   */
+  'percentage'?: (number | string);
+  'delay'?: (_hfi_v1_DelayFault | null);
+  'abort'?: (_hfi_v1_AbortFault | null);
+  /**
+   * Wait this long before injecting ("late-stage" faults).
+   */
+  'startDelayMs'?: (number);
+  /**
+   * The rule stops injecting this many seconds after the policy was applied
+   * (0 = until deleted).
+   */
+  'durationSeconds'?: (number);
+  /**
+   * Shorthand for delay.fixed_delay_ms; normalised away by the server.
+   */
+  'delayMs'?: (number);
+}
+
+export interface Fault__Output {
+  /**
+   * Share of matching requests that get the fault, 0-100, resolution 1e-4
+   * (one in a million). 0 = never, 100 = every request.
+   */
+  'percentage': (number);
+  'delay': (_hfi_v1_DelayFault__Output | null);
+  'abort': (_hfi_v1_AbortFault__Output | null);
+  /**
+   * Wait this long before injecting ("late-stage" faults).
+   */
+  'startDelayMs': (number);
+  /**
+   * The rule stops injecting this many seconds after the policy was applied
+   * (0 = until deleted).
+   */
+  'durationSeconds': (number);
+  /**
+   * Shorthand for delay.fixed_delay_ms; normalised away by the server.
+   */
+  'delayMs': (number);
+}

@@ -1,0 +1,10 @@
+// Original file: proto/hfi/v1/policy_service.proto
+
+
+export interface GetPolicyRequest {
+  'name'?: (string);
+}
+
+export interface GetPolicyRequest__Output {
+  'name': (string);
+}

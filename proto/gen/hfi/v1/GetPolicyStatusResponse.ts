@@ -1,0 +1,14 @@
+// Original file: proto/hfi/v1/policy_service.proto
+
+import type { PolicyStatus as _hfi_v1_PolicyStatus, PolicyStatus__Output as _hfi_v1_PolicyStatus__Output } from '../../hfi/v1/PolicyStatus.ts';
+import type { ProxyStatus as _hfi_v1_ProxyStatus, ProxyStatus__Output as _hfi_v1_ProxyStatus__Output } from '../../hfi/v1/ProxyStatus.ts';
+
+export interface GetPolicyStatusResponse {
+  'policies'?: (_hfi_v1_PolicyStatus)[];
+  'proxies'?: (_hfi_v1_ProxyStatus)[];
+}
+
+export interface GetPolicyStatusResponse__Output {
+  'policies': (_hfi_v1_PolicyStatus__Output)[];
+  'proxies': (_hfi_v1_ProxyStatus__Output)[];
+}

@@ -1,0 +1,61 @@
+// Original file: proto/hfi/v1/policy_service.proto
+
+import type { Selector as _hfi_v1_Selector, Selector__Output as _hfi_v1_Selector__Output } from '../../hfi/v1/Selector.ts';
+import type { ProxyRef as _hfi_v1_ProxyRef, ProxyRef__Output as _hfi_v1_ProxyRef__Output } from '../../hfi/v1/ProxyRef.ts';
+import type { Long } from '@grpc/proto-loader';
+
+export interface PolicyStatus {
+  'name'?: (string);
+  'version'?: (number | string | Long);
+  'target'?: (_hfi_v1_Selector | null);
+  'ruleCount'?: (number);
+  /**
+   * "abort", "delay".
+   */
+  'faultTypes'?: (string)[];
+  'expiresAtUnixMs'?: (number | string | Long);
+  /**
+   * Connected proxies whose selector matches the policy.
+   */
+  'targetedProxies'?: (number);
+  /**
+   * Proxies that ACKed a snapshot containing this version of the policy.
+   */
+  'acked'?: (_hfi_v1_ProxyRef)[];
+  /**
+   * Proxies that NACKed a snapshot containing it, with their reason.
+   */
+  'nacked'?: (_hfi_v1_ProxyRef)[];
+  /**
+   * Targeted proxies that have neither ACKed nor NACKed it yet.
+   */
+  'pending'?: (_hfi_v1_ProxyRef)[];
+}
+
+export interface PolicyStatus__Output {
+  'name': (string);
+  'version': (number);
+  'target': (_hfi_v1_Selector__Output | null);
+  'ruleCount': (number);
+  /**
+   * "abort", "delay".
+   */
+  'faultTypes': (string)[];
+  'expiresAtUnixMs': (number);
+  /**
+   * Connected proxies whose selector matches the policy.
+   */
+  'targetedProxies': (number);
+  /**
+   * Proxies that ACKed a snapshot containing this version of the policy.
+   */
+  'acked': (_hfi_v1_ProxyRef__Output)[];
+  /**
+   * Proxies that NACKed a snapshot containing it, with their reason.
+   */
+  'nacked': (_hfi_v1_ProxyRef__Output)[];
+  /**
+   * Targeted proxies that have neither ACKed nor NACKed it yet.
+   */
+  'pending': (_hfi_v1_ProxyRef__Output)[];
+}

@@ -1,0 +1,36 @@
+// Original file: proto/hfi/v1/policy_service.proto
+
+import type { Identity as _hfi_v1_Identity, Identity__Output as _hfi_v1_Identity__Output } from '../../hfi/v1/Identity.ts';
+import type { Long } from '@grpc/proto-loader';
+
+export interface ProxyStatus {
+  'identity'?: (_hfi_v1_Identity | null);
+  /**
+   * Snapshot version last sent, ACKed, NACKed.
+   */
+  'sentVersion'?: (string);
+  'ackedVersion'?: (string);
+  'nackedVersion'?: (string);
+  'nackError'?: (string);
+  /**
+   * Names of the policies in the last snapshot sent.
+   */
+  'policies'?: (string)[];
+  'connectedAtUnixMs'?: (number | string | Long);
+}
+
+export interface ProxyStatus__Output {
+  'identity': (_hfi_v1_Identity__Output | null);
+  /**
+   * Snapshot version last sent, ACKed, NACKed.
+   */
+  'sentVersion': (string);
+  'ackedVersion': (string);
+  'nackedVersion': (string);
+  'nackError': (string);
+  /**
+   * Names of the policies in the last snapshot sent.
+   */
+  'policies': (string)[];
+  'connectedAtUnixMs': (number);
+}

@@ -1,0 +1,25 @@
+// Original file: proto/hfi/v1/policy.proto
+
+import type { StringMatch as _hfi_v1_StringMatch, StringMatch__Output as _hfi_v1_StringMatch__Output } from '../../hfi/v1/StringMatch.ts';
+import type { HeaderMatch as _hfi_v1_HeaderMatch, HeaderMatch__Output as _hfi_v1_HeaderMatch__Output } from '../../hfi/v1/HeaderMatch.ts';
+import type { QueryParamMatch as _hfi_v1_QueryParamMatch, QueryParamMatch__Output as _hfi_v1_QueryParamMatch__Output } from '../../hfi/v1/QueryParamMatch.ts';
+
+/**
+ * Every condition given must hold (logical AND).
+ */
+export interface RequestMatch {
+  'method'?: (_hfi_v1_StringMatch | null);
+  'path'?: (_hfi_v1_StringMatch | null);
+  'headers'?: (_hfi_v1_HeaderMatch)[];
+  'queryParams'?: (_hfi_v1_QueryParamMatch)[];
+}
+
+/**
+ * Every condition given must hold (logical AND).
+ */
+export interface RequestMatch__Output {
+  'method': (_hfi_v1_StringMatch__Output | null);
+  'path': (_hfi_v1_StringMatch__Output | null);
+  'headers': (_hfi_v1_HeaderMatch__Output)[];
+  'queryParams': (_hfi_v1_QueryParamMatch__Output)[];
+}
