@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 
-bash scripts/ensure-etcd.sh || exit 1
+bash scripts/ensure-tools.sh || exit 1
 bash scripts/codegen.sh --check || exit 1
 npm run --silent build:filter || { echo "filter build failed" >&2; exit 1; }
 tsc -p tsconfig.json || { echo "type-check failed" >&2; exit 1; }
