@@ -1,0 +1,223 @@
+// The typed HFI client ("hfi/client"): promise-returning calls over the
+// PolicyService gRPC API, watch as an async iterable, errors as HfiClientError.
+import * as grpc from "@grpc/grpc-js";
+import { hfiGrpc } from "../../proto/loader.ts";
+import type {
+  Policy,
+  PolicyOut,
+  PolicyEventOut,
+  PolicyServiceClient,
+  ApplyPolicyResponseOut,
+  ListPoliciesResponseOut,
+  DeletePolicyResponseOut,
+  GetPolicyStatusResponseOut,
+} from "../../proto/types.ts";
+import { HfiClientError, toClientError } from "./errors.ts";
+
+export { HfiClientError, FIELD_ERRORS_METADATA_KEY, type GrpcCodeName } from "./errors.ts";
+export type * from "../../proto/types.ts";
+
+export const DEFAULT_SERVER = "127.0.0.1:9090";
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+export interface PolicyClientOptions {
+  /** HOST:PORT of the control plane's gRPC listener (default 127.0.0.1:9090). */
+  server?: string;
+  /** Bearer token for the management API (the server's HFI_API_TOKEN), when it requires one. */
+  token?: string;
+  /** Deadline of each unary call in ms (default 10000). Watches have none. */
+  timeoutMs?: number;
+}
+
+export interface ApplyOptions {
+  /** Compare-and-swap: apply only if the stored version is this (ABORTED otherwise). */
+  expectedVersion?: number;
+  /** Fail with ALREADY_EXISTS instead of updating. */
+  createOnly?: boolean;
+  /** Validate and report the outcome; store nothing. */
+  dryRun?: boolean;
+}
+
+export type ApplyOutcome = "created" | "configured" | "unchanged";
+
+export interface ApplyResultOut {
+  /** The stored policy (for a dry run: what would be stored). */
+  policy: PolicyOut;
+  result: ApplyOutcome;
+}
+
+export interface WatchOptions {
+  /** First yield one PUT event per existing policy. */
+  sendInitial?: boolean;
+}
+
+export interface PolicyClient {
+  readonly server: string;
+  applyPolicy(policy: Policy, opts?: ApplyOptions): Promise<ApplyResultOut>;
+  /** Rejects with code NOT_FOUND when absent. */
+  getPolicy(name: string): Promise<PolicyOut>;
+  listPolicies(): Promise<{ policies: PolicyOut[]; revision: number }>;
+  /** Resolves with the policy as it was before deletion. */
+  deletePolicy(name: string, opts?: { expectedVersion?: number }): Promise<{ policy: PolicyOut; revision: number }>;
+  /** One policy's status (and the proxies), or every policy's when name is omitted. */
+  getPolicyStatus(name?: string): Promise<GetPolicyStatusResponseOut>;
+  /** Change events as they happen. Leaving the loop (break/return/throw) cancels the stream. */
+  watchPolicies(opts?: WatchOptions): AsyncIterable<PolicyEventOut>;
+  close(): void;
+}
+
+const RESULTS: Record<string, ApplyOutcome> = {
+  APPLY_RESULT_CREATED: "created",
+  APPLY_RESULT_CONFIGURED: "configured",
+  APPLY_RESULT_UNCHANGED: "unchanged",
+};
+
+export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient {
+  const server = opts.server || DEFAULT_SERVER;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const { PolicyService } = hfiGrpc();
+  const stub = new PolicyService(server, grpc.credentials.createInsecure()) as PolicyServiceClient;
+
+  const metadata = (): grpc.Metadata => {
+    const md = new grpc.Metadata();
+    if (opts.token) md.set("authorization", `Bearer ${opts.token}`);
+    return md;
+  };
+
+  // Promisify one unary method with the client's deadline and error mapping.
+  function unary<Req, Res>(
+    method: (req: Req, md: grpc.Metadata, o: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall,
+    req: Req,
+  ): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      method.call(stub, req, metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+        if (err) reject(toClientError(err, server, timeoutMs));
+        else if (res === undefined) reject(new HfiClientError("INTERNAL", "empty response", [], server));
+        else resolve(res);
+      });
+    });
+  }
+
+  const requirePolicy = (p: PolicyOut | null | undefined, what: string): PolicyOut => {
+    if (!p) throw new HfiClientError("INTERNAL", `server returned no policy for ${what}`, [], server);
+    return p;
+  };
+
+  return {
+    server,
+
+    async applyPolicy(policy, o = {}) {
+      const res = await unary<Parameters<PolicyServiceClient["applyPolicy"]>[0], ApplyPolicyResponseOut>(
+        stub.applyPolicy as never,
+        {
+          policy,
+          expectedVersion: o.expectedVersion ?? 0,
+          createOnly: o.createOnly ?? false,
+          dryRun: o.dryRun ?? false,
+        },
+      );
+      return {
+        policy: requirePolicy(res.policy, "apply"),
+        result: RESULTS[res.result as string] ?? "configured",
+      };
+    },
+
+    async getPolicy(name) {
+      const res = await unary<{ name: string }, { policy: PolicyOut | null }>(stub.getPolicy as never, { name });
+      return requirePolicy(res.policy, name);
+    },
+
+    async listPolicies() {
+      const res = await unary<object, ListPoliciesResponseOut>(stub.listPolicies as never, {});
+      return { policies: res.policies, revision: res.revision };
+    },
+
+    async deletePolicy(name, o = {}) {
+      const res = await unary<{ name: string; expectedVersion: number }, DeletePolicyResponseOut>(
+        stub.deletePolicy as never,
+        { name, expectedVersion: o.expectedVersion ?? 0 },
+      );
+      return { policy: requirePolicy(res.policy, name), revision: res.revision };
+    },
+
+    getPolicyStatus(name = "") {
+      return unary<{ name: string }, GetPolicyStatusResponseOut>(stub.getPolicyStatus as never, { name });
+    },
+
+    watchPolicies(o = {}) {
+      return {
+        [Symbol.asyncIterator]: () =>
+          watchIterator(() => stub.watchPolicies({ sendInitial: o.sendInitial ?? false }, metadata()), server, timeoutMs),
+      };
+    },
+
+    close() {
+      stub.close();
+    },
+  };
+}
+
+/**
+ * Adapts a server stream to an async iterator. Events are queued while the
+ * consumer is busy (they are small and the consumer is expected to keep up);
+ * return() cancels the call and swallows the resulting CANCELLED.
+ */
+function watchIterator(
+  open: () => grpc.ClientReadableStream<PolicyEventOut>,
+  server: string,
+  timeoutMs: number,
+): AsyncIterator<PolicyEventOut> {
+  const call = open();
+  const queue: PolicyEventOut[] = [];
+  let failure: HfiClientError | undefined;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  call.on("data", (ev: PolicyEventOut) => {
+    queue.push(ev);
+    notify();
+  });
+  call.on("error", (err: grpc.ServiceError) => {
+    if (!ended && err.code !== grpc.status.CANCELLED) failure = toClientError(err, server, timeoutMs);
+    ended = true;
+    notify();
+  });
+  call.on("end", () => {
+    ended = true;
+    notify();
+  });
+  const finish = (): IteratorReturnResult<undefined> => {
+    if (!ended) {
+      ended = true;
+      call.cancel();
+    }
+    queue.length = 0;
+    return { done: true, value: undefined };
+  };
+  return {
+    async next() {
+      for (;;) {
+        const ev = queue.shift();
+        if (ev) return { done: false, value: ev };
+        if (failure) {
+          const f = failure;
+          failure = undefined;
+          throw f;
+        }
+        if (ended) return { done: true, value: undefined };
+        await new Promise<void>((r) => (wake = r));
+      }
+    },
+    async return() {
+      return finish();
+    },
+    async throw(err?: unknown) {
+      finish();
+      throw err;
+    },
+  };
+}

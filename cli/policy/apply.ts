@@ -1,0 +1,109 @@
+// `hfi policy apply`: read, validate everything locally, let the server
+// validate everything (dry run), and only then store: a bad document anywhere
+// means nothing is applied.
+import { Command, Option } from "commander";
+import type { PolicyClient } from "../client/index.ts";
+import { HfiClientError } from "../client/index.ts";
+import type { PolicyOut } from "../../proto/types.ts";
+import { CliError, examples, parseNonNegativeInt, print, withClient } from "./common.ts";
+import { policyChanges } from "./document.ts";
+import { readSources } from "./input.ts";
+import { colorEnabled, painter } from "./style.ts";
+import { validateSources, type ValidPolicy } from "./validate.ts";
+
+interface ApplyFlags {
+  filename: string[];
+  dryRun?: boolean;
+  durationSeconds?: number;
+  startDelayMs?: number;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+async function current(client: PolicyClient, name: string): Promise<PolicyOut | undefined> {
+  try {
+    return await client.getPolicy(name);
+  } catch (err) {
+    if (err instanceof HfiClientError && err.code === "NOT_FOUND") return undefined;
+    throw err;
+  }
+}
+
+/** Server-side errors for one document, named like the local ones. */
+function serverFailure(v: ValidPolicy, err: unknown): never {
+  if (err instanceof HfiClientError && err.fieldErrors.length) {
+    throw new CliError(
+      `the server rejected ${v.where} (policy "${v.policy.metadata?.name}"); nothing was applied`,
+      err.fieldErrors.map((f) => `${v.where}: ${f.path}: ${f.reason}`),
+    );
+  }
+  if (err instanceof HfiClientError && err.code !== "UNAVAILABLE" && err.code !== "DEADLINE_EXCEEDED") {
+    throw new CliError(`${v.where} (policy "${v.policy.metadata?.name}"): ${err.message} (${err.code})`);
+  }
+  throw err;
+}
+
+export function applyCommand(): Command {
+  const cmd = new Command("apply")
+    .description("create or update policies from YAML/JSON files, directories or stdin")
+    .requiredOption("-f, --filename <path>", "file, directory (*.yaml, *.yml, *.json) or - for stdin; repeatable", collect)
+    .option("--dry-run", "validate on the server and show what would change; store nothing")
+    .addOption(
+      new Option("--duration-seconds <n>", "set fault.duration_seconds on every rule").argParser(parseNonNegativeInt),
+    )
+    .addOption(new Option("--start-delay-ms <n>", "set fault.start_delay_ms on every rule").argParser(parseNonNegativeInt));
+  examples(cmd, [
+    "hfi policy apply -f cli/examples/delay.yaml",
+    "hfi policy apply -f cli/examples/ --dry-run",
+    "cat policy.json | hfi policy apply -f -",
+    "hfi policy apply -f abort.yaml --duration-seconds 300 --start-delay-ms 200",
+  ]);
+  return cmd.action(
+    withClient(async (client, c) => {
+      const flags = c.opts() as ApplyFlags;
+      const sources = await readSources(flags.filename);
+      const { policies, errors } = validateSources(sources, {
+        durationSeconds: flags.durationSeconds,
+        startDelayMs: flags.startDelayMs,
+      });
+      if (errors.length) {
+        throw new CliError(`${errors.length} problem${errors.length > 1 ? "s" : ""} found; nothing was applied`, errors);
+      }
+      if (policies.length === 0) throw new CliError(`no policies found in ${flags.filename.join(", ")}`);
+
+      const paint = painter(colorEnabled());
+      // Every document through the server's validation first (dry run), so a
+      // rejection of the last one cannot leave the first ones applied.
+      const previews: { v: ValidPolicy; result: string; after: PolicyOut }[] = [];
+      for (const v of policies) {
+        try {
+          const r = await client.applyPolicy(v.policy, { dryRun: true });
+          previews.push({ v, result: r.result, after: r.policy });
+        } catch (err) {
+          serverFailure(v, err);
+        }
+      }
+      if (flags.dryRun) {
+        for (const { v, result, after } of previews) {
+          print(`policy "${v.policy.metadata?.name}" ${result} (dry run)`);
+          if (result === "unchanged") continue;
+          const before = result === "created" ? undefined : await current(client, v.policy.metadata?.name ?? "");
+          for (const ch of policyChanges(before, after)) {
+            if (ch.before === undefined) print(paint("green", `  + ${ch.path}: ${ch.after}`));
+            else if (ch.after === undefined) print(paint("red", `  - ${ch.path}: ${ch.before}`));
+            else print(paint("yellow", `  ~ ${ch.path}: ${ch.before} → ${ch.after}`));
+          }
+        }
+        return;
+      }
+      for (const v of policies) {
+        try {
+          const r = await client.applyPolicy(v.policy);
+          print(`policy "${r.policy.metadata?.name}" ${r.result}`);
+        } catch (err) {
+          serverFailure(v, err);
+        }
+      }
+    }),
+  );
+}

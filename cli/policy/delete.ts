@@ -1,0 +1,73 @@
+// `hfi policy delete NAME… | --all`.
+import readline from "node:readline/promises";
+import { Command } from "commander";
+import { HfiClientError, type PolicyClient } from "../client/index.ts";
+import { CliError, examples, print, withClient } from "./common.ts";
+
+interface DeleteFlags {
+  all?: boolean;
+  yes?: boolean;
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(question);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** Deletes each name; reports every failure and fails at the end if any did. */
+async function deleteNames(client: PolicyClient, names: string[]): Promise<void> {
+  const failures: string[] = [];
+  for (const name of names) {
+    try {
+      await client.deletePolicy(name);
+      print(`policy "${name}" deleted`);
+    } catch (err) {
+      if (err instanceof HfiClientError && err.code === "NOT_FOUND") failures.push(`policy "${name}" not found`);
+      else if (err instanceof HfiClientError && err.code !== "UNAVAILABLE") failures.push(`policy "${name}": ${err.message}`);
+      else throw err;
+    }
+  }
+  if (failures.length === 1) throw new CliError(failures[0]!);
+  if (failures.length > 1) throw new CliError(`${failures.length} policies could not be deleted`, failures);
+}
+
+export function deleteCommand(): Command {
+  const cmd = new Command("delete")
+    .description("delete policies by name, or every policy with --all")
+    .argument("[names...]", "policy names")
+    .option("--all", "delete every policy")
+    .option("-y, --yes", "do not ask for confirmation (required with --all when stdin is not a terminal)");
+  examples(cmd, ["hfi policy delete frontend-delay", "hfi policy delete --all --yes"]);
+  return cmd.action(
+    withClient(async (client, c, names: unknown) => {
+      const list = (names as string[] | undefined) ?? [];
+      const flags = c.opts() as DeleteFlags;
+      if (flags.all && list.length) c.error("error: give policy names or --all, not both", { exitCode: 2 });
+      if (!flags.all && list.length === 0) c.error("error: give at least one policy name, or --all", { exitCode: 2 });
+      if (!flags.all) return deleteNames(client, list);
+
+      const { policies } = await client.listPolicies();
+      if (policies.length === 0) {
+        print("No policies to delete.");
+        return;
+      }
+      const all = policies.map((p) => p.metadata?.name ?? "");
+      if (!flags.yes) {
+        if (!process.stdin.isTTY) {
+          throw new CliError(`refusing to delete all ${all.length} policies without --yes (stdin is not a terminal)`);
+        }
+        const ok = await confirm(`Delete all ${all.length} policies (${all.join(", ")})? [y/N] `);
+        if (!ok) {
+          print("Aborted: nothing deleted.");
+          return;
+        }
+      }
+      await deleteNames(client, all);
+    }),
+  );
+}

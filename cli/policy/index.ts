@@ -1,0 +1,39 @@
+// `hfi policy …`: manage fault-injection policies on a running control plane.
+import { Command } from "commander";
+import { applyCommand } from "./apply.ts";
+import { addGlobalOptions, examples } from "./common.ts";
+import { deleteCommand } from "./delete.ts";
+import { describeCommand, getCommand, listCommand, statusCommand } from "./read.ts";
+import { watchCommand } from "./watch.ts";
+
+/**
+ * Commander settings are not inherited through addCommand(), so usage errors
+ * must be turned into exceptions on every level (cli/main.ts maps them to
+ * exit code 2 instead of commander's own process.exit(1)).
+ */
+function strict(cmd: Command): Command {
+  cmd.exitOverride().showHelpAfterError("(run with --help for usage)");
+  for (const sub of cmd.commands) strict(sub);
+  return cmd;
+}
+
+export function policyCommand(): Command {
+  const cmd = addGlobalOptions(
+    new Command("policy").description("create, inspect, watch and delete fault-injection policies"),
+  );
+  cmd
+    .addCommand(applyCommand())
+    .addCommand(getCommand())
+    .addCommand(listCommand())
+    .addCommand(describeCommand())
+    .addCommand(deleteCommand())
+    .addCommand(statusCommand())
+    .addCommand(watchCommand());
+  examples(cmd, [
+    "hfi policy apply -f cli/examples/delay.yaml",
+    "hfi policy list",
+    "hfi policy describe frontend-delay",
+    "HFI_SERVER=hfi-control-plane.hfi-system:9090 hfi policy status",
+  ]);
+  return strict(cmd);
+}

@@ -1,0 +1,259 @@
+// `hfi policy get|list|describe|status`: reading policies and convergence.
+import { Command } from "commander";
+import type { PolicyClient } from "../client/index.ts";
+import type { GetPolicyStatusResponseOut, PolicyOut, PolicyStatusOut, ProxyRefOut } from "../../proto/types.ts";
+import { examples, outputOption, print, toJson, toYaml, withClient, type OutputFormat } from "./common.ts";
+import { convertMessage, policyDocument, type Doc } from "./document.ts";
+import {
+  ageText,
+  expiresText,
+  faultText,
+  identityText,
+  isoTime,
+  matchText,
+  policyFaults,
+  selectorText,
+  targetText,
+} from "./summary.ts";
+import { renderTable, type Column } from "./table.ts";
+import { colorEnabled, outputWidth, painter } from "./style.ts";
+
+
+const tableOpts = () => ({ width: outputWidth(), color: colorEnabled() });
+
+// ── get / list ──────────────────────────────────────────────────────────────
+
+const POLICY_COLUMNS: Column[] = [
+  { header: "NAME", min: 12 },
+  { header: "TARGET", min: 8 },
+  { header: "RULES", right: true },
+  { header: "FAULTS", min: 12 },
+  { header: "EXPIRES", min: 7 },
+  { header: "AGE", min: 3 },
+];
+
+function policyRow(p: PolicyOut): string[] {
+  return [
+    p.metadata?.name ?? "",
+    targetText(p.spec?.selector),
+    String(p.spec?.rules?.length ?? 0),
+    policyFaults(p),
+    expiresText(p.metadata?.expiresAtUnixMs ?? 0),
+    ageText(p.metadata?.updatedAtUnixMs ?? 0),
+  ];
+}
+
+/** Policies in the chosen format. JSON/YAML round-trip through `apply -f -`. */
+export function renderPolicies(policies: PolicyOut[], format: OutputFormat, single: boolean): string {
+  const docs = policies.map((p) => policyDocument(p));
+  switch (format) {
+    case "json":
+      // One policy: the document itself; several: {"policies": [...]}, as ListPoliciesResponse.
+      return toJson(single ? docs[0] : { policies: docs });
+    case "yaml":
+      // Several: a multi-document stream.
+      return docs.map((d) => toYaml(d)).join("---\n");
+    default:
+      if (policies.length === 0) return "No policies.\n";
+      return renderTable(POLICY_COLUMNS, policies.map(policyRow), tableOpts());
+  }
+}
+
+function getAction() {
+  return withClient(async (client, c, name?: unknown) => {
+    const format = (c.opts() as { output: OutputFormat }).output;
+    if (typeof name === "string" && name) {
+      const p = await client.getPolicy(name);
+      process.stdout.write(renderPolicies([p], format, true));
+    } else {
+      const { policies } = await client.listPolicies();
+      process.stdout.write(renderPolicies(policies, format, false));
+    }
+  });
+}
+
+export function getCommand(): Command {
+  const cmd = new Command("get")
+    .description("show one policy, or every policy when NAME is omitted")
+    .argument("[name]", "policy name")
+    .addOption(outputOption());
+  examples(cmd, ["hfi policy get", "hfi policy get frontend-delay -o yaml > frontend-delay.yaml"]);
+  return cmd.action(getAction());
+}
+
+export function listCommand(): Command {
+  const cmd = new Command("list").alias("ls").description("list every policy (sorted by name)").addOption(outputOption());
+  examples(cmd, ["hfi policy list", "hfi policy list -o json"]);
+  return cmd.action(getAction());
+}
+
+// ── describe ────────────────────────────────────────────────────────────────
+
+function convergenceLine(s: PolicyStatusOut | undefined): string {
+  if (!s) return "no status reported";
+  const acked = s.acked?.length ?? 0;
+  let line = `${acked} of ${s.targetedProxies} targeted prox${s.targetedProxies === 1 ? "y" : "ies"} ACKed`;
+  if (s.nacked?.length) line += `, ${s.nacked.length} NACKed`;
+  if (s.pending?.length) line += `, ${s.pending.length} pending`;
+  return line;
+}
+
+function refLines(label: string, refs: ProxyRefOut[] | undefined, withError: boolean): string[] {
+  return (refs ?? []).map((r) => `  ${label.padEnd(8)} ${identityText(r.identity)}${withError && r.error ? `: ${r.error}` : ""}`);
+}
+
+export function describeText(p: PolicyOut, status: PolicyStatusOut | undefined, color: boolean): string {
+  const paint = painter(color);
+  const m = p.metadata;
+  const field = (k: string, v: string) => `${paint("bold", `${k}:`.padEnd(13))} ${v}`;
+  const labels = Object.entries(m?.labels ?? {})
+    .sort()
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+  const lines = [
+    field("Name", m?.name ?? ""),
+    field("Labels", labels || "<none>"),
+    field("Version", String(m?.version ?? 0)),
+    field("Created", `${isoTime(m?.createdAtUnixMs ?? 0)} (${ageText(m?.createdAtUnixMs ?? 0)} ago)`),
+    field("Updated", `${isoTime(m?.updatedAtUnixMs ?? 0)} (${ageText(m?.updatedAtUnixMs ?? 0)} ago)`),
+    field(
+      "Expires",
+      m?.expiresAtUnixMs ? `${expiresText(m.expiresAtUnixMs)} (${isoTime(m.expiresAtUnixMs)})` : "never",
+    ),
+    field("Priority", String(p.spec?.priority ?? 0)),
+    field("Selector", selectorText(p.spec?.selector)),
+    `${paint("bold", "Rules:")}`,
+  ];
+  (p.spec?.rules ?? []).forEach((r, i) => {
+    lines.push(`  [${i}] match: ${matchText(r.match)}`);
+    lines.push(`      fault: ${faultText(r.fault)}`);
+    if (r.fault?.abort?.body) lines.push(`      abort body: ${JSON.stringify(r.fault.abort.body)}`);
+    for (const h of r.fault?.abort?.headers ?? []) lines.push(`      abort header: ${h.name}: ${h.value}`);
+    if (r.fault?.durationSeconds && m?.updatedAtUnixMs) {
+      lines.push(`      active until: ${expiresText(m.updatedAtUnixMs + r.fault.durationSeconds * 1000)}`);
+    }
+  });
+  const conv = convergenceLine(status);
+  const ok = status && status.targetedProxies > 0 && (status.acked?.length ?? 0) === status.targetedProxies;
+  lines.push(field("Convergence", status?.nacked?.length ? paint("red", conv) : ok ? paint("green", conv) : conv));
+  lines.push(...refLines("ACKed", status?.acked, false));
+  lines.push(...refLines("NACKed", status?.nacked, true).map((l) => paint("red", l)));
+  lines.push(...refLines("pending", status?.pending, false));
+  return lines.join("\n") + "\n";
+}
+
+export function describeCommand(): Command {
+  const cmd = new Command("describe")
+    .description("one policy in detail: selector, rules, expiry and which proxies have applied it")
+    .argument("<name>", "policy name")
+    .addOption(outputOption());
+  examples(cmd, ["hfi policy describe frontend-delay"]);
+  return cmd.action(
+    withClient(async (client: PolicyClient, c, name: unknown) => {
+      const format = (c.opts() as { output: OutputFormat }).output;
+      const p = await client.getPolicy(name as string);
+      const st = await client.getPolicyStatus(name as string);
+      const status = st.policies.find((s) => s.name === name);
+      if (format === "table") {
+        process.stdout.write(describeText(p, status, colorEnabled()));
+        return;
+      }
+      const out: Doc = { policy: policyDocument(p) };
+      if (status) out.status = convertMessage(status) as Doc;
+      process.stdout.write(format === "json" ? toJson(out) : toYaml(out));
+    }),
+  );
+}
+
+// ── status ──────────────────────────────────────────────────────────────────
+
+const STATUS_COLUMNS: Column[] = [
+  { header: "POLICY", min: 10 },
+  { header: "VERSION", right: true },
+  { header: "TARGET", min: 8 },
+  { header: "FAULTS", min: 6 },
+  { header: "PROXIES", right: true },
+  { header: "ACKED", right: true },
+  { header: "NACKED", right: true, color: (t) => (t !== "0" ? "red" : undefined) },
+  { header: "PENDING", right: true },
+  { header: "EXPIRES", min: 7 },
+];
+
+const PROXY_COLUMNS: Column[] = [
+  { header: "PROXY", min: 10 },
+  { header: "WORKLOAD", min: 8 },
+  { header: "STATE", color: (t) => (t === "ACK" ? "green" : t === "NACK" ? "red" : "yellow") },
+  { header: "VERSION", min: 8 },
+  { header: "POLICIES", min: 8 },
+];
+
+function proxyState(p: GetPolicyStatusResponseOut["proxies"][number]): string {
+  if (p.nackedVersion && p.nackedVersion === p.sentVersion) return "NACK";
+  if (p.ackedVersion && p.ackedVersion === p.sentVersion) return "ACK";
+  return "PENDING";
+}
+
+export function statusText(st: GetPolicyStatusResponseOut): string {
+  const opts = tableOpts();
+  const paint = painter(opts.color);
+  const out: string[] = [];
+  if (st.policies.length === 0) out.push("No policies.\n");
+  else
+    out.push(
+      renderTable(
+        STATUS_COLUMNS,
+        st.policies.map((s) => [
+          s.name,
+          String(s.version),
+          targetText(s.target),
+          s.faultTypes.join("+") || "-",
+          String(s.targetedProxies),
+          String(s.acked?.length ?? 0),
+          String(s.nacked?.length ?? 0),
+          String(s.pending?.length ?? 0),
+          expiresText(s.expiresAtUnixMs),
+        ]),
+        opts,
+      ),
+    );
+  out.push("\n");
+  if (st.proxies.length === 0) out.push("No proxies connected.\n");
+  else {
+    out.push(
+      renderTable(
+        PROXY_COLUMNS,
+        st.proxies.map((p) => [
+          p.identity?.proxyId || p.identity?.pod || "?",
+          p.identity?.service ? `${p.identity.service}.${p.identity.namespace || "?"}` : `?.${p.identity?.namespace || "?"}`,
+          proxyState(p),
+          (proxyState(p) === "NACK" ? p.nackedVersion : p.ackedVersion || p.sentVersion) || "-",
+          p.policies.join(",") || "-",
+        ]),
+        opts,
+      ),
+    );
+    for (const p of st.proxies) {
+      if (p.nackError) out.push(paint("red", `NACK ${p.identity?.proxyId}: ${p.nackError}`) + "\n");
+    }
+  }
+  return out.join("");
+}
+
+export function statusCommand(): Command {
+  const cmd = new Command("status")
+    .description("per policy and per proxy: which version is applied, ACK/NACK")
+    .argument("[name]", "only this policy")
+    .addOption(outputOption());
+  examples(cmd, ["hfi policy status", "hfi policy status frontend-delay -o json"]);
+  return cmd.action(
+    withClient(async (client, c, name?: unknown) => {
+      const format = (c.opts() as { output: OutputFormat }).output;
+      const st = await client.getPolicyStatus(typeof name === "string" ? name : "");
+      if (format === "table") process.stdout.write(statusText(st));
+      else {
+        const doc = convertMessage(st);
+        process.stdout.write(format === "json" ? toJson(doc) : toYaml(doc));
+      }
+    }),
+  );
+}

@@ -1,0 +1,135 @@
+// Short human-readable phrases for tables, describe and watch lines.
+import type {
+  PolicyOut,
+  SelectorOut,
+  RuleOut,
+  FaultOut,
+  RequestMatchOut,
+  StringMatchOut,
+  HeaderMatchOut,
+  QueryParamMatchOut,
+  IdentityOut,
+} from "../../proto/types.ts";
+
+const any = (v: string | undefined): boolean => !v || v === "*";
+
+/** "service=frontend namespace=demo app=web" or "*" (every workload). */
+export function selectorText(s: SelectorOut | null | undefined): string {
+  if (!s) return "*";
+  const parts: string[] = [];
+  if (!any(s.service)) parts.push(`service=${s.service}`);
+  if (!any(s.namespace)) parts.push(`namespace=${s.namespace}`);
+  for (const [k, v] of Object.entries(s.labels ?? {}).sort()) parts.push(`${k}=${v}`);
+  return parts.length ? parts.join(" ") : "*";
+}
+
+/** "frontend.demo" style short target for narrow tables. */
+export function targetText(s: SelectorOut | null | undefined): string {
+  if (!s) return "*";
+  const svc = any(s.service) ? "*" : s.service;
+  const ns = any(s.namespace) ? "*" : s.namespace;
+  const labels = Object.entries(s.labels ?? {})
+    .sort()
+    .map(([k, v]) => `${k}=${v}`);
+  const base = svc === "*" && ns === "*" ? "*" : `${svc}.${ns}`;
+  return labels.length ? `${base} {${labels.join(",")}}` : base;
+}
+
+function stringMatchText(m: StringMatchOut | HeaderMatchOut | QueryParamMatchOut): string {
+  switch (m.kind) {
+    case "exact":
+      return `=${JSON.stringify(m.exact)}`;
+    case "prefix":
+      return ` prefix ${JSON.stringify(m.prefix)}`;
+    case "regex":
+      return ` ~ /${m.regex}/`;
+    case "present":
+      return (m as HeaderMatchOut).present ? " present" : " absent";
+    default:
+      return " (any)";
+  }
+}
+
+/** "method=\"GET\", path prefix \"/api\", header x-user=\"test\"" or "every request". */
+export function matchText(m: RequestMatchOut | null | undefined): string {
+  if (!m) return "every request";
+  const parts: string[] = [];
+  if (m.method?.kind) parts.push(`method${stringMatchText(m.method)}`);
+  if (m.path?.kind) parts.push(`path${stringMatchText(m.path)}`);
+  for (const h of m.headers ?? []) parts.push(`header ${h.name}${stringMatchText(h)}`);
+  for (const q of m.queryParams ?? []) parts.push(`query ${q.name}${stringMatchText(q)}`);
+  return parts.length ? parts.join(", ") : "every request";
+}
+
+/** Which kinds of fault a rule injects: "delay", "abort" or "delay+abort". */
+export function faultKinds(f: FaultOut | null | undefined): string[] {
+  const kinds: string[] = [];
+  if (f?.delay?.fixedDelayMs || f?.delayMs) kinds.push("delay");
+  if (f?.abort) kinds.push("abort");
+  return kinds;
+}
+
+/** "50% delay 500ms", "10% abort 503", "100% delay 100ms+abort 503 after 200ms for 300s". */
+export function faultText(f: FaultOut | null | undefined): string {
+  if (!f) return "none";
+  const parts: string[] = [];
+  const delayMs = f.delay?.fixedDelayMs || f.delayMs;
+  if (delayMs) parts.push(`delay ${delayMs}ms`);
+  if (f.abort) {
+    let a = `abort ${f.abort.httpStatus}`;
+    if (f.abort.grpcStatus) a += ` (grpc ${f.abort.grpcStatus})`;
+    parts.push(a);
+  }
+  let text = `${fmtPct(f.percentage)} ${parts.join("+") || "none"}`;
+  if (f.startDelayMs) text += ` after ${f.startDelayMs}ms`;
+  if (f.durationSeconds) text += ` for ${f.durationSeconds}s`;
+  return text;
+}
+
+export function fmtPct(p: number): string {
+  return `${Number(p.toFixed(4))}%`;
+}
+
+/** Faults of every rule, joined: what the list table shows. */
+export function policyFaults(p: PolicyOut): string {
+  const rules = p.spec?.rules ?? [];
+  return rules.map((r: RuleOut) => faultText(r.fault)).join("; ") || "none";
+}
+
+/** "4m59s", "2h3m", "12s". */
+export function fmtDuration(ms: number): string {
+  let s = Math.max(0, Math.round(ms / 1000));
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  if (d) return `${d}d${h}h`;
+  if (h) return `${h}h${m}m`;
+  if (m) return `${m}m${s}s`;
+  return `${s}s`;
+}
+
+/** Countdown to a policy's expiry: "in 4m59s", "expired", "never". */
+export function expiresText(expiresAtMs: number, now = Date.now()): string {
+  if (!expiresAtMs) return "never";
+  const left = expiresAtMs - now;
+  return left > 0 ? `in ${fmtDuration(left)}` : "expired";
+}
+
+/** Age since a timestamp: "5m3s". */
+export function ageText(atMs: number, now = Date.now()): string {
+  return atMs ? fmtDuration(now - atMs) : "-";
+}
+
+export function isoTime(ms: number): string {
+  return ms ? new Date(ms).toISOString() : "-";
+}
+
+/** "proxy-1 (frontend.demo)". */
+export function identityText(id: IdentityOut | null | undefined): string {
+  if (!id) return "?";
+  const who = id.service ? `${id.service}.${id.namespace || "?"}` : id.namespace ? `?.${id.namespace}` : "unknown";
+  return `${id.proxyId || id.pod || "?"} (${who})`;
+}

@@ -1,0 +1,68 @@
+// `hfi policy watch`: one line (or JSON object) per change, until Ctrl-C.
+import { Command } from "commander";
+import type { PolicyEventOut } from "../../proto/types.ts";
+import { examples, outputOption, print, toYaml, withClient, type OutputFormat } from "./common.ts";
+import { policyDocument } from "./document.ts";
+import { colorEnabled, outputWidth, painter } from "./style.ts";
+import { policyFaults, targetText } from "./summary.ts";
+import { truncate } from "./table.ts";
+
+const TYPE_NAMES: Record<string, string> = { TYPE_PUT: "PUT", TYPE_DELETE: "DELETE" };
+
+export function eventType(ev: PolicyEventOut): string {
+  return TYPE_NAMES[ev.type] ?? "UNKNOWN";
+}
+
+/** "19:30:01.123  PUT     frontend-delay  v12  frontend.demo  50% delay 500ms". */
+export function eventLine(ev: PolicyEventOut, color: boolean, width: number): string {
+  const paint = painter(color);
+  const type = eventType(ev);
+  const p = ev.policy;
+  const time = new Date().toISOString().slice(11, 23);
+  const name = p?.metadata?.name ?? "?";
+  let rest = `${name}  rev ${ev.revision}`;
+  if (type === "PUT" && p) rest = `${name}  v${p.metadata?.version ?? ev.revision}  ${targetText(p.spec?.selector)}  ${policyFaults(p)}`;
+  const line = truncate(`${time}  ${type.padEnd(6)}  ${rest}`, width);
+  if (!color) return line;
+  // Colour the type word only (after truncation, so widths stay right).
+  return line.replace(type, paint(type === "DELETE" ? "red" : "green", type));
+}
+
+export function eventJson(ev: PolicyEventOut): Record<string, unknown> {
+  return {
+    type: eventType(ev),
+    revision: ev.revision,
+    policy: ev.policy ? policyDocument(ev.policy) : null,
+  };
+}
+
+export function watchCommand(): Command {
+  const cmd = new Command("watch")
+    .description("stream policy changes as they happen (first the current policies, unless --no-initial)")
+    .option("--no-initial", "only changes from now on, not the existing policies")
+    .addOption(outputOption());
+  examples(cmd, ["hfi policy watch", "hfi policy watch --no-initial -o json | jq .policy.metadata.name"]);
+  return cmd.action(
+    withClient(async (client, c) => {
+      const flags = c.opts() as { initial: boolean; output: OutputFormat };
+      const it = client.watchPolicies({ sendInitial: flags.initial })[Symbol.asyncIterator]();
+      const stop = () => void it.return?.();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      const color = colorEnabled();
+      try {
+        for (;;) {
+          const r = await it.next();
+          if (r.done) break;
+          const ev = r.value;
+          if (flags.output === "json") print(JSON.stringify(eventJson(ev)));
+          else if (flags.output === "yaml") process.stdout.write(`---\n${toYaml(eventJson(ev))}`);
+          else print(eventLine(ev, color, outputWidth()));
+        }
+      } finally {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+      }
+    }),
+  );
+}
