@@ -1,0 +1,22 @@
+// Every limit the validator enforces (documented in docs/policy.md).
+export const LIMITS = {
+  nameMaxLength: 63,
+  maxLabels: 16,
+  labelValueMaxLength: 63,
+  maxRules: 32,
+  maxHeaderMatches: 16,
+  maxQueryMatches: 16,
+  maxDelayMs: 120_000,
+  maxStartDelayMs: 120_000,
+  maxDurationSeconds: 2_592_000,
+  percentageDecimals: 4,
+  httpStatusMin: 200,
+  httpStatusMax: 599,
+  grpcStatusMax: 16,
+  maxAbortBodyBytes: 4096,
+  maxAbortHeaders: 16,
+  headerValueMaxBytes: 8192,
+  matchValueMaxBytes: 4096,
+  maxEncodedPolicyBytes: 64 * 1024,
+  selectorServiceMaxLength: 253,
+} as const;

@@ -1,0 +1,217 @@
+// Semantic validation and normalisation of a structurally decoded policy.
+// Every message here is documented in docs/policy.md; tests pin them exactly.
+import type {
+  AbortFaultOut,
+  FaultOut,
+  HeaderMatchOut,
+  PolicyOut,
+  QueryParamMatchOut,
+  RequestMatchOut,
+  RuleOut,
+  StringMatchOut,
+} from "../../proto/loader.ts";
+import { LIMITS } from "./limits.ts";
+import { hfiRegexError } from "./regex.ts";
+import type { Decoder } from "./schema.ts";
+
+const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const SERVICE_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+/** RFC 9110 token characters (header field names). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const FORBIDDEN_ABORT_HEADERS = new Set(["content-length", "transfer-encoding"]);
+
+const utf8Length = (s: string) => Buffer.byteLength(s, "utf8");
+
+export function validateName(name: string): string | undefined {
+  if (name === "") return "is required";
+  if (name.length > LIMITS.nameMaxLength) return `must be at most ${LIMITS.nameMaxLength} characters`;
+  if (!RFC1123_LABEL.test(name))
+    return "must be a lowercase RFC 1123 label (a-z, 0-9 and '-', starting and ending with a letter or digit)";
+  return undefined;
+}
+
+function labelKeyError(key: string): string | undefined {
+  const slash = key.lastIndexOf("/");
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)))
+    return "invalid label key: the prefix must be a lowercase DNS subdomain";
+  if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name))
+    return "invalid label key: the name must be 1-63 characters of letters, digits, '-', '_', '.', starting and ending with a letter or digit";
+  return undefined;
+}
+
+function labelValueError(value: string): string | undefined {
+  if (value === "") return undefined;
+  if (value.length > LIMITS.labelValueMaxLength || !LABEL_NAME.test(value))
+    return "invalid label value: at most 63 characters of letters, digits, '-', '_', '.', starting and ending with a letter or digit";
+  return undefined;
+}
+
+export class Validator {
+  constructor(private readonly d: Decoder) {}
+
+  private err(path: string, reason: string): void {
+    this.d.error(path, reason);
+  }
+
+  private labels(labels: Record<string, string>, at: string): void {
+    const keys = Object.keys(labels);
+    if (keys.length > LIMITS.maxLabels) this.err(at, `must have at most ${LIMITS.maxLabels} entries (got ${keys.length})`);
+    for (const k of keys) {
+      const p = `${at}[${JSON.stringify(k)}]`;
+      const reason = labelKeyError(k) ?? labelValueError(labels[k]!);
+      if (reason) this.err(p, reason);
+    }
+  }
+
+  /** Validates and normalises in place. `raw` is the input, for presence checks proto3 defaults hide. */
+  policy(p: PolicyOut): void {
+    if (!p.metadata) this.err("metadata", "is required");
+    else {
+      const reason = validateName(p.metadata.name);
+      if (reason && !this.d.hasError("metadata.name")) this.err("metadata.name", reason);
+      this.labels(p.metadata.labels, "metadata.labels");
+      // Output-only fields are accepted (round trip of `get -o yaml`) and ignored.
+      p.metadata.version = 0;
+      p.metadata.createdAtUnixMs = 0;
+      p.metadata.updatedAtUnixMs = 0;
+      p.metadata.expiresAtUnixMs = 0;
+    }
+    if (!p.spec) {
+      this.err("spec", "is required");
+      return;
+    }
+    const spec = p.spec;
+    spec.selector ??= { service: "", namespace: "", labels: {} };
+    const sel = spec.selector;
+    if (sel.service !== "" && sel.service !== "*") {
+      if (sel.service.length > LIMITS.selectorServiceMaxLength || !SERVICE_NAME.test(sel.service))
+        this.err(
+          "spec.selector.service",
+          `must be "*" or a workload name (letters, digits, '-', '_', '.', at most ${LIMITS.selectorServiceMaxLength} characters)`,
+        );
+    }
+    if (sel.namespace !== "" && sel.namespace !== "*") {
+      if (sel.namespace.length > LIMITS.nameMaxLength || !RFC1123_LABEL.test(sel.namespace))
+        this.err("spec.selector.namespace", `must be "*" or an RFC 1123 label (a-z, 0-9, '-', at most 63 characters)`);
+    }
+    this.labels(sel.labels, "spec.selector.labels");
+
+    if (spec.rules.length === 0 && !this.d.hasError("spec.rules")) this.err("spec.rules", "must have at least one rule");
+    if (spec.rules.length > LIMITS.maxRules)
+      this.err("spec.rules", `must have at most ${LIMITS.maxRules} rules (got ${spec.rules.length})`);
+    spec.rules.forEach((r, i) => this.rule(r, `spec.rules[${i}]`));
+  }
+
+  private rule(r: RuleOut, at: string): void {
+    if (r.match) this.match(r.match, `${at}.match`);
+    if (!r.fault) this.err(`${at}.fault`, "is required");
+    else this.fault(r.fault, `${at}.fault`);
+  }
+
+  private match(m: RequestMatchOut, at: string): void {
+    if (m.method) this.stringMatch(m.method, `${at}.method`, ["exact", "prefix", "regex"]);
+    if (m.path) this.stringMatch(m.path, `${at}.path`, ["exact", "prefix", "regex"]);
+    if (m.headers.length > LIMITS.maxHeaderMatches)
+      this.err(`${at}.headers`, `must have at most ${LIMITS.maxHeaderMatches} entries (got ${m.headers.length})`);
+    m.headers.forEach((h, i) => this.namedMatch(h, `${at}.headers[${i}]`, true));
+    if (m.queryParams.length > LIMITS.maxQueryMatches)
+      this.err(`${at}.query_params`, `must have at most ${LIMITS.maxQueryMatches} entries (got ${m.queryParams.length})`);
+    m.queryParams.forEach((q, i) => this.namedMatch(q, `${at}.query_params[${i}]`, false));
+  }
+
+  private stringMatch(m: StringMatchOut | HeaderMatchOut | QueryParamMatchOut, at: string, kinds: string[]): void {
+    if (this.d.hasError(at)) return; // "only one of ... may be set" already said
+    if (m.kind === undefined) {
+      this.err(at, `must set exactly one of ${kinds.join(", ")}`);
+      return;
+    }
+    if (m.kind === "regex") {
+      const src = m.regex!;
+      const p = `${at}.regex`;
+      if (src === "") this.err(p, "must not be empty");
+      else {
+        const reason = hfiRegexError(src);
+        if (reason) this.err(p, reason);
+      }
+    } else if (m.kind === "exact" || m.kind === "prefix") {
+      const v = m[m.kind]!;
+      if (utf8Length(v) > LIMITS.matchValueMaxBytes)
+        this.err(`${at}.${m.kind}`, `must be at most ${LIMITS.matchValueMaxBytes} bytes`);
+    }
+  }
+
+  private namedMatch(m: HeaderMatchOut | QueryParamMatchOut, at: string, header: boolean): void {
+    const p = `${at}.name`;
+    if (m.name === "") this.err(p, "is required");
+    else if (header) {
+      if (!TOKEN.test(m.name)) this.err(p, "must be a valid HTTP header name (RFC 9110 token, no ':' pseudo-headers)");
+      // Header names are compared case-insensitively: store them lowercase.
+      m.name = m.name.toLowerCase();
+    } else if (utf8Length(m.name) > 256) this.err(p, "must be at most 256 bytes");
+    this.stringMatch(m, at, ["exact", "prefix", "regex", "present"]);
+  }
+
+  private fault(f: FaultOut, at: string): void {
+    const pct = `${at}.percentage`;
+    if (!this.d.hasError(pct)) {
+      if (f.percentage < 0 || f.percentage > 100) this.err(pct, "must be between 0 and 100");
+      else {
+        const scaled = f.percentage * 10 ** LIMITS.percentageDecimals;
+        if (Math.abs(scaled - Math.round(scaled)) > 1e-6)
+          this.err(pct, `must have at most ${LIMITS.percentageDecimals} decimal places`);
+        else f.percentage = Math.round(scaled) / 10 ** LIMITS.percentageDecimals;
+      }
+    }
+
+    // delay_ms is shorthand for delay.fixed_delay_ms; normalise it away.
+    if (f.delayMs !== 0) {
+      if (f.delay && f.delay.fixedDelayMs !== 0 && f.delay.fixedDelayMs !== f.delayMs)
+        this.err(`${at}.delay_ms`, "conflicts with delay.fixed_delay_ms (set only one)");
+      else f.delay = { fixedDelayMs: f.delayMs };
+      f.delayMs = 0;
+    }
+    if (f.delay) {
+      const p = f.delay.fixedDelayMs === 0 && !this.d.hasError(`${at}.delay_ms`) ? `${at}.delay.fixed_delay_ms` : undefined;
+      if (p && !this.d.hasError(p)) this.err(p, "must be greater than 0");
+      const dp = this.d.hasError(`${at}.delay_ms`) ? `${at}.delay_ms` : `${at}.delay.fixed_delay_ms`;
+      if (f.delay.fixedDelayMs > LIMITS.maxDelayMs) this.err(dp, `must be at most ${LIMITS.maxDelayMs} (2 minutes)`);
+    }
+    if (f.startDelayMs > LIMITS.maxStartDelayMs)
+      this.err(`${at}.start_delay_ms`, `must be at most ${LIMITS.maxStartDelayMs} (2 minutes)`);
+    if (f.durationSeconds > LIMITS.maxDurationSeconds)
+      this.err(`${at}.duration_seconds`, `must be at most ${LIMITS.maxDurationSeconds} (30 days)`);
+    if (f.abort) this.abort(f.abort, `${at}.abort`);
+    if (!f.delay && !f.abort && !this.d.hasError(`${at}.delay_ms`) && !this.d.hasError(`${at}.delay`))
+      this.err(at, "must set delay (or delay_ms) or abort");
+  }
+
+  private abort(a: AbortFaultOut, at: string): void {
+    const hs = `${at}.http_status`;
+    if (!this.d.hasError(hs) && (a.httpStatus < LIMITS.httpStatusMin || a.httpStatus > LIMITS.httpStatusMax))
+      this.err(hs, `must be between ${LIMITS.httpStatusMin} and ${LIMITS.httpStatusMax}`);
+    const gs = `${at}.grpc_status`;
+    if (!this.d.hasError(gs) && a.grpcStatus > LIMITS.grpcStatusMax)
+      this.err(gs, `must be between 0 and ${LIMITS.grpcStatusMax}`);
+    const bodyBytes = utf8Length(a.body);
+    if (bodyBytes > LIMITS.maxAbortBodyBytes)
+      this.err(`${at}.body`, `must be at most ${LIMITS.maxAbortBodyBytes} bytes (got ${bodyBytes})`);
+    if (a.headers.length > LIMITS.maxAbortHeaders)
+      this.err(`${at}.headers`, `must have at most ${LIMITS.maxAbortHeaders} entries (got ${a.headers.length})`);
+    a.headers.forEach((h, i) => {
+      const p = `${at}.headers[${i}]`;
+      if (h.name === "") this.err(`${p}.name`, "is required");
+      else if (!TOKEN.test(h.name))
+        this.err(`${p}.name`, "must be a valid HTTP header name (RFC 9110 token, no ':' pseudo-headers)");
+      else if (FORBIDDEN_ABORT_HEADERS.has(h.name.toLowerCase()))
+        this.err(`${p}.name`, "is set by the proxy and cannot be overridden");
+      h.name = h.name.toLowerCase();
+      if (/[\r\n\0]/.test(h.value)) this.err(`${p}.value`, "must not contain CR, LF or NUL");
+      else if (utf8Length(h.value) > LIMITS.headerValueMaxBytes)
+        this.err(`${p}.value`, `must be at most ${LIMITS.headerValueMaxBytes} bytes`);
+    });
+  }
+}
