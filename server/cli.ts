@@ -1,0 +1,63 @@
+// `hfi server`: run a control-plane replica until SIGTERM/SIGINT.
+import { Command, Option } from "commander";
+import { ConfigError, SERVER_OPTIONS, loadServerConfig } from "./config.ts";
+import { createLogger } from "./log.ts";
+
+const EXAMPLES = `
+Examples:
+  # embedded store in ./.hfi-data, gRPC on :9090, HTTP on :8080
+  hfi server
+
+  # etcd, management API protected by a token file
+  hfi server --etcd-endpoints http://etcd-0:2379,http://etcd-1:2379 \\
+    --api-token-file /var/run/secrets/hfi/api-token
+
+Every flag also reads its environment variable (flag > env > default).`;
+
+export function serverCommand(): Command {
+  const cmd = new Command("server").description("run the HFI control plane (gRPC + HTTP)");
+  for (const o of SERVER_OPTIONS) {
+    const value = o.flag.slice(2).split("-").pop()!.replace(/^addr$/, "host:port");
+    const opt = new Option(`${o.flag} <${value}>`, `${o.description} [env ${o.env}]`);
+    if (o.default) opt.default(undefined, `"${o.default}"`);
+    cmd.addOption(opt);
+  }
+  cmd.addHelpText("after", EXAMPLES);
+  cmd.action(async (flags: Record<string, string | undefined>) => {
+    let config;
+    try {
+      config = loadServerConfig(flags, process.env);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`hfi server: ${err.message}\n`);
+        process.exit(2);
+      }
+      throw err;
+    }
+    const logger = createLogger(config.logLevel);
+    const { startServer } = await import("./main.ts");
+    let server;
+    try {
+      server = await startServer({ ...config, logger });
+    } catch (err) {
+      logger.fatal({ err: String(err) }, "server failed to start");
+      process.exit(1);
+    }
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, "shutting down");
+      server
+        .close()
+        .then(() => process.exit(0))
+        .catch((err) => {
+          logger.error({ err: String(err) }, "shutdown failed");
+          process.exit(1);
+        });
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+  });
+  return cmd;
+}

@@ -1,0 +1,141 @@
+// Server configuration: every option has a flag, an env var and a default.
+// SERVER_OPTIONS is the single list (the CLI builds its flags from it and the
+// k8s manifests are cross-checked against it).
+import fs from "node:fs";
+
+export interface ServerOption {
+  /** Long flag, e.g. "--grpc-addr". */
+  flag: string;
+  env: string;
+  /** Default as a string ("" = unset). */
+  default: string;
+  description: string;
+  /** ServerConfig field this option sets. */
+  key: keyof RawOptions;
+}
+
+/** Option values as strings, before interpretation. */
+interface RawOptions {
+  grpcAddr: string;
+  httpAddr: string;
+  etcdEndpoints: string;
+  etcdPrefix: string;
+  dataDir: string;
+  logLevel: string;
+  apiTokenFile: string;
+  apiToken: string;
+  streamTokenFile: string;
+  streamToken: string;
+}
+
+export const SERVER_OPTIONS: readonly ServerOption[] = [
+  { flag: "--grpc-addr", env: "HFI_GRPC_ADDR", default: "0.0.0.0:9090", key: "grpcAddr", description: "gRPC listen address (PolicyService, ConfigDiscoveryService, health, reflection); port 0 picks a free port" },
+  { flag: "--http-addr", env: "HFI_HTTP_ADDR", default: "0.0.0.0:8080", key: "httpAddr", description: "HTTP listen address (/healthz, /readyz, /metrics, REST /v1/...); port 0 picks a free port" },
+  { flag: "--etcd-endpoints", env: "HFI_ETCD_ENDPOINTS", default: "", key: "etcdEndpoints", description: "comma-separated etcd endpoints; when set, policies live in etcd instead of the embedded store" },
+  { flag: "--etcd-prefix", env: "HFI_ETCD_PREFIX", default: "/hfi/policies/", key: "etcdPrefix", description: "etcd key prefix for policies" },
+  { flag: "--data-dir", env: "HFI_DATA_DIR", default: "./.hfi-data", key: "dataDir", description: "directory of the embedded store (used when no etcd endpoints are given)" },
+  { flag: "--log-level", env: "HFI_LOG_LEVEL", default: "info", key: "logLevel", description: "log level: fatal, error, warn, info, debug, trace, silent" },
+  { flag: "--api-token-file", env: "HFI_API_TOKEN_FILE", default: "", key: "apiTokenFile", description: "file holding the management API bearer token (PolicyService and REST); off when neither this nor HFI_API_TOKEN is set" },
+  { flag: "--api-token", env: "HFI_API_TOKEN", default: "", key: "apiToken", description: "management API bearer token given directly (prefer the file or the env var: flags show up in ps)" },
+  { flag: "--stream-token-file", env: "HFI_STREAM_TOKEN_FILE", default: "", key: "streamTokenFile", description: "file holding the token filters must present on StreamConfig; off when neither this nor HFI_STREAM_TOKEN is set" },
+  { flag: "--stream-token", env: "HFI_STREAM_TOKEN", default: "", key: "streamToken", description: "filter stream token given directly (prefer the file or the env var)" },
+];
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ServerConfig {
+  grpcAddr: string;
+  httpAddr: string;
+  /** Empty: embedded store in dataDir. */
+  etcdEndpoints: string[];
+  etcdPrefix: string;
+  dataDir: string;
+  logLevel: LogLevel;
+  /** Management API token; undefined = no auth. */
+  apiToken?: string;
+  /** Filter stream token; undefined = no auth. */
+  streamToken?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export const DEFAULT_CONFIG: ServerConfig = loadServerConfig({}, {});
+
+/** Camel-case commander key of a flag ("--grpc-addr" → "grpcAddr"). */
+export function flagKey(flag: string): string {
+  return flag.replace(/^--/, "").replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * Flags win over env vars, env vars over defaults. `flags` uses commander's
+ * camelCase keys (grpcAddr, apiTokenFile, ...); unset flags are undefined.
+ * A token file wins over a token given directly.
+ */
+export function loadServerConfig(
+  flags: Partial<Record<string, string | undefined>>,
+  env: Record<string, string | undefined> = process.env,
+): ServerConfig {
+  const raw = {} as RawOptions;
+  for (const o of SERVER_OPTIONS) {
+    const f = flags[flagKey(o.flag)];
+    const e = env[o.env];
+    raw[o.key] = f !== undefined ? f : e !== undefined && e !== "" ? e : o.default;
+  }
+  const level = raw.logLevel.toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError(`--log-level: must be one of ${LOG_LEVELS.join(", ")} (got "${raw.logLevel}")`);
+  }
+  checkAddr("--grpc-addr", raw.grpcAddr);
+  checkAddr("--http-addr", raw.httpAddr);
+  return {
+    grpcAddr: raw.grpcAddr,
+    httpAddr: raw.httpAddr,
+    etcdEndpoints: raw.etcdEndpoints
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+    etcdPrefix: raw.etcdPrefix,
+    dataDir: raw.dataDir,
+    logLevel: level as LogLevel,
+    apiToken: token("--api-token-file", raw.apiTokenFile, raw.apiToken),
+    streamToken: token("--stream-token-file", raw.streamTokenFile, raw.streamToken),
+  };
+}
+
+function token(flag: string, file: string, direct: string): string | undefined {
+  if (file) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch (err) {
+      throw new ConfigError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
+    }
+    const t = text.trim();
+    if (!t) throw new ConfigError(`${flag}: ${file} is empty`);
+    return t;
+  }
+  return direct.trim() || undefined;
+}
+
+/** "host:port" (IPv6 as "[::]:port"), port 0-65535. */
+export function parseAddr(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr);
+  if (!m) throw new ConfigError(`bad address "${addr}": expected host:port`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError(`bad address "${addr}": port must be 0-65535`);
+  return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
+}
+
+function checkAddr(flag: string, addr: string): void {
+  try {
+    parseAddr(addr);
+  } catch (err) {
+    throw new ConfigError(`${flag}: ${(err as Error).message}`);
+  }
+}

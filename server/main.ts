@@ -1,0 +1,192 @@
+// Starting and stopping a control-plane replica: store, in-memory view,
+// config streams, gRPC (PolicyService, ConfigDiscoveryService, health,
+// reflection) and HTTP (probes, metrics, REST).
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { ReflectionService } from "@grpc/reflection";
+import { HealthImplementation, protoPath as healthProtoPath, service as healthService } from "grpc-health-check";
+import type { Logger } from "pino";
+import { hfiGrpc, packageDefinition } from "../proto/loader.ts";
+import type { StreamConfigRequestOut } from "../proto/loader.ts";
+import { DEFAULT_CONFIG, parseAddr, type ServerConfig } from "./config.ts";
+import { createLogger } from "./log.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import { PolicyOps } from "./policy-ops.ts";
+import type { PolicyStore } from "./store/types.ts";
+import { ConfigStreams } from "./streams.ts";
+import { PolicyView } from "./view.ts";
+import { policyServiceHandlers } from "./grpc/policy-service.ts";
+import { configServiceDefinition, configServiceHandlers } from "./grpc/config-service.ts";
+import { createHttpServer } from "./http/server.ts";
+
+export interface StartOptions extends Partial<ServerConfig> {
+  /** Use this store instead of creating one from the config (closed by close()). */
+  store?: PolicyStore;
+  logger?: Logger;
+}
+
+export interface RunningServer {
+  /** "127.0.0.1:PORT" when listening on a wildcard address. */
+  grpcAddress: string;
+  httpAddress: string;
+  store: PolicyStore;
+  view: PolicyView;
+  /** This replica's config streams (status, tests, benchmarks). */
+  streams: ConfigStreams;
+  metrics: Metrics;
+  logger: Logger;
+  /** Graceful stop: config streams end with UNAVAILABLE, listeners close, the store closes. */
+  close(): Promise<void>;
+}
+
+export const SHUTDOWN_MESSAGE = "server shutting down";
+
+function dialable(host: string, port: number): string {
+  const h = host === "0.0.0.0" || host === "::" || host === "" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  return `${h}:${port}`;
+}
+
+function bindGrpc(server: grpc.Server, addr: string): Promise<number> {
+  const { host, port } = parseAddr(addr);
+  const target = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve, reject) =>
+    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+}
+
+function listenHttp(server: http.Server, addr: string): Promise<number> {
+  const { host, port } = parseAddr(addr);
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Reflection over hfi.v1 plus grpc.health.v1, so grpcurl/buf curl need no .proto files. */
+function reflectionDefinition(): protoLoader.PackageDefinition {
+  const health = protoLoader.loadSync(healthProtoPath, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+  return { ...packageDefinition(), ...health };
+}
+
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const config: ServerConfig = { ...DEFAULT_CONFIG, ...stripUndefined(options) };
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const metrics = createMetrics();
+  const store =
+    options.store ??
+    (await (await import("./store/index.ts")).createStore({
+      etcdEndpoints: config.etcdEndpoints.length ? config.etcdEndpoints : undefined,
+      etcdPrefix: config.etcdPrefix,
+      dataDir: config.dataDir,
+      logger,
+    }));
+  const view = new PolicyView({ store, logger, metrics });
+  await view.start();
+  const streams = new ConfigStreams({ view, logger, metrics });
+  const ops = new PolicyOps(store, metrics, {
+    writeStart: (name) => streams.noteWriteStart(name),
+    writeFailed: (name) => streams.noteWriteFailed(name),
+  });
+
+  let closing = false;
+  const configCalls = new Set<grpc.ServerDuplexStream<StreamConfigRequestOut, Buffer>>();
+  const watchers = new Set<grpc.ServerWritableStream<unknown, unknown>>();
+
+  const grpcServer = new grpc.Server({
+    // Filters hold their stream for hours: keep idle connections alive and notice dead peers.
+    "grpc.keepalive_time_ms": 30_000,
+    "grpc.keepalive_timeout_ms": 10_000,
+    "grpc.keepalive_permit_without_calls": 1,
+  });
+  const hfi = hfiGrpc();
+  grpcServer.addService(
+    hfi.PolicyService.service,
+    policyServiceHandlers({ ops, view, streams, logger, apiToken: config.apiToken, watchers }),
+  );
+  grpcServer.addService(
+    configServiceDefinition(),
+    configServiceHandlers({ streams, view, metrics, logger, streamToken: config.streamToken, calls: configCalls }),
+  );
+  const health = new HealthImplementation({
+    "": "SERVING",
+    "hfi.v1.PolicyService": "SERVING",
+    "hfi.v1.ConfigDiscoveryService": "SERVING",
+  });
+  health.addToServer(grpcServer);
+  new ReflectionService(reflectionDefinition()).addToServer(grpcServer);
+  void healthService;
+
+  const httpServer = createHttpServer({
+    ops,
+    store,
+    view,
+    streams,
+    metrics,
+    logger,
+    apiToken: config.apiToken,
+    isClosing: () => closing,
+  });
+
+  let grpcPort: number;
+  let httpPort: number;
+  try {
+    grpcPort = await bindGrpc(grpcServer, config.grpcAddr);
+    httpPort = await listenHttp(httpServer, config.httpAddr);
+  } catch (err) {
+    grpcServer.forceShutdown();
+    httpServer.close();
+    streams.close();
+    view.close();
+    await store.close();
+    throw err;
+  }
+  const grpcAddress = dialable(parseAddr(config.grpcAddr).host, grpcPort);
+  const httpAddress = dialable(parseAddr(config.httpAddr).host, httpPort);
+  logger.info(
+    { grpcAddress, httpAddress, store: store.kind, apiAuth: !!config.apiToken, streamAuth: !!config.streamToken },
+    "hfi server listening",
+  );
+
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      closing = true;
+      for (const svc of ["", "hfi.v1.PolicyService", "hfi.v1.ConfigDiscoveryService"]) health.setStatus(svc, "NOT_SERVING");
+      const status = { code: grpc.status.UNAVAILABLE, details: SHUTDOWN_MESSAGE };
+      for (const call of [...configCalls]) call.emit("error", status);
+      for (const call of [...watchers]) call.emit("error", status);
+      await new Promise<void>((resolve) => {
+        // Streams were ended above; give unary calls in flight a moment, then force.
+        const timer = setTimeout(() => {
+          grpcServer.forceShutdown();
+          resolve();
+        }, 2000);
+        grpcServer.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        httpServer.closeIdleConnections();
+        setTimeout(() => httpServer.closeAllConnections(), 2000).unref();
+      });
+      streams.close();
+      view.close();
+      await store.close();
+      logger.info("hfi server stopped");
+    })());
+
+  return { grpcAddress, httpAddress, store, view, streams, metrics, logger, close };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined && k !== "store" && k !== "logger") (out as Record<string, unknown>)[k] = v;
+  return out;
+}

@@ -1,0 +1,46 @@
+// Prometheus metrics, one registry per server instance (tests run several
+// servers in one process).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface Metrics {
+  registry: Registry;
+  pushes: Counter;
+  applyToPush: Histogram;
+  acks: Counter;
+  nacks: Counter;
+  storeErrors: Counter<"op">;
+  invalidPolicies: Counter;
+  /** Set by the stream registry: open streams per sent snapshot version. */
+  streamsByVersion: () => Map<string, number>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics: Metrics = {
+    registry,
+    pushes: new Counter({ name: "hfi_config_pushes_total", help: "Config snapshots written to filter streams", registers: [registry] }),
+    applyToPush: new Histogram({
+      name: "hfi_apply_to_push_seconds",
+      help: "From a policy write (ApplyPolicy/REST/DeletePolicy on this replica; else the store event's arrival) to the snapshot write on each affected stream",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    acks: new Counter({ name: "hfi_acks_total", help: "ACKs received from filters", registers: [registry] }),
+    nacks: new Counter({ name: "hfi_nacks_total", help: "NACKs received from filters", registers: [registry] }),
+    storeErrors: new Counter({ name: "hfi_store_errors_total", help: "Failed store operations by operation", labelNames: ["op"], registers: [registry] }),
+    invalidPolicies: new Counter({ name: "hfi_invalid_policies_total", help: "Invalid policy values seen in the store (never pushed)", registers: [registry] }),
+    streamsByVersion: () => new Map(),
+  };
+  new Gauge({
+    name: "hfi_config_streams",
+    help: "Connected config streams by the snapshot version last sent",
+    labelNames: ["version"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [version, n] of metrics.streamsByVersion()) this.set({ version }, n);
+    },
+  });
+  return metrics;
+}

@@ -1,0 +1,153 @@
+// Apply / get / list / delete with the semantics both APIs share (CAS,
+// create-only, dry run, unchanged detection). Validation and normalisation
+// are server/policy's; storage is the PolicyStore's.
+import * as grpc from "@grpc/grpc-js";
+import type { PolicyOut } from "../proto/loader.ts";
+import { parsePolicyInput, policyExpiry } from "./policy/index.ts";
+import { PolicyValidationError } from "./policy/types.ts";
+import { StoreError, type PolicyStore, type StoredPolicy } from "./store/types.ts";
+import { ApiError } from "./errors.ts";
+import { pruneMessage } from "./wire.ts";
+import type { Metrics } from "./metrics.ts";
+
+export type ApplyResult = "APPLY_RESULT_CREATED" | "APPLY_RESULT_CONFIGURED" | "APPLY_RESULT_UNCHANGED";
+
+export interface ApplyOptions {
+  expectedVersion?: number;
+  createOnly?: boolean;
+  dryRun?: boolean;
+}
+
+export interface ApplyOutcome {
+  policy: PolicyOut;
+  result: ApplyResult;
+}
+
+/** Stable JSON (sorted keys) of a value, for content comparison. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** The user-controlled content of a policy: name, labels and spec. */
+function content(p: PolicyOut): string {
+  return canonicalJson(pruneMessage({ name: p.metadata?.name, labels: p.metadata?.labels ?? {}, spec: p.spec }));
+}
+
+export interface PolicyOpsHooks {
+  /** Before a store write of `name` (apply→push latency). */
+  writeStart?(name: string): void;
+  writeFailed?(name: string): void;
+}
+
+export class PolicyOps {
+  constructor(
+    private readonly store: PolicyStore,
+    private readonly metrics: Metrics,
+    private readonly hooks: PolicyOpsHooks = {},
+  ) {}
+
+  /** Counts failures of the store itself (not conflicts or missing names). */
+  private async storeOp<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof StoreError && err.code !== "unavailable") throw err;
+      this.metrics.storeErrors.inc({ op });
+      if (err instanceof StoreError) throw err;
+      throw new StoreError("unavailable", `store ${op} failed: ${(err as Error)?.message ?? String(err)}`);
+    }
+  }
+
+  parse(input: unknown): PolicyOut {
+    const r = parsePolicyInput(input);
+    if (!r.ok) throw new PolicyValidationError(r.errors);
+    return r.policy;
+  }
+
+  async apply(input: unknown, opts: ApplyOptions = {}): Promise<ApplyOutcome> {
+    const policy = this.parse(input);
+    const name = policy.metadata!.name;
+    const existing = await this.storeOp("get", () => this.store.get(name));
+    if (opts.createOnly && existing) {
+      throw new StoreError("already_exists", `policy "${name}" already exists (version ${existing.version})`);
+    }
+    if (opts.expectedVersion && (existing?.version ?? 0) !== opts.expectedVersion) {
+      throw new StoreError(
+        "conflict",
+        existing
+          ? `policy "${name}" is at version ${existing.version}, expected ${opts.expectedVersion}`
+          : `policy "${name}" does not exist, expected version ${opts.expectedVersion}`,
+      );
+    }
+    if (existing && content(existing.policy) === content(policy)) {
+      return { policy: existing.policy, result: "APPLY_RESULT_UNCHANGED" };
+    }
+    const result: ApplyResult = existing ? "APPLY_RESULT_CONFIGURED" : "APPLY_RESULT_CREATED";
+    if (opts.dryRun) return { policy: wouldBe(policy, existing), result };
+    const ttlSeconds = policyExpiry(policy);
+    this.hooks.writeStart?.(name);
+    try {
+      const stored = await this.storeOp("put", () =>
+        this.store.put(policy, {
+          expectedVersion: opts.expectedVersion || undefined,
+          // No CAS asked for: still refuse to report "created" over a concurrent create.
+          createOnly: opts.createOnly || !existing ? true : undefined,
+          ttlSeconds,
+        }),
+      );
+      return { policy: stored.policy, result };
+    } catch (err) {
+      this.hooks.writeFailed?.(name);
+      if (err instanceof StoreError && err.code === "already_exists" && !opts.createOnly && !existing) {
+        // Created concurrently since our read: apply again as an update.
+        return this.apply(input, opts);
+      }
+      throw err;
+    }
+  }
+
+  async get(name: string): Promise<StoredPolicy> {
+    const p = await this.storeOp("get", () => this.store.get(name));
+    if (!p) throw new StoreError("not_found", `policy "${name}" not found`);
+    return p;
+  }
+
+  async list(): Promise<{ policies: StoredPolicy[]; revision: number }> {
+    return this.storeOp("list", () => this.store.list());
+  }
+
+  async delete(name: string, expectedVersion?: number): Promise<{ previous: StoredPolicy; revision: number }> {
+    if (!name) throw new ApiError(grpc.status.INVALID_ARGUMENT, 400, "name: must not be empty");
+    this.hooks.writeStart?.(name);
+    try {
+      return await this.storeOp("delete", () => this.store.delete(name, { expectedVersion: expectedVersion || undefined }));
+    } catch (err) {
+      this.hooks.writeFailed?.(name);
+      throw err;
+    }
+  }
+}
+
+/** What a dry run reports: the normalised policy with the metadata a write would keep. */
+function wouldBe(policy: PolicyOut, existing: StoredPolicy | undefined): PolicyOut {
+  const md = existing?.policy.metadata;
+  return {
+    ...policy,
+    metadata: {
+      ...policy.metadata!,
+      version: md?.version ?? 0,
+      createdAtUnixMs: md?.createdAtUnixMs ?? 0,
+      updatedAtUnixMs: md?.updatedAtUnixMs ?? 0,
+      expiresAtUnixMs: md?.expiresAtUnixMs ?? 0,
+    },
+  };
+}
