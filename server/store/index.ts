@@ -1,0 +1,30 @@
+// Store selection: etcd when endpoints are given, else the embedded store.
+import type { Logger } from "pino";
+import { EmbeddedStore } from "./embedded.ts";
+import type { PolicyStore } from "./types.ts";
+
+export * from "./types.ts";
+export { EmbeddedStore } from "./embedded.ts";
+
+export interface StoreConfig {
+  /** etcd endpoints (http://host:port); a comma-separated string is accepted too. Empty/absent: embedded store. */
+  etcdEndpoints?: string[] | string;
+  /** Key prefix in etcd (default /hfi/policies/). */
+  etcdPrefix?: string;
+  /** Directory of the embedded store (default ./.hfi-data). */
+  dataDir?: string;
+  logger?: Logger;
+}
+
+export const DEFAULT_ETCD_PREFIX = "/hfi/policies/";
+export const DEFAULT_DATA_DIR = "./.hfi-data";
+
+export async function createStore(config: StoreConfig = {}): Promise<PolicyStore> {
+  const endpoints = (typeof config.etcdEndpoints === "string" ? config.etcdEndpoints.split(",") : config.etcdEndpoints ?? [])
+    .map((e) => e.trim())
+    .filter(Boolean);
+  if (endpoints.length > 0) {
+    throw new Error("etcd store: not implemented yet");
+  }
+  return EmbeddedStore.open({ dataDir: config.dataDir ?? DEFAULT_DATA_DIR, logger: config.logger });
+}
