@@ -58,11 +58,22 @@ export function fieldErrorsOf(err: grpc.ServiceError): FieldError[] {
   return out;
 }
 
-/** Whether a status means the server could not be reached at all (vs. answered with an error). */
+/**
+ * Whether a status means the server could not be reached at all, as opposed
+ * to an answer such as "store unavailable" (grpc-js's own wordings).
+ */
+const TRANSPORT_FAILURE = /^(No connection established|Name resolution failed|Connection dropped|Failed to connect|Connection closed|read ECONN|write ECONN|Received RST_STREAM|connect ECONN)/i;
+
 function isConnectionFailure(err: grpc.ServiceError): boolean {
-  if (err.code === grpc.status.UNAVAILABLE) return true;
+  if (err.code === grpc.status.UNAVAILABLE) return TRANSPORT_FAILURE.test(err.details ?? "");
   // A deadline that passed before any connection was made.
-  return err.code === grpc.status.DEADLINE_EXCEEDED && /waiting for|connect|LB pick|name resolution/i.test(err.details);
+  return err.code === grpc.status.DEADLINE_EXCEEDED && /waiting for|LB pick|name resolution/i.test(err.details ?? "");
+}
+
+/** "connect ECONNREFUSED 127.0.0.1:1" out of grpc-js's "No connection established. Last error: Error: ... Resolution note: ". */
+function connectionDetail(details: string): string {
+  const m = /Last error: (?:Error: )?(.*?)\.?(?:\s*Resolution note:.*)?$/s.exec(details);
+  return (m ? m[1]! : details).trim();
 }
 
 /** Turns a grpc-js error into an HfiClientError with a message a person can act on. */
@@ -76,7 +87,7 @@ export function toClientError(err: unknown, server: string, timeoutMs: number): 
   if (isConnectionFailure(e)) {
     return new HfiClientError(
       code,
-      `cannot reach the HFI server at ${server} (${e.details || code}): is \`hfi server\` running? check --server/HFI_SERVER`,
+      `cannot reach the HFI server at ${server} (${connectionDetail(e.details) || code}): is \`hfi server\` running? check --server/HFI_SERVER`,
       [],
       server,
     );
@@ -96,6 +107,9 @@ export function toClientError(err: unknown, server: string, timeoutMs: number): 
       [],
       server,
     );
+  }
+  if (e.code === grpc.status.UNAVAILABLE) {
+    return new HfiClientError(code, `the HFI server at ${server} is unavailable: ${e.details || code}`, [], server);
   }
   return new HfiClientError(code, e.details || code, fieldErrorsOf(e), server);
 }

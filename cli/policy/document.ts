@@ -10,6 +10,25 @@ const snake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowe
 
 // Keys whose value is a user-chosen map: their keys are data, not field names.
 const MAP_FIELDS = new Set(["labels"]);
+// Field order of the output: proto declaration order, one list for every
+// message (a key's place is the same wherever it occurs).
+const ORDER = [
+  "metadata", "spec", "name", "service", "namespace", "labels", "version", "created_at_unix_ms",
+  "updated_at_unix_ms", "expires_at_unix_ms", "selector", "rules", "priority", "match", "fault", "method",
+  "path", "percentage", "delay", "abort", "start_delay_ms", "duration_seconds", "delay_ms", "fixed_delay_ms",
+  "http_status", "body", "headers", "query_params", "grpc_status", "exact", "prefix", "regex", "present", "value",
+];
+const rank = (k: string): number => {
+  const i = ORDER.indexOf(k);
+  return i < 0 ? ORDER.length : i;
+};
+
+function ordered(doc: Doc): Doc {
+  const out: Doc = {};
+  for (const k of Object.keys(doc).sort((a, b) => rank(a) - rank(b))) out[k] = doc[k]!;
+  return out;
+}
+
 // Kept even when 0: "percentage: 0" means never, and leaving it out would read as a mistake.
 const ALWAYS = new Set(["percentage"]);
 
@@ -39,7 +58,7 @@ function convert(value: unknown, key = ""): DocValue | undefined {
       if (!ALWAYS.has(k) && (c === 0 || c === "" || c === false)) continue;
       out[snake(k)] = c;
     }
-    return Object.keys(out).length ? out : undefined;
+    return Object.keys(out).length ? ordered(out) : undefined;
   }
   if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return value;
   return String(value);

@@ -12,7 +12,7 @@ import { watchCommand } from "./watch.ts";
  * exit code 2 instead of commander's own process.exit(1)).
  */
 function strict(cmd: Command): Command {
-  cmd.exitOverride().showHelpAfterError("(run with --help for usage)");
+  cmd.exitOverride().showHelpAfterError("(run with --help for usage)").configureHelp({ showGlobalOptions: true });
   for (const sub of cmd.commands) strict(sub);
   return cmd;
 }

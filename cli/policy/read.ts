@@ -27,7 +27,7 @@ const POLICY_COLUMNS: Column[] = [
   { header: "NAME", min: 12 },
   { header: "TARGET", min: 8 },
   { header: "RULES", right: true },
-  { header: "FAULTS", min: 12 },
+  { header: "FAULTS", min: 12, shrinkFirst: 0 },
   { header: "EXPIRES", min: 7 },
   { header: "AGE", min: 3 },
 ];
@@ -92,6 +92,7 @@ export function listCommand(): Command {
 function convergenceLine(s: PolicyStatusOut | undefined): string {
   if (!s) return "no status reported";
   const acked = s.acked?.length ?? 0;
+  if (s.targetedProxies === 0 && !s.nacked?.length) return "no connected proxy is targeted";
   let line = `${acked} of ${s.targetedProxies} targeted prox${s.targetedProxies === 1 ? "y" : "ies"} ACKed`;
   if (s.nacked?.length) line += `, ${s.nacked.length} NACKed`;
   if (s.pending?.length) line += `, ${s.pending.length} pending`;
@@ -168,23 +169,22 @@ export function describeCommand(): Command {
 // ── status ──────────────────────────────────────────────────────────────────
 
 const STATUS_COLUMNS: Column[] = [
-  { header: "POLICY", min: 10 },
-  { header: "VERSION", right: true },
+  { header: "POLICY", min: 12 },
+  { header: "VER", right: true },
   { header: "TARGET", min: 8 },
-  { header: "FAULTS", min: 6 },
-  { header: "PROXIES", right: true },
-  { header: "ACKED", right: true },
+  { header: "FAULTS", min: 11, shrinkFirst: 0 },
+  { header: "ACKED", right: true, color: (t) => (/^(\d+)\/\1$/.test(t) && t !== "0/0" ? "green" : undefined) },
   { header: "NACKED", right: true, color: (t) => (t !== "0" ? "red" : undefined) },
   { header: "PENDING", right: true },
   { header: "EXPIRES", min: 7 },
 ];
 
 const PROXY_COLUMNS: Column[] = [
-  { header: "PROXY", min: 10 },
+  { header: "PROXY", min: 12 },
   { header: "WORKLOAD", min: 8 },
   { header: "STATE", color: (t) => (t === "ACK" ? "green" : t === "NACK" ? "red" : "yellow") },
-  { header: "VERSION", min: 8 },
-  { header: "POLICIES", min: 8 },
+  { header: "VERSION", min: 8, shrinkFirst: 0 },
+  { header: "POLICIES", min: 8, shrinkFirst: 0 },
 ];
 
 function proxyState(p: GetPolicyStatusResponseOut["proxies"][number]): string {
@@ -207,8 +207,7 @@ export function statusText(st: GetPolicyStatusResponseOut): string {
           String(s.version),
           targetText(s.target),
           s.faultTypes.join("+") || "-",
-          String(s.targetedProxies),
-          String(s.acked?.length ?? 0),
+          `${s.acked?.length ?? 0}/${s.targetedProxies}`,
           String(s.nacked?.length ?? 0),
           String(s.pending?.length ?? 0),
           expiresText(s.expiresAtUnixMs),

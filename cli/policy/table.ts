@@ -6,6 +6,8 @@ export interface Column {
   header: string;
   /** Never shorten below this many characters. */
   min?: number;
+  /** Columns with a lower value are shortened first (default 1). */
+  shrinkFirst?: number;
   /** Right-align (numbers). */
   right?: boolean;
   /** Colour for a cell, chosen from its (untruncated) text. */
@@ -20,15 +22,21 @@ export function truncate(text: string, width: number): string {
   return `${text.slice(0, width - 1)}…`;
 }
 
-/** Shrinks column widths (widest first) until the table fits in `max` characters. */
-function fit(widths: number[], mins: number[], max: number): number[] {
+/**
+ * Shrinks column widths until the table fits in `max` characters: columns
+ * by shrinkFirst, then the widest first, never below their minimum.
+ */
+function fit(widths: number[], mins: number[], order: number[], max: number): number[] {
   const w = [...widths];
   const total = () => w.reduce((a, b) => a + b, 0) + GAP.length * (w.length - 1);
   while (total() > max) {
-    let widest = -1;
-    for (let i = 0; i < w.length; i++) if (w[i]! > mins[i]! && (widest < 0 || w[i]! > w[widest]!)) widest = i;
-    if (widest < 0) break; // cannot shrink further: let it wrap
-    w[widest]!--;
+    let pick = -1;
+    for (let i = 0; i < w.length; i++) {
+      if (w[i]! <= mins[i]!) continue;
+      if (pick < 0 || order[i]! < order[pick]! || (order[i] === order[pick] && w[i]! > w[pick]!)) pick = i;
+    }
+    if (pick < 0) break; // cannot shrink further: let it wrap
+    w[pick]!--;
   }
   return w;
 }
@@ -37,7 +45,7 @@ export function renderTable(columns: Column[], rows: string[][], opts: { width?:
   const max = opts.width ?? 80;
   const natural = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => (r[i] ?? "").length)));
   const mins = columns.map((c, i) => Math.min(natural[i]!, Math.max(c.min ?? 6, c.header.length)));
-  const widths = fit(natural, mins, max);
+  const widths = fit(natural, mins, columns.map((c) => c.shrinkFirst ?? 1), max);
   const line = (cells: string[], header: boolean): string =>
     cells
       .map((cell, i) => {

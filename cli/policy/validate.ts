@@ -44,8 +44,8 @@ export function validateSources(
   const seen = new Map<string, string>();
   for (const src of sources) {
     const docs = parsePolicyDocuments(src.text, src.name);
-    docs.forEach((d, i) => {
-      const where = `${src.name}[doc ${i + 1}]`;
+    docs.forEach((d) => {
+      const where = `${src.name}[doc ${d.index + 1}]`;
       if (!d.ok) {
         errors.push(...fmt(where, d.errors));
         return;
