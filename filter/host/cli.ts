@@ -1,0 +1,88 @@
+// `hfi sidecar`: run the filter in front of a local service, as the Envoy
+// sidecar would, against a real control plane.
+import { Command, Option, InvalidArgumentError } from "commander";
+import { startSidecar, DEFAULT_WASM } from "./sidecar.ts";
+import { defaultLogger } from "./logger.ts";
+import { LogLevel, type LogLevelName } from "./abi.ts";
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError("must be an integer between 1 and 256");
+  return n;
+}
+
+function label(v: string, prev: Record<string, string> = {}): Record<string, string> {
+  const i = v.indexOf("=");
+  if (i <= 0) throw new InvalidArgumentError("must be KEY=VALUE");
+  return { ...prev, [v.slice(0, i)]: v.slice(i + 1) };
+}
+
+export function sidecarCommand(): Command {
+  return new Command("sidecar")
+    .description("Run the HFI filter as a local reverse proxy (an Envoy sidecar stand-in)")
+    .requiredOption("--upstream <url>", "upstream service base URL (http only)")
+    .requiredOption("--service <name>", "workload name (node metadata WORKLOAD_NAME, label app)")
+    .option("--listen <host:port>", "address to listen on", "127.0.0.1:15001")
+    .option("--control-plane <host:port>", "control plane gRPC address", process.env.HFI_CONTROL_PLANE ?? "127.0.0.1:9090")
+    .option("--namespace <ns>", "workload namespace (node metadata NAMESPACE)", "default")
+    .option("--pod <name>", "pod name (node metadata NAME; default <service>-local)")
+    .option("--label <key=value>", "extra workload label (repeatable)", label)
+    .option("--workers <n>", "worker VMs, each with its own control-plane stream", positiveInt, 1)
+    .option("--wasm <path>", "filter module", DEFAULT_WASM)
+    .option("--token <token>", "filter stream token (when the server requires one)", process.env.HFI_STREAM_TOKEN)
+    .option("--plugin-config <json>", "raw plugin configuration JSON (overrides the one built from the flags)")
+    .option("--metrics-addr <host:port>", "serve filter metrics at /stats/prometheus on this address (off by default)")
+    .option("--fail-open", "let traffic through if the VM crashes (Envoy default: fail closed, 503)", false)
+    .addOption(
+      new Option("--log-level <level>", "log level").choices(Object.keys(LogLevel)).default(process.env.HFI_LOG_LEVEL ?? "info"),
+    )
+    .addHelpText(
+      "after",
+      `
+Example:
+  hfi sidecar --listen 127.0.0.1:15001 --upstream http://127.0.0.1:8000 \\
+    --control-plane 127.0.0.1:9090 --service frontend --namespace demo --workers 2
+  curl -i http://127.0.0.1:15001/
+`,
+    )
+    .action(async (opts) => {
+      const logLevel = opts.logLevel as LogLevelName;
+      const logger = defaultLogger(logLevel);
+      const sidecar = await startSidecar({
+        listen: opts.listen,
+        upstream: opts.upstream,
+        controlPlane: opts.controlPlane,
+        service: opts.service,
+        namespace: opts.namespace,
+        pod: opts.pod,
+        labels: opts.label,
+        workers: opts.workers,
+        wasm: opts.wasm,
+        token: opts.token,
+        pluginConfig: opts.pluginConfig,
+        metricsAddr: opts.metricsAddr,
+        failOpen: opts.failOpen,
+        logger,
+        logLevel,
+      });
+      logger.info(
+        { listen: sidecar.address, upstream: opts.upstream, controlPlane: opts.controlPlane, workers: opts.workers, metrics: sidecar.metricsAddress },
+        "hfi sidecar listening",
+      );
+      await new Promise<void>((resolve) => {
+        const stop = (sig: string) => {
+          logger.info({ signal: sig }, "hfi sidecar shutting down");
+          process.off("SIGINT", onInt);
+          process.off("SIGTERM", onTerm);
+          sidecar.close().then(resolve, (err) => {
+            logger.error({ err: String(err) }, "shutdown failed");
+            resolve();
+          });
+        };
+        const onInt = () => stop("SIGINT");
+        const onTerm = () => stop("SIGTERM");
+        process.on("SIGINT", onInt);
+        process.on("SIGTERM", onTerm);
+      });
+    });
+}

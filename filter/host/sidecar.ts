@@ -1,0 +1,317 @@
+// `hfi sidecar`: a local reverse proxy standing in for the Envoy sidecar.
+// Every request goes through the filter (worker VMs round-robin); local
+// responses are returned as the filter built them, held requests wait, the
+// rest are proxied to the upstream with streaming bodies. Upstream
+// connection failures become Envoy's 503. Response headers go through
+// proxy_on_response_headers.
+import http from "node:http";
+import net from "node:net";
+import crypto from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { VmPool } from "./pool.ts";
+import { localResponseHeaders, type HttpStream, type LocalResponse } from "./vm.ts";
+import type { HeaderPair } from "./pairs.ts";
+import { defaultLogger, type HostLogger } from "./logger.ts";
+import type { LogLevelName } from "./abi.ts";
+
+export const DEFAULT_WASM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../build/hfi-filter.wasm");
+/** The cluster name the filter uses for the control plane in a mesh (Istio outbound cluster). */
+export const CONTROL_PLANE_CLUSTER = "outbound|9090||hfi-control-plane.boifi.svc.cluster.local";
+export const UPSTREAM_CONNECT_ERROR =
+  "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
+
+export interface SidecarOptions {
+  /** host:port to listen on (port 0 picks one). */
+  listen: string;
+  /** Upstream base URL, e.g. http://127.0.0.1:8000. */
+  upstream: string;
+  /** Control plane gRPC address host:port. */
+  controlPlane: string;
+  service: string;
+  namespace: string;
+  pod?: string;
+  workers?: number;
+  wasm?: string;
+  token?: string;
+  /** Optional host:port for the metrics endpoint (/stats/prometheus). */
+  metricsAddr?: string;
+  /** Extra labels for node metadata LABELS (app=<service> is always set). */
+  labels?: Record<string, string>;
+  /** Raw plugin configuration (JSON); overrides the one built from the flags. */
+  pluginConfig?: string;
+  logger?: HostLogger;
+  logLevel?: LogLevelName;
+  failOpen?: boolean;
+  /** How long close() lets in-flight requests finish (ms). */
+  drainMs?: number;
+}
+
+export interface RunningSidecar {
+  address: string;
+  port: number;
+  metricsAddress?: string;
+  pool: VmPool;
+  close(): Promise<void>;
+}
+
+export function splitHostPort(addr: string, flag: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(":");
+  const host = i > 0 ? addr.slice(0, i).replace(/^\[|\]$/g, "") : "127.0.0.1";
+  const port = Number(i >= 0 ? addr.slice(i + 1) : addr);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${flag}: invalid address "${addr}" (want host:port)`);
+  return { host, port };
+}
+
+/** Istio-like node metadata for a workload. */
+export function nodeFor(o: Pick<SidecarOptions, "service" | "namespace" | "pod" | "labels">) {
+  const pod = o.pod ?? `${o.service}-local`;
+  return {
+    id: `sidecar~127.0.0.1~${pod}.${o.namespace}~${o.namespace}.svc.cluster.local`,
+    cluster: `${o.service}.${o.namespace}`,
+    metadata: {
+      WORKLOAD_NAME: o.service,
+      NAMESPACE: o.namespace,
+      NAME: pod,
+      LABELS: { app: o.service, "service.istio.io/canonical-name": o.service, ...o.labels },
+    },
+  };
+}
+
+/** The filter's plugin configuration (JSON) built from sidecar flags. */
+export function pluginConfigFor(o: Pick<SidecarOptions, "token">): string {
+  const cfg: Record<string, unknown> = { control_plane_cluster: CONTROL_PLANE_CLUSTER };
+  if (o.token) cfg.token = o.token;
+  return JSON.stringify(cfg);
+}
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+  "http2-settings",
+]);
+
+function rawPairs(raw: string[]): HeaderPair[] {
+  const out: HeaderPair[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = raw[i]!.toLowerCase();
+    if (!HOP_BY_HOP.has(k)) out.push([k, raw[i + 1]!]);
+  }
+  return out;
+}
+
+function toNodeHeaders(pairs: readonly HeaderPair[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of pairs) {
+    if (k.startsWith(":") || HOP_BY_HOP.has(k)) continue;
+    (out[k] ??= []).push(v);
+  }
+  return out;
+}
+
+export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
+  const logger = o.logger ?? defaultLogger(o.logLevel ?? "info");
+  const listen = splitHostPort(o.listen, "--listen");
+  const upstream = new URL(o.upstream);
+  if (upstream.protocol !== "http:") throw new Error(`--upstream: only http:// upstreams are supported (got ${o.upstream})`);
+  splitHostPort(o.controlPlane, "--control-plane");
+  const pool = await VmPool.load(o.wasm ?? DEFAULT_WASM, {
+    workers: o.workers ?? 1,
+    pluginConfig: o.pluginConfig ?? pluginConfigFor(o),
+    node: nodeFor(o),
+    clusters: { [CONTROL_PLANE_CLUSTER]: o.controlPlane },
+    defaultCluster: o.controlPlane,
+    logger,
+    logLevel: o.logLevel,
+    failOpen: o.failOpen,
+  });
+  const agent = new http.Agent({ keepAlive: true });
+  const sockets = new Set<net.Socket>();
+
+  const server = http.createServer((req, res) => handle(req, res));
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+
+  function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const client = rawPairs(req.rawHeaders);
+    const authority = req.headers.host ?? `${listen.host}:${listen.port}`;
+    const headers: HeaderPair[] = [
+      [":method", req.method ?? "GET"],
+      [":path", req.url ?? "/"],
+      [":authority", authority],
+      [":scheme", "http"],
+      ...client.filter(([k]) => k !== "host"),
+    ];
+    // Envoy generates a request id when the client sent none.
+    if (!client.some(([k]) => k === "x-request-id")) headers.push(["x-request-id", crypto.randomUUID()]);
+    const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+    let stream: HttpStream;
+    try {
+      stream = pool.startStream(headers, !hasBody);
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, "sidecar: cannot start stream");
+      res.writeHead(503).end();
+      return;
+    }
+    // Downstream gone (or response done): the filter sees done/log/delete.
+    res.on("close", () => stream.finish());
+    const decided = stream.settled ? Promise.resolve(stream.settled) : stream.decision;
+    decided.then(
+      (d) => {
+        if (d.kind === "reset") return;
+        if (d.kind === "local_response") {
+          req.resume();
+          void sendLocal(stream, res, d.response);
+        } else {
+          forward(stream, req, res, d.requestHeaders);
+        }
+      },
+      (err) => {
+        logger.error({ err: String(err) }, "sidecar: stream failed");
+        res.destroy();
+      },
+    );
+  }
+
+  async function sendLocal(stream: HttpStream, res: http.ServerResponse, lr: LocalResponse): Promise<void> {
+    const built = localResponseHeaders(lr, stream.isGrpc);
+    const rd = await stream.onResponse(built.status, built.headers, built.body.length === 0);
+    if (res.headersSent || res.destroyed) return;
+    if (rd.kind === "local_response") {
+      const again = localResponseHeaders(rd.response, stream.isGrpc);
+      res.writeHead(again.status, toNodeHeaders(again.headers)).end(Buffer.from(again.body));
+      return;
+    }
+    res.writeHead(rd.status, toNodeHeaders(rd.headers)).end(Buffer.from(built.body));
+  }
+
+  function forward(stream: HttpStream, req: http.IncomingMessage, res: http.ServerResponse, reqHeaders: HeaderPair[]): void {
+    const get = (n: string) => reqHeaders.find(([k]) => k === n)?.[1];
+    const outHeaders = toNodeHeaders(reqHeaders);
+    outHeaders.host = [get(":authority") ?? upstream.host];
+    const upReq = http.request({
+      protocol: "http:",
+      hostname: upstream.hostname,
+      port: upstream.port || 80,
+      method: get(":method") ?? req.method,
+      path: get(":path") ?? req.url,
+      headers: outHeaders,
+      agent,
+    });
+    let answered = false;
+    upReq.on("response", (up) => {
+      answered = true;
+      const status = up.statusCode ?? 502;
+      const bodyless = req.method === "HEAD" || status === 204 || status === 304 || up.headers["content-length"] === "0";
+      stream.onResponse(status, rawPairs(up.rawHeaders), bodyless).then((rd) => {
+        if (res.destroyed) {
+          up.destroy();
+          return;
+        }
+        if (rd.kind === "local_response") {
+          up.resume();
+          void sendLocal(stream, res, rd.response);
+          return;
+        }
+        res.writeHead(rd.status, toNodeHeaders(rd.headers));
+        up.pipe(res);
+        up.on("error", () => res.destroy());
+      });
+    });
+    upReq.on("error", (err) => {
+      if (answered) {
+        res.destroy();
+        return;
+      }
+      answered = true;
+      logger.debug({ err: err.message }, "sidecar: upstream connection failed");
+      req.resume();
+      const body = new TextEncoder().encode(UPSTREAM_CONNECT_ERROR);
+      void sendLocal(stream, res, { status: 503, headers: [], body, details: "upstream_reset_before_response_started" });
+    });
+    res.on("close", () => {
+      if (!res.writableFinished) upReq.destroy();
+    });
+    req.pipe(upReq);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(listen.port, listen.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as net.AddressInfo).port;
+
+  let metricsServer: http.Server | undefined;
+  let metricsAddress: string | undefined;
+  if (o.metricsAddr) {
+    const m = splitHostPort(o.metricsAddr, "--metrics-addr");
+    metricsServer = http.createServer((req, res) => {
+      const url = req.url ?? "/";
+      if (url.startsWith("/stats/prometheus") || url.startsWith("/metrics")) {
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+        res.end(pool.metricStore.prometheus() + hostMetrics(pool));
+      } else if (url.startsWith("/stats")) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(pool.metrics()));
+      } else if (url.startsWith("/ready")) {
+        res.writeHead(200).end("LIVE\n");
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      metricsServer!.once("error", reject);
+      metricsServer!.listen(m.port, m.host, () => resolve());
+    });
+    metricsAddress = `${m.host}:${(metricsServer.address() as net.AddressInfo).port}`;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    address: `${listen.host}:${port}`,
+    port,
+    metricsAddress,
+    pool,
+    close() {
+      closing ??= (async () => {
+        const drained = new Promise<void>((r) => server.close(() => r()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => {
+          for (const s of sockets) s.destroy();
+        }, o.drainMs ?? 5000);
+        await drained;
+        clearTimeout(timer);
+        if (metricsServer) await new Promise<void>((r) => metricsServer!.close(() => r()));
+        agent.destroy();
+        await pool.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function hostMetrics(pool: VmPool): string {
+  let active = 0;
+  let crashes = 0;
+  for (const vm of pool.vms) {
+    active += vm.activeStreams;
+    crashes += vm.stats.crashes;
+  }
+  return [
+    "# TYPE hfi_sidecar_active_streams gauge",
+    `hfi_sidecar_active_streams ${active}`,
+    "# TYPE hfi_sidecar_vm_crashes counter",
+    `hfi_sidecar_vm_crashes ${crashes}`,
+    "",
+  ].join("\n");
+}
