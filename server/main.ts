@@ -4,11 +4,9 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
-import { HealthImplementation, protoPath as healthProtoPath, service as healthService } from "grpc-health-check";
+import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
-import { hfiGrpc, packageDefinition } from "../proto/loader.ts";
+import { hfiGrpc } from "../proto/loader.ts";
 import type { StreamConfigRequestOut } from "../proto/loader.ts";
 import { DEFAULT_CONFIG, parseAddr, type ServerConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
@@ -20,6 +18,7 @@ import { PolicyView } from "./view.ts";
 import { policyServiceHandlers } from "./grpc/policy-service.ts";
 import { configServiceDefinition, configServiceHandlers } from "./grpc/config-service.ts";
 import { createHttpServer } from "./http/server.ts";
+import { addReflection } from "./grpc/reflection.ts";
 
 export interface StartOptions extends Partial<ServerConfig> {
   /** Use this store instead of creating one from the config (closed by close()). */
@@ -67,12 +66,6 @@ function listenHttp(server: http.Server, addr: string): Promise<number> {
   });
 }
 
-/** Reflection over hfi.v1 plus grpc.health.v1, so grpcurl/buf curl need no .proto files. */
-function reflectionDefinition(): protoLoader.PackageDefinition {
-  const health = protoLoader.loadSync(healthProtoPath, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
-  return { ...packageDefinition(), ...health };
-}
-
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const config: ServerConfig = { ...DEFAULT_CONFIG, ...stripUndefined(options) };
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -118,8 +111,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     "hfi.v1.ConfigDiscoveryService": "SERVING",
   });
   health.addToServer(grpcServer);
-  new ReflectionService(reflectionDefinition()).addToServer(grpcServer);
-  void healthService;
+  addReflection(grpcServer);
 
   const httpServer = createHttpServer({
     ops,
