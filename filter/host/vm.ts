@@ -407,6 +407,11 @@ export class WasmVm {
     return n;
   }
 
+  /** The root context's tick period (0 = no timer armed). */
+  get tickPeriodMs(): number {
+    return this.tickPeriod.get(this.rootContextId) ?? 0;
+  }
+
   /** Open gRPC streams (callouts) of this VM. */
   get grpcStreamCount(): number {
     return this.grpcStreams.size;
