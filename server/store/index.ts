@@ -1,10 +1,12 @@
 // Store selection: etcd when endpoints are given, else the embedded store.
 import type { Logger } from "pino";
 import { EmbeddedStore } from "./embedded.ts";
+import { DEFAULT_ETCD_PREFIX, EtcdStore } from "./etcd.ts";
 import type { PolicyStore } from "./types.ts";
 
 export * from "./types.ts";
 export { EmbeddedStore } from "./embedded.ts";
+export { EtcdStore, DEFAULT_ETCD_PREFIX } from "./etcd.ts";
 
 export interface StoreConfig {
   /** etcd endpoints (http://host:port); a comma-separated string is accepted too. Empty/absent: embedded store. */
@@ -16,7 +18,6 @@ export interface StoreConfig {
   logger?: Logger;
 }
 
-export const DEFAULT_ETCD_PREFIX = "/hfi/policies/";
 export const DEFAULT_DATA_DIR = "./.hfi-data";
 
 export async function createStore(config: StoreConfig = {}): Promise<PolicyStore> {
@@ -24,7 +25,7 @@ export async function createStore(config: StoreConfig = {}): Promise<PolicyStore
     .map((e) => e.trim())
     .filter(Boolean);
   if (endpoints.length > 0) {
-    throw new Error("etcd store: not implemented yet");
+    return new EtcdStore({ endpoints, prefix: config.etcdPrefix || DEFAULT_ETCD_PREFIX, logger: config.logger });
   }
   return EmbeddedStore.open({ dataDir: config.dataDir ?? DEFAULT_DATA_DIR, logger: config.logger });
 }

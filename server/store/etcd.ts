@@ -1,0 +1,418 @@
+// The etcd store. Key <prefix><name>, value = canonical policy JSON (with
+// created/updated/expires times; the version is the key's mod_revision).
+// Writes are transactions guarded on mod_revision (compare-and-swap, create
+// only); time-limited policies carry an etcd lease so expiry happens in etcd
+// for every replica and survives restarts. Watches resume from the last
+// revision seen across reconnects and hand out a "reset" after compaction.
+import {
+  circuitBreaker,
+  ConsecutiveBreaker,
+  ConstantBackoff,
+  handleWhen,
+  retry,
+} from "cockatiel";
+import { Etcd3, isRecoverableError, type IKeyValue, type IWatchResponse, type Watcher } from "etcd3";
+import { pino, type Logger } from "pino";
+import type { PolicyOut } from "../../proto/loader.ts";
+import { EventSink } from "./sink.ts";
+import { parseStoredValue, stampPolicy, storedValue } from "./stamp.ts";
+import {
+  StoreError,
+  type DeleteOptions,
+  type PolicyStore,
+  type PutOptions,
+  type StoredPolicy,
+  type StoreEvent,
+  type Watch,
+} from "./types.ts";
+
+export const DEFAULT_ETCD_PREFIX = "/hfi/policies/";
+
+export interface EtcdStoreOptions {
+  endpoints: string[];
+  prefix?: string;
+  logger?: Logger;
+  /** Deadline of every unary etcd call, ms (default 3000): a dead etcd fails fast. */
+  timeoutMs?: number;
+}
+
+/** A delete event is reported as "expired" when the deleted value had a lease and its expiry was this close. */
+const EXPIRY_SLACK_MS = 5000;
+/** Writes that lose a race without compare-and-swap are retried this often. */
+const MAX_WRITE_ATTEMPTS = 5;
+
+export class EtcdStore implements PolicyStore {
+  readonly kind = "etcd" as const;
+  private readonly client: Etcd3;
+  private readonly prefix: string;
+  private readonly logger: Logger;
+  private readonly timeoutMs: number;
+  private readonly watches = new Set<{ close(): void }>();
+  private closed = false;
+  /** "name@mod_revision" of invalid values already logged (log once, not on every list). */
+  private readonly loggedInvalid = new Set<string>();
+
+  constructor(opts: EtcdStoreOptions) {
+    if (opts.endpoints.length === 0) throw new Error("etcd store: no endpoints");
+    this.prefix = opts.prefix ?? DEFAULT_ETCD_PREFIX;
+    this.logger = (opts.logger ?? pino({ level: "info" })).child({ store: "etcd" });
+    this.timeoutMs = opts.timeoutMs ?? 3000;
+    const timeout = this.timeoutMs;
+    this.client = new Etcd3({
+      hosts: opts.endpoints,
+      dialTimeout: timeout,
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+      faultHandling: {
+        // Short breaker and few retries: callers (readiness, apply) want a quick answer.
+        host: () =>
+          circuitBreaker(handleWhen(isRecoverableError), {
+            halfOpenAfter: 1000,
+            breaker: new ConsecutiveBreaker(3),
+          }),
+        global: retry(handleWhen(isRecoverableError), { maxAttempts: 1, backoff: new ConstantBackoff(100) }),
+        // Watch reconnects: 100 ms doubling to at most 2 s (the default waits up to 30 s).
+        watchBackoff: cappedBackoff(100, 2000),
+      },
+    });
+  }
+
+  private key(name: string): string {
+    return this.prefix + name;
+  }
+
+  /** Runs an etcd operation with an overall deadline; failures become StoreError("unavailable"). */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreError("unavailable", "store is closed");
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new StoreError("unavailable", `etcd: ${what} did not complete within ${this.timeoutMs * 2} ms`)),
+        this.timeoutMs * 2,
+      );
+    });
+    try {
+      return await Promise.race([fn(), deadline]);
+    } catch (e) {
+      if (e instanceof StoreError) throw e;
+      throw new StoreError("unavailable", `etcd: ${what} failed: ${(e as Error).message || (e as Error).name}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Parses one kv; logs invalid values (once per revision). */
+  private parseKv(kv: IKeyValue): { ok: true; stored: StoredPolicy } | { ok: false; name: string; error: string } {
+    const name = kv.key.toString("utf8").slice(this.prefix.length);
+    const r = parseStoredValue(name, kv.value.toString("utf8"), Number(kv.mod_revision));
+    if (r.ok) return r;
+    const id = `${name}@${kv.mod_revision}`;
+    if (!this.loggedInvalid.has(id)) {
+      this.loggedInvalid.add(id);
+      this.logger.error(
+        { key: kv.key.toString("utf8"), revision: Number(kv.mod_revision), error: r.error },
+        "invalid policy value in etcd: ignored",
+      );
+    }
+    return { ok: false, name, error: r.error };
+  }
+
+  async list(): Promise<{ policies: StoredPolicy[]; revision: number }> {
+    const res = await this.call("list", () => this.client.getAll().prefix(this.prefix).exec());
+    const policies: StoredPolicy[] = [];
+    for (const kv of res.kvs) {
+      const r = this.parseKv(kv);
+      if (r.ok) policies.push(r.stored);
+    }
+    policies.sort((a, b) => cmp(a.policy.metadata!.name, b.policy.metadata!.name));
+    return { policies, revision: Number(res.header.revision) };
+  }
+
+  private async getKv(name: string): Promise<IKeyValue | undefined> {
+    const res = await this.call("get", () => this.client.get(this.key(name)).exec());
+    return res.kvs[0];
+  }
+
+  async get(name: string): Promise<StoredPolicy | undefined> {
+    const kv = await this.getKv(name);
+    if (!kv) return undefined;
+    const r = this.parseKv(kv);
+    return r.ok ? r.stored : undefined;
+  }
+
+  async put(policy: PolicyOut, opts: PutOptions = {}): Promise<StoredPolicy> {
+    const name = policy.metadata?.name ?? "";
+    if (!name) throw new Error("policy has no metadata.name (validate with parsePolicyInput first)");
+    const key = this.key(name);
+    const ttl = opts.ttlSeconds && opts.ttlSeconds > 0 ? Math.ceil(opts.ttlSeconds) : 0;
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const cur = await this.getKv(name);
+      const curVersion = cur ? Number(cur.mod_revision) : 0;
+      if (opts.createOnly && cur) throw new StoreError("already_exists", `policy "${name}" already exists`);
+      if (opts.expectedVersion && opts.expectedVersion !== curVersion)
+        throw new StoreError("conflict", `policy "${name}" is at version ${curVersion}, not ${opts.expectedVersion}`);
+      const now = Date.now();
+      const stamped = stampPolicy(policy, {
+        version: 0,
+        createdAtUnixMs: (cur && createdAtOf(cur)) || now,
+        updatedAtUnixMs: now,
+        expiresAtUnixMs: ttl ? now + ttl * 1000 : 0,
+      });
+      const value = JSON.stringify(storedValue(stamped));
+      // The lease is granted first and attached in the same transaction as the write.
+      const leaseId = ttl
+        ? (await this.call("lease grant", () => this.client.leaseClient.leaseGrant({ TTL: ttl, ID: 0 }))).ID
+        : undefined;
+      const put = this.client.put(key).value(value);
+      if (leaseId !== undefined) put.lease(leaseId);
+      // A put without a lease detaches the key from any lease it had.
+      const txn = await this.call("write", () =>
+        this.client.if(key, "Mod", "==", curVersion).then(put).commit(),
+      ).catch(async (e) => {
+        if (leaseId !== undefined) await this.revoke(leaseId);
+        throw e;
+      });
+      if (!txn.succeeded) {
+        if (leaseId !== undefined) await this.revoke(leaseId);
+        if (opts.expectedVersion) throw new StoreError("conflict", `policy "${name}" was changed concurrently`);
+        if (opts.createOnly) throw new StoreError("already_exists", `policy "${name}" already exists`);
+        continue; // someone else wrote in between: read again and retry
+      }
+      if (cur && cur.lease !== "0" && cur.lease !== leaseId) await this.revoke(cur.lease);
+      const version = Number(txn.header.revision);
+      stamped.version = version;
+      stamped.policy.metadata!.version = version;
+      return stamped;
+    }
+    throw new StoreError("conflict", `policy "${name}": too many concurrent writes, try again`);
+  }
+
+  /** Best effort: an orphaned lease only expires later. */
+  private async revoke(id: string): Promise<void> {
+    try {
+      await this.call("lease revoke", () => this.client.leaseClient.leaseRevoke({ ID: id }));
+    } catch (err) {
+      this.logger.debug({ err, lease: id }, "lease revoke failed (it will expire by itself)");
+    }
+  }
+
+  async delete(name: string, opts: DeleteOptions = {}): Promise<{ previous: StoredPolicy; revision: number }> {
+    const key = this.key(name);
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const cur = await this.getKv(name);
+      const r = cur && this.parseKv(cur);
+      if (!cur || !r || !r.ok) throw new StoreError("not_found", `policy "${name}" not found`);
+      const curVersion = Number(cur.mod_revision);
+      if (opts.expectedVersion && opts.expectedVersion !== curVersion)
+        throw new StoreError("conflict", `policy "${name}" is at version ${curVersion}, not ${opts.expectedVersion}`);
+      const txn = await this.call("delete", () =>
+        this.client.if(key, "Mod", "==", curVersion).then(this.client.delete().key(key)).commit(),
+      );
+      if (!txn.succeeded) {
+        if (opts.expectedVersion) throw new StoreError("conflict", `policy "${name}" was changed concurrently`);
+        continue;
+      }
+      if (cur.lease !== "0") await this.revoke(cur.lease);
+      return { previous: r.stored, revision: Number(txn.header.revision) };
+    }
+    throw new StoreError("conflict", `policy "${name}": too many concurrent writes, try again`);
+  }
+
+  watch(fromRevision: number, onEvent: (e: StoreEvent) => void): Watch {
+    const sink = new EventSink(onEvent, this.logger);
+    const w = new PrefixWatch(this, sink, fromRevision);
+    this.watches.add(w);
+    w.start();
+    return {
+      close: () => {
+        this.watches.delete(w);
+        w.close();
+      },
+    };
+  }
+
+  /** Internals for PrefixWatch. */
+  get internals() {
+    return {
+      client: this.client,
+      prefix: this.prefix,
+      logger: this.logger,
+      parseKv: (kv: IKeyValue) => this.parseKv(kv),
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.call("status", () => this.client.maintenance.status({}));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const w of this.watches) w.close();
+    this.watches.clear();
+    this.closed = true;
+    this.client.close();
+  }
+}
+
+/**
+ * One store watch over the prefix. The etcd3 Watcher reconnects by itself
+ * and re-subscribes with `request.start_revision`; the library moves that to
+ * the *header* revision on every response, which can skip events when a
+ * catch-up is cut short, so it is pinned here to the last event processed
+ * (re-delivered events of that revision are dropped by key).
+ */
+class PrefixWatch {
+  /** Revision of the last event delivered (or the starting point). */
+  private last: number;
+  /** Keys already delivered at revision `last` (a transaction can touch several). */
+  private keysAtLast = new Set<string>();
+  private watcher: Watcher | undefined;
+  private closed = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private disconnected = false;
+
+  constructor(
+    private readonly store: EtcdStore,
+    private readonly sink: EventSink,
+    fromRevision: number,
+  ) {
+    this.last = fromRevision;
+  }
+
+  start(): void {
+    if (this.closed) return;
+    const { client, prefix, logger } = this.store.internals;
+    const w = client
+      .watch()
+      .prefix(prefix)
+      .withPreviousKV()
+      .startRevision(String(this.resumeRevision()))
+      .watcher();
+    const internal = w as unknown as { updateRevision(res: IWatchResponse): void; request: { start_revision: string | number } };
+    internal.updateRevision = () => {
+      internal.request.start_revision = String(this.resumeRevision());
+    };
+    w.on("data", (res: IWatchResponse) => this.onData(res));
+    w.on("connected", (res: IWatchResponse) => {
+      if (this.disconnected) logger.info({ revision: Number(res.header?.revision), from: this.resumeRevision() }, "etcd watch reconnected");
+      this.disconnected = false;
+    });
+    w.on("disconnected", (err: Error) => {
+      // Once per outage: the library retries every ≤2 s and reports each failure.
+      if (!this.closed && !this.disconnected)
+        logger.warn({ err: err?.message, last: this.last }, "etcd watch disconnected; resuming when etcd is back");
+      this.disconnected = true;
+    });
+    w.on("error", (err: Error) => void this.onError(err));
+    this.watcher = w;
+  }
+
+  /** Where to (re)subscribe: the last delivered revision again (deduplicated by key), or the first wanted one. */
+  private resumeRevision(): number {
+    return this.keysAtLast.size > 0 ? this.last : this.last + 1;
+  }
+
+  private onData(res: IWatchResponse): void {
+    if (this.closed) return;
+    const { prefix, parseKv } = this.store.internals;
+    for (const ev of res.events) {
+      const rev = Number(ev.kv.mod_revision);
+      const key = ev.kv.key.toString("utf8");
+      if (rev < this.last || (rev === this.last && this.keysAtLast.has(key))) continue; // already delivered
+      if (rev > this.last) {
+        this.last = rev;
+        this.keysAtLast = new Set();
+      }
+      this.keysAtLast.add(key);
+      const name = key.slice(prefix.length);
+      if (ev.type === "Put") {
+        const r = parseKv(ev.kv);
+        this.sink.push(
+          r.ok
+            ? { type: "put", name, policy: r.stored, revision: rev }
+            : { type: "invalid", name, revision: rev, error: r.error },
+        );
+      } else {
+        this.sink.push({ type: "delete", name, revision: rev, reason: deleteReason(ev.prev_kv) });
+      }
+    }
+  }
+
+  private async onError(err: Error): Promise<void> {
+    if (this.closed) return;
+    const { logger } = this.store.internals;
+    this.watcher?.removeAllListeners();
+    this.watcher = undefined;
+    if (/compacted/i.test(err.message)) {
+      // Our revision is gone from etcd's history: hand over the full state and continue from there.
+      logger.warn({ from: this.resumeRevision() }, "etcd watch revision compacted; sending a reset");
+      try {
+        const { policies, revision } = await this.store.list();
+        if (this.closed) return;
+        this.sink.push({ type: "reset", policies, revision });
+        this.last = revision;
+        this.keysAtLast = new Set();
+        this.start();
+      } catch (e) {
+        logger.warn({ err: (e as Error).message }, "etcd re-list after compaction failed; retrying");
+        this.scheduleRestart(() => this.onError(err));
+      }
+      return;
+    }
+    logger.warn({ err: err.message }, "etcd watch failed; re-subscribing");
+    this.scheduleRestart(() => this.start());
+  }
+
+  private scheduleRestart(fn: () => void | Promise<void>): void {
+    if (this.closed) return;
+    this.restartTimer = setTimeout(() => void fn(), 1000);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sink.close();
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const w = this.watcher;
+    this.watcher = undefined;
+    if (w) {
+      w.removeAllListeners();
+      w.on("error", () => {}); // late errors after cancel are expected
+      w.cancel().catch(() => {});
+    }
+  }
+}
+
+/** Doubling delay with a cap (the shape etcd3's watch manager calls: .duration, .next()). */
+function cappedBackoff(initialMs: number, maxMs: number, current = initialMs): { duration: number; next(): ReturnType<typeof cappedBackoff> } {
+  return { duration: current, next: () => cappedBackoff(initialMs, maxMs, Math.min(current * 2, maxMs)) };
+}
+
+function createdAtOf(kv: IKeyValue): number {
+  try {
+    const v = JSON.parse(kv.value.toString("utf8")) as { metadata?: Record<string, unknown> };
+    const c = v.metadata?.createdAtUnixMs ?? v.metadata?.created_at_unix_ms;
+    return typeof c === "number" ? c : typeof c === "string" ? Number(c) || 0 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * etcd does not say why a key was deleted. A value that had a lease and
+ * whose stamped expiry has (about) passed was removed by the lease.
+ */
+function deleteReason(prev: IKeyValue | undefined): "deleted" | "expired" {
+  if (!prev || prev.lease === "0" || !prev.lease) return "deleted";
+  try {
+    const v = JSON.parse(prev.value.toString("utf8")) as { metadata?: { expiresAtUnixMs?: number } };
+    const at = Number(v.metadata?.expiresAtUnixMs ?? 0);
+    if (at > 0 && at <= Date.now() + EXPIRY_SLACK_MS) return "expired";
+  } catch {
+    /* unparsable previous value */
+  }
+  return "deleted";
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
