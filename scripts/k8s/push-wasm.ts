@@ -42,7 +42,7 @@ async function pushBlob(ref: ImageRef, blob: Buffer): Promise<string> {
   const put = await fetch(url, {
     method: "PUT",
     headers: { "content-type": "application/octet-stream", "content-length": String(blob.length) },
-    body: blob,
+    body: new Uint8Array(blob),
   });
   if (put.status !== 201) throw new Error(`uploading blob ${digest}: HTTP ${put.status} ${await put.text()}`);
   return digest;
@@ -65,7 +65,7 @@ export async function pushWasm(wasm: Buffer, ref: ImageRef): Promise<string> {
   const res = await fetch(`${ref.registry}/v2/${ref.repository}/manifests/${ref.tag}`, {
     method: "PUT",
     headers: { "content-type": OCI_MANIFEST_MEDIA_TYPE },
-    body: manifest,
+    body: new Uint8Array(manifest),
   });
   if (res.status !== 201) throw new Error(`pushing manifest: HTTP ${res.status} ${await res.text()}`);
   return digestOf(manifest);
