@@ -1,0 +1,204 @@
+// The compiled, immutable form of a ConfigSnapshot and the per-request
+// matching against it. Matching reads the request in place (host header
+// buffer) and allocates nothing.
+
+import { Regex } from "./regex";
+import { PairsView, eqBytes, eqIgnoreCase, startsWith, startsWithIgnoreCase, ptrOf, utf8 } from "./bytes";
+
+export const KIND_NONE: u8 = 0;
+export const KIND_EXACT: u8 = 1;
+export const KIND_PREFIX: u8 = 2;
+export const KIND_REGEX: u8 = 3;
+export const KIND_PRESENT: u8 = 4;
+
+export class StringMatcher {
+  kind: u8 = KIND_NONE;
+  value: ArrayBuffer = new ArrayBuffer(0);
+  re: Regex | null = null;
+  present: bool = true; // KIND_PRESENT only
+
+  test(ptr: usize, len: i32): bool {
+    const k = this.kind;
+    if (k == KIND_EXACT) return eqBytes(ptr, len, ptrOf(this.value), this.value.byteLength);
+    if (k == KIND_PREFIX) return startsWith(ptr, len, ptrOf(this.value), this.value.byteLength);
+    if (k == KIND_REGEX) return this.re!.match(ptr, len);
+    return true;
+  }
+}
+
+/** A header or query-parameter condition. */
+export class KeyedMatcher {
+  name: ArrayBuffer = new ArrayBuffer(0);
+  m: StringMatcher = new StringMatcher();
+}
+
+export class Rule {
+  policyName: ArrayBuffer = new ArrayBuffer(0);
+  method: StringMatcher | null = null;
+  path: StringMatcher | null = null;
+  headers: KeyedMatcher[] = [];
+  query: KeyedMatcher[] = [];
+  ppm: u32 = 0; // parts per million, 0..1e6
+  delayMs: u32 = 0;
+  startDelayMs: u32 = 0;
+  durationSeconds: u32 = 0;
+  hasAbort: bool = false;
+  httpStatus: u32 = 0;
+  body: ArrayBuffer = new ArrayBuffer(0);
+  abortHeaderNames: ArrayBuffer[] = [];
+  abortHeaderValues: ArrayBuffer[] = [];
+  abortHeaders: ArrayBuffer = new ArrayBuffer(0); // serialized pairs, incl. x-hfi-fault
+  grpcStatus: u32 = 0; // 0 = not set
+  expiresAtMs: i64 = 0; // server clock; 0 = never
+}
+
+export class Snapshot {
+  version: ArrayBuffer = new ArrayBuffer(0);
+  nonce: ArrayBuffer = new ArrayBuffer(0);
+  serverTimeMs: i64 = 0;
+  policyCount: i32 = 0;
+  rules: Rule[] = [];
+}
+
+const H_METHOD = utf8(":method");
+const H_PATH = utf8(":path");
+const H_CONTENT_TYPE = utf8("content-type");
+const GRPC_CT = utf8("application/grpc");
+
+// Scratch for URL-decoded query names/values (grown on demand, never shrunk).
+let scratchA: usize = 0;
+let scratchACap: i32 = 0;
+let scratchB: usize = 0;
+let scratchBCap: i32 = 0;
+
+function ensureScratch(n: i32): void {
+  if (n > scratchACap) {
+    if (scratchA != 0) heap.free(scratchA);
+    scratchACap = n < 256 ? 256 : n;
+    scratchA = heap.alloc(<usize>scratchACap);
+  }
+  if (n > scratchBCap) {
+    if (scratchB != 0) heap.free(scratchB);
+    scratchBCap = n < 256 ? 256 : n;
+    scratchB = heap.alloc(<usize>scratchBCap);
+  }
+}
+
+@inline function hexVal(c: u32): i32 {
+  if (c - 48 < 10) return <i32>(c - 48);
+  const l = c | 32;
+  if (l - 97 < 6) return <i32>(l - 87);
+  return -1;
+}
+
+/** application/x-www-form-urlencoded decoding of [src, src+len) into dst; returns the decoded length. */
+export function urlDecode(src: usize, len: i32, dst: usize): i32 {
+  let o = 0;
+  for (let i = 0; i < len; i++) {
+    let c = <u32>load<u8>(src + <usize>i);
+    if (c == 43) c = 32;
+    else if (c == 37 && i + 2 < len) {
+      const h = hexVal(<u32>load<u8>(src + <usize>i + 1));
+      const l = hexVal(<u32>load<u8>(src + <usize>i + 2));
+      if (h >= 0 && l >= 0) { c = <u32>(h * 16 + l); i += 2; }
+    }
+    store<u8>(dst + <usize>o, <u8>c);
+    o++;
+  }
+  return o;
+}
+
+/** The parts of one request that rules look at, located in the host header buffer. */
+export class RequestView {
+  pairs: PairsView = new PairsView();
+  methodPtr: usize = 0;
+  methodLen: i32 = 0;
+  pathPtr: usize = 0;
+  pathLen: i32 = 0;
+  queryPtr: usize = 0;
+  queryLen: i32 = 0;
+  isGrpc: bool = false;
+
+  load(ptr: usize, size: i32): bool {
+    this.methodPtr = 0; this.methodLen = 0;
+    this.pathPtr = 0; this.pathLen = 0;
+    this.queryPtr = 0; this.queryLen = 0;
+    this.isGrpc = false;
+    if (!this.pairs.parse(ptr, size)) return false;
+    const p = this.pairs;
+    let i = p.find(ptrOf(H_METHOD), H_METHOD.byteLength);
+    if (i >= 0) { this.methodPtr = unchecked(p.valPtr[i]); this.methodLen = unchecked(p.valLen[i]); }
+    i = p.find(ptrOf(H_PATH), H_PATH.byteLength);
+    if (i >= 0) {
+      const vp = unchecked(p.valPtr[i]);
+      const vl = unchecked(p.valLen[i]);
+      let q = 0;
+      while (q < vl && load<u8>(vp + <usize>q) != 63) q++; // '?'
+      this.pathPtr = vp;
+      this.pathLen = q;
+      if (q < vl) { this.queryPtr = vp + <usize>q + 1; this.queryLen = vl - q - 1; }
+    }
+    i = p.find(ptrOf(H_CONTENT_TYPE), H_CONTENT_TYPE.byteLength);
+    if (i >= 0) this.isGrpc = startsWithIgnoreCase(unchecked(p.valPtr[i]), unchecked(p.valLen[i]), ptrOf(GRPC_CT), GRPC_CT.byteLength);
+    return true;
+  }
+
+  headerHolds(h: KeyedMatcher): bool {
+    const p = this.pairs;
+    const np = ptrOf(h.name);
+    const nl = h.name.byteLength;
+    if (h.m.kind == KIND_PRESENT) return (p.find(np, nl) >= 0) == h.m.present;
+    // Any occurrence of a repeated header may satisfy the condition.
+    let i = p.find(np, nl);
+    while (i >= 0) {
+      if (h.m.test(unchecked(p.valPtr[i]), unchecked(p.valLen[i]))) return true;
+      i = p.find(np, nl, i + 1);
+    }
+    return false;
+  }
+
+  queryHolds(qm: KeyedMatcher): bool {
+    const want = qm.m.kind == KIND_PRESENT ? qm.m.present : true;
+    const q = this.queryPtr;
+    const n = this.queryLen;
+    if (n == 0) return !want;
+    ensureScratch(n);
+    let found = false;
+    let start = 0;
+    while (start <= n) {
+      let end = start;
+      while (end < n && load<u8>(q + <usize>end) != 38) end++; // '&'
+      if (end > start) {
+        let eq = start;
+        while (eq < end && load<u8>(q + <usize>eq) != 61) eq++; // '='
+        const nameLen = urlDecode(q + <usize>start, eq - start, scratchA);
+        if (eqBytes(scratchA, nameLen, ptrOf(qm.name), qm.name.byteLength)) {
+          if (qm.m.kind == KIND_PRESENT) return want;
+          const vStart = eq < end ? eq + 1 : end;
+          const vLen = urlDecode(q + <usize>vStart, end - vStart, scratchB);
+          if (qm.m.test(scratchB, vLen)) { found = true; break; }
+        }
+      }
+      start = end + 1;
+    }
+    if (qm.m.kind == KIND_PRESENT) return !want;
+    return found;
+  }
+
+  ruleMatches(r: Rule): bool {
+    const m = r.method;
+    if (m != null && !m.test(this.methodPtr, this.methodLen)) return false;
+    const pm = r.path;
+    if (pm != null && !pm.test(this.pathPtr, this.pathLen)) return false;
+    const hs = r.headers;
+    for (let i = 0, n = hs.length; i < n; i++) if (!this.headerHolds(unchecked(hs[i]))) return false;
+    const qs = r.query;
+    for (let i = 0, n = qs.length; i < n; i++) if (!this.queryHolds(unchecked(qs[i]))) return false;
+    return true;
+  }
+}
+
+/** Header-name comparison used by tests and matching alike. */
+export function sameHeaderName(a: ArrayBuffer, b: ArrayBuffer): bool {
+  return eqIgnoreCase(ptrOf(a), a.byteLength, ptrOf(b), b.byteLength);
+}
