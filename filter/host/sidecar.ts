@@ -105,11 +105,12 @@ function rawPairs(raw: string[]): HeaderPair[] {
   return out;
 }
 
-function toNodeHeaders(pairs: readonly HeaderPair[]): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+function toNodeHeaders(pairs: readonly HeaderPair[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
   for (const [k, v] of pairs) {
     if (k.startsWith(":") || HOP_BY_HOP.has(k)) continue;
-    (out[k] ??= []).push(v);
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
   }
   return out;
 }
@@ -170,7 +171,14 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
           req.resume();
           void sendLocal(stream, res, d.response);
         } else {
-          forward(stream, req, res, d.requestHeaders);
+          try {
+            forward(stream, req, res, d.requestHeaders);
+          } catch (err) {
+            // e.g. a header value the filter set that Node refuses to send.
+            logger.error({ err: (err as Error).message }, "sidecar: cannot forward request");
+            req.resume();
+            void sendLocal(stream, res, { status: 503, headers: [], body: new Uint8Array(0), details: "hfi_host_forward_error" });
+          }
         }
       },
       (err) => {
@@ -195,7 +203,7 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
   function forward(stream: HttpStream, req: http.IncomingMessage, res: http.ServerResponse, reqHeaders: HeaderPair[]): void {
     const get = (n: string) => reqHeaders.find(([k]) => k === n)?.[1];
     const outHeaders = toNodeHeaders(reqHeaders);
-    outHeaders.host = [get(":authority") ?? upstream.host];
+    outHeaders.host = get(":authority") ?? upstream.host;
     const upReq = http.request({
       protocol: "http:",
       hostname: upstream.hostname,

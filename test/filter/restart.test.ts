@@ -1,0 +1,60 @@
+// Control plane restarts (policies in a real etcd): filters keep faulting
+// with their last snapshot while it is down, reconnect by themselves when it
+// is back, and pick up changes made afterwards.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { TestEtcd } from "../support/etcd.ts";
+import { freePort } from "../support/ports.ts";
+import { startTestServer, PolicyClient, type TestServer } from "../support/server.ts";
+import { VmPool } from "../../filter/host/pool.ts";
+import { CONTROL_PLANE_CLUSTER, nodeFor } from "../../filter/host/sidecar.ts";
+import { FILTER_WASM, abortPolicy, applyAndWait, quietLogger, waitAcked, waitFor } from "./helpers.ts";
+
+test("control plane down and back: last snapshot keeps faulting, filters reconnect and converge", async () => {
+  const etcd = await TestEtcd.start();
+  const port = await freePort();
+  const grpcAddr = `127.0.0.1:${port}`;
+  let server: TestServer | undefined;
+  let pc: PolicyClient | undefined;
+  let pool: VmPool | undefined;
+  try {
+    server = await startTestServer({ etcd, grpcAddr });
+    pc = new PolicyClient(grpcAddr);
+    pool = await VmPool.load(FILTER_WASM, {
+      workers: 2,
+      node: nodeFor({ service: "frontend", namespace: "demo" }),
+      clusters: { [CONTROL_PLANE_CLUSTER]: grpcAddr },
+      logger: quietLogger,
+    });
+    await applyAndWait(pc, abortPolicy("before-restart", { service: "frontend" }, { path: "/r1", status: 503 }), 2);
+
+    await server.close();
+    server = undefined;
+    // Down: every worker still applies the last snapshot (fail static, not fail open).
+    for (let i = 0; i < 10; i++) assert.is((await pool.request({ path: "/r1" })).status, 503);
+    await waitFor(() => pool!.vms.every((vm) => vm.grpcStreamCount === 0 || vm.metrics()["wasmcustom.hfi_config_reconnects_total"]! > 0), "stream loss noticed");
+    await new Promise((r) => setTimeout(r, 700));
+    for (let i = 0; i < 4; i++) assert.is((await pool.request({ path: "/r1" })).status, 503);
+
+    server = await startTestServer({ etcd, grpcAddr });
+    await waitAcked(pc, "before-restart", 2, 20_000);
+    assert.ok(pool.metrics()["wasmcustom.hfi_config_reconnects_total"]! >= 2, "both workers reconnected");
+
+    // Changes after the restart reach both workers.
+    await applyAndWait(pc, abortPolicy("after-restart", { service: "frontend" }, { path: "/r2", status: 429 }), 2);
+    for (let i = 0; i < 4; i++) assert.is((await pool.request({ path: "/r2" })).status, 429);
+    await pc.delete("before-restart");
+    await waitFor(async () => {
+      const rs = await Promise.all([pool!.request({ path: "/r1" }), pool!.request({ path: "/r1" })]);
+      return rs.every((r) => r.status === 200);
+    }, "deletion reaching both workers");
+    assert.ok(pool.vms.every((vm) => vm.stats.crashes === 0));
+  } finally {
+    await pool?.close();
+    pc?.close();
+    await server?.close();
+    await etcd.stop();
+  }
+});
+
+test.run();
