@@ -184,3 +184,69 @@ export function sameSignature(a: AbiSignature, b: AbiSignature): boolean {
   return a.params.length === b.params.length && a.results.length === b.results.length &&
     a.params.every((t, i) => t === b.params[i]) && a.results.every((t, i) => t === b.results[i]);
 }
+
+export interface WasmImport { module: string; name: string; kind: "function" | "table" | "memory" | "global"; signature?: AbiSignature }
+export interface WasmExport { name: string; kind: "function" | "table" | "memory" | "global"; signature?: AbiSignature }
+
+/**
+ * Reads import/export names with function signatures from a wasm binary
+ * (WebAssembly.Module.imports/exports do not report types). Only the type,
+ * import, function and export sections are decoded.
+ */
+export function readWasmSignatures(bytes: Uint8Array): { imports: WasmImport[]; exports: WasmExport[] } {
+  let p = 8;
+  const u = (): number => {
+    let result = 0, shift = 0, b: number;
+    do { b = bytes[p++]!; result += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);
+    return result;
+  };
+  const name = (): string => { const n = u(); const s = Buffer.from(bytes.subarray(p, p + n)).toString("utf8"); p += n; return s; };
+  const valType = (b: number): WasmValType => {
+    const t = ({ 0x7f: "i32", 0x7e: "i64", 0x7d: "f32", 0x7c: "f64" } as Record<number, WasmValType>)[b];
+    if (!t) throw new Error(`unsupported value type 0x${b.toString(16)}`);
+    return t;
+  };
+  const limits = (): void => { const flag = u(); u(); if (flag & 1) u(); };
+  const kinds = ["function", "table", "memory", "global"] as const;
+  const types: AbiSignature[] = [];
+  const funcTypes: number[] = []; // function index -> type index
+  const imports: WasmImport[] = [];
+  const exports: WasmExport[] = [];
+  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) throw new Error("not a wasm module");
+  while (p < bytes.length) {
+    const id = bytes[p++]!;
+    const size = u();
+    const end = p + size;
+    if (id === 1) {
+      for (let n = u(); n > 0; n--) {
+        if (bytes[p++] !== 0x60) throw new Error("bad function type");
+        const params: WasmValType[] = [];
+        for (let k = u(); k > 0; k--) params.push(valType(bytes[p++]!));
+        const results: WasmValType[] = [];
+        for (let k = u(); k > 0; k--) results.push(valType(bytes[p++]!));
+        types.push({ params, results });
+      }
+    } else if (id === 2) {
+      for (let n = u(); n > 0; n--) {
+        const module = name();
+        const field = name();
+        const kind = kinds[bytes[p++]!]!;
+        if (kind === "function") { const t = u(); funcTypes.push(t); imports.push({ module, name: field, kind, signature: types[t] }); }
+        else if (kind === "table") { p++; limits(); imports.push({ module, name: field, kind }); }
+        else if (kind === "memory") { limits(); imports.push({ module, name: field, kind }); }
+        else { p += 2; imports.push({ module, name: field, kind }); }
+      }
+    } else if (id === 3) {
+      for (let n = u(); n > 0; n--) funcTypes.push(u());
+    } else if (id === 7) {
+      for (let n = u(); n > 0; n--) {
+        const field = name();
+        const kind = kinds[bytes[p++]!]!;
+        const index = u();
+        exports.push(kind === "function" ? { name: field, kind, signature: types[funcTypes[index]!] } : { name: field, kind });
+      }
+    }
+    p = end;
+  }
+  return { imports, exports };
+}
