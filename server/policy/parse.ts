@@ -108,6 +108,7 @@ export function parsePolicyDocuments(text: string, source?: string): ParsedDocum
       push({ ok: false, errors: syntaxError(`invalid YAML: ${(e as Error).message}`) }, start);
       continue;
     }
+    if (value === null || value === undefined) continue; // only comments
     for (const p of policiesOf(value)) push(parsePolicyInput(p), start);
   }
   return out;

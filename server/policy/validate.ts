@@ -167,18 +167,20 @@ export class Validator {
       }
     }
 
-    // delay_ms is shorthand for delay.fixed_delay_ms; normalise it away.
+    // delay_ms is shorthand for delay.fixed_delay_ms; normalise it away (errors name the field written).
+    let delayPath = `${at}.delay.fixed_delay_ms`;
     if (f.delayMs !== 0) {
       if (f.delay && f.delay.fixedDelayMs !== 0 && f.delay.fixedDelayMs !== f.delayMs)
         this.err(`${at}.delay_ms`, "conflicts with delay.fixed_delay_ms (set only one)");
-      else f.delay = { fixedDelayMs: f.delayMs };
+      else {
+        f.delay = { fixedDelayMs: f.delayMs };
+        delayPath = `${at}.delay_ms`;
+      }
       f.delayMs = 0;
     }
-    if (f.delay) {
-      const p = f.delay.fixedDelayMs === 0 && !this.d.hasError(`${at}.delay_ms`) ? `${at}.delay.fixed_delay_ms` : undefined;
-      if (p && !this.d.hasError(p)) this.err(p, "must be greater than 0");
-      const dp = this.d.hasError(`${at}.delay_ms`) ? `${at}.delay_ms` : `${at}.delay.fixed_delay_ms`;
-      if (f.delay.fixedDelayMs > LIMITS.maxDelayMs) this.err(dp, `must be at most ${LIMITS.maxDelayMs} (2 minutes)`);
+    if (f.delay && !this.d.hasError(delayPath)) {
+      if (f.delay.fixedDelayMs === 0) this.err(delayPath, "must be greater than 0");
+      else if (f.delay.fixedDelayMs > LIMITS.maxDelayMs) this.err(delayPath, `must be at most ${LIMITS.maxDelayMs} (2 minutes)`);
     }
     if (f.startDelayMs > LIMITS.maxStartDelayMs)
       this.err(`${at}.start_delay_ms`, `must be at most ${LIMITS.maxStartDelayMs} (2 minutes)`);

@@ -1,0 +1,458 @@
+// Policy parsing and validation: the accepted shapes, normalisation, every
+// rejection with its exact "path: reason", multi-document files, and the HFI
+// regex subset (parser and the reference Pike VM).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import fc from "fast-check";
+import {
+  compileHfiRegex,
+  encodedSize,
+  hfiRegexError,
+  parsePolicyDocuments,
+  parsePolicyInput,
+  policyExpiry,
+  policyToJson,
+} from "../../server/policy/index.ts";
+import type { PolicyOut } from "../../proto/loader.ts";
+
+const SHAPES = `metadata: {name: frontend-delay}
+spec:
+  selector: {service: frontend, namespace: demo}
+  rules:
+    - fault: {delay_ms: 500, percentage: 50}
+---
+metadata: {name: api-abort}
+spec:
+  selector: {service: "*", namespace: demo}
+  rules:
+    - match:
+        method: {exact: POST}
+        path: {prefix: /api/}
+        headers: [{name: x-user-id, exact: test}]
+      fault:
+        percentage: 20
+        start_delay_ms: 500
+        duration_seconds: 300
+        delay: {fixed_delay_ms: 2000}
+    - match: {path: {regex: "^/v[0-9]+/items$"}}
+      fault: {percentage: 100, abort: {httpStatus: 503, body: "injected"}}
+`;
+
+function ok(input: unknown): PolicyOut {
+  const r = parsePolicyInput(input);
+  if (!r.ok) assert.unreachable(`expected valid, got ${JSON.stringify(r.errors)}`);
+  return (r as { policy: PolicyOut }).policy;
+}
+
+function errorsOf(input: unknown): string[] {
+  const r = parsePolicyInput(input);
+  return r.ok ? [] : r.errors.map((e) => `${e.path}: ${e.reason}`);
+}
+
+/** A valid policy to break one field at a time. */
+function base(): any {
+  return {
+    metadata: { name: "p" },
+    spec: { selector: { service: "svc", namespace: "ns" }, rules: [{ fault: { percentage: 50, delay_ms: 100 } }] },
+  };
+}
+function withFault(fault: object): any {
+  const p = base();
+  p.spec.rules[0].fault = fault;
+  return p;
+}
+function withMatch(match: object): any {
+  const p = base();
+  p.spec.rules[0].match = match;
+  return p;
+}
+
+test("the two documented shapes are accepted and normalised", () => {
+  const docs = parsePolicyDocuments(SHAPES, "shapes.yaml");
+  assert.is(docs.length, 2);
+  assert.ok(docs.every((d) => d.ok));
+  const [a, b] = docs.map((d) => (d as { policy: PolicyOut }).policy);
+  assert.equal(policyToJson(a!), {
+    metadata: { name: "frontend-delay" },
+    spec: {
+      selector: { service: "frontend", namespace: "demo" },
+      rules: [{ fault: { percentage: 50, delay: { fixedDelayMs: 500 } } }],
+    },
+  });
+  // The shorthand is gone from the normalised output; defaults are filled.
+  assert.is(a!.spec!.rules[0]!.fault!.delayMs, 0);
+  assert.is(a!.spec!.rules[0]!.match, null);
+  assert.is(a!.spec!.priority, 0);
+  assert.equal(a!.metadata!.labels, {});
+  assert.equal(policyToJson(b!), {
+    metadata: { name: "api-abort" },
+    spec: {
+      selector: { service: "*", namespace: "demo" },
+      rules: [
+        {
+          match: { method: { exact: "POST" }, path: { prefix: "/api/" }, headers: [{ name: "x-user-id", exact: "test" }] },
+          fault: { percentage: 20, delay: { fixedDelayMs: 2000 }, startDelayMs: 500, durationSeconds: 300 },
+        },
+        {
+          match: { path: { regex: "^/v[0-9]+/items$" } },
+          fault: { percentage: 100, abort: { httpStatus: 503, body: "injected" } },
+        },
+      ],
+    },
+  });
+  assert.is(b!.spec!.rules[0]!.match!.method!.kind, "exact");
+  assert.is(docs[1]!.index, 1);
+  assert.is(docs[1]!.line, 6);
+  assert.is(docs[1]!.label, "shapes.yaml, document 2 (line 6)");
+});
+
+test("snake_case and lowerCamelCase field names are equivalent", () => {
+  const snake = ok({
+    metadata: { name: "x" },
+    spec: {
+      rules: [
+        {
+          match: { query_params: [{ name: "debug", present: true }] },
+          fault: { percentage: 1.5, start_delay_ms: 10, duration_seconds: 60, abort: { http_status: 500, grpc_status: 14 } },
+        },
+      ],
+    },
+  });
+  const camel = ok({
+    metadata: { name: "x" },
+    spec: {
+      rules: [
+        {
+          match: { queryParams: [{ name: "debug", present: true }] },
+          fault: { percentage: 1.5, startDelayMs: 10, durationSeconds: 60, abort: { httpStatus: 500, grpcStatus: 14 } },
+        },
+      ],
+    },
+  });
+  assert.equal(snake, camel);
+  assert.is(snake.spec!.rules[0]!.match!.queryParams[0]!.kind, "present");
+  assert.is(snake.spec!.rules[0]!.match!.queryParams[0]!.present, true);
+});
+
+test("normalisation: header names lowercased, percentage rounded to 1e-4, missing selector = any", () => {
+  const p = ok({
+    metadata: { name: "n" },
+    spec: {
+      rules: [
+        {
+          match: { headers: [{ name: "X-User-ID", present: false }] },
+          fault: { percentage: 0.1 + 0.2, abort: { http_status: 503, headers: [{ name: "Retry-After", value: "5" }] } },
+        },
+      ],
+    },
+  });
+  const rule = p.spec!.rules[0]!;
+  assert.is(rule.match!.headers[0]!.name, "x-user-id");
+  assert.is(rule.match!.headers[0]!.present, false);
+  assert.is(rule.fault!.abort!.headers[0]!.name, "retry-after");
+  assert.is(rule.fault!.percentage, 0.3);
+  assert.equal(p.spec!.selector, { service: "", namespace: "", labels: {} });
+  // A oneof member with a default value survives the canonical JSON.
+  assert.equal((policyToJson(p) as any).spec.rules[0].match.headers, [{ name: "x-user-id", present: false }]);
+});
+
+test("output-only metadata is accepted and ignored (get -o yaml | apply -f - round trip)", () => {
+  const stored = ok(base());
+  stored.metadata = { ...stored.metadata!, version: 42, createdAtUnixMs: 1, updatedAtUnixMs: 2, expiresAtUnixMs: 3 };
+  const again = ok(policyToJson(stored));
+  assert.equal(again.metadata, { name: "p", labels: {}, version: 0, createdAtUnixMs: 0, updatedAtUnixMs: 0, expiresAtUnixMs: 0 });
+  // proto3 JSON writes int64 as strings; those are fine too.
+  ok({ ...base(), metadata: { name: "p", version: "42", created_at_unix_ms: "1700000000000" } });
+  // The output object itself (proto-loader shape: nulls, defaults, oneof `kind`) parses to the same.
+  const shaped = (parsePolicyDocuments(SHAPES)[1] as { policy: PolicyOut }).policy;
+  assert.equal(ok(shaped), shaped);
+});
+
+const BAD: [string, unknown, string[]][] = [
+  ["no fault action", withFault({ percentage: 50 }), ["spec.rules[0].fault: must set delay (or delay_ms) or abort"]],
+  ["negative delay", withFault({ percentage: 50, delay_ms: -5 }), ["spec.rules[0].fault.delay_ms: must be a non-negative integer"]],
+  ["delay over the cap", withFault({ percentage: 50, delay: { fixed_delay_ms: 120001 } }), ["spec.rules[0].fault.delay.fixed_delay_ms: must be at most 120000 (2 minutes)"]],
+  ["delay_ms over the cap", withFault({ percentage: 50, delay_ms: 3_600_000 }), ["spec.rules[0].fault.delay_ms: must be at most 120000 (2 minutes)"]],
+  ["zero delay", withFault({ percentage: 50, delay: { fixed_delay_ms: 0 } }), ["spec.rules[0].fault.delay.fixed_delay_ms: must be greater than 0"]],
+  ["delay given twice, different", withFault({ percentage: 50, delay_ms: 5, delay: { fixed_delay_ms: 6 } }), ["spec.rules[0].fault.delay_ms: conflicts with delay.fixed_delay_ms (set only one)"]],
+  ["same field as snake and camel", withFault({ percentage: 50, delay_ms: 5, delayMs: 5 }), ["spec.rules[0].fault.delay_ms: is given twice (as delay_ms and delayMs)"]],
+  ["absurd delay (> uint32)", withFault({ percentage: 50, delay_ms: 4294967296 }), ["spec.rules[0].fault.delay_ms: must be at most 4294967295"]],
+  ["fractional delay", withFault({ percentage: 50, delay_ms: 1.5 }), ["spec.rules[0].fault.delay_ms: must be an integer"]],
+  ["percentage 101", withFault({ percentage: 101, delay_ms: 5 }), ["spec.rules[0].fault.percentage: must be between 0 and 100"]],
+  ["percentage -1", withFault({ percentage: -1, delay_ms: 5 }), ["spec.rules[0].fault.percentage: must be between 0 and 100"]],
+  ["percentage 0.00001", withFault({ percentage: 0.00001, delay_ms: 5 }), ["spec.rules[0].fault.percentage: must have at most 4 decimal places"]],
+  ["percentage not a number", withFault({ percentage: "half", delay_ms: 5 }), ["spec.rules[0].fault.percentage: must be a number"]],
+  ["percentage boolean", withFault({ percentage: true, delay_ms: 5 }), ["spec.rules[0].fault.percentage: must be a number"]],
+  ["start delay over the cap", withFault({ percentage: 5, delay_ms: 5, start_delay_ms: 120001 }), ["spec.rules[0].fault.start_delay_ms: must be at most 120000 (2 minutes)"]],
+  ["duration over 30 days", withFault({ percentage: 5, delay_ms: 5, duration_seconds: 2592001 }), ["spec.rules[0].fault.duration_seconds: must be at most 2592000 (30 days)"]],
+  ["http status 199", withFault({ percentage: 5, abort: { http_status: 199 } }), ["spec.rules[0].fault.abort.http_status: must be between 200 and 599"]],
+  ["http status 600", withFault({ percentage: 5, abort: { http_status: 600 } }), ["spec.rules[0].fault.abort.http_status: must be between 200 and 599"]],
+  ["abort without status", withFault({ percentage: 5, abort: { body: "x" } }), ["spec.rules[0].fault.abort.http_status: must be between 200 and 599"]],
+  ["grpc status 17", withFault({ percentage: 5, abort: { http_status: 503, grpc_status: 17 } }), ["spec.rules[0].fault.abort.grpc_status: must be between 0 and 16"]],
+  ["oversize abort body", withFault({ percentage: 5, abort: { http_status: 503, body: "x".repeat(4097) } }), ["spec.rules[0].fault.abort.body: must be at most 4096 bytes (got 4097)"]],
+  ["abort body counted in UTF-8 bytes", withFault({ percentage: 5, abort: { http_status: 503, body: "é".repeat(2049) } }), ["spec.rules[0].fault.abort.body: must be at most 4096 bytes (got 4098)"]],
+  ["too many abort headers", withFault({ percentage: 5, abort: { http_status: 503, headers: Array.from({ length: 17 }, (_, i) => ({ name: `h${i}`, value: "v" })) } }), ["spec.rules[0].fault.abort.headers: must have at most 16 entries (got 17)"]],
+  ["abort header value with CRLF", withFault({ percentage: 5, abort: { http_status: 503, headers: [{ name: "x-a", value: "a\r\nb: c" }] } }), ["spec.rules[0].fault.abort.headers[0].value: must not contain CR, LF or NUL"]],
+  ["abort header the proxy owns", withFault({ percentage: 5, abort: { http_status: 503, headers: [{ name: "Content-Length", value: "1" }] } }), ["spec.rules[0].fault.abort.headers[0].name: is set by the proxy and cannot be overridden"]],
+  ["invalid regex", withMatch({ path: { regex: "(/api" } }), ["spec.rules[0].match.path.regex: unbalanced parentheses: missing ')'"]],
+  ["backreference", withMatch({ path: { regex: "(a)\\1" } }), ["spec.rules[0].match.path.regex: backreferences are not supported (linear-time subset)"]],
+  ["lookahead", withMatch({ path: { regex: "^/api(?=/v1)" } }), ["spec.rules[0].match.path.regex: lookahead and lookbehind are not supported (linear-time subset)"]],
+  ["lookbehind in a header regex", withMatch({ headers: [{ name: "x", regex: "(?<!a)b" }] }), ["spec.rules[0].match.headers[0].regex: lookahead and lookbehind are not supported (linear-time subset)"]],
+  ["regex too long", withMatch({ path: { regex: "a".repeat(257) } }), ["spec.rules[0].match.path.regex: must be at most 256 characters"]],
+  ["empty regex", withMatch({ method: { regex: "" } }), ["spec.rules[0].match.method.regex: must not be empty"]],
+  ["string match without kind", withMatch({ path: {} }), ["spec.rules[0].match.path: must set exactly one of exact, prefix, regex"]],
+  ["string match with two kinds", withMatch({ path: { exact: "/a", prefix: "/b" } }), ["spec.rules[0].match.path: only one of exact, prefix, regex may be set (got exact, prefix)"]],
+  ["header match with two kinds", withMatch({ headers: [{ name: "x", exact: "a", present: true }] }), ["spec.rules[0].match.headers[0]: only one of exact, prefix, regex, present may be set (got exact, present)"]],
+  ["header match without kind", withMatch({ headers: [{ name: "x" }] }), ["spec.rules[0].match.headers[0]: must set exactly one of exact, prefix, regex, present"]],
+  ["empty header name", withMatch({ headers: [{ name: "", exact: "a" }] }), ["spec.rules[0].match.headers[0].name: is required"]],
+  ["header name not a token", withMatch({ headers: [{ name: "x user", exact: "a" }] }), ["spec.rules[0].match.headers[0].name: must be a valid HTTP header name (RFC 9110 token, no ':' pseudo-headers)"]],
+  ["too many header matchers", withMatch({ headers: Array.from({ length: 17 }, (_, i) => ({ name: `h${i}`, present: true })) }), ["spec.rules[0].match.headers: must have at most 16 entries (got 17)"]],
+  ["too many query matchers", withMatch({ query_params: Array.from({ length: 17 }, (_, i) => ({ name: `q${i}`, present: true })) }), ["spec.rules[0].match.query_params: must have at most 16 entries (got 17)"]],
+  ["name with uppercase", { ...base(), metadata: { name: "Frontend" } }, ["metadata.name: must be a lowercase RFC 1123 label (a-z, 0-9 and '-', starting and ending with a letter or digit)"]],
+  ["name with underscore", { ...base(), metadata: { name: "front_end" } }, ["metadata.name: must be a lowercase RFC 1123 label (a-z, 0-9 and '-', starting and ending with a letter or digit)"]],
+  ["name ending in a dash", { ...base(), metadata: { name: "front-" } }, ["metadata.name: must be a lowercase RFC 1123 label (a-z, 0-9 and '-', starting and ending with a letter or digit)"]],
+  ["name too long", { ...base(), metadata: { name: "a".repeat(64) } }, ["metadata.name: must be at most 63 characters"]],
+  ["name missing", { ...base(), metadata: {} }, ["metadata.name: is required"]],
+  ["metadata missing", { spec: base().spec }, ["metadata: is required"]],
+  ["metadata not an object", { ...base(), metadata: "p" }, ["metadata: must be an object"]],
+  ["spec missing", { metadata: { name: "p" } }, ["spec: is required"]],
+  ["no rules", { ...base(), spec: { rules: [] } }, ["spec.rules: must have at least one rule"]],
+  ["rules not a list", { ...base(), spec: { rules: { fault: {} } } }, ["spec.rules: must be a list"]],
+  ["rule without fault", { ...base(), spec: { rules: [{ match: { path: { prefix: "/" } } }] } }, ["spec.rules[0].fault: is required"]],
+  ["too many rules", { ...base(), spec: { rules: Array.from({ length: 33 }, () => ({ fault: { percentage: 1, delay_ms: 1 } })) } }, ["spec.rules: must have at most 32 rules (got 33)"]],
+  ["unknown top-level field", { ...base(), kind: "Policy" }, ["kind: unknown field"]],
+  ["unknown field in fault", withFault({ percentage: 5, delay_ms: 5, foo: 1 }), ["spec.rules[0].fault.foo: unknown field"]],
+  ["unknown field in selector", { ...base(), spec: { ...base().spec, selector: { app: "x" } } }, ["spec.selector.app: unknown field"]],
+  ["unknown field in a header match", withMatch({ headers: [{ name: "x", exact: "a", ignore_case: true }] }), ["spec.rules[0].match.headers[0].ignore_case: unknown field"]],
+  ["wrong type: string for object", withMatch({ path: "/api" }), ["spec.rules[0].match.path: must be an object"]],
+  ["wrong type: number for string", withMatch({ method: { exact: 1 } }), ["spec.rules[0].match.method.exact: must be a string"]],
+  ["wrong type: present not boolean", withMatch({ headers: [{ name: "x", present: "yes" }] }), ["spec.rules[0].match.headers[0].present: must be true or false"]],
+  ["selector namespace not a label", { ...base(), spec: { ...base().spec, selector: { namespace: "Demo" } } }, ['spec.selector.namespace: must be "*" or an RFC 1123 label (a-z, 0-9, \'-\', at most 63 characters)']],
+  ["selector service with a slash", { ...base(), spec: { ...base().spec, selector: { service: "a/b" } } }, ['spec.selector.service: must be "*" or a workload name (letters, digits, \'-\', \'_\', \'.\', at most 253 characters)']],
+  ["too many labels", { ...base(), metadata: { name: "p", labels: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`l${i}`, "v"])) } }, ["metadata.labels: must have at most 16 entries (got 17)"]],
+  ["bad label key", { ...base(), spec: { ...base().spec, selector: { labels: { "bad key": "v" } } } }, ['spec.selector.labels["bad key"]: invalid label key: the name must be 1-63 characters of letters, digits, \'-\', \'_\', \'.\', starting and ending with a letter or digit']],
+  ["label value not a string", { ...base(), metadata: { name: "p", labels: { app: 1 } } }, ['metadata.labels["app"]: must be a string']],
+  ["not an object", ["p"], ["policy: must be an object"]],
+];
+
+test(`${BAD.length} bad inputs are rejected with exact messages`, () => {
+  assert.ok(BAD.length >= 35);
+  for (const [what, input, expected] of BAD) {
+    assert.equal(errorsOf(input), expected, what);
+  }
+});
+
+test("oversize policy is rejected on its encoded size", () => {
+  const big = "v".repeat(4000);
+  const p = base();
+  p.spec.rules = Array.from({ length: 17 }, () => ({ match: { path: { exact: big } }, fault: { percentage: 1, delay_ms: 1 } }));
+  assert.equal(errorsOf(p), ["policy: encoded size 69518 bytes exceeds the limit of 65536 bytes (64 KiB)"]);
+  p.spec.rules.length = 16;
+  const fine = ok(p);
+  assert.ok(encodedSize(fine) <= 65536);
+});
+
+test("every error is reported, not just the first", () => {
+  const errs = errorsOf({
+    metadata: { name: "Bad_Name", extra: 1 },
+    spec: {
+      rules: [
+        { fault: { percentage: 150, abort: { http_status: 700 } } },
+        { match: { path: { regex: "a++" } }, fault: { delay_ms: -1 } },
+      ],
+    },
+  });
+  assert.equal(errs, [
+    "metadata.extra: unknown field",
+    "spec.rules[1].fault.delay_ms: must be a non-negative integer",
+    "metadata.name: must be a lowercase RFC 1123 label (a-z, 0-9 and '-', starting and ending with a letter or digit)",
+    "spec.rules[0].fault.percentage: must be between 0 and 100",
+    "spec.rules[0].fault.abort.http_status: must be between 200 and 599",
+    "spec.rules[1].match.path.regex: possessive quantifiers (*+, ++, ?+) are not supported",
+  ]);
+});
+
+test("malformed YAML and JSON name the line", () => {
+  const y = parsePolicyDocuments("metadata: {name: a}\nspec:\n  rules: [\n", "bad.yaml");
+  assert.is(y.length, 1);
+  assert.not.ok(y[0]!.ok);
+  const yErr = (y[0] as { errors: { path: string; reason: string }[] }).errors[0]!;
+  assert.is(yErr.path, "document");
+  assert.match(yErr.reason, /^invalid YAML at line 4, column 1: Flow sequence in block collection must be sufficiently indented/);
+
+  const dup = parsePolicyDocuments("metadata: {name: a}\nmetadata: {name: b}\n");
+  assert.equal((dup[0] as { errors: unknown[] }).errors, [
+    { path: "document", reason: "invalid YAML at line 2, column 1: Map keys must be unique" },
+  ]);
+
+  const j = parsePolicyDocuments('{\n  "metadata": {"name": "a"},\n  "spec": {"rules": [}\n}', "bad.json");
+  assert.equal((j[0] as { errors: unknown[] }).errors, [
+    { path: "document", reason: 'invalid JSON at line 3, column 22: expected a value, unexpected "}"' },
+  ]);
+  const j2 = parsePolicyDocuments('{"metadata": {"name": "a"}, }');
+  assert.equal((j2[0] as { errors: unknown[] }).errors, [
+    { path: "document", reason: 'invalid JSON at line 1, column 29: expected a property name in double quotes, unexpected "}"' },
+  ]);
+});
+
+test("multi-document files: per-document results, empty documents skipped, list wrappers unwrapped", () => {
+  const text = `---
+metadata: {name: one}
+spec: {rules: [{fault: {delay_ms: 1, percentage: 1}}]}
+---
+# only a comment
+---
+metadata: {name: Two}
+spec: {rules: [{fault: {delay_ms: 1, percentage: 1}}]}
+---
+- metadata: {name: three}
+  spec: {rules: [{fault: {delay_ms: 1, percentage: 1}}]}
+- metadata: {name: four}
+  spec: {rules: [{fault: {delay_ms: 1, percentage: 1}}]}
+`;
+  const docs = parsePolicyDocuments(text, "multi.yaml");
+  assert.equal(
+    docs.map((d) => [d.index, d.line, d.ok]),
+    [
+      [0, 1, true],
+      [1, 6, false],
+      [2, 9, true],
+      [3, 9, true],
+    ],
+  );
+  assert.equal((docs[1] as { errors: { path: string }[] }).errors.map((e) => e.path), ["metadata.name"]);
+
+  const json = JSON.stringify({ policies: [base(), { ...base(), metadata: { name: "q" } }], revision: 7 });
+  assert.equal(
+    parsePolicyDocuments(json).map((d) => d.ok && d.policy.metadata!.name),
+    ["p", "q"],
+  );
+  assert.equal(parsePolicyDocuments(JSON.stringify({ policy: base() })).length, 1);
+  assert.equal(parsePolicyDocuments(""), []);
+});
+
+test("policyExpiry: longest duration only when every rule has one", () => {
+  const p = ok({
+    ...base(),
+    spec: {
+      rules: [
+        { fault: { percentage: 1, delay_ms: 1, duration_seconds: 30 } },
+        { fault: { percentage: 1, delay_ms: 1, duration_seconds: 300 } },
+      ],
+    },
+  });
+  assert.is(policyExpiry(p), 300);
+  p.spec!.rules[1]!.fault!.durationSeconds = 0;
+  assert.is(policyExpiry(p), undefined);
+});
+
+// ---- regex subset ----
+
+const REGEX_REJECTED: [string, string][] = [
+  ["(a)\\1", "backreferences are not supported (linear-time subset)"],
+  ["(?=a)", "lookahead and lookbehind are not supported (linear-time subset)"],
+  ["(?!a)", "lookahead and lookbehind are not supported (linear-time subset)"],
+  ["(?<=a)b", "lookahead and lookbehind are not supported (linear-time subset)"],
+  ["(?<!a)b", "lookahead and lookbehind are not supported (linear-time subset)"],
+  ["(?<id>a)", "named groups are not supported (use (...) or (?:...))"],
+  ["(?P<id>a)", "named groups are not supported (use (...) or (?:...))"],
+  ["(?>a)", "atomic groups are not supported"],
+  ["(?i)abc", "inline flags such as (?i) are not supported"],
+  ["a*+", "possessive quantifiers (*+, ++, ?+) are not supported"],
+  ["a++", "possessive quantifiers (*+, ++, ?+) are not supported"],
+  ["a?+", "possessive quantifiers (*+, ++, ?+) are not supported"],
+  ["\\bword", "word boundaries (\\b, \\B) are not supported"],
+  ["\\B", "word boundaries (\\b, \\B) are not supported"],
+  ["\\p{L}", "Unicode classes (\\p, \\P) are not supported"],
+  ["\\u00e9", "\\u escapes are not supported (write the character itself)"],
+  ["\\x41", "\\x escapes are not supported (write the character itself)"],
+  ["\\z", "unsupported escape \\z"],
+  ["abc\\", "trailing backslash"],
+  ["(ab", "unbalanced parentheses: missing ')'"],
+  ["ab)", "unbalanced parentheses: unexpected ')'"],
+  ["[ab", "unbalanced brackets: missing ']'"],
+  ["ab]", "unbalanced brackets: unexpected ']' (escape it as \\])"],
+  ["*a", "nothing to repeat"],
+  ["a|*", "nothing to repeat"],
+  ["^*", "nothing to repeat"],
+  ["{2}", "nothing to repeat"],
+  ["a**", "nested quantifier: wrap the repeated part in (?:...) first"],
+  ["a{101}", "repetition count must be at most 100"],
+  ["a{2,101}", "repetition count must be at most 100"],
+  ["a{5,2}", "invalid repetition range {5,2}"],
+  ["[z-a]", "invalid class range z-a"],
+  ["[\\d-z]", "invalid class range (a class escape cannot be a range end)"],
+  ["[é]", "non-ASCII characters in classes are not supported"],
+  ["((a{50}){50})", "pattern is too complex (expands to more than 2000 NFA states)"],
+  ["x".repeat(257), "must be at most 256 characters"],
+];
+
+test("regex subset: rejected constructs say why", () => {
+  for (const [src, reason] of REGEX_REJECTED) assert.is(hfiRegexError(src), reason, src);
+});
+
+const REGEX_CASES: [string, string, boolean][] = [
+  ["abc", "xxabcxx", true],
+  ["^abc", "xabc", false],
+  ["abc$", "abcx", false],
+  ["^/v[0-9]+/items$", "/v12/items", true],
+  ["^/v[0-9]+/items$", "/v/items", false],
+  ["^/v[0-9]+/items$", "/v1/items/", false],
+  ["^(?:GET|HEAD)$", "HEAD", true],
+  ["^(GET|HEAD)$", "POST", false],
+  ["^a{2,3}$", "aaa", true],
+  ["^a{2,3}$", "aaaa", false],
+  ["^a{2,}$", "aaaaaaa", true],
+  ["^a{2}$", "a", false],
+  ["^a*?b+?c??$", "aabbc", true],
+  ["[^/]+\\.json$", "/a/b.json", true],
+  ["\\d\\D\\w\\W\\s\\S", "1a_ \t ", false],
+  ["\\d\\D\\w\\W\\s\\S", "1a_- x", true],
+  ["^\\$\\^\\.\\*\\[\\]\\(\\)\\{\\}\\|\\?\\+\\\\$", "$^.*[](){}|?+\\", true],
+  ["^[]a]+$", "]a]", true],
+  ["^[a-]+$", "a-a", true],
+  ["^.$", "\n", false],
+  ["^[^a]$", "\n", true],
+  ["^é+$", "éé", true],
+  ["^.$", "é", false], // one byte; é is two
+  ["^..$", "é", true],
+  ["^$", "", true],
+  ["", "anything", true],
+  ["a|", "zzz", true],
+  ["^(a|ab)(c|bcd)(d*)$", "abcd", true],
+  ["^(a*)*b$", "a".repeat(5000) + "c", false], // linear, no blow-up
+  ["x{", "ax{", true], // "{" not followed by a count is a literal
+  ["\\t\\n\\r", "a\t\n\rb", true],
+];
+
+test("compileHfiRegex: search semantics over UTF-8 bytes", () => {
+  for (const [src, input, expected] of REGEX_CASES) {
+    assert.is(compileHfiRegex(src).test(input), expected, `${src} on ${JSON.stringify(input.slice(0, 20))}`);
+  }
+  // Bytes are accepted directly too.
+  assert.ok(compileHfiRegex("^\\x?a$".replace("\\x?", "")).test(new TextEncoder().encode("a")));
+});
+
+test("compileHfiRegex agrees with a backtracking engine on ASCII (property)", () => {
+  // JS RegExp is only the oracle here: same semantics on ASCII without newlines.
+  const patterns = [
+    "a(b|c)*d",
+    "^[a-c]{1,3}d?$",
+    "(ab|a)(bc|c)",
+    "^(a|b)*?c",
+    "[^ab]+$",
+    "a.c",
+    "^((a|b)(c|d)?)+$",
+    "(a?){3}b",
+    "\\w+\\s\\d",
+    "b{2,}|^c",
+  ];
+  fc.assert(
+    fc.property(fc.constantFrom(...patterns), fc.stringMatching(/^[abcd \d_x]{0,12}$/), (p, s) => {
+      return compileHfiRegex(p).test(s) === new RegExp(p).test(s);
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test.run();
