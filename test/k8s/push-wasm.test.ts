@@ -4,7 +4,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import crypto from "node:crypto";
+import fs from "node:fs";
 import http from "node:http";
+import path from "node:path";
 import type { AddressInfo } from "node:net";
 import {
   parseRef,
@@ -14,6 +16,7 @@ import {
   WASM_LAYER_MEDIA_TYPE,
 } from "../../scripts/k8s/push-wasm.ts";
 
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const sha = (b: Buffer) => `sha256:${crypto.createHash("sha256").update(b).digest("hex")}`;
 
 interface Registry {
@@ -92,6 +95,21 @@ test("pushes a Wasm artifact image Istio can fetch", async () => {
     await pushWasm(WASM, parseRef(`${reg.url}/hfi-filter:dev2`));
     assert.is(reg.uploads, 2);
     assert.ok(reg.manifests.has("hfi-filter:dev2"));
+  } finally {
+    await reg.close();
+  }
+});
+
+test("pushes the compiled filter (npm test builds filter/build/hfi-filter.wasm first)", async () => {
+  const file = path.join(ROOT, "filter/build/hfi-filter.wasm");
+  assert.ok(fs.existsSync(file), `${file} missing: run npm run build:filter`);
+  const wasm = fs.readFileSync(file);
+  const reg = await fakeRegistry();
+  try {
+    await pushWasm(wasm, parseRef(`${reg.url}/hfi-filter:dev`));
+    const manifest = JSON.parse(reg.manifests.get("hfi-filter:dev")!.body.toString());
+    assert.ok(reg.blobs.get(manifest.layers[0].digest)!.equals(wasm));
+    assert.ok(await WebAssembly.validate(new Uint8Array(reg.blobs.get(manifest.layers[0].digest)!)), "stored layer is a valid module");
   } finally {
     await reg.close();
   }
