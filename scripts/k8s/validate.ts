@@ -75,6 +75,27 @@ const WASM_SPEC_FIELDS = new Set([
 ]);
 const FAIL_STRATEGIES = new Set(["FAIL_CLOSE", "FAIL_OPEN"]);
 
+// The models' validators accept unknown fields, so a typo such as
+// "readinessprobe" would pass silently; these are the fields of the objects
+// HFI's manifests tune most (Kubernetes 1.28-1.32).
+const CONTAINER_FIELDS = new Set([
+  "name", "image", "command", "args", "workingDir", "ports", "envFrom", "env", "resources", "resizePolicy",
+  "restartPolicy", "volumeMounts", "volumeDevices", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle",
+  "terminationMessagePath", "terminationMessagePolicy", "imagePullPolicy", "securityContext", "stdin", "stdinOnce", "tty",
+]);
+const PROBE_FIELDS = new Set([
+  "exec", "httpGet", "tcpSocket", "grpc", "initialDelaySeconds", "periodSeconds", "timeoutSeconds",
+  "successThreshold", "failureThreshold", "terminationGracePeriodSeconds",
+]);
+const SECURITY_CONTEXT_FIELDS = new Set([
+  "allowPrivilegeEscalation", "appArmorProfile", "capabilities", "privileged", "procMount", "readOnlyRootFilesystem",
+  "runAsGroup", "runAsNonRoot", "runAsUser", "seLinuxOptions", "seccompProfile", "windowsOptions",
+]);
+
+function unknownFields(obj: unknown, known: Set<string>): string[] {
+  return obj && typeof obj === "object" ? Object.keys(obj).filter((k) => !known.has(k)) : [];
+}
+
 // ---------------------------------------------------------------- helpers
 
 const byKind = (objs: K8sObject[], kind: string) => objs.filter((o) => o.kind === kind);
@@ -203,6 +224,11 @@ function checkWorkloads(objs: K8sObject[], add: Add): void {
       const podSc = spec.securityContext ?? {};
       for (const [i, c] of (spec.containers ?? []).entries()) {
         const at = `spec.template.spec.containers[${i}]`;
+        for (const k of unknownFields(c, CONTAINER_FIELDS)) add(w, `${at}.${k}: unknown container field (container ${c.name})`);
+        for (const k of unknownFields(c.securityContext, SECURITY_CONTEXT_FIELDS)) add(w, `${at}.securityContext.${k}: unknown field (container ${c.name})`);
+        for (const probe of ["livenessProbe", "readinessProbe", "startupProbe"]) {
+          for (const k of unknownFields(c[probe], PROBE_FIELDS)) add(w, `${at}.${probe}.${k}: unknown probe field (container ${c.name})`);
+        }
         const sc = c.securityContext ?? {};
         const nonRoot = sc.runAsNonRoot ?? podSc.runAsNonRoot;
         const uid = sc.runAsUser ?? podSc.runAsUser;

@@ -144,6 +144,12 @@ const MUTATIONS: Mutation[] = [
   ["schema: replicas as a string", (o) => (get(o, "Deployment", "hfi-control-plane").spec.replicas = "two"), /Deployment boifi\/hfi-control-plane: schema: .*replicas must be integer/],
   ["schema: bad WasmPlugin phase", (o) => (plugin(o).spec.phase = "AUTHORIZATION"), /WasmPlugin demo\/hfi-fault-injection: schema: .*phase/],
   ["PDB that blocks every drain", (o) => (get(o, "PodDisruptionBudget", "hfi-etcd").spec.minAvailable = 3), /minAvailable: 3 >= 3 replicas/],
+  ["container field typo", (o) => {
+    const c = cp(o);
+    c.readinessprobe = c.readinessProbe;
+    delete c.readinessProbe;
+  }, /containers\[0\]\.readinessprobe: unknown container field/],
+  ["probe field typo", (o) => (cp(o).livenessProbe.periodSecond = 10), /livenessProbe.periodSecond: unknown probe field/],
   ["unpinned image", (o) => (cp(o).image = "hfi/hfi-control-plane"), /image: pin a tag or digest/],
 ];
 
