@@ -1,9 +1,11 @@
 // The HFI regex subset (see TEAM brief / README): a parser to an AST, a
 // compiler to a Thompson-NFA program, and a Pike VM that answers "does the
 // pattern match anywhere in these bytes" in O(len(input) * len(program)) with
-// no backtracking. Works on UTF-8 bytes: `.`, negated classes and \D \W \S
-// consume one whole UTF-8 encoded character (like JS/RE2 on code points).
-// Nothing here throws: errors are returned as strings.
+// no backtracking. Same semantics as the server's reference
+// (server/policy/regex.ts): input is UTF-8 bytes; `.` is any byte except \n;
+// classes and negated classes match one byte (only ASCII may be written); a
+// non-ASCII literal matches its UTF-8 byte sequence. Nothing here throws:
+// errors are returned as strings.
 
 export const MAX_PATTERN_CHARS = 256;
 export const MAX_PROGRAM = 20000; // instructions; bounds memory and per-byte cost
@@ -40,10 +42,9 @@ class Node {
   }
 }
 
-/** ASCII bitmap plus "any multi-byte UTF-8 character". */
+/** A set of bytes (256-bit bitmap). */
 class CharClass {
-  bits: StaticArray<u32> = new StaticArray<u32>(4);
-  nonAscii: bool = false;
+  bits: StaticArray<u32> = new StaticArray<u32>(8);
   add(c: u32): void {
     unchecked(this.bits[c >> 5] |= 1 << (c & 31));
   }
@@ -51,12 +52,10 @@ class CharClass {
     for (let c = lo; c <= hi; c++) this.add(c);
   }
   merge(o: CharClass): void {
-    for (let i = 0; i < 4; i++) unchecked(this.bits[i] |= o.bits[i]);
-    if (o.nonAscii) this.nonAscii = true;
+    for (let i = 0; i < 8; i++) unchecked(this.bits[i] |= o.bits[i]);
   }
   negate(): void {
-    for (let i = 0; i < 4; i++) unchecked(this.bits[i] = ~this.bits[i]);
-    this.nonAscii = !this.nonAscii;
+    for (let i = 0; i < 8; i++) unchecked(this.bits[i] = ~this.bits[i]);
   }
 }
 
@@ -179,7 +178,7 @@ class Parser {
         if (max != -1 && max < min) { this.fail("repetition range out of order"); break; }
       } else break;
       if (quantified) { this.fail("nothing to repeat"); break; }
-      if (node.kind == N_BOL || node.kind == N_EOL || node.kind == N_EMPTY) { this.fail("nothing to repeat"); break; }
+      if (node.kind == N_BOL || node.kind == N_EOL) { this.fail("nothing to repeat"); break; }
       const lazy = this.peek() == 63;
       if (lazy) this.i++;
       if (this.peek() == 43) { this.fail("possessive quantifiers are not supported"); break; }
@@ -200,14 +199,14 @@ class Parser {
     if (c == 46) { // .
       this.i++;
       const cls = new CharClass();
-      cls.addRange(0, 127);
-      cls.bits[0] &= ~(1 << 10); // not \n
-      cls.nonAscii = true;
+      cls.add(10);
+      cls.negate(); // any byte but \n
       return classNode(cls);
     }
     if (c == 94) { this.i++; return new Node(N_BOL); }
     if (c == 36) { this.i++; return new Node(N_EOL); }
     if (c == 42 || c == 43 || c == 63) return this.fail("nothing to repeat");
+    if (c == 93) return this.fail("unbalanced brackets: unexpected ]");
     if (c == 123) {
       const mm = new StaticArray<i32>(2);
       const save = this.i;
@@ -273,10 +272,21 @@ class Parser {
     if (this.err != null) return inner;
     if (this.peek() != 41) return this.fail("missing )");
     this.i++;
-    // Wrapped so that a group is always quantifiable, even `()` or `(^)`.
-    const group = new Node(N_CONCAT);
-    group.kids = [inner];
-    return group;
+    return inner;
+  }
+
+  /** One class member at i: a single byte (returned, >= 0) or a class escape merged into cls (-1). */
+  classItem(cls: CharClass): i32 {
+    const c = this.peek();
+    if (c == 92) {
+      const e = this.parseEscape(true);
+      if (this.err != null) return -1;
+      if (e.kind == N_CLASS) { cls.merge(e.cls!); return -1; }
+      return <i32>e.byte;
+    }
+    if (c >= 128) { this.fail("non-ASCII character in a class"); return -1; }
+    this.i++;
+    return <i32>c;
   }
 
   parseClass(): Node {
@@ -285,47 +295,25 @@ class Parser {
     const cls = new CharClass();
     let negated = false;
     if (this.peek() == 94) { negated = true; this.i++; }
-    let closed = false;
-    while (this.err == null && this.i < this.n) {
-      let c = this.peek();
-      if (c == 93) { this.i++; closed = true; break; } // ]
-      let lo: u32 = 0xffffffff;
-      if (c == 92) { // escape
-        const e = this.parseEscape(true);
-        if (this.err != null) break;
-        if (e.kind == N_CLASS) { cls.merge(e.cls!); continue; }
-        lo = e.byte;
-      } else {
-        if (c >= 128) { this.fail("non-ASCII character in a class"); break; }
-        lo = c;
+    let first = true;
+    while (true) {
+      if (this.i >= this.n) { this.i = start; return this.fail("missing ]"); }
+      if (this.peek() == 93 && !first) { this.i++; break; } // ] (literal when first)
+      first = false;
+      const lo = this.classItem(cls);
+      if (this.err != null) return new Node(N_EMPTY);
+      if (this.peek() == 45 && this.peek(1) != 93 && this.i + 1 < this.n) { // range a-z
+        const dash = this.i;
         this.i++;
+        const hi = this.classItem(cls);
+        if (this.err != null) return new Node(N_EMPTY);
+        if (lo < 0 || hi < 0) { this.i = dash; return this.fail("invalid class range (a class escape cannot be a range end)"); }
+        if (hi < lo) { this.i = dash; return this.fail("class range out of order"); }
+        cls.addRange(<u32>lo, <u32>hi);
+      } else if (lo >= 0) {
+        cls.add(<u32>lo);
       }
-      // Range?
-      if (this.peek() == 45 && this.peek(1) != 93 && this.peek(1) != 0xffffffff) {
-        const save = this.i;
-        this.i++;
-        let hi: u32 = 0xffffffff;
-        const d = this.peek();
-        if (d == 92) {
-          const e = this.parseEscape(true);
-          if (this.err != null) break;
-          if (e.kind == N_CLASS) { // [a-\d]: '-' is literal
-            cls.add(lo); cls.add(45); cls.merge(e.cls!); continue;
-          }
-          hi = e.byte;
-        } else {
-          if (d >= 128) { this.fail("non-ASCII character in a class"); break; }
-          hi = d;
-          this.i++;
-        }
-        if (hi < lo) { this.i = save; this.fail("class range out of order"); break; }
-        cls.addRange(lo, hi);
-        continue;
-      }
-      cls.add(lo);
     }
-    if (this.err != null) return new Node(N_EMPTY);
-    if (!closed) { this.i = start; return this.fail("missing ]"); }
     if (negated) cls.negate();
     return classNode(cls);
   }
@@ -447,27 +435,10 @@ class Compiler {
   code: i32[] = [];
   sets: u32[] = [];
   tooBig: bool = false;
-  // Shared byte-range sets for multi-byte UTF-8 characters.
-  lead2: i32; lead3: i32; lead4: i32; cont: i32;
-
-  constructor() {
-    this.lead2 = this.rangeSet(0xc2, 0xdf);
-    this.lead3 = this.rangeSet(0xe0, 0xef);
-    this.lead4 = this.rangeSet(0xf0, 0xf4);
-    this.cont = this.rangeSet(0x80, 0xbf);
-  }
-
-  rangeSet(lo: u32, hi: u32): i32 {
-    const idx = this.sets.length / 8;
-    for (let i = 0; i < 8; i++) this.sets.push(0);
-    for (let c = lo; c <= hi; c++) this.sets[idx * 8 + <i32>(c >> 5)] |= 1 << (c & 31);
-    return idx;
-  }
 
   classSet(cls: CharClass): i32 {
     const idx = this.sets.length / 8;
-    for (let i = 0; i < 4; i++) this.sets.push(cls.bits[i]);
-    for (let i = 0; i < 4; i++) this.sets.push(0);
+    for (let i = 0; i < 8; i++) this.sets.push(cls.bits[i]);
     return idx;
   }
 
@@ -540,34 +511,7 @@ class Compiler {
   }
 
   cls(c: CharClass): void {
-    const ascii = this.classSet(c);
-    if (!c.nonAscii) { this.emit(OP_SET, ascii, 0); return; }
-    // ascii | lead2 cont | lead3 cont cont | lead4 cont cont cont
-    const jumps: i32[] = [];
-    const s1 = this.emit(OP_SPLIT, 0, 0);
-    this.patchA(s1, this.pc());
-    this.emit(OP_SET, ascii, 0);
-    jumps.push(this.emit(OP_JMP, 0, 0));
-    this.patchB(s1, this.pc());
-    const s2 = this.emit(OP_SPLIT, 0, 0);
-    this.patchA(s2, this.pc());
-    this.emit(OP_SET, this.lead2, 0);
-    this.emit(OP_SET, this.cont, 0);
-    jumps.push(this.emit(OP_JMP, 0, 0));
-    this.patchB(s2, this.pc());
-    const s3 = this.emit(OP_SPLIT, 0, 0);
-    this.patchA(s3, this.pc());
-    this.emit(OP_SET, this.lead3, 0);
-    this.emit(OP_SET, this.cont, 0);
-    this.emit(OP_SET, this.cont, 0);
-    jumps.push(this.emit(OP_JMP, 0, 0));
-    this.patchB(s3, this.pc());
-    this.emit(OP_SET, this.lead4, 0);
-    this.emit(OP_SET, this.cont, 0);
-    this.emit(OP_SET, this.cont, 0);
-    this.emit(OP_SET, this.cont, 0);
-    const end = this.pc();
-    for (let i = 0; i < jumps.length; i++) this.patchA(jumps[i], end);
+    this.emit(OP_SET, this.classSet(c), 0);
   }
 }
 
