@@ -342,7 +342,18 @@ class PrefixWatch {
     const { logger } = this.store.internals;
     this.watcher?.removeAllListeners();
     this.watcher = undefined;
-    if (/compacted/i.test(err.message)) {
+    let compacted = /compacted/i.test(err.message);
+    if (!compacted) {
+      // etcd cancels a watch whose start revision was compacted with an empty
+      // reason (the library drops compact_revision): probe the revision.
+      try {
+        await this.store.internals.client.get(this.store.internals.prefix).revision(this.resumeRevision()).exec();
+      } catch (e) {
+        compacted = /compacted/i.test((e as Error).message);
+      }
+      if (this.closed) return;
+    }
+    if (compacted) {
       // Our revision is gone from etcd's history: hand over the full state and continue from there.
       logger.warn({ from: this.resumeRevision() }, "etcd watch revision compacted; sending a reset");
       try {
