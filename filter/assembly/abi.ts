@@ -41,8 +41,6 @@ declare function proxy_define_metric(type: i32, namePtr: usize, nameSize: usize,
 declare function proxy_increment_metric(id: u32, offset: i64): i32;
 @external("env", "proxy_record_metric")
 declare function proxy_record_metric(id: u32, value: u64): i32;
-@external("env", "proxy_done")
-declare function proxy_done(): i32;
 @external("wasi_snapshot_preview1", "random_get")
 declare function wasi_random_get(ptr: usize, size: usize): i32;
 @external("wasi_snapshot_preview1", "clock_time_get")
@@ -106,9 +104,15 @@ export function getBufferBytes(type: BufferType, start: u32, length: u32): HostB
   return takeOut(proxy_get_buffer_bytes(type, start, length, OUT_PTR, OUT_SIZE));
 }
 
-export function getRequestHeaderPairs(): HostBytes | null {
+/** Request header pairs of the current stream, left in pairsPtr/pairsLen (caller frees pairsPtr when != 0). No allocation. */
+export let pairsPtr: usize = 0;
+export let pairsLen: i32 = 0;
+export function loadRequestHeaderPairs(): bool {
   clearOut();
-  return takeOut(proxy_get_header_map_pairs(MapType.RequestHeaders, OUT_PTR, OUT_SIZE));
+  const ok = proxy_get_header_map_pairs(MapType.RequestHeaders, OUT_PTR, OUT_SIZE) == WasmResult.Ok;
+  pairsPtr = ok ? load<usize>(OUT_PTR) : 0;
+  pairsLen = ok ? <i32>load<u32>(OUT_SIZE) : 0;
+  return ok;
 }
 
 /** Property lookup; path segments are joined with NUL bytes as Envoy expects. */
@@ -214,8 +218,4 @@ export function incrementMetric(id: u32, by: i64): void {
 
 export function recordMetric(id: u32, value: u64): void {
   if (id != 0xffffffff) proxy_record_metric(id, value);
-}
-
-export function done(): i32 {
-  return proxy_done();
 }

@@ -290,6 +290,7 @@ function scheduleReconnect(root: Root): void {
   const jitter = 0.8 + 0.4 * rng.uniformUnit(); // ±20%
   let delay = <i64>Math.round(<f64>base * jitter);
   if (delay < 1) delay = 1;
+  if (delay > BACKOFF_MAX_MS) delay = BACKOFF_MAX_MS;
   root.reconnectAtMs = abi.monoNowMs() + delay;
   root.backoffMs = base * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : base * 2;
   reschedule(root);
@@ -538,11 +539,11 @@ export function proxy_on_request_headers(contextId: u32, headerCount: u32, endOf
   const rules = root.snapshot.rules;
   const n = rules.length;
   if (n == 0) return Action.Continue;
-  const headers = abi.getRequestHeaderPairs();
-  if (headers == null) return Action.Continue;
+  if (!abi.loadRequestHeaderPairs()) return Action.Continue;
+  const hp = abi.pairsPtr;
   let chosen: Rule | null = null;
   let grpc = false;
-  if (request.load(headers.ptr, headers.len)) {
+  if (request.load(hp, abi.pairsLen)) {
     grpc = request.isGrpc;
     const serverNow: i64 = root.hasExpiringRules ? abi.wallNowMs() + root.clockOffsetMs : 0;
     for (let i = 0; i < n; i++) {
@@ -551,7 +552,7 @@ export function proxy_on_request_headers(contextId: u32, headerCount: u32, endOf
       if (request.ruleMatches(r)) { chosen = r; break; }
     }
   }
-  headers.free();
+  if (hp != 0) heap.free(hp);
   if (chosen == null) return Action.Continue;
   const rule = changetype<Rule>(chosen);
   if (rule.delayMs == 0 && !rule.hasAbort) return Action.Continue;
