@@ -21,7 +21,7 @@ import {
   type LogLevelName,
 } from "./abi.ts";
 import { checkModule, type CheckedModule } from "./strict.ts";
-import { decodePairs, encodePairs, type HeaderPair } from "./pairs.ts";
+import { decodePairs, type HeaderPair } from "./pairs.ts";
 import { lookupPath, serializeProperty, splitPath, type PropertyValue } from "./properties.ts";
 import { MetricStore, type Metric, type MetricKind } from "./metrics.ts";
 import { parseGrpcService } from "./grpc-service.ts";
@@ -58,6 +58,8 @@ export interface VmOptions {
   failOpen?: boolean;
   /** Worker index (used only in log lines). */
   worker?: number;
+  /** Observer of messages the guest sends on gRPC streams (benchmarks, debugging). */
+  onGrpcSend?: (message: Uint8Array, token: number) => void;
 }
 
 export type HeadersInit = Record<string, string | string[]> | readonly HeaderPair[];
@@ -265,12 +267,14 @@ export interface HostStats {
   /** Guest callback time (ms, performance.now) — for the benchmark's guest/host split. */
   guestMs: number;
   guestCalls: number;
+  /** Part of guestMs spent back in host functions the guest called. */
+  hostInGuestMs: number;
 }
 
 export class WasmVm {
   readonly metricStore: MetricStore;
   readonly logger: HostLogger;
-  readonly stats: HostStats = { crashes: 0, staleContextCalls: 0, guestMs: 0, guestCalls: 0 };
+  readonly stats: HostStats = { crashes: 0, staleContextCalls: 0, guestMs: 0, guestCalls: 0, hostInGuestMs: 0 };
   /** Set when the VM crashed (trap or proc_exit); no guest code runs afterwards. */
   failure: Error | undefined;
   /** Measure guest time per callback (costs two performance.now() per call). */
@@ -309,6 +313,7 @@ export class WasmVm {
   private status: { code: number; message: string } = { code: 0, message: "" };
   private closed = false;
   private restricted = false;
+  private lensScratch = new Uint32Array(64);
   private rootDone = false;
   private rootDoneWaiter: (() => void) | undefined;
   private readonly hostLogLevel: number;
@@ -716,6 +721,52 @@ export class WasmVm {
     return WasmResult.Ok;
   }
 
+  /**
+   * Header pairs serialized straight into guest memory (Envoy's marshalPairs
+   * layout). Hot path (once per request): ASCII strings are copied with a
+   * plain loop, which beats TextEncoder for short header strings.
+   */
+  private copyPairsOut(pairs: readonly HeaderPair[], ptrPtr: number, sizePtr: number): number {
+    const n = pairs.length;
+    let size = 4 + n * 8;
+    const lens = this.lensScratch.length >= 2 * n ? this.lensScratch : (this.lensScratch = new Uint32Array(2 * n + 16));
+    for (let i = 0; i < n; i++) {
+      const pair = pairs[i]!;
+      const kl = utf8Length(pair[0]);
+      const vl = utf8Length(pair[1]);
+      lens[2 * i] = kl;
+      lens[2 * i + 1] = vl;
+      size += kl + vl + 2;
+    }
+    let a: number | undefined;
+    try {
+      a = this.malloc(size);
+    } catch (err) {
+      this.crash(err, "malloc");
+      throw err;
+    }
+    const addr = (a ?? 0) >>> 0;
+    if (!addr || !this.inBounds(addr, size)) return WasmResult.InvalidMemoryAccess;
+    const dv = this.memDv;
+    const u8 = this.memU8;
+    dv.setUint32(addr, n, true);
+    let p = addr + 4;
+    for (let i = 0; i < 2 * n; i += 2) {
+      dv.setUint32(p, lens[i]!, true);
+      dv.setUint32(p + 4, lens[i + 1]!, true);
+      p += 8;
+    }
+    for (let i = 0; i < n; i++) {
+      const pair = pairs[i]!;
+      p = writeUtf8(pair[0], lens[2 * i]!, u8, p);
+      u8[p++] = 0;
+      p = writeUtf8(pair[1], lens[2 * i + 1]!, u8, p);
+      u8[p++] = 0;
+    }
+    if (!this.setU32(ptrPtr, addr) || !this.setU32(sizePtr, size)) return WasmResult.InvalidMemoryAccess;
+    return WasmResult.Ok;
+  }
+
   // --------------------------------------------------------------- contexts
 
   /** Envoy's contextOrEffectiveContext(). */
@@ -1038,7 +1089,7 @@ export class WasmVm {
     env.proxy_get_header_map_pairs = (type: number, ptrPtr: number, sizePtr: number) => {
       const m = this.headerMap(type);
       if (!m) return R.BadArgument;
-      return this.copyOut(encodePairs(m), ptrPtr, sizePtr);
+      return this.copyPairsOut(m, ptrPtr, sizePtr);
     };
     env.proxy_set_header_map_pairs = (type: number, ptr: number, size: number) => {
       const b = this.view(ptr, size);
@@ -1194,7 +1245,9 @@ export class WasmVm {
       const msg = this.view(mp, ms);
       if (!msg) return R.InvalidMemoryAccess;
       if (st.localClosed) return R.BadArgument;
-      st.call.write(Buffer.from(msg));
+      const copy = Buffer.from(msg);
+      this.options.onGrpcSend?.(copy, st.token);
+      st.call.write(copy);
       if (endStream) {
         st.localClosed = true;
         st.call.end();
@@ -1247,18 +1300,21 @@ export class WasmVm {
       const mod = (needed[imp.module] ??= {}) as Record<string, WebAssembly.ImportValue>;
       const fn = (all[imp.module] as Record<string, (...a: any[]) => number | void>)[imp.name]!;
       const full = `${imp.module}.${imp.name}`;
-      if (START_ALLOWED_IMPORTS.has(full)) {
-        mod[imp.name] = fn;
-      } else {
-        const isWasi = imp.module !== "env";
-        mod[imp.name] = (...a: any[]) => {
-          if (this.restricted) {
-            this.logger.error({ fn: full }, "Attempted call to a restricted capability during VM start");
-            return isWasi ? 76 : R.InternalFailure;
-          }
+      const isWasi = imp.module !== "env";
+      const allowedAtStart = START_ALLOWED_IMPORTS.has(full);
+      mod[imp.name] = (...a: any[]) => {
+        if (this.restricted && !allowedAtStart) {
+          this.logger.error({ fn: full }, "Attempted call to a restricted capability during VM start");
+          return isWasi ? 76 : R.InternalFailure;
+        }
+        if (!this.measureGuest) return fn(...a);
+        const t0 = performance.now();
+        try {
           return fn(...a);
-        };
-      }
+        } finally {
+          this.stats.hostInGuestMs += performance.now() - t0;
+        }
+      };
     }
     return needed;
   }
@@ -1335,6 +1391,31 @@ export class WasmVm {
     }
     return lookupPath(this.properties, tokens);
   }
+}
+
+/** UTF-8 byte length of a JS string. */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** Writes `s` (of UTF-8 length `len`) at `p`; returns the end offset. */
+function writeUtf8(s: string, len: number, u8: Uint8Array, p: number): number {
+  if (len === s.length) {
+    for (let i = 0; i < len; i++) u8[p + i] = s.charCodeAt(i);
+    return p + len;
+  }
+  enc.encodeInto(s, u8.subarray(p, p + len));
+  return p + len;
 }
 
 function requestProperties(s: HttpStream): Record<string, PropertyValue> {

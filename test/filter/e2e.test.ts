@@ -178,6 +178,7 @@ test("matching: method, path regex, header exact/prefix/regex/present, query par
         { match: { path: { prefix: "/t9" }, headers: [{ name: "x-debug", present: true }] }, fault: { percentage: 100, abort: { httpStatus: 418 } } },
         { match: { path: { prefix: "/t9" }, queryParams: [{ name: "mode", exact: "chaos" }] }, fault: { percentage: 100, abort: { httpStatus: 503 } } },
         { match: { path: { prefix: "/t9" }, queryParams: [{ name: "id", regex: "^x-\\d+$" }] }, fault: { percentage: 100, abort: { httpStatus: 500 } } },
+        { match: { path: { prefix: "/t9" }, headers: [{ name: "x-name", exact: "café ☕ 😀" }] }, fault: { percentage: 100, abort: { httpStatus: 451 } } },
       ],
     },
   };
@@ -199,6 +200,9 @@ test("matching: method, path regex, header exact/prefix/regex/present, query par
     [{ path: "/t9/a?id=x-123" }, 500],
     [{ path: "/t9/a?id=y-123" }, 200],
     [{ path: "/other?mode=chaos", headers: { "x-user": "beta" } }, 200],
+    // Non-ASCII header values reach the guest as UTF-8 bytes.
+    [{ path: "/t9/a", headers: { "x-name": "café ☕ 😀" } }, 451],
+    [{ path: "/t9/a", headers: { "x-name": "cafe ☕ 😀" } }, 200],
   ];
   for (const [req, want] of cases) {
     const r = await frontend.request(req);
