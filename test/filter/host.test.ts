@@ -1,0 +1,153 @@
+// Host building blocks against Envoy's formats: header-map pairs, property
+// serialization, the GrpcService-or-cluster-name argument, module parsing,
+// local replies, metrics exposition; and the VM lifecycle with the real
+// filter and no control plane (fail static: traffic passes, reconnects).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { decodePairs, encodePairs } from "../../filter/host/pairs.ts";
+import { lookupPath, serializeProperty, splitPath } from "../../filter/host/properties.ts";
+import { parseGrpcService } from "../../filter/host/grpc-service.ts";
+import { readModuleInfo } from "../../filter/host/module-info.ts";
+import { localResponseHeaders } from "../../filter/host/vm.ts";
+import { MetricStore } from "../../filter/host/metrics.ts";
+import { freePort } from "../support/ports.ts";
+import { buildModule, minimalFuncs, sig, i32, i64 } from "./wasm-builder.ts";
+import { FILTER_WASM, loadFilter, waitFor } from "./helpers.ts";
+import fs from "node:fs";
+
+test("pairs: Envoy's layout (count, sizes, NUL-terminated strings) and back", () => {
+  const b = encodePairs([
+    [":path", "/a"],
+    ["x", ""],
+  ]);
+  const dv = new DataView(b.buffer);
+  assert.is(dv.getUint32(0, true), 2);
+  assert.equal([dv.getUint32(4, true), dv.getUint32(8, true), dv.getUint32(12, true), dv.getUint32(16, true)], [5, 2, 1, 0]);
+  assert.is(new TextDecoder().decode(b.subarray(20)), ":path\0/a\0x\0\0");
+  assert.is(b.length, 4 + 16 + 6 + 3 + 2 + 1);
+  assert.equal(decodePairs(b), [
+    [":path", "/a"],
+    ["x", ""],
+  ]);
+  assert.equal(decodePairs(new Uint8Array(0)), []);
+  assert.is(decodePairs(b.subarray(0, b.length - 3)), undefined, "truncated");
+  assert.is(decodePairs(Uint8Array.of(5, 0, 0, 0)), undefined, "count without sizes");
+});
+
+test("properties: strings raw, numbers as 8-byte doubles, bools 1 byte, maps as pairs; NUL-separated paths", () => {
+  const root = { node: { id: "n1", metadata: { WORKLOAD_NAME: "frontend", LABELS: { app: "frontend", tier: "web" }, N: 3, B: true } } };
+  assert.equal(splitPath(new TextEncoder().encode("node\0metadata\0WORKLOAD_NAME")), ["node", "metadata", "WORKLOAD_NAME"]);
+  assert.equal(splitPath(new TextEncoder().encode("node\0id\0")), ["node", "id"]);
+  assert.is(new TextDecoder().decode(serializeProperty(lookupPath(root, ["node", "metadata", "WORKLOAD_NAME"]))), "frontend");
+  assert.is(lookupPath(root, ["node.metadata.WORKLOAD_NAME"]), undefined, "dots are not separators (as in Envoy)");
+  const labels = serializeProperty(lookupPath(root, ["node", "metadata", "LABELS"]))!;
+  assert.equal(decodePairs(labels), [
+    ["app", "frontend"],
+    ["tier", "web"],
+  ]);
+  assert.is(new DataView(serializeProperty(3)!.buffer).getFloat64(0, true), 3);
+  assert.equal([...serializeProperty(true)!], [1]);
+  assert.is(new DataView(serializeProperty(200n)!.buffer).getBigInt64(0, true), 200n);
+  assert.is(serializeProperty(undefined), undefined);
+});
+
+test("grpc service argument: a plain cluster name, or a serialized GrpcService", () => {
+  const name = "outbound|9090||hfi-control-plane.boifi.svc.cluster.local";
+  assert.equal(parseGrpcService(new TextEncoder().encode(name)), { cluster: name, initialMetadata: [] });
+  // GrpcService{ envoy_grpc{ cluster_name: "cp" }, initial_metadata{ key: "k", value: "v" } }
+  const proto = Uint8Array.of(0x0a, 0x04, 0x0a, 0x02, 0x63, 0x70, 0x2a, 0x06, 0x0a, 0x01, 0x6b, 0x12, 0x01, 0x76);
+  assert.equal(parseGrpcService(proto), { cluster: "cp", initialMetadata: [["k", "v"]] });
+  // GrpcService{ google_grpc{ target_uri: "h:1" } }
+  assert.equal(parseGrpcService(Uint8Array.of(0x12, 0x05, 0x0a, 0x03, 0x68, 0x3a, 0x31)).targetUri, "h:1");
+});
+
+test("module info: imports and exports with their wasm signatures", () => {
+  const info = readModuleInfo(
+    buildModule({
+      imports: [{ module: "env", name: "proxy_increment_metric", sig: sig([i32, i64], [i32]) }],
+      funcs: minimalFuncs(),
+    }),
+  );
+  assert.equal(info.imports, [{ module: "env", name: "proxy_increment_metric", kind: "function", sig: { params: ["i32", "i64"], results: ["i32"] } }]);
+  assert.equal(
+    info.exports.map((e) => [e.name, e.kind, e.sig]),
+    [
+      ["proxy_abi_version_0_2_1", "function", { params: [], results: [] }],
+      ["proxy_on_memory_allocate", "function", { params: ["i32"], results: ["i32"] }],
+      ["memory", "memory", undefined],
+    ],
+  );
+  const real = readModuleInfo(fs.readFileSync(FILTER_WASM));
+  assert.ok(real.exports.some((e) => e.name === "proxy_on_request_headers"));
+});
+
+test("local replies: plain (content-type, content-length) and gRPC (trailers-only, HTTP 200)", () => {
+  const body = new TextEncoder().encode("nope");
+  const plain = localResponseHeaders({ status: 503, headers: [["x-hfi-fault", "p"]], body, details: "" }, false);
+  assert.is(plain.status, 503);
+  assert.equal(plain.headers, [
+    ["content-type", "text/plain"],
+    ["x-hfi-fault", "p"],
+    ["content-length", "4"],
+  ]);
+  const g = localResponseHeaders({ status: 503, headers: [], body, details: "", grpcStatus: 14 }, true);
+  assert.is(g.status, 200);
+  assert.equal(g.headers.slice(0, 3), [
+    ["content-type", "application/grpc"],
+    ["grpc-status", "14"],
+    ["grpc-message", "nope"],
+  ]);
+  assert.is(g.body.length, 0);
+  // No grpc_status from the filter: Envoy maps the HTTP code (503 → UNAVAILABLE).
+  assert.equal(localResponseHeaders({ status: 503, headers: [], body: new Uint8Array(0), details: "" }, true).headers[1], ["grpc-status", "14"]);
+  assert.equal(localResponseHeaders({ status: 403, headers: [], body: new Uint8Array(0), details: "" }, true).headers[1], ["grpc-status", "7"]);
+});
+
+test("metric store: shared by name, Prometheus text with sanitised names", () => {
+  const m = new MetricStore();
+  const a = m.define("wasmcustom.hfi_x_total", "counter");
+  const b = m.define("wasmcustom.hfi_x_total", "counter");
+  assert.is(a, b);
+  a.value += 3n;
+  const h = m.define("lat.ms", "histogram");
+  h.value = 2n;
+  h.sum = 30n;
+  assert.equal(m.snapshot(), { "lat.ms": 2, "wasmcustom.hfi_x_total": 3 });
+  assert.match(m.prometheus(), /# TYPE wasmcustom_hfi_x_total counter\nwasmcustom_hfi_x_total 3/);
+  assert.match(m.prometheus(), /lat_ms_count 2\nlat_ms_sum 30/);
+});
+
+test("real filter, control plane unreachable: traffic passes, it keeps retrying, close() leaves nothing behind", async () => {
+  const port = await freePort();
+  const vm = await loadFilter(`127.0.0.1:${port}`, { service: "frontend", namespace: "demo" });
+  try {
+    const r = await vm.request({ path: "/" });
+    assert.is(r.kind, "continued");
+    await waitFor(() => vm.metrics()["wasmcustom.hfi_config_reconnects_total"]! >= 1, "a reconnect attempt", 5000);
+    assert.ok(vm.tickPeriodMs > 0, "a reconnect timer is armed");
+    assert.is(vm.failure, undefined);
+  } finally {
+    await vm.close();
+  }
+  assert.is(vm.tickPeriodMs, 0);
+  assert.is(vm.grpcStreamCount, 0);
+  assert.is(vm.activeStreams, 0);
+});
+
+test("several VMs in one process are independent (own root context, memory, streams)", async () => {
+  const port = await freePort();
+  const a = await loadFilter(`127.0.0.1:${port}`, { service: "a", namespace: "demo" });
+  const b = await loadFilter(`127.0.0.1:${port}`, { service: "b", namespace: "demo" });
+  try {
+    assert.is(a.rootContext, 1);
+    assert.is(b.rootContext, 1);
+    await Promise.all([a.request({ path: "/" }), b.request({ path: "/" })]);
+    await a.close();
+    assert.is((await b.request({ path: "/x" })).kind, "continued", "closing one VM does not affect another");
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test.run();
