@@ -29,17 +29,22 @@ async function current(client: PolicyClient, name: string): Promise<PolicyOut | 
   }
 }
 
-/** Server-side errors for one document, named like the local ones. */
-function serverFailure(v: ValidPolicy, err: unknown): never {
+/**
+ * Server-side errors for one document, named like the local ones. `stored`:
+ * how many policies were already stored before this one failed.
+ */
+function serverFailure(v: ValidPolicy, err: unknown, stored: number): never {
+  const outcome = stored === 0 ? "nothing was applied" : `the ${stored} polic${stored === 1 ? "y" : "ies"} above were applied, the rest not`;
   if (err instanceof HfiClientError && err.fieldErrors.length) {
     throw new CliError(
-      `the server rejected ${v.where} (policy "${v.policy.metadata?.name}"); nothing was applied`,
+      `the server rejected ${v.where} (policy "${v.policy.metadata?.name}"); ${outcome}`,
       err.fieldErrors.map((f) => `${v.where}: ${f.path}: ${f.reason}`),
     );
   }
   if (err instanceof HfiClientError && err.code !== "UNAVAILABLE" && err.code !== "DEADLINE_EXCEEDED") {
-    throw new CliError(`${v.where} (policy "${v.policy.metadata?.name}"): ${err.message} (${err.code})`);
+    throw new CliError(`${v.where} (policy "${v.policy.metadata?.name}"): ${err.message} (${err.code}); ${outcome}`);
   }
+  if (stored > 0 && err instanceof HfiClientError) throw new CliError(`${err.message}; ${outcome}`);
   throw err;
 }
 
@@ -80,7 +85,7 @@ export function applyCommand(): Command {
           const r = await client.applyPolicy(v.policy, { dryRun: true });
           previews.push({ v, result: r.result, after: r.policy });
         } catch (err) {
-          serverFailure(v, err);
+          serverFailure(v, err, 0);
         }
       }
       if (flags.dryRun) {
@@ -96,12 +101,14 @@ export function applyCommand(): Command {
         }
         return;
       }
+      let stored = 0;
       for (const v of policies) {
         try {
           const r = await client.applyPolicy(v.policy);
           print(`policy "${r.policy.metadata?.name}" ${r.result}`);
+          stored++;
         } catch (err) {
-          serverFailure(v, err);
+          serverFailure(v, err, stored);
         }
       }
     }),
