@@ -12,7 +12,9 @@ import { localResponseHeaders } from "../../filter/host/vm.ts";
 import { MetricStore } from "../../filter/host/metrics.ts";
 import { freePort } from "../support/ports.ts";
 import { buildModule, minimalFuncs, sig, i32, i64 } from "./wasm-builder.ts";
-import { FILTER_WASM, loadFilter, waitFor } from "./helpers.ts";
+import { FILTER_WASM, abortPolicy, applyAndWait, closeAll, loadFilter, waitFor } from "./helpers.ts";
+import { startTestServer, PolicyClient } from "../support/server.ts";
+import { pluginConfigFor } from "../../filter/host/sidecar.ts";
 import fs from "node:fs";
 
 test("pairs: Envoy's layout (count, sizes, NUL-terminated strings) and back", () => {
@@ -147,6 +149,26 @@ test("several VMs in one process are independent (own root context, memory, stre
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+test("stream token: the filter presents it from the plugin configuration; a wrong one never gets config", async () => {
+  const server = await startTestServer({ streamToken: "s3cret" });
+  const pc = new PolicyClient(server.grpcAddress);
+  const w = { service: "frontend", namespace: "demo" };
+  const good = await loadFilter(server.grpcAddress, w, { pluginConfig: pluginConfigFor({ token: "s3cret" }) });
+  const bad = await loadFilter(server.grpcAddress, { ...w, pod: "bad" }, { pluginConfig: pluginConfigFor({ token: "wrong" }) });
+  try {
+    await applyAndWait(pc, abortPolicy("tok", { service: "frontend" }, { path: "/tok" }), 1);
+    assert.is((await good.request({ path: "/tok" })).status, 503);
+    assert.is((await bad.request({ path: "/tok" })).status, 200, "unauthenticated filter has no config (fails open)");
+    await waitFor(() => bad.metrics()["wasmcustom.hfi_config_reconnects_total"]! >= 1, "bad filter retrying");
+    const st = await pc.status("tok");
+    assert.is(st.policies[0]!.acked.length, 1);
+  } finally {
+    await closeAll(good, bad);
+    pc.close();
+    await server.close();
   }
 });
 
