@@ -22,6 +22,18 @@ import {
 } from "./types.ts";
 
 export const DATA_FILE = "policies.json";
+const LOCK_FILE = ".lock";
+/** Data dirs open in this process (the pid in the lock file cannot tell them apart). */
+const OPEN_DIRS = new Set<string>();
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 const FORMAT = "hfi-embedded-store/v1";
 /** Longest setTimeout delay Node accepts; longer expiries re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -73,6 +85,49 @@ export class EmbeddedStore implements PolicyStore {
   private async load(): Promise<void> {
     const dir = this.opts.dataDir;
     await fs.mkdir(dir, { recursive: true });
+    await this.lock();
+    try {
+      await this.loadData();
+    } catch (e) {
+      await this.unlock();
+      throw e;
+    }
+  }
+
+  /**
+   * One store per data dir: two writers would overwrite each other's file.
+   * The lock file holds the owner's pid; a lock whose process is gone (or that
+   * carries our own pid from a previous container run) is stale and taken over.
+   */
+  private async lock(): Promise<void> {
+    const dir = path.resolve(this.opts.dataDir);
+    if (OPEN_DIRS.has(dir)) throw new Error(`embedded store: ${dir} is already open in this process`);
+    const file = path.join(dir, LOCK_FILE);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await fs.writeFile(file, `${process.pid}\n`, { flag: "wx" });
+        OPEN_DIRS.add(dir);
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      }
+      const pid = Number((await fs.readFile(file, "utf8").catch(() => "")).trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid))
+        throw new Error(`embedded store: ${dir} is in use by process ${pid} (lock file ${file})`);
+      this.logger.warn({ file, pid }, "taking over a stale embedded store lock");
+      await fs.rm(file, { force: true });
+    }
+    throw new Error(`embedded store: could not lock ${dir}`);
+  }
+
+  private async unlock(): Promise<void> {
+    const dir = path.resolve(this.opts.dataDir);
+    if (!OPEN_DIRS.delete(dir)) return;
+    await fs.rm(path.join(dir, LOCK_FILE), { force: true }).catch(() => {});
+  }
+
+  private async loadData(): Promise<void> {
+    const dir = this.opts.dataDir;
     // Leftovers of a crash mid-write: the rename never happened, so the data file is intact.
     for (const f of await fs.readdir(dir)) {
       if (f.startsWith(`${DATA_FILE}.tmp-`)) {
@@ -211,6 +266,7 @@ export class EmbeddedStore implements PolicyStore {
     await this.writes.idle();
     for (const s of this.sinks) s.close();
     this.sinks.clear();
+    await this.unlock();
   }
 
   private emit(e: StoreEvent): void {

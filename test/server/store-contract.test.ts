@@ -5,6 +5,7 @@
 // restart/crash-safety/corruption of the embedded data file.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -380,6 +381,36 @@ emb("watch from a revision older than the event log gets a reset with the full s
   } finally {
     await a.close();
   }
+});
+
+emb("one store per data dir: a second open fails while the first is open; stale locks are taken over", async () => {
+  const dir = path.join(tmpRoot, "lock");
+  const a = await EmbeddedStore.open({ dataDir: dir, logger });
+  try {
+    await EmbeddedStore.open({ dataDir: dir, logger }).then(
+      () => assert.unreachable("second open must fail"),
+      (e: Error) => assert.match(e.message, /is already open in this process/),
+    );
+  } finally {
+    await a.close();
+  }
+  // Held by another live process.
+  const other = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+  try {
+    fs.writeFileSync(path.join(dir, ".lock"), `${other.pid}\n`);
+    await EmbeddedStore.open({ dataDir: dir, logger }).then(
+      () => assert.unreachable("open must fail"),
+      (e: Error) => assert.match(e.message, new RegExp(`is in use by process ${other.pid}`)),
+    );
+  } finally {
+    const exited = new Promise((r) => other.once("exit", r));
+    other.kill("SIGKILL");
+    await exited;
+  }
+  // That process is gone now: its lock is stale.
+  const b = await EmbeddedStore.open({ dataDir: dir, logger });
+  await b.close();
+  assert.not.ok(fs.existsSync(path.join(dir, ".lock")));
 });
 
 emb.run();
