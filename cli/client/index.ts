@@ -196,6 +196,7 @@ function watchIterator(
       call.cancel();
     }
     queue.length = 0;
+    notify(); // a next() waiting for an event returns done
     return { done: true, value: undefined };
   };
   return {
