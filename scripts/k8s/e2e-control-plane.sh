@@ -10,11 +10,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/lib.sh"
 
 policy="e2e-cp-survives"
-cleanup() {
-  [ -n "${HFI_SERVER:-}" ] && delete_policy "$policy"
-  stop_port_forwards
-}
-trap cleanup EXIT
+trap 'cleanup_policy "$policy"' EXIT
 
 require_cmds node base64 || exit "$E_ENV"
 require_cluster || exit "$E_ENV"

@@ -14,11 +14,7 @@ source "$here/lib.sh"
 
 policy="e2e-metrics"
 frontend="http://frontend.$DEMO_NAMESPACE.svc.cluster.local/"
-cleanup() {
-  [ -n "${HFI_SERVER:-}" ] && delete_policy "$policy"
-  stop_port_forwards
-}
-trap cleanup EXIT
+trap 'cleanup_policy "$policy"' EXIT
 
 require_cmds node base64 || exit "$E_ENV"
 require_cluster || exit "$E_ENV"

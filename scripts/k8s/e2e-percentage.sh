@@ -14,11 +14,7 @@ policy="e2e-percentage"
 n="${REQUESTS:-600}"
 pct=30
 frontend="http://frontend.$DEMO_NAMESPACE.svc.cluster.local/"
-cleanup() {
-  [ -n "${HFI_SERVER:-}" ] && delete_policy "$policy"
-  stop_port_forwards
-}
-trap cleanup EXIT
+trap 'cleanup_policy "$policy"' EXIT
 
 require_cmds node base64 awk || exit "$E_ENV"
 require_cluster || exit "$E_ENV"

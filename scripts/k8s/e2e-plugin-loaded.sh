@@ -19,8 +19,7 @@ if ! k -n "$DEMO_NAMESPACE" get wasmplugin "$plugin" >/dev/null 2>&1; then
 fi
 
 # Pods with a sidecar (the plugin only reaches those).
-mapfile -t pods < <(k -n "$DEMO_NAMESPACE" get pods --field-selector=status.phase=Running \
-  -o jsonpath='{range .items[?(@.spec.containers[*].name=="istio-proxy")]}{.metadata.name}{"\n"}{end}' | grep .)
+mapfile -t pods < <(sidecar_pods)
 if [ ${#pods[@]} -eq 0 ]; then
   not_ready "no running pods with an istio-proxy sidecar in $DEMO_NAMESPACE"
   exit "$E_ENV"

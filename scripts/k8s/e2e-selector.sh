@@ -12,11 +12,7 @@ policy="e2e-frontend-only"
 n="${REQUESTS:-20}"
 frontend="http://frontend.$DEMO_NAMESPACE.svc.cluster.local/"
 catalog="http://productcatalog.$DEMO_NAMESPACE.svc.cluster.local/"
-cleanup() {
-  [ -n "${HFI_SERVER:-}" ] && delete_policy "$policy"
-  stop_port_forwards
-}
-trap cleanup EXIT
+trap 'cleanup_policy "$policy"' EXIT
 
 require_cmds node base64 || exit "$E_ENV"
 require_cluster || exit "$E_ENV"

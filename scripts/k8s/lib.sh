@@ -132,12 +132,16 @@ port_forward() {
   local target="$1" ports="$2" ns="${3:-$HFI_NAMESPACE}" log
   log="$(mktemp)"
   k -n "$ns" port-forward "$target" "$ports" --address 127.0.0.1 >"$log" 2>&1 &
-  _pf_pids+=("$!")
-  if ! wait_until 20 "port-forward $ns/$target $ports" grep -q "Forwarding from" "$log"; then
-    cat "$log" >&2
-    rm -f "$log"
-    return 1
-  fi
+  local pid=$! deadline=$((SECONDS + 20))
+  _pf_pids+=("$pid")
+  until grep -q "Forwarding from" "$log"; do
+    if ! kill -0 "$pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+      fail "port-forward $ns/$target $ports did not start: $(cat "$log")"
+      rm -f "$log"
+      return 1
+    fi
+    sleep 0.2
+  done
   rm -f "$log"
 }
 
@@ -186,20 +190,42 @@ proxy_stats() {
   k -n "$DEMO_NAMESPACE" exec "$1" -c istio-proxy -- pilot-agent request GET "stats${2:+?filter=$2}"
 }
 
-# proxy_prometheus POD: the merged Prometheus endpoint pilot-agent serves on 15020.
+# proxy_prometheus POD: the merged Prometheus endpoint pilot-agent serves on
+# POD_IP:15020, fetched from the client pod the way Prometheus scrapes it.
 proxy_prometheus() {
-  k -n "$DEMO_NAMESPACE" exec "$1" -c istio-proxy -- curl -s localhost:15020/stats/prometheus
+  local ip
+  ip="$(k -n "$DEMO_NAMESPACE" get pod "$1" -o jsonpath='{.status.podIP}')" || return 1
+  in_client curl -s --max-time 10 "http://$ip:15020/stats/prometheus"
 }
 
-# apply_policy NAME YAML: apply a policy document through the CLI.
+_applied_policies=()
+# apply_policy NAME YAML: apply a policy document through the CLI (stdin);
+# cleanup_policy deletes it again.
 apply_policy() {
-  local file
-  file="$(mktemp --suffix=.yaml)"
-  printf '%s\n' "$2" >"$file"
-  hfi policy apply -f "$file" >/dev/null
-  local rc=$?
-  rm -f "$file"
-  return $rc
+  _applied_policies+=("$1")
+  printf '%s\n' "$2" | hfi policy apply -f - >/dev/null
 }
 
 delete_policy() { hfi policy delete "$1" >/dev/null 2>&1 || true; }
+
+# cleanup_policy NAME: delete a test policy on exit, reconnecting when the
+# port-forward is gone, then stop every port-forward.
+cleanup_policy() {
+  if [ ${#_applied_policies[@]} -eq 0 ]; then
+    stop_port_forwards
+    return 0
+  fi
+  if ! { [ -n "${HFI_SERVER:-}" ] && hfi policy delete "$1" >/dev/null 2>&1; }; then
+    stop_port_forwards
+    connect_hfi >/dev/null 2>&1 && delete_policy "$1"
+  fi
+  stop_port_forwards
+}
+
+# sidecar_pods: running pods of the demo namespace that have an injected sidecar
+# (by the injector's status annotation, so native sidecars count too).
+sidecar_pods() {
+  k -n "$DEMO_NAMESPACE" get pods --field-selector=status.phase=Running \
+    -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.metadata.annotations.sidecar\.istio\.io/status}{"\n"}{end}' |
+    awk 'NF > 1 {print $1}'
+}

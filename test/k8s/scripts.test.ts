@@ -104,4 +104,14 @@ test("usage errors exit 2; run-all --help exits 0", () => {
   assert.is(run(["scripts/k8s/install.sh", "--bogus"]).code, 2);
 });
 
+test("lib.sh helpers: timeouts name what they waited for; no colours off a terminal", () => {
+  const r = run(["-c", 'source scripts/k8s/lib.sh; wait_until 1 "the thing" false; echo "rc=$?"; require_cmds sh no-such-tool-xyz; echo "rc=$?"; ok done']);
+  assert.match(r.out, /FAIL timed out after 1s waiting for: the thing\nrc=1/);
+  assert.match(r.out, /NOT READY missing on PATH: no-such-tool-xyz\nrc=1/);
+  assert.match(r.out, /PASS done/);
+  assert.not.match(r.out, /\x1b\[/, "no escape codes when stdout is not a TTY");
+  const t = run(["-c", 'source scripts/k8s/lib.sh; t="$(random_token)"; echo "${#t} $t"']);
+  assert.match(t.out, /^64 [0-9a-f]{64}$/m);
+});
+
 test.run();
