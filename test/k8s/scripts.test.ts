@@ -105,7 +105,7 @@ test("usage errors exit 2; run-all --help exits 0", () => {
 });
 
 test("lib.sh helpers: timeouts name what they waited for; no colours off a terminal", () => {
-  const r = run(["-c", 'source scripts/k8s/lib.sh; wait_until 1 "the thing" false; echo "rc=$?"; require_cmds sh no-such-tool-xyz; echo "rc=$?"; ok done']);
+  const r = run(["-c", 'exec 2>&1; source scripts/k8s/lib.sh; wait_until 1 "the thing" false; echo "rc=$?"; require_cmds sh no-such-tool-xyz; echo "rc=$?"; ok done']);
   assert.match(r.out, /FAIL timed out after 1s waiting for: the thing\nrc=1/);
   assert.match(r.out, /NOT READY missing on PATH: no-such-tool-xyz\nrc=1/);
   assert.match(r.out, /PASS done/);
