@@ -22,7 +22,7 @@ function run(args: string[], env: Record<string, string> = {}) {
 function shellcheck(args: string[]) {
   const r = spawnSync("shellcheck", args, { cwd: ROOT, encoding: "utf8" });
   if (r.error) {
-    assert.unreachable("shellcheck is not installed: install it (apt-get install shellcheck; scripts/ensure-etcd.sh does in CI)");
+    assert.unreachable("shellcheck is not installed: install it (apt-get install shellcheck; scripts/ensure-tools.sh does in CI)");
   }
   return r;
 }
