@@ -8,7 +8,7 @@ import * as abi from "./abi";
 import { LogLevel, Action, BufferType, MetricType, WasmResult, HostBytes } from "./abi";
 import { ByteWriter, PairsView, utf8, str, ptrOf, encodePairs, bytesOf } from "./bytes";
 import { Rule, Snapshot, RequestView } from "./rules";
-import { decodeSnapshot, MAX_SNAPSHOT_BYTES } from "./snapshot";
+import { decodeSnapshot, decodeStringStruct, MAX_SNAPSHOT_BYTES } from "./snapshot";
 import { parseStringMembers, jsonError, StringMembers } from "./json";
 import { TimerQueue } from "./timers";
 import * as rng from "./rng";
@@ -178,7 +178,8 @@ function hex8(v: u32): string {
 
 function resolveIdentity(cfg: PluginConfig): Identity {
   const id = new Identity();
-  // Labels: Envoy serialises a string map property as proxy-wasm pairs.
+  // Labels: newer Envoy serialises a string map property as proxy-wasm pairs,
+  // older ones as a google.protobuf.Struct; accept both.
   const labels = abi.getProperty(["node", "metadata", "LABELS"]);
   if (labels != null) {
     const view = new PairsView();
@@ -187,6 +188,9 @@ function resolveIdentity(cfg: PluginConfig): Identity {
         id.labelKeys.push(String.UTF8.decodeUnsafe(view.keyPtr[i], <usize>view.keyLen[i]));
         id.labelValues.push(String.UTF8.decodeUnsafe(view.valPtr[i], <usize>view.valLen[i]));
       }
+    } else if (!decodeStringStruct(labels.ptr, labels.len, id.labelKeys, id.labelValues)) {
+      id.labelKeys.length = 0;
+      id.labelValues.length = 0;
     }
     labels.free();
   }

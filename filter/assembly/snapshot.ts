@@ -390,3 +390,35 @@ export function decodeSnapshot(ptr: usize, len: i32): DecodeResult {
   res.snapshot = snap;
   return res;
 }
+
+/**
+ * Decodes a serialized google.protobuf.Struct whose values are strings (older
+ * Envoy returns map properties such as node.metadata.LABELS this way; newer
+ * ones use proxy-wasm pairs). Non-string values are skipped. False when the
+ * bytes are not a Struct.
+ */
+export function decodeStringStruct(ptr: usize, len: i32, keys: string[], values: string[]): bool {
+  const r = new Reader(ptr, ptr + <usize>len);
+  while (r.more()) {
+    const tag = r.tag();
+    if (tag != ((1 << 3) | 2)) { if (tag != 0) r.skip(tag & 7); continue; }
+    const entry = r.sub();
+    let key = "", value = "", isString = false;
+    while (entry.more()) {
+      const t = entry.tag();
+      if (t == ((1 << 3) | 2)) key = String.UTF8.decode(entry.bytes());
+      else if (t == ((2 << 3) | 2)) {
+        const v = entry.sub();
+        while (v.more()) {
+          const vt = v.tag();
+          if (vt == ((3 << 3) | 2)) { value = String.UTF8.decode(v.bytes()); isString = true; }
+          else if (vt != 0) v.skip(vt & 7);
+        }
+        if (v.err != null) return false;
+      } else if (t != 0) entry.skip(t & 7);
+    }
+    if (entry.err != null) return false;
+    if (isString && keys.length < 64) { keys.push(key); values.push(value); }
+  }
+  return r.err == null;
+}

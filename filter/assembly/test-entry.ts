@@ -3,7 +3,7 @@
 // reader, request matching) with no host imports, so tests can drive them
 // directly. Never shipped; the production entry is index.ts.
 
-import { decodeSnapshot } from "./snapshot";
+import { decodeSnapshot, decodeStringStruct } from "./snapshot";
 import { compileRegex, regexError, Regex } from "./regex";
 import { parseStringMembers, jsonError } from "./json";
 import { Rule, RequestView, StringMatcher, KeyedMatcher, KIND_EXACT, KIND_PREFIX, KIND_REGEX, KIND_PRESENT } from "./rules";
@@ -169,6 +169,23 @@ export function parseConfig(ptr: usize, len: i32): i32 {
   for (let i = 0; i < m.keys.length; i++) {
     if (i > 0) s += ",";
     s += q(m.keys[i]) + ":" + q(m.values[i]);
+  }
+  setOut(s + "}");
+  return 1;
+}
+
+/** Decodes a google.protobuf.Struct of strings (node metadata labels); output = JSON object. Returns 1/0. */
+export function structLabels(ptr: usize, len: i32): i32 {
+  const keys: string[] = [];
+  const values: string[] = [];
+  if (!decodeStringStruct(ptr, len, keys, values)) {
+    setOut("");
+    return 0;
+  }
+  let s = "{";
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0) s += ",";
+    s += q(keys[i]) + ":" + q(values[i]);
   }
   setOut(s + "}");
   return 1;

@@ -26,6 +26,7 @@ interface TestExports {
   firstMatch(p: number, n: number): number;
   lastIsGrpc(): number;
   parseConfig(p: number, n: number): number;
+  structLabels(p: number, n: number): number;
 }
 
 const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(TEST_WASM)), {});
@@ -350,6 +351,23 @@ test("malformed header pairs never trap the matcher", () => {
     }),
     { numRuns: 2000 },
   );
+});
+
+// --- node metadata labels as google.protobuf.Struct (older Envoy) ----------
+
+function structOf(entries: [string, Json][]): Uint8Array {
+  const ld = (f: number, b: Buffer): Buffer => Buffer.concat([Buffer.from([(f << 3) | 2, b.length]), b]);
+  const value = (v: Json): Buffer =>
+    typeof v === "string" ? ld(3, Buffer.from(v)) : typeof v === "boolean" ? Buffer.from([0x20, v ? 1 : 0]) : Buffer.from([0x08, 0]);
+  return Buffer.concat(entries.map(([k, v]) => ld(1, Buffer.concat([ld(1, Buffer.from(k)), ld(2, value(v))]))));
+}
+
+test("labels serialized as a Struct: string values are read, others skipped; garbage is refused", () => {
+  const { rc, out } = call(wasm.structLabels, structOf([["app", "reviews"], ["version", "v1"], ["flag", true], ["n", null]]));
+  assert.is(rc, 1);
+  assert.equal(JSON.parse(out), { app: "reviews", version: "v1" });
+  assert.is(call(wasm.structLabels, new Uint8Array([0x0a, 0x09, 0x0a])).rc, 0);
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => { const r = call(wasm.structLabels, b).rc; return r === 0 || r === 1; }), { numRuns: 1000 });
 });
 
 // --- plugin configuration JSON ----------------------------------------------
