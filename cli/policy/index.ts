@@ -29,6 +29,13 @@ export function policyCommand(): Command {
     .addCommand(deleteCommand())
     .addCommand(statusCommand())
     .addCommand(watchCommand());
+  // `hfi policy list | head -1`: a closed pipe ends the command quietly.
+  cmd.hook("preAction", () => {
+    process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  });
   examples(cmd, [
     "hfi policy apply -f cli/examples/delay.yaml",
     "hfi policy list",

@@ -13,7 +13,10 @@ export function eventType(ev: PolicyEventOut): string {
   return TYPE_NAMES[ev.type] ?? "UNKNOWN";
 }
 
-/** "19:30:01.123  PUT     frontend-delay  v12  frontend.demo  50% delay 500ms". */
+/**
+ * "19:30:01.123  PUT     frontend-delay  v12  frontend.demo  50% delay 500ms";
+ * shortened to `width` on a terminal, whole otherwise (width 0).
+ */
 export function eventLine(ev: PolicyEventOut, color: boolean, width: number): string {
   const paint = painter(color);
   const type = eventType(ev);
@@ -22,7 +25,8 @@ export function eventLine(ev: PolicyEventOut, color: boolean, width: number): st
   const name = p?.metadata?.name ?? "?";
   let rest = `${name}  rev ${ev.revision}`;
   if (type === "PUT" && p) rest = `${name}  v${p.metadata?.version ?? ev.revision}  ${targetText(p.spec?.selector)}  ${policyFaults(p)}`;
-  const line = truncate(`${time}  ${type.padEnd(6)}  ${rest}`, width);
+  const full = `${time}  ${type.padEnd(6)}  ${rest}`;
+  const line = width > 0 ? truncate(full, width) : full;
   if (!color) return line;
   // Colour the type word only (after truncation, so widths stay right).
   return line.replace(type, paint(type === "DELETE" ? "red" : "green", type));
@@ -57,7 +61,7 @@ export function watchCommand(): Command {
           const ev = r.value;
           if (flags.output === "json") print(JSON.stringify(eventJson(ev)));
           else if (flags.output === "yaml") process.stdout.write(`---\n${toYaml(eventJson(ev))}`);
-          else print(eventLine(ev, color, outputWidth()));
+          else print(eventLine(ev, color, process.stdout.isTTY ? outputWidth() : 0));
         }
       } finally {
         process.off("SIGINT", stop);
