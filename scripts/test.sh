@@ -5,7 +5,7 @@
 #   npm test                      everything
 #   npm test -- test/server       only files under a path
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 export PATH="$PWD/node_modules/.bin:$PATH"
 
 bash scripts/ensure-tools.sh || exit 1

@@ -49,7 +49,7 @@ export class TestEtcd {
     this.proc.stderr!.on("data", (d) => (this.log += d));
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
-      if (this.proc.exitCode !== null) throw new Error(`etcd exited: ${this.log}`);
+      if (this.proc.exitCode !== null || this.proc.signalCode !== null) throw new Error(`etcd exited: ${this.log}`);
       try {
         const res = await fetch(`${this.endpoint}/health`);
         if (res.ok) return;
@@ -64,7 +64,7 @@ export class TestEtcd {
   /** SIGKILL, as a crash would. */
   async kill(): Promise<void> {
     const p = this.proc;
-    if (!p || p.exitCode !== null) return;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     const exited = new Promise((r) => p.once("exit", r));
     p.kill("SIGKILL");
     await exited;
