@@ -123,10 +123,10 @@ export class HttpStream {
   localResponse: LocalResponse | undefined;
   pausedAt = 0;
   pausedMs = 0;
-  readonly decision: Promise<StreamDecision>;
+  private decisionPromise: Promise<StreamDecision> | undefined;
   /** The decision once known (synchronously after start() unless paused). */
   settled: StreamDecision | undefined;
-  private resolveDecision!: (d: StreamDecision) => void;
+  private resolveDecision: ((d: StreamDecision) => void) | undefined;
   private responseWaiter: ((d: ResponseDecision) => void) | undefined;
   private responseStatus = 200;
 
@@ -136,7 +136,16 @@ export class HttpStream {
     headers: HeaderPair[],
   ) {
     this.requestHeaders = headers;
-    this.decision = new Promise((r) => (this.resolveDecision = r));
+  }
+
+  /** Resolves with the filter's decision (created lazily: most streams decide synchronously). */
+  get decision(): Promise<StreamDecision> {
+    if (!this.decisionPromise) {
+      this.decisionPromise = this.settled
+        ? Promise.resolve(this.settled)
+        : new Promise((r) => (this.resolveDecision = r));
+    }
+    return this.decisionPromise;
   }
 
   get isGrpc(): boolean {
@@ -152,7 +161,7 @@ export class HttpStream {
       this.pausedAt = 0;
     }
     this.settled = d;
-    this.resolveDecision(d);
+    this.resolveDecision?.(d);
   }
 
   /** @internal */
@@ -425,7 +434,7 @@ export class WasmVm {
   // ---------------------------------------------------------------- calls in
 
   /** Call a module export with Envoy's context bookkeeping; undefined if absent or it trapped. */
-  private callGuest(contextId: number, name: string, ...args: number[]): number | undefined {
+  private callGuest(contextId: number, name: string, a?: number, b?: number, c?: number): number | undefined {
     const fn = this.exp[name];
     if (!fn || this.failure) return undefined;
     const prevCurrent = this.currentContext;
@@ -435,7 +444,8 @@ export class WasmVm {
     this.depth++;
     const t0 = this.measureGuest ? performance.now() : 0;
     try {
-      return fn(...args);
+      // Fixed arity (no rest array); wasm ignores extra arguments and reads missing ones as 0.
+      return fn(a!, b!, c!);
     } catch (err) {
       this.crash(err, name);
       return undefined;
@@ -1302,15 +1312,16 @@ export class WasmVm {
       const full = `${imp.module}.${imp.name}`;
       const isWasi = imp.module !== "env";
       const allowedAtStart = START_ALLOWED_IMPORTS.has(full);
-      mod[imp.name] = (...a: any[]) => {
+      // Fixed arity (max 12 params in the ABI) instead of rest/spread: this is on the hot path.
+      mod[imp.name] = (a0: any, a1: any, a2: any, a3: any, a4: any, a5: any, a6: any, a7: any, a8: any, a9: any, a10: any, a11: any) => {
         if (this.restricted && !allowedAtStart) {
           this.logger.error({ fn: full }, "Attempted call to a restricted capability during VM start");
           return isWasi ? 76 : R.InternalFailure;
         }
-        if (!this.measureGuest) return fn(...a);
+        if (!this.measureGuest) return fn(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11);
         const t0 = performance.now();
         try {
-          return fn(...a);
+          return fn(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11);
         } finally {
           this.stats.hostInGuestMs += performance.now() - t0;
         }
