@@ -132,7 +132,7 @@ function rootOf(id: u32): Root {
 function readConfig(size: i32): PluginConfig {
   const cfg = new PluginConfig();
   if (size <= 0) {
-    abi.log(LogLevel.Info, "hfi: no plugin configuration; using defaults (cluster " + cfg.cluster + ")");
+    abi.log(LogLevel.Warn, "hfi: no plugin configuration; using defaults (cluster " + cfg.cluster + ")");
     return cfg;
   }
   const buf = abi.getBufferBytes(BufferType.PluginConfiguration, 0, <u32>size);
