@@ -96,12 +96,14 @@ test("a delay holds the request, then it is proxied", async () => {
 });
 
 test("a client that disconnects while delayed frees its stream", async () => {
+  await applyAndWait(pc, { metadata: { name: "held" }, spec: { selector: { service: "frontend" }, rules: [{ match: { path: { prefix: "/held" } }, fault: { percentage: 100, delay: { fixedDelayMs: 60_000 } } }] } }, 2);
   const ac = new AbortController();
-  const p = fetch(`${base}/slow/gone`, { signal: ac.signal }).catch((e) => e);
+  const p = fetch(`${base}/held/gone`, { signal: ac.signal }).catch((e) => e);
   await waitFor(() => sidecar.pool.vms.some((vm) => vm.activeStreams > 0), "request held");
   ac.abort();
   await p;
   await waitFor(() => sidecar.pool.vms.every((vm) => vm.activeStreams === 0), "stream finished after disconnect");
+  await waitFor(() => sidecar.pool.vms.every((vm) => vm.tickPeriodMs === 0), "its timer entry dropped");
 });
 
 test("metrics endpoint exposes the filter's metrics in Prometheus text", async () => {
