@@ -9,6 +9,8 @@ import {
   expiresText,
   faultText,
   identityText,
+  proxyLabel,
+  workloadText,
   isoTime,
   matchText,
   policyFaults,
@@ -23,8 +25,9 @@ const tableOpts = () => ({ width: outputWidth(), color: colorEnabled() });
 
 // ── get / list ──────────────────────────────────────────────────────────────
 
+// Which cells give way first on a narrow terminal: faults, then targets; names last.
 const POLICY_COLUMNS: Column[] = [
-  { header: "NAME", min: 12 },
+  { header: "NAME", min: 12, shrinkFirst: 2 },
   { header: "TARGET", min: 8 },
   { header: "RULES", right: true },
   { header: "FAULTS", min: 12, shrinkFirst: 0 },
@@ -169,7 +172,7 @@ export function describeCommand(): Command {
 // ── status ──────────────────────────────────────────────────────────────────
 
 const STATUS_COLUMNS: Column[] = [
-  { header: "POLICY", min: 12 },
+  { header: "POLICY", min: 12, shrinkFirst: 2 },
   { header: "VER", right: true },
   { header: "TARGET", min: 8 },
   { header: "FAULTS", min: 11, shrinkFirst: 0 },
@@ -180,7 +183,7 @@ const STATUS_COLUMNS: Column[] = [
 ];
 
 const PROXY_COLUMNS: Column[] = [
-  { header: "PROXY", min: 12 },
+  { header: "PROXY", min: 12, shrinkFirst: 2 },
   { header: "WORKLOAD", min: 8 },
   { header: "STATE", color: (t) => (t === "ACK" ? "green" : t === "NACK" ? "red" : "yellow") },
   { header: "VERSION", min: 8, shrinkFirst: 0 },
@@ -222,17 +225,17 @@ export function statusText(st: GetPolicyStatusResponseOut): string {
       renderTable(
         PROXY_COLUMNS,
         st.proxies.map((p) => [
-          p.identity?.proxyId || p.identity?.pod || "?",
-          p.identity?.service ? `${p.identity.service}.${p.identity.namespace || "?"}` : `?.${p.identity?.namespace || "?"}`,
+          proxyLabel(p.identity),
+          workloadText(p.identity),
           proxyState(p),
           (proxyState(p) === "NACK" ? p.nackedVersion : p.ackedVersion || p.sentVersion) || "-",
-          p.policies.join(",") || "-",
+          p.policies.length ? `${p.policies.length}: ${p.policies.join(",")}` : "0",
         ]),
         opts,
       ),
     );
     for (const p of st.proxies) {
-      if (p.nackError) out.push(paint("red", `NACK ${p.identity?.proxyId}: ${p.nackError}`) + "\n");
+      if (p.nackError) out.push(paint("red", `NACK ${proxyLabel(p.identity)}: ${p.nackError}`) + "\n");
     }
   }
   return out.join("");

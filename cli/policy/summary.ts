@@ -133,3 +133,20 @@ export function identityText(id: IdentityOut | null | undefined): string {
   const who = id.service ? `${id.service}.${id.namespace || "?"}` : id.namespace ? `?.${id.namespace}` : "unknown";
   return `${id.proxyId || id.pod || "?"} (${who})`;
 }
+
+/**
+ * A short name for a proxy in tables: "pod/worker-suffix" when the proxy id
+ * is an Envoy node id ending in "/suffix" (the pod is the readable part), the
+ * proxy id otherwise.
+ */
+export function proxyLabel(id: IdentityOut | null | undefined): string {
+  const proxyId = id?.proxyId ?? "";
+  const slash = proxyId.lastIndexOf("/");
+  if (id?.pod && slash >= 0) return `${id.pod}/${proxyId.slice(slash + 1)}`;
+  return proxyId || id?.pod || "?";
+}
+
+/** "frontend.demo", "?.demo" when the service is unknown. */
+export function workloadText(id: IdentityOut | null | undefined): string {
+  return `${id?.service || "?"}.${id?.namespace || "?"}`;
+}
