@@ -8,6 +8,7 @@ import {
   ageText,
   expiresText,
   faultText,
+  fmtDuration,
   identityText,
   proxyLabel,
   workloadText,
@@ -134,7 +135,8 @@ export function describeText(p: PolicyOut, status: PolicyStatusOut | undefined, 
     if (r.fault?.abort?.body) lines.push(`      abort body: ${JSON.stringify(r.fault.abort.body)}`);
     for (const h of r.fault?.abort?.headers ?? []) lines.push(`      abort header: ${h.name}: ${h.value}`);
     if (r.fault?.durationSeconds && m?.updatedAtUnixMs) {
-      lines.push(`      active until: ${expiresText(m.updatedAtUnixMs + r.fault.durationSeconds * 1000)}`);
+      const left = m.updatedAtUnixMs + r.fault.durationSeconds * 1000 - Date.now();
+      lines.push(left > 0 ? `      active for another ${fmtDuration(left)}` : "      no longer injecting (duration_seconds over)");
     }
   });
   const conv = convergenceLine(status);
