@@ -5,15 +5,19 @@
 // at 100 VMs.
 import { performance } from "node:perf_hooks";
 import type { WasmVm } from "../filter/host/vm.ts";
-import { loadVm, quantiles, startControlPlane, until } from "./lib/host-setup.ts";
+import { loadVm, quantiles, spawnControlPlane, startControlPlane, until } from "./lib/host-setup.ts";
 
 const APPLIES = Number(process.env.BENCH_APPLIES ?? 20);
 const SIZES = (process.env.BENCH_VMS ?? "1,10,100").split(",").map(Number);
+/** BENCH_INPROCESS=1: control plane in this process (shares the event loop with the VMs). */
+const IN_PROCESS = process.env.BENCH_INPROCESS === "1";
 
 async function main(): Promise<void> {
-  console.log(`node ${process.version}; ${APPLIES} applies per size; one process holds the control plane and all VMs\n`);
+  console.log(
+    `node ${process.version}; ${APPLIES} applies per size; control plane ${IN_PROCESS ? "in this process" : "in its own process (hfi server, embedded store)"}, all VMs in this process\n`,
+  );
   for (const n of SIZES) {
-    const cp = await startControlPlane();
+    const cp = IN_PROCESS ? await startControlPlane() : await spawnControlPlane();
     const vms: WasmVm[] = [];
     // Per VM: ACKs seen (version strings) in order.
     const acks: string[][] = [];
