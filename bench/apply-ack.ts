@@ -19,19 +19,27 @@ async function main(): Promise<void> {
   for (const n of SIZES) {
     const cp = IN_PROCESS ? await startControlPlane() : await spawnControlPlane();
     const vms: WasmVm[] = [];
-    // Per VM: ACKs seen (version strings) in order.
+    // Per VM: ACKs seen (version strings) in order; time of every ACK.
     const acks: string[][] = [];
+    let ackTimes: number[] = [];
     try {
       for (let i = 0; i < n; i++) {
         const log: string[] = [];
         acks.push(log);
-        vms.push(await loadVm(cp.server.grpcAddress, "frontend", (v) => log.push(v)));
+        vms.push(
+          await loadVm(cp.server.grpcAddress, "frontend", (v) => {
+            log.push(v);
+            ackTimes.push(performance.now());
+          }),
+        );
       }
       await until(() => acks.every((a) => a.length > 0), 30_000);
       const times: number[] = [];
       const rpc: number[] = [];
+      const spread: number[] = [];
       for (let k = 0; k < APPLIES + 2; k++) {
         const before = acks.map((a) => a.length);
+        ackTimes = [];
         const t0 = performance.now();
         await cp.apply({
           metadata: { name: "bench-policy" },
@@ -47,12 +55,14 @@ async function main(): Promise<void> {
           // first two: warm-up
           times.push(ms);
           rpc.push(tRpc);
+          spread.push(Math.max(...ackTimes) - Math.min(...ackTimes));
         }
       }
       const q = quantiles(times);
       const r = quantiles(rpc);
+      const sp = quantiles(spread);
       console.log(
-        `${String(n).padStart(3)} VMs: apply → all ACKed  p50 ${q.p50.toFixed(1)} ms  p99 ${q.p99.toFixed(1)} ms  max ${q.max.toFixed(1)} ms  (mean ${q.mean.toFixed(1)}; ApplyPolicy RPC itself p50 ${r.p50.toFixed(1)} ms)`,
+        `${String(n).padStart(3)} VMs: apply → all ACKed  p50 ${q.p50.toFixed(1)} ms  p99 ${q.p99.toFixed(1)} ms  max ${q.max.toFixed(1)} ms  (mean ${q.mean.toFixed(1)}; ApplyPolicy RPC itself p50 ${r.p50.toFixed(1)} ms; first→last ACK p50 ${sp.p50.toFixed(1)} ms)`,
       );
     } finally {
       await Promise.all(vms.map((v) => v.close()));
