@@ -70,9 +70,17 @@ export class HostBytes {
   }
 }
 
+/** True when [ptr, ptr+len) lies inside linear memory (a host bug must not make us trap). */
+function inMemory(ptr: usize, len: u32): bool {
+  return <u64>ptr + <u64>len <= <u64>memory.size() << 16 && len < 0x80000000;
+}
+
 function takeOut(rc: i32): HostBytes | null {
   if (rc != WasmResult.Ok) return null;
-  return new HostBytes(load<usize>(OUT_PTR), <i32>load<u32>(OUT_SIZE));
+  const ptr = load<usize>(OUT_PTR);
+  const len = load<u32>(OUT_SIZE);
+  if (!inMemory(ptr, len)) return null;
+  return new HostBytes(ptr, <i32>len);
 }
 
 function clearOut(): void {
@@ -109,7 +117,8 @@ export let pairsPtr: usize = 0;
 export let pairsLen: i32 = 0;
 export function loadRequestHeaderPairs(): bool {
   clearOut();
-  const ok = proxy_get_header_map_pairs(MapType.RequestHeaders, OUT_PTR, OUT_SIZE) == WasmResult.Ok;
+  const ok = proxy_get_header_map_pairs(MapType.RequestHeaders, OUT_PTR, OUT_SIZE) == WasmResult.Ok &&
+    inMemory(load<usize>(OUT_PTR), load<u32>(OUT_SIZE));
   pairsPtr = ok ? load<usize>(OUT_PTR) : 0;
   pairsLen = ok ? <i32>load<u32>(OUT_SIZE) : 0;
   return ok;

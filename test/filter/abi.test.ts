@@ -108,7 +108,7 @@ test("_initialize runs with only the host calls Envoy allows during start (none 
  * filter asks for is attacker-chosen bytes. The filter must fail open (never
  * trap) whatever it gets.
  */
-async function runHostile(input: { config: Uint8Array; grpc: Uint8Array; headers: Uint8Array; property: Uint8Array | null }): Promise<void> {
+async function runHostile(input: { config: Uint8Array; grpc: Uint8Array; headers: Uint8Array; property: Uint8Array | null; wildPointers?: boolean }): Promise<void> {
   const bytes = readFileSync(WASM);
   let memory!: WebAssembly.Memory;
   let exports!: Record<string, (...a: number[]) => number>;
@@ -116,8 +116,8 @@ async function runHostile(input: { config: Uint8Array; grpc: Uint8Array; headers
     const p = buf.length ? exports.proxy_on_memory_allocate!(buf.length) : 0;
     if (buf.length) new Uint8Array(memory.buffer).set(buf, p);
     const dv = new DataView(memory.buffer);
-    dv.setUint32(pp, p, true);
-    dv.setUint32(sp, buf.length, true);
+    dv.setUint32(pp, input.wildPointers ? 0xfffffff0 : p, true);
+    dv.setUint32(sp, input.wildPointers ? 0x7fffffff + buf.length : buf.length, true);
     return 0;
   };
   const env: Record<string, (...a: never[]) => number> = {};
@@ -190,6 +190,7 @@ test("never traps on hostile host input (config, snapshot, headers, properties)"
         grpc: fc.oneof(fc.uint8Array({ maxLength: 128 }), mutated, fc.constant(valid)),
         headers: fc.oneof(fc.uint8Array({ maxLength: 64 }), pairsArb),
         property: fc.option(fc.oneof(fc.uint8Array({ maxLength: 32 }), pairsArb)),
+        wildPointers: fc.boolean(),
       }),
       async (input) => { await runHostile(input); },
     ),
