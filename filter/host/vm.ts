@@ -476,7 +476,12 @@ export class WasmVm {
       this.logger.error({ err: e.message, where, worker: this.options.worker }, "Plugin Crash: wasm VM failed");
       // Paused streams would wait forever: answer them now.
       for (const c of this.contexts.values()) {
-        if (c.stream && c.stream.phase === "paused") this.failStream(c.stream);
+        const st = c.stream;
+        if (st && st.phase === "paused") this.failStream(st);
+        else if (st && st.phase === "response_paused") {
+          st.phase = "response";
+          st.settleResponse({ kind: "continued", status: st.status, headers: st.responseHeaders ?? [] });
+        }
       }
     }
   }
@@ -916,7 +921,13 @@ export class WasmVm {
     const token = this.nextGrpcToken;
     this.nextGrpcToken += METRIC_TYPE_MASK + 1;
     const identity = (b: Buffer) => b;
-    const call = this.grpcClient(address).makeBidiStreamRequest(`/${serviceName}/${method}`, identity, identity, md);
+    let call: grpc.ClientDuplexStream<Buffer, Buffer>;
+    try {
+      call = this.grpcClient(address).makeBidiStreamRequest(`/${serviceName}/${method}`, identity, identity, md);
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message, address }, "proxy_grpc_stream: cannot start the call");
+      return { error: WasmResult.InternalFailure };
+    }
     const st: GrpcStreamState = { token, contextId: ctx.id, call, localClosed: false };
     this.grpcStreams.set(token, st);
     call.on("metadata", (m: grpc.Metadata) => {
@@ -1257,10 +1268,15 @@ export class WasmVm {
       if (st.localClosed) return R.BadArgument;
       const copy = Buffer.from(msg);
       this.options.onGrpcSend?.(copy, st.token);
-      st.call.write(copy);
-      if (endStream) {
-        st.localClosed = true;
-        st.call.end();
+      try {
+        st.call.write(copy);
+        if (endStream) {
+          st.localClosed = true;
+          st.call.end();
+        }
+      } catch {
+        // The call is already finishing; its status arrives through proxy_on_grpc_close.
+        return R.BrokenConnection;
       }
       return R.Ok;
     };

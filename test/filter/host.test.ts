@@ -12,7 +12,8 @@ import { localResponseHeaders } from "../../filter/host/vm.ts";
 import { MetricStore } from "../../filter/host/metrics.ts";
 import { freePort } from "../support/ports.ts";
 import { buildModule, minimalFuncs, sig, i32, i64 } from "./wasm-builder.ts";
-import { FILTER_WASM, abortPolicy, applyAndWait, closeAll, loadFilter, waitFor } from "./helpers.ts";
+import { FILTER_WASM, abortPolicy, applyAndWait, closeAll, loadFilter, quietLogger, waitFor } from "./helpers.ts";
+import { WasmVm } from "../../filter/host/vm.ts";
 import { startTestServer, PolicyClient } from "../support/server.ts";
 import { pluginConfigFor } from "../../filter/host/sidecar.ts";
 import fs from "node:fs";
@@ -150,6 +151,39 @@ test("several VMs in one process are independent (own root context, memory, stre
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+test("hand-built guest: request and response held, resumed from the root's tick via the effective context", async () => {
+  const w3 = [i32, i32, i32];
+  const bytes = buildModule({
+    imports: [
+      { module: "env", name: "proxy_set_tick_period_milliseconds", sig: sig([i32], [i32]) }, // 0
+      { module: "env", name: "proxy_set_effective_context", sig: sig([i32], [i32]) }, // 1
+      { module: "env", name: "proxy_continue_stream", sig: sig([i32], [i32]) }, // 2
+    ],
+    funcs: [
+      ...minimalFuncs(),
+      // on_vm_start: tick every 20 ms.
+      { export: "proxy_on_vm_start", sig: sig([i32, i32], [i32]), body: [0x41, 20, 0x10, 0, 0x1a, 0x41, 1] },
+      { export: "proxy_on_request_headers", sig: sig(w3, [i32]), body: [0x41, 1] }, // StopIteration
+      { export: "proxy_on_response_headers", sig: sig(w3, [i32]), body: [0x41, 1] }, // StopIteration
+      // on_tick: set_effective_context(2); continue_stream(Request); continue_stream(Response).
+      { export: "proxy_on_tick", sig: sig([i32]), body: [0x41, 2, 0x10, 1, 0x1a, 0x41, 0, 0x10, 2, 0x1a, 0x41, 1, 0x10, 2, 0x1a] },
+    ],
+  });
+  const vm = await WasmVm.load(bytes, { logger: quietLogger });
+  try {
+    const r = await vm.request({ path: "/", response: { status: 201, headers: { "x-up": "1" } } });
+    assert.is(r.kind, "continued");
+    assert.is(r.status, 201);
+    assert.is(r.headers["x-up"], "1");
+    assert.ok(r.pausedMs >= 15, `held ${r.pausedMs} ms in request + response`);
+    // Stream 2 is gone: the next ticks' set_effective_context(2) get BadArgument, as in Envoy.
+    await waitFor(() => vm.stats.staleContextCalls > 0, "stale context call counted");
+    assert.is(vm.stats.crashes, 0);
+  } finally {
+    await vm.close();
   }
 });
 
