@@ -10,7 +10,8 @@ export interface HostLogger {
   info: LogFn;
   warn: LogFn;
   error: LogFn;
-  fatal: LogFn;
+  /** Optional (console has none): critical lines go to error then. */
+  fatal?: LogFn;
   level?: string;
 }
 
@@ -33,5 +34,5 @@ export function logAt(logger: HostLogger, level: number, obj: object, msg: strin
   else if (level === LogLevel.info) logger.info(obj, msg);
   else if (level === LogLevel.warn) logger.warn(obj, msg);
   else if (level === LogLevel.error) logger.error(obj, msg);
-  else logger.fatal(obj, msg);
+  else (logger.fatal ?? logger.error).call(logger, obj, msg);
 }
