@@ -13,7 +13,7 @@ import type { StoredPolicy } from "./store/types.ts";
 import type { Metrics } from "./metrics.ts";
 import type { PolicyView, ViewChange } from "./view.ts";
 import { comparePolicies, identityKey, policyMatches } from "./selector.ts";
-import { encodeSnapshot, encodeSnapshotPolicy, snapshotPolicyOf } from "./wire.ts";
+import { encodeSnapshot, encodeSnapshotPolicy, encodeVersionField, snapshotPolicyOf } from "./wire.ts";
 
 /** One distinct snapshot content for one identity group. */
 export interface SnapshotRecord {
@@ -22,6 +22,8 @@ export interface SnapshotRecord {
   policies: Map<string, number>;
   /** Encoded `policies` field (3) of ConfigSnapshot. */
   bytes: Buffer;
+  /** Encoded `version` field (1). */
+  versionField: Buffer;
 }
 
 /** Where a stream's snapshots go (the gRPC call, or a fake in unit tests). */
@@ -77,7 +79,7 @@ export class ConfigStream {
     this.sentNonce = nonce;
     this.pushes.set(nonce, record);
     if (this.pushes.size > 16) this.pushes.delete(this.pushes.keys().next().value!);
-    this.sink.write(encodeSnapshot(record.version, nonce, record.bytes, Date.now()));
+    this.sink.write(encodeSnapshot(record.versionField, nonce, record.bytes, Date.now()));
     this.hub.onPushed(origin);
   }
 
@@ -125,6 +127,7 @@ export class IdentityGroup {
       version,
       policies: new Map(entries.map((e) => [e.stored.policy.metadata!.name, e.stored.version])),
       bytes,
+      versionField: encodeVersionField(version),
     };
     return true;
   }

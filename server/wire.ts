@@ -106,10 +106,19 @@ function stringField(field: number, s: string): Buffer {
   return Buffer.concat([Buffer.from([(field << 3) | 2, ...varint(bytes.length)]), bytes]);
 }
 
-/** ConfigSnapshot = header fields 1, 2, 4 + the shared policies bytes (field 3). */
-export function encodeSnapshot(version: string, nonce: string, policies: Buffer, serverTimeMs: number): Buffer {
+/** Field 1 (version) bytes: encoded once per snapshot record. */
+export function encodeVersionField(version: string): Buffer {
+  return stringField(1, version);
+}
+
+/**
+ * ConfigSnapshot = version field (1) + nonce (2) + the shared policies bytes
+ * (3) + server time (4). Field order on the wire does not matter to decoders.
+ */
+export function encodeSnapshot(version: string | Buffer, nonce: string, policies: Buffer, serverTimeMs: number): Buffer {
+  const v = typeof version === "string" ? stringField(1, version) : version;
   const time = Buffer.from([(4 << 3) | 0, ...varint(serverTimeMs)]);
-  return Buffer.concat([stringField(1, version), stringField(2, nonce), policies, time]);
+  return Buffer.concat([v, stringField(2, nonce), policies, time]);
 }
 
 /** A snapshot policy entry from a stored policy. */
