@@ -175,6 +175,8 @@ function scalarDefault(type: string): unknown {
   return 0;
 }
 
+/** Appends a key to a path; keys that are not plain identifiers are quoted (`foo["a b"]`). */
 export function join(at: string, key: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return `${at}[${JSON.stringify(key)}]`;
   return at === "" ? key : `${at}.${key}`;
 }
