@@ -20,6 +20,8 @@ function label(v: string, prev: Record<string, string> = {}): Record<string, str
 export function sidecarCommand(): Command {
   return new Command("sidecar")
     .description("Run the HFI filter as a local reverse proxy (an Envoy sidecar stand-in)")
+    // Usage errors throw to cli/main.ts, which exits 2 (addCommand does not inherit this).
+    .exitOverride()
     .requiredOption("--upstream <url>", "upstream service base URL (http only)")
     .requiredOption("--service <name>", "workload name (node metadata WORKLOAD_NAME, label app)")
     .option("--listen <host:port>", "address to listen on", "127.0.0.1:15001")
@@ -48,23 +50,31 @@ Example:
     .action(async (opts) => {
       const logLevel = opts.logLevel as LogLevelName;
       const logger = defaultLogger(logLevel);
-      const sidecar = await startSidecar({
-        listen: opts.listen,
-        upstream: opts.upstream,
-        controlPlane: opts.controlPlane,
-        service: opts.service,
-        namespace: opts.namespace,
-        pod: opts.pod,
-        labels: opts.label,
-        workers: opts.workers,
-        wasm: opts.wasm,
-        token: opts.token,
-        pluginConfig: opts.pluginConfig,
-        metricsAddr: opts.metricsAddr,
-        failOpen: opts.failOpen,
-        logger,
-        logLevel,
-      });
+      let sidecar: Awaited<ReturnType<typeof startSidecar>>;
+      try {
+        sidecar = await startSidecar({
+          listen: opts.listen,
+          upstream: opts.upstream,
+          controlPlane: opts.controlPlane,
+          service: opts.service,
+          namespace: opts.namespace,
+          pod: opts.pod,
+          labels: opts.label,
+          workers: opts.workers,
+          wasm: opts.wasm,
+          token: opts.token,
+          pluginConfig: opts.pluginConfig,
+          metricsAddr: opts.metricsAddr,
+          failOpen: opts.failOpen,
+          logger,
+          logLevel,
+        });
+      } catch (err) {
+        // Startup failures (module refused, address in use, bad URL): one clear line, exit 1.
+        process.stderr.write(`hfi sidecar: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+        return;
+      }
       logger.info(
         { listen: sidecar.address, upstream: opts.upstream, controlPlane: opts.controlPlane, workers: opts.workers, metrics: sidecar.metricsAddress },
         "hfi sidecar listening",

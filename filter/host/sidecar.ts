@@ -189,6 +189,17 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
   }
 
   async function sendLocal(stream: HttpStream, res: http.ServerResponse, lr: LocalResponse): Promise<void> {
+    try {
+      await writeLocal(stream, res, lr);
+    } catch (err) {
+      // e.g. a header the filter built that Node refuses to send: never take the process down.
+      logger.error({ err: (err as Error).message }, "sidecar: cannot send local response");
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    }
+  }
+
+  async function writeLocal(stream: HttpStream, res: http.ServerResponse, lr: LocalResponse): Promise<void> {
     const built = localResponseHeaders(lr, stream.isGrpc);
     const rd = await stream.onResponse(built.status, built.headers, built.body.length === 0);
     if (res.headersSent || res.destroyed) return;
@@ -228,7 +239,14 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
           void sendLocal(stream, res, rd.response);
           return;
         }
-        res.writeHead(rd.status, toNodeHeaders(rd.headers));
+        try {
+          res.writeHead(rd.status, toNodeHeaders(rd.headers));
+        } catch (err) {
+          logger.error({ err: (err as Error).message }, "sidecar: cannot send response headers");
+          up.destroy();
+          res.writeHead(502).end();
+          return;
+        }
         up.pipe(res);
         up.on("error", () => res.destroy());
       });
@@ -250,17 +268,24 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
     req.pipe(upReq);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(listen.port, listen.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as net.AddressInfo).port;
-
   let metricsServer: http.Server | undefined;
   let metricsAddress: string | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(listen.port, listen.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    // Nothing may keep the process alive after a failed start (VM timers, gRPC channels).
+    agent.destroy();
+    await pool.close();
+    throw new Error(`--listen ${o.listen}: ${(err as Error).message}`);
+  }
+  const port = (server.address() as net.AddressInfo).port;
+
   if (o.metricsAddr) {
     const m = splitHostPort(o.metricsAddr, "--metrics-addr");
     metricsServer = http.createServer((req, res) => {
@@ -277,10 +302,17 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
         res.writeHead(404).end();
       }
     });
-    await new Promise<void>((resolve, reject) => {
-      metricsServer!.once("error", reject);
-      metricsServer!.listen(m.port, m.host, () => resolve());
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        metricsServer!.once("error", reject);
+        metricsServer!.listen(m.port, m.host, () => resolve());
+      });
+    } catch (err) {
+      await new Promise((r) => server.close(r));
+      agent.destroy();
+      await pool.close();
+      throw new Error(`--metrics-addr ${o.metricsAddr}: ${(err as Error).message}`);
+    }
     metricsAddress = `${m.host}:${(metricsServer.address() as net.AddressInfo).port}`;
   }
 

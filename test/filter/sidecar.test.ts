@@ -172,4 +172,29 @@ test("hfi sidecar --help shows an example", async () => {
   assert.match(out, /Example:\n  hfi sidecar --listen 127\.0\.0\.1:15001/);
 });
 
+test("hfi sidecar refuses bad flags with exit code 2", async () => {
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [path.join(ROOT, "cli/bin/hfi.js"), "sidecar", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (out += d));
+      child.on("exit", (code) => resolve({ code, out }));
+    });
+  const noWorkers = await run(["--upstream", "http://127.0.0.1:1", "--service", "x", "--workers", "0"]);
+  assert.is(noWorkers.code, 2);
+  assert.match(noWorkers.out, /--workers.*must be an integer between 1 and 256/);
+  const missing = await run(["--service", "x"]);
+  assert.is(missing.code, 2);
+  assert.match(missing.out, /--upstream/);
+  // A module Envoy would refuse: one clear line, exit 1.
+  const refused = await run(["--upstream", "http://127.0.0.1:1", "--service", "x", "--wasm", path.join(ROOT, "package.json")]);
+  assert.is(refused.code, 1);
+  assert.match(refused.out, /^hfi sidecar: wasm module refused: not a wasm binary/m);
+  // Address in use: reported, and the process still exits (VMs and their streams closed).
+  const busy = await run(["--upstream", upstreamUrl, "--service", "x", "--wasm", FILTER_WASM, "--control-plane", server.grpcAddress, "--listen", sidecar.address]);
+  assert.is(busy.code, 1);
+  assert.match(busy.out, /^hfi sidecar: --listen 127\.0\.0\.1:\d+: listen EADDRINUSE/m);
+});
+
 test.run();
