@@ -233,8 +233,9 @@ export class EmbeddedStore implements PolicyStore {
 
   watch(fromRevision: number, onEvent: (e: StoreEvent) => void): Watch {
     const sink = new EventSink(onEvent, this.logger);
-    if (fromRevision < this.revision) {
-      if (fromRevision >= this.logStart) {
+    if (fromRevision !== this.revision) {
+      // Newer than the store (the data dir was replaced): only a reset is correct.
+      if (fromRevision < this.revision && fromRevision >= this.logStart) {
         for (const e of this.log) if (e.revision > fromRevision) sink.push(e);
       } else {
         // The events since fromRevision are no longer known: hand over the whole state.

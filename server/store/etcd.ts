@@ -288,13 +288,24 @@ class PrefixWatch {
       .startRevision(String(this.resumeRevision()))
       .watcher();
     const internal = w as unknown as { updateRevision(res: IWatchResponse): void; request: { start_revision: string | number } };
-    internal.updateRevision = () => {
+    const pin = () => {
       internal.request.start_revision = String(this.resumeRevision());
     };
-    w.on("data", (res: IWatchResponse) => this.onData(res));
+    internal.updateRevision = pin;
+    w.on("data", (res: IWatchResponse) => {
+      this.onData(res);
+      pin();
+    });
     w.on("connected", (res: IWatchResponse) => {
-      if (this.disconnected) logger.info({ revision: Number(res.header?.revision), from: this.resumeRevision() }, "etcd watch reconnected");
+      const current = Number(res.header?.revision);
+      if (this.disconnected) logger.info({ revision: current, from: this.resumeRevision() }, "etcd watch reconnected");
       this.disconnected = false;
+      if (current < this.last) {
+        // etcd's history is behind what we delivered (restored from a backup, or a new cluster):
+        // waiting for our revision would miss every change until then.
+        logger.warn({ revision: current, last: this.last }, "etcd revision went backwards; sending a reset");
+        void this.reset(w);
+      }
     });
     w.on("disconnected", (err: Error) => {
       // Once per outage: the library retries every ≤2 s and reports each failure.
@@ -356,21 +367,33 @@ class PrefixWatch {
     if (compacted) {
       // Our revision is gone from etcd's history: hand over the full state and continue from there.
       logger.warn({ from: this.resumeRevision() }, "etcd watch revision compacted; sending a reset");
-      try {
-        const { policies, revision } = await this.store.list();
-        if (this.closed) return;
-        this.sink.push({ type: "reset", policies, revision });
-        this.last = revision;
-        this.keysAtLast = new Set();
-        this.start();
-      } catch (e) {
-        logger.warn({ err: (e as Error).message }, "etcd re-list after compaction failed; retrying");
-        this.scheduleRestart(() => this.onError(err));
-      }
+      await this.reset(undefined);
       return;
     }
     logger.warn({ err: err.message }, "etcd watch failed; re-subscribing");
     this.scheduleRestart(() => this.start());
+  }
+
+  /** Re-lists, emits "reset" with the full state and watches on from the list revision. */
+  private async reset(current: Watcher | undefined): Promise<void> {
+    if (this.closed) return;
+    if (current) {
+      current.removeAllListeners();
+      current.on("error", () => {});
+      current.cancel().catch(() => {});
+      if (this.watcher === current) this.watcher = undefined;
+    }
+    try {
+      const { policies, revision } = await this.store.list();
+      if (this.closed) return;
+      this.sink.push({ type: "reset", policies, revision });
+      this.last = revision;
+      this.keysAtLast = new Set();
+      this.start();
+    } catch (e) {
+      this.store.internals.logger.warn({ err: (e as Error).message }, "etcd re-list for a reset failed; retrying");
+      this.scheduleRestart(() => this.reset(undefined));
+    }
   }
 
   private scheduleRestart(fn: () => void | Promise<void>): void {

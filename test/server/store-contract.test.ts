@@ -383,6 +383,19 @@ emb("watch from a revision older than the event log gets a reset with the full s
   }
 });
 
+emb("watch from a revision the store has not reached (data dir replaced) gets a reset", async () => {
+  const a = await EmbeddedStore.open({ dataDir: path.join(tmpRoot, "future"), logger });
+  try {
+    await a.put(policy("a"));
+    const rec = record(a, 1000);
+    await rec.waitFor(1);
+    assert.equal(rec.events.map(brief), ["reset@1:a"]);
+    rec.close();
+  } finally {
+    await a.close();
+  }
+});
+
 emb("one store per data dir: a second open fails while the first is open; stale locks are taken over", async () => {
   const dir = path.join(tmpRoot, "lock");
   const a = await EmbeddedStore.open({ dataDir: dir, logger });
@@ -548,6 +561,22 @@ et("compaction past the watch revision → reset with the full state, then live 
     await rec.waitFor(2);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(rec.events.slice(1).map(brief), ["put d"]);
+  } finally {
+    rec.close();
+  }
+});
+
+et("etcd history behind the watch (restored/replaced etcd) → reset instead of waiting", async () => {
+  const st = await openEtcd("behind");
+  await st.put(policy("a"));
+  const { revision } = await st.list();
+  const rec = record(st, revision + 1000);
+  try {
+    await rec.waitFor(1);
+    assert.equal(rec.events.map(brief), [`reset@${revision}:a`]);
+    await st.put(policy("b"));
+    await rec.waitFor(2);
+    assert.equal(rec.events.slice(1).map(brief), ["put b"]);
   } finally {
     rec.close();
   }
