@@ -18,9 +18,9 @@ export function serverCommand(): Command {
   const cmd = new Command("server").description("run the HFI control plane (gRPC + HTTP)");
   for (const o of SERVER_OPTIONS) {
     const value = o.flag.slice(2).split("-").pop()!.replace(/^addr$/, "host:port");
-    const opt = new Option(`${o.flag} <${value}>`, `${o.description} [env ${o.env}]`);
-    if (o.default) opt.default(undefined, `"${o.default}"`);
-    cmd.addOption(opt);
+    // No commander default: an unset flag must let the env var through (flag > env > default).
+    const def = o.default ? ` (default: ${o.default})` : "";
+    cmd.addOption(new Option(`${o.flag} <${value}>`, `${o.description}${def} [env ${o.env}]`));
   }
   cmd.addHelpText("after", EXAMPLES);
   cmd.action(async (flags: Record<string, string | undefined>) => {
