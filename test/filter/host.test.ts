@@ -138,6 +138,18 @@ test("real filter, control plane unreachable: traffic passes, it keeps retrying,
   assert.is(vm.activeStreams, 0);
 });
 
+test("an unknown control-plane cluster fails the stream call (ParseFailure, as Envoy) and the filter keeps retrying", async () => {
+  const vm = await loadFilter("unused", { service: "frontend", namespace: "demo" }, { clusters: {} });
+  try {
+    assert.is(vm.grpcStreamCount, 0, "no stream could be opened");
+    await waitFor(() => vm.metrics()["wasmcustom.hfi_config_reconnects_total"]! >= 1, "retry", 5000);
+    assert.is((await vm.request({ path: "/" })).kind, "continued");
+    assert.is(vm.failure, undefined);
+  } finally {
+    await vm.close();
+  }
+});
+
 test("several VMs in one process are independent (own root context, memory, streams)", async () => {
   const port = await freePort();
   const a = await loadFilter(`127.0.0.1:${port}`, { service: "a", namespace: "demo" });
