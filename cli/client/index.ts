@@ -72,8 +72,13 @@ const RESULTS: Record<string, ApplyOutcome> = {
   APPLY_RESULT_UNCHANGED: "unchanged",
 };
 
+/** "http://host:9090/" is accepted for "host:9090" (the API is plaintext gRPC). */
+function normalizeServer(server: string): string {
+  return server.replace(/^(?:http|grpc):\/\//, "").replace(/\/+$/, "");
+}
+
 export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient {
-  const server = opts.server || DEFAULT_SERVER;
+  const server = normalizeServer(opts.server || DEFAULT_SERVER);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const { PolicyService } = hfiGrpc();
   const stub = new PolicyService(server, grpc.credentials.createInsecure()) as PolicyServiceClient;

@@ -110,6 +110,11 @@ test("token: UNAUTHENTICATED without it (with a hint), accepted with it", async 
     assert.is(err.code, "UNAUTHENTICATED");
     assert.match(err.message, /--token\/HFI_TOKEN/);
     assert.equal((await authed.listPolicies()).policies, []);
+    // A URL-style address works too.
+    const url = createPolicyClient({ server: `http://${server.grpcAddress}/`, token: "t0ken" });
+    assert.is(url.server, server.grpcAddress);
+    assert.equal((await url.listPolicies()).policies, []);
+    url.close();
   } finally {
     anon.close();
     authed.close();
