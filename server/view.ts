@@ -37,6 +37,8 @@ export class PolicyView extends EventEmitter<{ change: [ViewChange]; synced: [] 
 
   constructor(private readonly opts: PolicyViewOptions) {
     super();
+    // One listener per WatchPolicies call and per waiting subscriber.
+    this.setMaxListeners(0);
   }
 
   /** Loads the initial state (retrying in the background while the store is down). */

@@ -130,6 +130,30 @@ async function relaunch(etcd: TestEtcd): Promise<void> {
   await (etcd as unknown as { launch(): Promise<void> }).launch();
 }
 
+test("a server started while etcd is down waits, then serves once etcd is up", async () => {
+  const etcd = await TestEtcd.start();
+  etcd.ctl("put", `${PREFIX}pre`, JSON.stringify({ metadata: { name: "pre" }, spec: { rules: [{ fault: { percentage: 5, abort: { http_status: 500 } } }] } }));
+  await etcd.kill();
+  const s = await startTestServer({ etcd });
+  const sub = new TestSubscriber(s.grpcAddress, { service: "web", proxyId: "early" });
+  try {
+    assert.is((await fetch(`${s.baseUrl}/readyz`)).status, 503);
+    assert.is((await fetch(`${s.baseUrl}/healthz`)).status, 200);
+    // No snapshot while the view is unknown (an empty one would wipe the filter's config).
+    await waitFor(() => s.streams.streamCount === 0 && sub.status === undefined, "subscriber held");
+    assert.is(sub.snapshots.length, 0);
+    await relaunch(etcd);
+    const snap = await sub.waitFor((x) => names(x).join() === "pre", "snapshot after etcd came up", 30_000);
+    assert.is(sub.snapshots.length, 1);
+    assert.is(snap.policies[0]!.rules[0]!.fault!.abort!.httpStatus, 500);
+    await waitFor(async () => (await fetch(`${s.baseUrl}/readyz`)).status === 200, "ready", 20_000);
+  } finally {
+    sub.close();
+    await s.close();
+    await etcd.stop();
+  }
+});
+
 /** A store whose first list() waits for `gate`: its view starts at an old revision. */
 function gatedStore(inner: PolicyStore, gate: Promise<void>): PolicyStore {
   let first = true;
