@@ -111,7 +111,8 @@ export class Decoder {
       for (const [k, v] of Object.entries(raw)) {
         if (v === null || v === undefined) continue;
         const val = this.single(f, v, `${p}[${JSON.stringify(k)}]`);
-        if (val !== undefined) m[k] = val;
+        // defineProperty: a "__proto__" key stays a plain (and then rejected) entry.
+        if (val !== undefined) Object.defineProperty(m, k, { value: val, enumerable: true, writable: true, configurable: true });
       }
       return m;
     }

@@ -23,7 +23,9 @@ export const DEFAULT_DATA_DIR = "./.hfi-data";
 export async function createStore(config: StoreConfig = {}): Promise<PolicyStore> {
   const endpoints = (typeof config.etcdEndpoints === "string" ? config.etcdEndpoints.split(",") : config.etcdEndpoints ?? [])
     .map((e) => e.trim())
-    .filter(Boolean);
+    .filter(Boolean)
+    // "host:port" is taken as plain http, like etcdctl does.
+    .map((e) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(e) ? e : `http://${e}`));
   if (endpoints.length > 0) {
     return new EtcdStore({ endpoints, prefix: config.etcdPrefix || DEFAULT_ETCD_PREFIX, logger: config.logger });
   }

@@ -454,8 +454,8 @@ et.after(async () => {
   await etcd?.stop();
 });
 
-et("createStore picks etcd when endpoints are given (comma list accepted)", async () => {
-  const st = await createStore({ etcdEndpoints: `${etcd!.endpoint}, `, etcdPrefix: "/hfi-test/create/", logger });
+et("createStore picks etcd when endpoints are given (comma list, host:port without scheme)", async () => {
+  const st = await createStore({ etcdEndpoints: `${etcd!.endpoint.replace("http://", "")}, `, etcdPrefix: "/hfi-test/create/", logger });
   etcdStores.push(st);
   assert.is(st.kind, "etcd");
   await st.put(policy("x"));

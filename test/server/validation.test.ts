@@ -233,6 +233,8 @@ const BAD: [string, unknown, string[]][] = [
   ["bad label key", { ...base(), spec: { ...base().spec, selector: { labels: { "bad key": "v" } } } }, ['spec.selector.labels["bad key"]: invalid label key: the name must be 1-63 characters of letters, digits, \'-\', \'_\', \'.\', starting and ending with a letter or digit']],
   ["label value not a string", { ...base(), metadata: { name: "p", labels: { app: 1 } } }, ['metadata.labels["app"]: must be a string']],
   ["not an object", ["p"], ["policy: must be an object"]],
+  ["prototype keys are plain data", JSON.parse('{"metadata":{"name":"p","labels":{"__proto__":"x"}},"spec":{"rules":[{"fault":{"delay_ms":1}}]},"__proto__":{}}'), ["__proto__: unknown field", 'metadata.labels["__proto__"]: invalid label key: the name must be 1-63 characters of letters, digits, \'-\', \'_\', \'.\', starting and ending with a letter or digit']],
+  ["odd unknown key", { ...base(), spec: { ...base().spec, "my key": 1 } }, ['spec["my key"]: unknown field']],
 ];
 
 test(`${BAD.length} bad inputs are rejected with exact messages`, () => {
