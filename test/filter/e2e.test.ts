@@ -247,7 +247,8 @@ test("a new policy reaches every worker VM of a sidecar (own stream and root con
 });
 
 test("requests that end while delayed leave the timer queue; the others still complete", async () => {
-  await applyAndWait(pc, delayPolicy("slow", "/t11", { delay: { fixedDelayMs: 400 } }), 1);
+  const DELAY = 1500; // long enough that a stalled machine cannot finish them before the aborts
+  await applyAndWait(pc, delayPolicy("slow", "/t11", { delay: { fixedDelayMs: DELAY } }), 1);
   const controllers = Array.from({ length: 5 }, () => new AbortController());
   const pending = controllers.map((c) => frontend.request({ path: "/t11", signal: c.signal }));
   await waitFor(() => frontend.tickPeriodMs > 0, "timer armed");
@@ -264,7 +265,7 @@ test("requests that end while delayed leave the timer queue; the others still co
   c2.abort();
   assert.is((await p2).kind, "reset");
   await waitFor(() => frontend.tickPeriodMs === 0, "timer disarmed");
-  await new Promise((r) => setTimeout(r, 450));
+  await new Promise((r) => setTimeout(r, DELAY + 50));
   assert.is(frontend.stats.staleContextCalls, 0, "the filter never touched a deleted stream");
   assert.is(frontend.stats.crashes, 0);
   await pc.delete("slow");
