@@ -4,7 +4,7 @@
 //   push  = ApplyPolicy returned → each subscriber holds the new snapshot
 //   acks  = ApplyPolicy returned → the server has every stream's ACK
 // plus the server's memory per open stream. Env: BENCH_NS="1,100,1000",
-// BENCH_APPLIES=20.
+// BENCH_APPLIES=20, BENCH_WARMUP=3, BENCH_STORES="embedded,etcd", BENCH_DEBUG=1.
 import { fork } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -49,6 +49,7 @@ interface Row {
   n: number;
   push: string;
   pushFromCall: string;
+  written: string;
   acks: string;
   heapPerStream: number;
   rssPerStream: number;
@@ -69,6 +70,7 @@ async function runN(server: RunningServer, storeName: string, n: number): Promis
     const after = await memory();
     const pushLat: number[] = [];
     const pushFromCall: number[] = [];
+    const writeLat: number[] = [];
     const ackLat: number[] = [];
     // WARMUP unmeasured applies first (JIT, HTTP/2 windows), then APPLIES measured.
     for (let i = -WARMUP; i < APPLIES; i++) {
@@ -85,7 +87,10 @@ async function runN(server: RunningServer, storeName: string, n: number): Promis
         }
         if (v === version && ++acked === n) allAckedAt = now();
       };
+      let lastWrite = 0;
+      const onPush = () => (lastWrite = now());
       server.streams.on("ack", onAck);
+      server.streams.on("push", onPush);
       const called = now();
       const res = await client.apply({
         policy: { metadata: { name: "bench-all" }, spec: { rules: [{ fault: { percentage: 1 + ((i + WARMUP) % 50), delay: { fixedDelayMs: 10 } } }] } },
@@ -98,6 +103,7 @@ async function runN(server: RunningServer, storeName: string, n: number): Promis
       const arrived = await waitFor(() => messages.find((m) => m.type === "arrived" && m.version === version), "arrivals", 60_000, 1);
       await waitFor(() => allAckedAt > 0, "all ACKs", 60_000, 1);
       server.streams.off("ack", onAck);
+      server.streams.off("push", onPush);
       if (i < 0) continue;
       // Snapshots can arrive before the ApplyPolicy response does (counted as 0 from return).
       for (const t of arrived.times!) {
@@ -109,12 +115,14 @@ async function runN(server: RunningServer, storeName: string, n: number): Promis
         console.log(`  apply ${i}: first ${ts[0]!.toFixed(1)} p50 ${pct(ts, 50).toFixed(1)} max ${ts[ts.length - 1]!.toFixed(1)} acks ${(allAckedAt - returned).toFixed(1)}`);
       }
       ackLat.push(Math.max(0, allAckedAt - returned));
+      writeLat.push(lastWrite - called);
     }
     return {
       store: storeName,
       n,
       push: fmt(pushLat),
       pushFromCall: fmt(pushFromCall),
+      written: fmt(writeLat),
       acks: fmt(ackLat),
       heapPerStream: (after.heap - before.heap) / n,
       rssPerStream: (after.rss - before.rss) / n,
@@ -131,7 +139,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const logger = pino({ level: process.env.BENCH_LOG ?? "warn" });
   const started = Date.now();
-  for (const storeName of ["embedded", "etcd"]) {
+  for (const storeName of (process.env.BENCH_STORES ?? "embedded,etcd").split(",")) {
     const etcd = storeName === "etcd" ? await TestEtcd.start() : undefined;
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hfi-bench-"));
     const server = await startServer({
@@ -148,6 +156,7 @@ async function main(): Promise<void> {
           `${storeName.padEnd(8)} N=${String(n).padEnd(5)}\n` +
             `  apply returned → snapshot at each subscriber: ${row.push}\n` +
             `  apply called   → snapshot at each subscriber: ${row.pushFromCall}\n` +
+            `  apply called   → server wrote every stream:   ${row.written}\n` +
             `  apply returned → server has every ACK:        ${row.acks}\n` +
             `  server memory per open stream: heap ${(row.heapPerStream / 1024).toFixed(1)} KiB, rss ${(row.rssPerStream / 1024).toFixed(1)} KiB`,
         );
