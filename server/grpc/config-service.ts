@@ -7,7 +7,7 @@ import type { StreamConfigRequestOut } from "../../proto/loader.ts";
 import { checkBearer, tokenEquals } from "../auth.ts";
 import type { Metrics } from "../metrics.ts";
 import { normaliseIdentity } from "../selector.ts";
-import type { ConfigStream, ConfigStreams } from "../streams.ts";
+import type { ConfigStream, ConfigStreams, StreamSink } from "../streams.ts";
 import type { PolicyView } from "../view.ts";
 import { methodDefinition } from "../wire.ts";
 
@@ -61,7 +61,7 @@ export function configServiceHandlers(deps: ConfigServiceDeps): grpc.UntypedServ
     let pendingIdentity: ReturnType<typeof normaliseIdentity> | undefined;
     function register() {
       if (ended || !pendingIdentity) return;
-      stream = streams.add(pendingIdentity, call as unknown as import("../streams.ts").StreamSink);
+      stream = streams.add(pendingIdentity, call as unknown as StreamSink);
       logger.debug({ identity: pendingIdentity, version: stream.sent?.version }, "config stream subscribed");
     }
     call.on("data", (req: StreamConfigRequestOut) => {
