@@ -1,6 +1,8 @@
 // `hfi server` as real processes: two replicas on one etcd agree on snapshot
 // versions; SIGTERM ends streams with UNAVAILABLE and exits 0; flags/env.
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "uvu";
@@ -96,7 +98,7 @@ test("two server processes on one etcd converge to the same snapshot version per
 });
 
 test("SIGTERM: streams end with UNAVAILABLE 'server shutting down', process exits 0", async () => {
-  const dataDir = path.join(ROOT, "node_modules/.cache", `hfi-sigterm-${process.pid}`);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hfi-sigterm-"));
   let p: ServerProcess | undefined;
   const subs: TestSubscriber[] = [];
   try {
@@ -114,7 +116,7 @@ test("SIGTERM: streams end with UNAVAILABLE 'server shutting down', process exit
   } finally {
     subs.forEach((x) => x.close());
     await stop(p);
-    (await import("node:fs")).rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 });
 
