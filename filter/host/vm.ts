@@ -743,6 +743,8 @@ export class WasmVm {
    */
   private copyPairsOut(pairs: readonly HeaderPair[], ptrPtr: number, sizePtr: number): number {
     const n = pairs.length;
+    // Envoy hands out an empty map as ptr 0 / size 0 (copyToPointerSize("")).
+    if (n === 0) return this.setU32(ptrPtr, 0) && this.setU32(sizePtr, 0) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     let size = 4 + n * 8;
     const lens = this.lensScratch.length >= 2 * n ? this.lensScratch : (this.lensScratch = new Uint32Array(2 * n + 16));
     for (let i = 0; i < n; i++) {
