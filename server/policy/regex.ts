@@ -402,8 +402,11 @@ export function compileHfiRegex(src: string): HfiRegex {
   c.compile(ast);
   c.prog.push({ op: Op.Match });
   const prog = c.prog;
-  return { test: (s) => pikeVm(prog, typeof s === "string" ? new TextEncoder().encode(s) : s), programSize: prog.length };
+  const vm = new PikeVm(prog);
+  return { test: (s) => vm.run(typeof s === "string" ? ENCODER.encode(s) : s), programSize: prog.length };
 }
+
+const ENCODER = new TextEncoder();
 
 /** The reason a pattern is outside the HFI subset, or undefined when it is fine. */
 export function hfiRegexError(src: string): string | undefined {
@@ -432,14 +435,22 @@ class ThreadList {
   }
 }
 
-function pikeVm(prog: Inst[], input: Uint8Array): boolean {
-  const n = prog.length;
-  let clist = new ThreadList(n);
-  let nlist = new ThreadList(n);
-  const stack = new Int32Array(n * 2 + 2);
+/** Thread lists and stack are allocated once per compiled regex (matching is synchronous). */
+class PikeVm {
+  private clist: ThreadList;
+  private nlist: ThreadList;
+  private readonly stack: Int32Array;
 
-  // Follows epsilon edges from pc at position pos; returns true on Match.
-  const add = (list: ThreadList, start: number, pos: number): boolean => {
+  constructor(private readonly prog: Inst[]) {
+    this.clist = new ThreadList(prog.length);
+    this.nlist = new ThreadList(prog.length);
+    this.stack = new Int32Array(prog.length * 2 + 2);
+  }
+
+  /** Follows epsilon edges from `start` at position pos into list; true when Match is reached. */
+  private add(list: ThreadList, start: number, pos: number, len: number): boolean {
+    const prog = this.prog;
+    const stack = this.stack;
     let sp = 0;
     stack[sp++] = start;
     while (sp > 0) {
@@ -461,7 +472,7 @@ function pikeVm(prog: Inst[], input: Uint8Array): boolean {
           if (pos === 0) stack[sp++] = pc + 1;
           break;
         case Op.Eol:
-          if (pos === input.length) stack[sp++] = pc + 1;
+          if (pos === len) stack[sp++] = pc + 1;
           break;
         case Op.Byte:
           list.pcs[list.len++] = pc;
@@ -469,20 +480,31 @@ function pikeVm(prog: Inst[], input: Uint8Array): boolean {
       }
     }
     return false;
-  };
+  }
 
-  clist.clear();
-  for (let pos = 0; ; pos++) {
-    // Unanchored search: a new thread starts at every position.
-    if (add(clist, 0, pos)) return true;
-    if (pos === input.length) return false;
-    const b = input[pos]!;
-    nlist.clear();
-    for (let i = 0; i < clist.len; i++) {
-      const pc = clist.pcs[i]!;
-      const inst = prog[pc] as { op: Op.Byte; set: ByteSet };
-      if (inst.set[b] && add(nlist, pc + 1, pos + 1)) return true;
+  run(input: Uint8Array): boolean {
+    const len = input.length;
+    this.clist.clear();
+    for (let pos = 0; ; pos++) {
+      // Unanchored search: a new thread starts at every position.
+      if (this.add(this.clist, 0, pos, len)) return true;
+      if (pos === len || this.clist.len === 0 && this.anchoredStart()) return false;
+      const b = input[pos]!;
+      const nlist = this.nlist;
+      nlist.clear();
+      const clist = this.clist;
+      for (let i = 0; i < clist.len; i++) {
+        const pc = clist.pcs[i]!;
+        const inst = this.prog[pc] as { op: Op.Byte; set: ByteSet };
+        if (inst.set[b] && this.add(nlist, pc + 1, pos + 1, len)) return true;
+      }
+      this.nlist = clist;
+      this.clist = nlist;
     }
-    [clist, nlist] = [nlist, clist];
+  }
+
+  /** True when the program starts with ^: no thread can start after position 0. */
+  private anchoredStart(): boolean {
+    return this.prog[0]!.op === Op.Bol;
   }
 }
