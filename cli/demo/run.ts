@@ -137,19 +137,21 @@ function fmtMs(ms: number): string {
 }
 
 function statsLine(label: string, s: Stats): string {
-  const statuses = [...s.byStatus.entries()]
+  const parts = [...s.byStatus.entries()]
     .sort(([a], [b]) => a - b)
     .map(([code, n]) => {
       const t = `${code === 0 ? "error" : code}: ${n}`;
-      return code >= 200 && code < 300 ? green(t) : red(t);
-    })
-    .join("  ");
-  const delayed = `delayed: ${s.delayed}`;
+      return { plain: t, shown: code >= 200 && code < 300 ? green(t) : red(t) };
+    });
+  // Pad by the visible width (colour codes take none).
+  const plainWidth = parts.reduce((w, p, i) => w + p.plain.length + (i ? 2 : 0), 0);
+  const statuses = parts.map((p) => p.shown).join("  ") + " ".repeat(Math.max(0, 20 - plainWidth));
+  const delayed = `delayed: ${s.delayed}`.padEnd(11);
   return [
     label.padStart(4),
     `${String(s.requests).padStart(3)} req`,
-    statuses.padEnd(color ? statuses.length : 20),
-    s.delayed ? yellow(delayed.padEnd(11)) : delayed.padEnd(11),
+    statuses,
+    s.delayed ? yellow(delayed) : delayed,
     `p50 ${fmtMs(s.p50).padStart(7)}`,
     `p99 ${fmtMs(s.p99).padStart(7)}`,
   ].join("  ");
