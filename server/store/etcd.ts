@@ -165,9 +165,12 @@ export class EtcdStore implements PolicyStore {
       const put = this.client.put(key).value(value);
       if (leaseId !== undefined) put.lease(leaseId);
       // A put without a lease detaches the key from any lease it had.
-      const txn = await this.call("write", () =>
-        this.client.if(key, "Mod", "==", curVersion).then(put).commit(),
-      ).catch(async (e) => {
+      // createOnly: create_revision == 0 (the key does not exist); otherwise the
+      // mod_revision read above (0 for a missing key) or the expected version.
+      const guard = opts.createOnly
+        ? this.client.if(key, "Create", "==", 0)
+        : this.client.if(key, "Mod", "==", curVersion);
+      const txn = await this.call("write", () => guard.then(put).commit()).catch(async (e) => {
         if (leaseId !== undefined) await this.revoke(leaseId);
         throw e;
       });

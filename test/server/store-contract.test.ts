@@ -582,6 +582,34 @@ et("etcd history behind the watch (restored/replaced etcd) → reset instead of 
   }
 });
 
+/** Fails the test instead of hanging when p does not settle in time. */
+async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`${what} hung for ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+et("a frozen etcd (SIGSTOP: connected but silent) fails calls with unavailable instead of hanging; SIGCONT recovers", async () => {
+  const st = await openEtcd("frozen");
+  await st.put(policy("a"));
+  const pid = (etcd as unknown as { proc: { pid: number } }).proc.pid;
+  process.kill(pid, "SIGSTOP");
+  try {
+    const e = await bounded(rejects(st.ping(), "unavailable"), 15_000, "ping");
+    assert.match(e.message, /^etcd: status (failed|did not complete)/);
+    await bounded(rejects(st.put(policy("b")), "unavailable"), 15_000, "put");
+    await bounded(rejects(st.get("a"), "unavailable"), 15_000, "get");
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
+  await until("etcd to answer again", () => st.ping().then(() => true, () => false));
+  await until("a write to succeed", () => st.put(policy("b")).then(() => true, () => false));
+  assert.equal((await st.list()).policies.map((p) => p.policy.metadata!.name), ["a", "b"]);
+});
+
 et("an unreachable etcd fails fast with unavailable (no hang)", async () => {
   const port = await freePort();
   const st = new EtcdStore({ endpoints: [`http://127.0.0.1:${port}`], prefix: "/x/", logger, timeoutMs: 1000 });
