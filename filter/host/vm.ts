@@ -569,7 +569,6 @@ export class WasmVm {
     this.callGuest(s.contextId, "proxy_on_log", s.contextId);
     this.callGuest(s.contextId, "proxy_on_delete", s.contextId);
     this.contexts.delete(s.contextId);
-    this.cancelStreamsOf(s.contextId);
   }
 
   /** Run a whole HTTP stream through the filter (no network). */
@@ -667,6 +666,7 @@ export class WasmVm {
       }
       this.callGuest(this.rootContextId, "proxy_on_delete", this.rootContextId);
       this.contexts.delete(this.rootContextId);
+      this.cancelStreamsOf(this.rootContextId);
     }
     this.shutdownQuietly();
   }
@@ -911,6 +911,8 @@ export class WasmVm {
     }
     const ctx = this.context();
     if (!ctx) return { error: WasmResult.BadArgument };
+    // Envoy: gRPC callouts belong to the root context of the calling context.
+    const owner = ctx.rootId;
     const md = new grpc.Metadata();
     for (const [k, v] of [...ref.initialMetadata, ...metadataPairs]) {
       try {
@@ -930,7 +932,7 @@ export class WasmVm {
       this.logger.warn({ err: (err as Error).message, address }, "proxy_grpc_stream: cannot start the call");
       return { error: WasmResult.InternalFailure };
     }
-    const st: GrpcStreamState = { token, contextId: ctx.id, call, localClosed: false };
+    const st: GrpcStreamState = { token, contextId: owner, call, localClosed: false };
     this.grpcStreams.set(token, st);
     call.on("metadata", (m: grpc.Metadata) => {
       if (this.grpcStreams.get(token) !== st) return;
@@ -983,6 +985,7 @@ export class WasmVm {
     const R = WasmResult;
 
     env.proxy_log = (level: number, ptr: number, size: number) => {
+      if (level >>> 0 > LogLevel.critical) return R.BadArgument;
       const msg = this.str(ptr, size);
       if (msg === undefined) return R.InvalidMemoryAccess;
       logAt(this.logger, level, { wasm: true, context: this.context()?.id, worker: this.options.worker }, msg);
@@ -1349,52 +1352,54 @@ export class WasmVm {
   }
 
   private wasiImports(): Record<string, (...a: any[]) => number | void> {
+    // errno values as cpp-host returns them.
     const ENOSYS = 52;
     const EBADF = 8;
-    const EINVAL = 28;
+    const EFAULT = 21; // bad guest pointers
+    const ENOTSUP = 58;
     return {
       fd_write: (fd: number, iovs: number, iovsLen: number, nwrittenPtr: number) => {
         if (fd !== 1 && fd !== 2) return EBADF;
         let total = 0;
         let text = "";
         for (let i = 0; i < iovsLen; i++) {
-          if (!this.inBounds(iovs + i * 8, 8)) return EINVAL;
+          if (!this.inBounds(iovs + i * 8, 8)) return EFAULT;
           const p = this.memDv.getUint32(iovs + i * 8, true);
           const l = this.memDv.getUint32(iovs + i * 8 + 4, true);
           const s = this.str(p, l);
-          if (s === undefined) return EINVAL;
+          if (s === undefined) return EFAULT;
           text += s;
           total += l;
         }
         // Envoy logs guest stdout at info and stderr at error.
         logAt(this.logger, fd === 1 ? LogLevel.info : LogLevel.error, { wasm: true, fd }, text.replace(/\n$/, ""));
-        return this.setU32(nwrittenPtr, total) ? 0 : EINVAL;
+        return this.setU32(nwrittenPtr, total) ? 0 : EFAULT;
       },
       fd_read: () => ENOSYS,
       fd_seek: () => ENOSYS,
       fd_close: () => ENOSYS,
       fd_fdstat_get: (fd: number, statPtr: number) => {
         if (fd !== 1 && fd !== 2) return EBADF;
-        if (!this.inBounds(statPtr, 24)) return EINVAL;
+        if (!this.inBounds(statPtr, 24)) return EFAULT;
+        // As cpp-host: zeroed, fs_rights_base = FD_WRITE (64).
         this.memU8.fill(0, statPtr, statPtr + 24);
-        this.memDv.setUint8(statPtr, 2); // character device
+        this.memDv.setBigUint64(statPtr + 8, 64n, true);
         return 0;
       },
       environ_get: () => 0,
       environ_sizes_get: (countPtr: number, sizePtr: number) =>
-        this.setU32(countPtr, 0) && this.setU32(sizePtr, 0) ? 0 : EINVAL,
+        this.setU32(countPtr, 0) && this.setU32(sizePtr, 0) ? 0 : EFAULT,
       args_get: () => 0,
-      args_sizes_get: (argcPtr: number, sizePtr: number) => (this.setU32(argcPtr, 0) && this.setU32(sizePtr, 0) ? 0 : EINVAL),
+      args_sizes_get: (argcPtr: number, sizePtr: number) => (this.setU32(argcPtr, 0) && this.setU32(sizePtr, 0) ? 0 : EFAULT),
       clock_time_get: (id: number, _precision: bigint, resultPtr: number) => {
-        const ns =
-          id === 0
-            ? BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6))
-            : process.hrtime.bigint();
-        return this.setU64(resultPtr, ns) ? 0 : EINVAL;
+        // 0 realtime, 1 monotonic; cpu-time clocks are ENOTSUP in cpp-host.
+        if (id !== 0 && id !== 1) return ENOTSUP;
+        const ns = id === 0 ? BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) : process.hrtime.bigint();
+        return this.setU64(resultPtr, ns) ? 0 : EFAULT;
       },
       random_get: (ptr: number, len: number) => {
         const v = this.view(ptr, len);
-        if (!v) return EINVAL;
+        if (!v) return EFAULT;
         crypto.randomFillSync(v);
         return 0;
       },
