@@ -1033,8 +1033,8 @@ export class WasmVm {
       const body = this.view(bodyPtr, bodySize);
       const hb = this.view(hdrPtr, hdrSize);
       if (details === undefined || !body || !hb) return R.InvalidMemoryAccess;
-      const headers = decodePairs(hb);
-      if (!headers) return R.ParseFailure;
+      // Malformed pairs count as none (cpp-host toPairs).
+      const headers = decodePairs(hb) ?? [];
       const gs = grpcStatus >>> 0;
       const response: LocalResponse = {
         status: code >>> 0,
@@ -1120,8 +1120,7 @@ export class WasmVm {
     env.proxy_set_header_map_pairs = (type: number, ptr: number, size: number) => {
       const b = this.view(ptr, size);
       if (!b) return R.InvalidMemoryAccess;
-      const pairs = decodePairs(b);
-      if (!pairs) return R.ParseFailure;
+      const pairs = decodePairs(b) ?? [];
       return this.setHeaderMap(type, pairs.map(([k, v]) => [k.toLowerCase(), v])) ? R.Ok : R.BadArgument;
     };
     env.proxy_get_header_map_size = (type: number, resultPtr: number) => {
@@ -1257,8 +1256,7 @@ export class WasmVm {
       const method = this.str(mp, ms);
       const mdBytes = this.view(mdp, mds);
       if (!service || serviceName === undefined || method === undefined || !mdBytes) return R.InvalidMemoryAccess;
-      const md = decodePairs(mdBytes);
-      if (!md) return R.ParseFailure;
+      const md = decodePairs(mdBytes) ?? [];
       if (!this.inBounds(tokenPtr >>> 0, 4)) return R.InvalidMemoryAccess;
       const r = this.openGrpcStream(service, serviceName, method, md);
       if ("error" in r) return r.error;
