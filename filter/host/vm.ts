@@ -1200,8 +1200,8 @@ export class WasmVm {
       const key = `${kind}:${name}`;
       let id = this.metricIdByName.get(key);
       if (id === undefined) {
-        id = this.nextMetricId[kind];
-        this.nextMetricId[kind] += METRIC_ID_INCREMENT;
+        // Envoy pre-increments (first counter id 4, gauge 5, histogram 6): id 0 is never a metric.
+        id = this.nextMetricId[kind] += METRIC_ID_INCREMENT;
         this.metricIdByName.set(key, id);
         this.metricIds.set(id, this.metricStore.define(name, kind));
       }
