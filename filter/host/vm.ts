@@ -1211,7 +1211,8 @@ export class WasmVm {
       const m = this.metricIds.get(id >>> 0);
       if (!m) return R.NotFound;
       if (m.kind === "counter") {
-        if (offset < 0n) return R.BadArgument;
+        // Envoy: counters only go up, and by a positive amount.
+        if (offset <= 0n) return R.BadArgument;
         m.value += offset;
       } else if (m.kind === "gauge") {
         m.value += offset;
