@@ -1,12 +1,10 @@
 // Apply / get / list / delete with the semantics both APIs share (CAS,
 // create-only, dry run, unchanged detection). Validation and normalisation
 // are server/policy's; storage is the PolicyStore's.
-import * as grpc from "@grpc/grpc-js";
 import type { PolicyOut } from "../proto/loader.ts";
-import { parsePolicyInput, policyExpiry } from "./policy/index.ts";
+import { parsePolicyInput, policyExpiry, validateName } from "./policy/index.ts";
 import { PolicyValidationError } from "./policy/types.ts";
 import { StoreError, type PolicyStore, type StoredPolicy } from "./store/types.ts";
-import { ApiError } from "./errors.ts";
 import { pruneMessage } from "./wire.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -115,7 +113,14 @@ export class PolicyOps {
     }
   }
 
+  /** Names reach the store (keys, files) only when they are valid policy names. */
+  private checkName(name: string): void {
+    const reason = validateName(name);
+    if (reason) throw new PolicyValidationError([{ path: "name", reason }]);
+  }
+
   async get(name: string): Promise<StoredPolicy> {
+    this.checkName(name);
     const p = await this.storeOp("get", () => this.store.get(name));
     if (!p) throw new StoreError("not_found", `policy "${name}" not found`);
     return p;
@@ -126,7 +131,7 @@ export class PolicyOps {
   }
 
   async delete(name: string, expectedVersion?: number): Promise<{ previous: StoredPolicy; revision: number }> {
-    if (!name) throw new ApiError(grpc.status.INVALID_ARGUMENT, 400, "name: must not be empty");
+    this.checkName(name);
     this.hooks.writeStart?.(name);
     try {
       return await this.storeOp("delete", () => this.store.delete(name, { expectedVersion: expectedVersion || undefined }));

@@ -135,6 +135,9 @@ test("validation errors: INVALID_ARGUMENT 'path: reason' and field errors in tra
     assert.is(two.code, grpc.status.INVALID_ARGUMENT);
     assert.match(two.details, /^metadata\.name: .+; spec\.rules\[0\]\.match\.path\.regex: .+/);
     assert.equal((await c.list()).policies, []);
+    const badGet = await grpcError(c.get("../x"));
+    assert.is(badGet.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(badGet.details, /^name: /);
   } finally {
     c.close();
     await s.close();

@@ -115,6 +115,9 @@ test("REST errors: 400 validation/malformed, 404, 405, 413, 415, PUT name mismat
     assert.is(missing.status, 404);
     assert.is(missing.json.code, "NOT_FOUND");
     assert.is((await req(s, "GET", "/v2/things")).status, 404);
+    const badName = await req(s, "GET", "/v1/policies/Bad_Name");
+    assert.is(badName.status, 400);
+    assert.match(badName.json.error, /^name: must be a lowercase RFC 1123 label/);
     assert.is((await req(s, "PATCH", "/v1/policies/x", {})).status, 405);
 
     const mismatch = await req(s, "PUT", "/v1/policies/other", policyJson("rest-a"));
