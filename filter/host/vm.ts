@@ -1269,7 +1269,8 @@ export class WasmVm {
       if (!st) return R.NotFound;
       const msg = this.view(mp, ms);
       if (!msg) return R.InvalidMemoryAccess;
-      if (st.localClosed) return R.BadArgument;
+      // Envoy accepts the call but nothing more goes out after a half-close.
+      if (st.localClosed) return R.Ok;
       const copy = Buffer.from(msg);
       this.options.onGrpcSend?.(copy, st.token);
       try {
