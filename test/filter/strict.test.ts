@@ -5,9 +5,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import pino from "pino";
 import { WasmVm } from "../../filter/host/vm.ts";
-import { ENV_FUNCTIONS, WASI_FUNCTIONS, MODULE_CALLBACKS } from "../../filter/host/abi.ts";
+import { ENV_FUNCTIONS, WASI_FUNCTIONS, MODULE_CALLBACKS, START_ALLOWED_IMPORTS } from "../../filter/host/abi.ts";
 import { WasmModuleError } from "../../filter/host/strict.ts";
-import { ENVOY_ENV_FUNCTIONS, ENVOY_WASI_FUNCTIONS, ENVOY_CALLBACKS, ENVOY_IMPORTS } from "../support/envoy-abi.ts";
+import { ENVOY_ENV_FUNCTIONS, ENVOY_WASI_FUNCTIONS, ENVOY_CALLBACKS, ENVOY_IMPORTS, ENVOY_START_ALLOWED_IMPORTS } from "../support/envoy-abi.ts";
 import { buildModule, minimalFuncs, sig, i32, i64, type BuiltImport } from "./wasm-builder.ts";
 
 const logger = pino({ level: "silent" });
@@ -32,6 +32,8 @@ test("the host's ABI table is Envoy's (test/support/envoy-abi.ts)", () => {
   assert.equal(Object.keys(WASI_FUNCTIONS).sort(), Object.keys(ENVOY_WASI_FUNCTIONS).sort());
   for (const [n, s] of Object.entries(ENVOY_WASI_FUNCTIONS)) assert.equal(WASI_FUNCTIONS[n], { params: [...s.params], results: [...s.results] }, n);
   for (const [n, s] of Object.entries(ENVOY_CALLBACKS)) assert.equal(MODULE_CALLBACKS[n], { params: [...s.params], results: [...s.results] }, n);
+  assert.equal(Object.keys(MODULE_CALLBACKS).sort(), Object.keys(ENVOY_CALLBACKS).sort());
+  assert.equal([...START_ALLOWED_IMPORTS].sort(), [...ENVOY_START_ALLOWED_IMPORTS].sort());
 });
 
 test("a minimal module (marker, allocator, memory) loads and closes", async () => {
