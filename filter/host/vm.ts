@@ -58,6 +58,8 @@ export interface VmOptions {
   failOpen?: boolean;
   /** Worker index (used only in log lines). */
   worker?: number;
+  /** Observer of every callback the host makes into the guest (tests, debugging). */
+  onGuestCall?: (callback: string, args: number[]) => void;
   /** Observer of messages the guest sends on gRPC streams (benchmarks, debugging). */
   onGrpcSend?: (message: Uint8Array, token: number) => void;
 }
@@ -437,6 +439,7 @@ export class WasmVm {
   private callGuest(contextId: number, name: string, a?: number, b?: number, c?: number): number | undefined {
     const fn = this.exp[name];
     if (!fn || this.failure) return undefined;
+    if (this.options.onGuestCall) this.options.onGuestCall(name, [a, b, c].filter((x) => x !== undefined) as number[]);
     const prevCurrent = this.currentContext;
     const prevEffective = this.effectiveContext;
     this.currentContext = contextId;

@@ -120,6 +120,30 @@ test("metric store: shared by name, Prometheus text with sanitised names", () =>
   assert.match(m.prometheus(), /lat_ms_count 2\nlat_ms_sum 30/);
 });
 
+test("callbacks come in Envoy's order: start, root context, vm_start, configure; per stream create → headers → done/log/delete", async () => {
+  const calls: string[] = [];
+  const port = await freePort();
+  const vm = await loadFilter(`127.0.0.1:${port}`, { service: "frontend", namespace: "demo" }, {
+    onGuestCall: (name, args) => {
+      if (name !== "proxy_on_memory_allocate" && name !== "proxy_on_tick") calls.push(`${name}(${args.join(",")})`);
+    },
+  });
+  assert.equal(calls, ["_initialize()", "proxy_on_context_create(1,0)", "proxy_on_vm_start(1,0)", `proxy_on_configure(1,0)`]);
+  calls.length = 0;
+  await vm.request({ path: "/" });
+  assert.equal(calls, [
+    "proxy_on_context_create(2,1)",
+    "proxy_on_request_headers(2,4,1)",
+    "proxy_on_response_headers(2,1,1)",
+    "proxy_on_done(2)",
+    "proxy_on_log(2)",
+    "proxy_on_delete(2)",
+  ]);
+  calls.length = 0;
+  await vm.close();
+  assert.equal(calls.filter((c) => !c.startsWith("proxy_on_grpc")), ["proxy_on_done(1)", "proxy_on_delete(1)"]);
+});
+
 test("real filter, control plane unreachable: traffic passes, it keeps retrying, close() leaves nothing behind", async () => {
   const port = await freePort();
   const vm = await loadFilter(`127.0.0.1:${port}`, { service: "frontend", namespace: "demo" });
