@@ -236,7 +236,7 @@ export class EmbeddedStore implements PolicyStore {
     if (fromRevision !== this.revision) {
       // Newer than the store (the data dir was replaced): only a reset is correct.
       if (fromRevision < this.revision && fromRevision >= this.logStart) {
-        for (const e of this.log) if (e.revision > fromRevision) sink.push(e);
+        for (const e of this.log) if (e.revision > fromRevision) sink.push(structuredClone(e));
       } else {
         // The events since fromRevision are no longer known: hand over the whole state.
         const policies = [...this.policies.values()]
@@ -273,7 +273,8 @@ export class EmbeddedStore implements PolicyStore {
   private emit(e: StoreEvent): void {
     this.log.push(e);
     while (this.log.length > this.eventLogSize) this.logStart = this.log.shift()!.revision;
-    for (const s of this.sinks) s.push(e);
+    // Each watcher gets its own copy: a consumer mutating an event affects nobody else.
+    for (const s of this.sinks) s.push(structuredClone(e));
   }
 
   // ---- expiry ----
