@@ -170,10 +170,10 @@ export class EtcdStore implements PolicyStore {
       const guard = opts.createOnly
         ? this.client.if(key, "Create", "==", 0)
         : this.client.if(key, "Mod", "==", curVersion);
-      const txn = await this.call("write", () => guard.then(put).commit()).catch(async (e) => {
-        if (leaseId !== undefined) await this.revoke(leaseId);
-        throw e;
-      });
+      // On an error the outcome is unknown (the write may have committed), so the
+      // new lease is left alone: revoking it could delete a committed policy, and
+      // an unused lease just expires.
+      const txn = await this.call("write", () => guard.then(put).commit());
       if (!txn.succeeded) {
         if (leaseId !== undefined) await this.revoke(leaseId);
         if (opts.expectedVersion) throw new StoreError("conflict", `policy "${name}" was changed concurrently`);
