@@ -34,9 +34,17 @@ export interface EtcdStoreOptions {
   logger?: Logger;
   /** Deadline of every unary etcd call, ms (default 3000): a dead etcd fails fast. */
   timeoutMs?: number;
+  /**
+   * How often to delete policies whose expiry passed but whose lease is still
+   * alive (etcd renews lease TTLs after a leader change); 0 = never. Default 30000.
+   */
+  sweepIntervalMs?: number;
 }
 
-/** A delete event is reported as "expired" when the deleted value had a lease and its expiry was this close. */
+/** A policy is swept only this long after its expiry (the lease normally wins). */
+const SWEEP_GRACE_MS = 2000;
+
+/** A delete event is reported as "expired" when the deleted value's expiry was at most this far ahead. */
 const EXPIRY_SLACK_MS = 5000;
 /** Writes that lose a race without compare-and-swap are retried this often. */
 const MAX_WRITE_ATTEMPTS = 5;
@@ -49,6 +57,7 @@ export class EtcdStore implements PolicyStore {
   private readonly timeoutMs: number;
   private readonly watches = new Set<{ close(): void }>();
   private closed = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
   /** "name@mod_revision" of invalid values already logged (log once, not on every list). */
   private readonly loggedInvalid = new Set<string>();
 
@@ -74,6 +83,13 @@ export class EtcdStore implements PolicyStore {
         watchBackoff: cappedBackoff(100, 2000),
       },
     });
+    const sweep = opts.sweepIntervalMs ?? 30_000;
+    if (sweep > 0) {
+      this.sweepTimer = setInterval(() => {
+        this.sweepExpired().catch((err) => this.logger.debug({ err: (err as Error).message }, "expiry sweep failed"));
+      }, sweep);
+      this.sweepTimer.unref();
+    }
   }
 
   private key(name: string): string {
@@ -189,9 +205,15 @@ export class EtcdStore implements PolicyStore {
     throw new StoreError("conflict", `policy "${name}": too many concurrent writes, try again`);
   }
 
-  /** Best effort: an orphaned lease only expires later. */
+  /**
+   * Revokes a lease the key no longer uses, unless other keys are still
+   * attached (a lease shared by an outside tool). Best effort: an orphaned
+   * lease only expires later.
+   */
   private async revoke(id: string): Promise<void> {
     try {
+      const ttl = await this.call("lease ttl", () => this.client.leaseClient.leaseTimeToLive({ ID: id, keys: true }));
+      if ((ttl.keys ?? []).length > 0) return;
       await this.call("lease revoke", () => this.client.leaseClient.leaseRevoke({ ID: id }));
     } catch (err) {
       this.logger.debug({ err, lease: id }, "lease revoke failed (it will expire by itself)");
@@ -243,12 +265,41 @@ export class EtcdStore implements PolicyStore {
     };
   }
 
+  /**
+   * Backstop for lease expiry: deletes policies whose expires_at passed more
+   * than a grace period ago (etcd renews remaining lease TTLs after a leader
+   * change, which can postpone the lease's delete by up to one TTL). Each
+   * delete is guarded on the mod_revision read, so replicas sweeping at the
+   * same time delete once. Returns the names deleted.
+   */
+  async sweepExpired(now = Date.now()): Promise<string[]> {
+    const res = await this.call("list", () => this.client.getAll().prefix(this.prefix).exec());
+    const swept: string[] = [];
+    for (const kv of res.kvs) {
+      const r = this.parseKv(kv);
+      if (!r.ok) continue;
+      const at = r.stored.policy.metadata!.expiresAtUnixMs;
+      if (at <= 0 || at + SWEEP_GRACE_MS > now) continue;
+      const key = kv.key.toString("utf8");
+      const txn = await this.call("delete", () =>
+        this.client.if(key, "Mod", "==", Number(kv.mod_revision)).then(this.client.delete().key(key)).commit(),
+      );
+      if (!txn.succeeded) continue; // changed meanwhile (or another replica swept it)
+      if (kv.lease !== "0") await this.revoke(kv.lease);
+      const name = r.stored.policy.metadata!.name;
+      this.logger.info({ policy: name, expiresAtUnixMs: at }, "deleted a policy past its expiry (lease still alive)");
+      swept.push(name);
+    }
+    return swept;
+  }
+
   async ping(): Promise<void> {
     await this.call("status", () => this.client.maintenance.status({}));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const w of this.watches) w.close();
     this.watches.clear();
     this.closed = true;
@@ -435,11 +486,11 @@ function createdAtOf(kv: IKeyValue): number {
 }
 
 /**
- * etcd does not say why a key was deleted. A value that had a lease and
- * whose stamped expiry has (about) passed was removed by the lease.
+ * etcd does not say why a key was deleted. A value whose stamped expiry has
+ * (about) passed was removed by its lease or by the expiry sweep.
  */
 function deleteReason(prev: IKeyValue | undefined): "deleted" | "expired" {
-  if (!prev || prev.lease === "0" || !prev.lease) return "deleted";
+  if (!prev) return "deleted";
   try {
     const v = JSON.parse(prev.value.toString("utf8")) as { metadata?: { expiresAtUnixMs?: number } };
     const at = Number(v.metadata?.expiresAtUnixMs ?? 0);

@@ -540,6 +540,29 @@ et("a TTL lease outlives the store instance that created it", async () => {
   }
 });
 
+et("expiry sweep: a policy past its expiry whose lease is still alive (renewed by etcd) is deleted as expired", async () => {
+  const st = await openEtcd("sweep");
+  const r0 = (await st.list()).revision;
+  const rec = record(st, r0);
+  try {
+    const lease = /lease ([0-9a-f]+) granted/.exec(etcd!.ctl("lease", "grant", "600"))![1]!;
+    const now = Date.now();
+    const value = (name: string, expires: number) =>
+      JSON.stringify({ metadata: { name, updatedAtUnixMs: now - 60_000, expiresAtUnixMs: expires }, spec: { rules: [{ fault: { percentage: 1, delay_ms: 1 } }] } });
+    etcd!.ctl("put", `--lease=${lease}`, "/hfi-test/sweep/overdue", value("overdue", now - 10_000));
+    etcd!.ctl("put", `--lease=${lease}`, "/hfi-test/sweep/pending", value("pending", now + 600_000));
+    await st.put(policy("forever"));
+    assert.equal(await st.sweepExpired(), ["overdue"]);
+    assert.equal(await st.sweepExpired(), [], "a second sweep finds nothing");
+    assert.equal((await st.list()).policies.map((p) => p.policy.metadata!.name), ["forever", "pending"]);
+    await rec.waitFor(4);
+    const del = rec.events[3]!;
+    assert.ok(del.type === "delete" && del.name === "overdue" && del.reason === "expired", JSON.stringify(del));
+  } finally {
+    rec.close();
+  }
+});
+
 et("compaction past the watch revision → reset with the full state, then live events", async () => {
   const st = await openEtcd("compact");
   const r0 = (await st.list()).revision;
