@@ -1,7 +1,7 @@
 // Entry points: a plain object (from JSON/YAML/gRPC) → a validated,
 // normalised PolicyOut, and a text file (YAML or JSON, possibly several
 // documents) → one result per policy document.
-import { LineCounter, parseAllDocuments } from "yaml";
+import { LineCounter, parseAllDocuments, type Document } from "yaml";
 import type { PolicyOut } from "../../proto/loader.ts";
 import { encodedSize } from "./json.ts";
 import { findJsonSyntaxError, lineCol } from "./json-error.ts";
@@ -75,6 +75,13 @@ export function parsePolicyDocuments(text: string, source?: string): ParsedDocum
     try {
       value = JSON.parse(text);
     } catch (e) {
+      // YAML flow style ({metadata: {name: x}, ...}) also starts with "{": accept it when it parses as YAML.
+      const lineCounter = new LineCounter();
+      const docs = parseAllDocuments(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+      if (Array.isArray(docs) && docs.length > 0 && docs.every((d) => d.errors.length === 0)) {
+        yamlDocuments(docs, lineCounter, push);
+        return out;
+      }
       const found = findJsonSyntaxError(text);
       const reason = found
         ? (({ line, col }) => `invalid JSON at line ${line}, column ${col}: ${found.message}`)(lineCol(text, found.offset))
@@ -88,7 +95,15 @@ export function parsePolicyDocuments(text: string, source?: string): ParsedDocum
 
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  if (!Array.isArray(docs)) return out; // empty stream
+  if (Array.isArray(docs)) yamlDocuments(docs, lineCounter, push); // else: empty stream
+  return out;
+}
+
+function yamlDocuments(
+  docs: Document.Parsed[],
+  lineCounter: LineCounter,
+  push: (r: ParseResult, line: number) => void,
+): void {
   for (const doc of docs) {
     const start = lineCounter.linePos(doc.range[0]).line;
     if (doc.errors.length > 0) {
@@ -111,5 +126,4 @@ export function parsePolicyDocuments(text: string, source?: string): ParsedDocum
     if (value === null || value === undefined) continue; // only comments
     for (const p of policiesOf(value)) push(parsePolicyInput(p), start);
   }
-  return out;
 }

@@ -291,10 +291,12 @@ test("malformed YAML and JSON name the line", () => {
   assert.equal((j[0] as { errors: unknown[] }).errors, [
     { path: "document", reason: 'invalid JSON at line 3, column 22: expected a value, unexpected "}"' },
   ]);
-  const j2 = parsePolicyDocuments('{"metadata": {"name": "a"}, }');
+  const j2 = parsePolicyDocuments('{"metadata": {"name": "a"} "spec": {}}');
   assert.equal((j2[0] as { errors: unknown[] }).errors, [
-    { path: "document", reason: 'invalid JSON at line 1, column 29: expected a property name in double quotes, unexpected "}"' },
+    { path: "document", reason: 'invalid JSON at line 1, column 28: expected \',\' or \'}\', unexpected "\\""' },
   ]);
+  // What YAML accepts (a trailing comma) is accepted.
+  assert.equal((parsePolicyDocuments('{"metadata": {"name": "a"}, }')[0] as { errors: unknown[] }).errors, [{ path: "spec", reason: "is required" }]);
 });
 
 test("multi-document files: per-document results, empty documents skipped, list wrappers unwrapped", () => {
@@ -330,6 +332,9 @@ spec: {rules: [{fault: {delay_ms: 1, percentage: 1}}]}
     ["p", "q"],
   );
   assert.equal(parsePolicyDocuments(JSON.stringify({ policy: base() })).length, 1);
+  // YAML flow style starts with "{" too.
+  const flow = parsePolicyDocuments("{metadata: {name: flow}, spec: {rules: [{fault: {delay_ms: 5, percentage: 1}}]}}");
+  assert.equal(flow.map((d) => d.ok && d.policy.metadata!.name), ["flow"]);
   assert.equal(parsePolicyDocuments(""), []);
 });
 
