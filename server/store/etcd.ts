@@ -63,7 +63,9 @@ export class EtcdStore implements PolicyStore {
 
   constructor(opts: EtcdStoreOptions) {
     if (opts.endpoints.length === 0) throw new Error("etcd store: no endpoints");
-    this.prefix = opts.prefix ?? DEFAULT_ETCD_PREFIX;
+    // A prefix without a trailing "/" would also cover sibling keys ("/hfi/policies-old/...").
+    const prefix = opts.prefix || DEFAULT_ETCD_PREFIX;
+    this.prefix = prefix.endsWith("/") ? prefix : `${prefix}/`;
     this.logger = (opts.logger ?? pino({ level: "info" })).child({ store: "etcd" });
     this.timeoutMs = opts.timeoutMs ?? 3000;
     const timeout = this.timeoutMs;

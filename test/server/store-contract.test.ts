@@ -455,11 +455,14 @@ et.after(async () => {
 });
 
 et("createStore picks etcd when endpoints are given (comma list, host:port without scheme)", async () => {
-  const st = await createStore({ etcdEndpoints: `${etcd!.endpoint.replace("http://", "")}, `, etcdPrefix: "/hfi-test/create/", logger });
+  const st = await createStore({ etcdEndpoints: `${etcd!.endpoint.replace("http://", "")}, `, etcdPrefix: "/hfi-test/create", logger });
   etcdStores.push(st);
   assert.is(st.kind, "etcd");
   await st.put(policy("x"));
   assert.match(etcd!.ctl("get", "/hfi-test/create/x", "--print-value-only"), /"fixedDelayMs":100/);
+  // The prefix got its "/": a sibling key is not part of the store.
+  etcd!.ctl("put", "/hfi-test/create-other/y", JSON.stringify({ metadata: { name: "y" }, spec: { rules: [{ fault: { percentage: 1, delay_ms: 1 } }] } }));
+  assert.equal((await st.list()).policies.map((p) => p.policy.metadata!.name), ["x"]);
 });
 
 et("values written with etcdctl: valid → put event and listed; invalid → invalid event, never listed", async () => {
