@@ -80,8 +80,12 @@ export async function spawnControlPlane(): Promise<ControlPlane> {
 const decodeRequest = hfiGrpc().ConfigDiscoveryService.service.StreamConfig.requestDeserialize;
 
 /** A filter VM whose ACKs are reported to `onAck(version)` the moment the guest sends them. */
-export function loadVm(grpcAddress: string, service: string, onAck?: (version: string) => void, extra: VmOptions = {}): Promise<WasmVm> {
-  return WasmVm.load(FILTER_WASM, {
+let compiled: ReturnType<typeof WasmVm.compile> | undefined;
+
+export async function loadVm(grpcAddress: string, service: string, onAck?: (version: string) => void, extra: VmOptions = {}): Promise<WasmVm> {
+  // Compile once, instantiate per VM (as Envoy clones a VM per worker).
+  compiled ??= WasmVm.compile(FILTER_WASM);
+  return WasmVm.load(await compiled, {
     node: nodeFor({ service, namespace: "demo" }),
     clusters: { [CONTROL_PLANE_CLUSTER]: grpcAddress },
     logger: silent,
