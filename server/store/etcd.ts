@@ -356,12 +356,7 @@ class PrefixWatch {
       const current = Number(res.header?.revision);
       if (this.disconnected) logger.info({ revision: current, from: this.resumeRevision() }, "etcd watch reconnected");
       this.disconnected = false;
-      if (current < this.last) {
-        // etcd's history is behind what we delivered (restored from a backup, or a new cluster):
-        // waiting for our revision would miss every change until then.
-        logger.warn({ revision: current, last: this.last }, "etcd revision went backwards; sending a reset");
-        void this.reset(w);
-      }
+      if (current < this.last) void this.checkBehind(w);
     });
     w.on("disconnected", (err: Error) => {
       // Once per outage: the library retries every ≤2 s and reports each failure.
@@ -428,6 +423,26 @@ class PrefixWatch {
     }
     logger.warn({ err: err.message }, "etcd watch failed; re-subscribing");
     this.scheduleRestart(() => this.start());
+  }
+
+  /**
+   * The member serving the watch reports a revision below what we delivered:
+   * either it lags (another member served our earlier reads) or etcd's history
+   * really went back (restored from a backup, a new cluster), in which case
+   * waiting for our revision would miss every change until then. A
+   * linearizable read tells which.
+   */
+  private async checkBehind(w: Watcher): Promise<void> {
+    const { client, prefix, logger } = this.store.internals;
+    try {
+      const res = await client.getAll().prefix(prefix).limit(1).exec();
+      const revision = Number(res.header.revision);
+      if (this.closed || revision >= this.last) return;
+      logger.warn({ revision, last: this.last }, "etcd revision went backwards; sending a reset");
+      await this.reset(w);
+    } catch (e) {
+      logger.debug({ err: (e as Error).message }, "etcd revision check failed; the watch continues");
+    }
   }
 
   /** Re-lists, emits "reset" with the full state and watches on from the list revision. */
