@@ -6,12 +6,16 @@ const program = new Command("hfi")
   .showHelpAfterError()
   .exitOverride();
 
-const { serverCommand } = await import("../server/cli.ts");
-const { sidecarCommand } = await import("../filter/host/cli.ts");
-const { policyCommand } = await import("./policy/index.ts");
-program.addCommand(serverCommand());
-program.addCommand(sidecarCommand());
-program.addCommand(policyCommand());
+// Load only the subcommand being run: `hfi policy …` should not pay for
+// importing the server and the wasm host on every call.
+const subcommands: Record<string, () => Promise<Command>> = {
+  server: async () => (await import("../server/cli.ts")).serverCommand(),
+  sidecar: async () => (await import("../filter/host/cli.ts")).sidecarCommand(),
+  policy: async () => (await import("./policy/index.ts")).policyCommand(),
+};
+const invoked = process.argv[2];
+const wanted = invoked && invoked in subcommands ? [invoked] : Object.keys(subcommands);
+for (const name of wanted) program.addCommand(await subcommands[name]!());
 
 try {
   await program.parseAsync(process.argv);
