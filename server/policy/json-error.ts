@@ -31,7 +31,16 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
     }
     fail("unterminated string");
   };
+  let depth = 0;
   const value = (): void => {
+    if (++depth > MAX_NESTING) fail(`nested more than ${MAX_NESTING} levels deep`);
+    try {
+      valueAt();
+    } finally {
+      depth--;
+    }
+  };
+  const valueAt = (): void => {
     ws();
     const c = text[i];
     if (c === "{") {
@@ -80,6 +89,47 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
     if (typeof e === "object" && e !== null && "offset" in e) return e as JsonSyntaxError;
     throw e;
   }
+}
+
+/** Deeper than any policy needs; bounds recursion in the parsers. */
+export const MAX_NESTING = 64;
+const MAX_INDENT = 256;
+
+/**
+ * Rejects absurdly nested text before it reaches the (recursive) YAML/JSON
+ * parsers: flow brackets outside quotes deeper than MAX_NESTING, or block
+ * indentation deeper than MAX_INDENT columns.
+ */
+export function nestingProblem(text: string): { offset: number; message: string } | undefined {
+  let depth = 0;
+  let quote = "";
+  let lineStart = true;
+  let indent = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "\n") {
+      lineStart = true;
+      indent = 0;
+      continue;
+    }
+    if (lineStart) {
+      if (c === " ") {
+        if (++indent > MAX_INDENT) return { offset: i, message: `indented more than ${MAX_INDENT} columns` };
+        continue;
+      }
+      lineStart = false;
+    }
+    if (quote) {
+      if (c === "\\" && quote === '"') i++;
+      else if (c === quote) quote = "";
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === "[" || c === "{") {
+      if (++depth > MAX_NESTING) return { offset: i, message: `nested more than ${MAX_NESTING} levels deep` };
+    } else if ((c === "]" || c === "}") && depth > 0) depth--;
+  }
+  return undefined;
 }
 
 export function lineCol(text: string, offset: number): { line: number; col: number } {

@@ -4,7 +4,7 @@
 import { LineCounter, parseAllDocuments, type Document } from "yaml";
 import type { PolicyOut } from "../../proto/loader.ts";
 import { encodedSize } from "./json.ts";
-import { findJsonSyntaxError, lineCol } from "./json-error.ts";
+import { findJsonSyntaxError, lineCol, nestingProblem } from "./json-error.ts";
 import { LIMITS } from "./limits.ts";
 import { Decoder, isPlainObject, schemaType } from "./schema.ts";
 import type { FieldError, ParseResult } from "./types.ts";
@@ -59,6 +59,8 @@ function policiesOf(value: unknown): unknown[] {
   return [value];
 }
 
+const MAX_SYNTAX_ERRORS = 10;
+
 const syntaxError = (reason: string): FieldError[] => [{ path: "document", reason }];
 
 /** Parses YAML (multi-document, `---`) or JSON text into per-document results. */
@@ -68,6 +70,13 @@ export function parsePolicyDocuments(text: string, source?: string): ParsedDocum
     const index = out.length;
     out.push({ ...r, index, source, line, label: label(source, index, line) });
   };
+
+  const deep = nestingProblem(text);
+  if (deep) {
+    const { line, col } = lineCol(text, deep.offset);
+    push({ ok: false, errors: syntaxError(`too deep at line ${line}, column ${col}: ${deep.message}`) }, 1);
+    return out;
+  }
 
   const trimmed = text.trimStart();
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
@@ -107,11 +116,14 @@ function yamlDocuments(
   for (const doc of docs) {
     const start = lineCounter.linePos(doc.range[0]).line;
     if (doc.errors.length > 0) {
-      const errors = doc.errors.map((e) => {
+      // The first few are what matters; a broken file can produce thousands.
+      const errors: FieldError[] = doc.errors.slice(0, MAX_SYNTAX_ERRORS).map((e) => {
         const pos = e.linePos?.[0];
         const where = pos ? ` at line ${pos.line}, column ${pos.col}` : "";
         return { path: "document", reason: `invalid YAML${where}: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}` };
       });
+      if (doc.errors.length > MAX_SYNTAX_ERRORS)
+        errors.push({ path: "document", reason: `and ${doc.errors.length - MAX_SYNTAX_ERRORS} more YAML errors` });
       push({ ok: false, errors }, start);
       continue;
     }

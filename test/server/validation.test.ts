@@ -299,6 +299,19 @@ test("malformed YAML and JSON name the line", () => {
   assert.equal((parsePolicyDocuments('{"metadata": {"name": "a"}, }')[0] as { errors: unknown[] }).errors, [{ path: "spec", reason: "is required" }]);
 });
 
+test("absurd nesting is rejected before it reaches the parsers (no stack overflow)", () => {
+  const errs = (text: string) => parsePolicyDocuments(text).flatMap((d) => (d.ok ? [] : d.errors.map((e) => `${e.path}: ${e.reason}`)));
+  assert.equal(errs("[".repeat(100_000)), ["document: too deep at line 1, column 65: nested more than 64 levels deep"]);
+  assert.equal(errs(`{"a": ${"[".repeat(70)}1${"]".repeat(70)}}`), ["document: too deep at line 1, column 70: nested more than 64 levels deep"]);
+  assert.equal(errs("a:\n" + " ".repeat(300) + "b: 1"), ["document: too deep at line 2, column 257: indented more than 256 columns"]);
+  // Brackets inside quoted strings do not count.
+  assert.equal(errs(`{"metadata": {"name": "${"[".repeat(100)}"}}`)[0], "metadata.name: must be a lowercase RFC 1123 label (a-z, 0-9 and '-', starting and ending with a letter or digit)");
+  // Whatever the YAML parser gives up on is an error, not an exception, and the list is capped.
+  const many = errs("a: " + "b: ".repeat(5000));
+  assert.ok(many.length <= 11 && many.length > 0);
+  assert.ok(errs("- ".repeat(20_000) + "x").length > 0);
+});
+
 test("multi-document files: per-document results, empty documents skipped, list wrappers unwrapped", () => {
   const text = `---
 metadata: {name: one}
