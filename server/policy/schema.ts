@@ -149,7 +149,8 @@ export class Decoder {
         return v;
       case "double":
       case "float": {
-        const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
+        // Numeric strings are accepted (proto3 JSON), decimal notation only ("0x10" is not 16).
+        const n = typeof v === "string" && /^\s*-?\d+(\.\d+)?([eE][+-]?\d+)?\s*$/.test(v) ? Number(v) : v;
         if (typeof n !== "number" || !Number.isFinite(n)) return this.error(p, "must be a number"), undefined;
         return n;
       }

@@ -182,6 +182,7 @@ const BAD: [string, unknown, string[]][] = [
   ["percentage -1", withFault({ percentage: -1, delay_ms: 5 }), ["spec.rules[0].fault.percentage: must be between 0 and 100"]],
   ["percentage 0.00001", withFault({ percentage: 0.00001, delay_ms: 5 }), ["spec.rules[0].fault.percentage: must have at most 4 decimal places"]],
   ["percentage not a number", withFault({ percentage: "half", delay_ms: 5 }), ["spec.rules[0].fault.percentage: must be a number"]],
+  ["percentage in hex", withFault({ percentage: "0x10", delay_ms: 5 }), ["spec.rules[0].fault.percentage: must be a number"]],
   ["percentage boolean", withFault({ percentage: true, delay_ms: 5 }), ["spec.rules[0].fault.percentage: must be a number"]],
   ["start delay over the cap", withFault({ percentage: 5, delay_ms: 5, start_delay_ms: 120001 }), ["spec.rules[0].fault.start_delay_ms: must be at most 120000 (2 minutes)"]],
   ["duration over 30 days", withFault({ percentage: 5, delay_ms: 5, duration_seconds: 2592001 }), ["spec.rules[0].fault.duration_seconds: must be at most 2592000 (30 days)"]],
