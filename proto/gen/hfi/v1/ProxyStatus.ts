@@ -17,6 +17,11 @@ export interface ProxyStatus {
    */
   'policies'?: (string)[];
   'connectedAtUnixMs'?: (number | string | Long);
+  /**
+   * Control-plane replica the proxy's config stream is connected to (its
+   * replica id; empty from servers that predate multi-replica status).
+   */
+  'replica'?: (string);
 }
 
 export interface ProxyStatus__Output {
@@ -33,4 +38,9 @@ export interface ProxyStatus__Output {
    */
   'policies': (string)[];
   'connectedAtUnixMs': (number);
+  /**
+   * Control-plane replica the proxy's config stream is connected to (its
+   * replica id; empty from servers that predate multi-replica status).
+   */
+  'replica': (string);
 }
