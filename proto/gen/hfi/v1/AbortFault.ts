@@ -11,7 +11,8 @@ export interface AbortFault {
   'headers'?: (_hfi_v1_HeaderValue)[];
   /**
    * For gRPC requests (content-type application/grpc*): answer with this
-   * grpc-status (1-16). 0 = not set: gRPC requests get http_status.
+   * grpc-status (1-16). 0 = not set: as in Envoy, the reply is HTTP 200 with
+   * a grpc-status mapped from http_status (e.g. 503 -> UNAVAILABLE).
    */
   'grpcStatus'?: (number);
 }
@@ -25,7 +26,8 @@ export interface AbortFault__Output {
   'headers': (_hfi_v1_HeaderValue__Output)[];
   /**
    * For gRPC requests (content-type application/grpc*): answer with this
-   * grpc-status (1-16). 0 = not set: gRPC requests get http_status.
+   * grpc-status (1-16). 0 = not set: as in Envoy, the reply is HTTP 200 with
+   * a grpc-status mapped from http_status (e.g. 503 -> UNAVAILABLE).
    */
   'grpcStatus': (number);
 }
