@@ -26,6 +26,8 @@ interface RawOptions {
   apiToken: string;
   streamTokenFile: string;
   streamToken: string;
+  replicaId: string;
+  statusTtl: string;
 }
 
 export const SERVER_OPTIONS: readonly ServerOption[] = [
@@ -39,6 +41,8 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
   { flag: "--api-token", env: "HFI_API_TOKEN", default: "", key: "apiToken", description: "management API bearer token given directly (prefer the file or the env var: flags show up in ps)" },
   { flag: "--stream-token-file", env: "HFI_STREAM_TOKEN_FILE", default: "", key: "streamTokenFile", description: "file holding the token filters must present on StreamConfig; off when neither this nor HFI_STREAM_TOKEN is set" },
   { flag: "--stream-token", env: "HFI_STREAM_TOKEN", default: "", key: "streamToken", description: "filter stream token given directly (prefer the file or the env var)" },
+  { flag: "--replica-id", env: "HFI_REPLICA_ID", default: "", key: "replicaId", description: "this replica's name in policy status and in etcd status keys (e.g. the pod name); default hostname-pid-random" },
+  { flag: "--status-ttl", env: "HFI_STATUS_TTL", default: "15", key: "statusTtl", description: "seconds after which a dead replica's proxies leave the status of the others (etcd lease TTL, 1-300)" },
 ];
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -56,6 +60,10 @@ export interface ServerConfig {
   apiToken?: string;
   /** Filter stream token; undefined = no auth. */
   streamToken?: string;
+  /** "" = generated at start (hostname-pid-random). */
+  replicaId: string;
+  /** TTL of this replica's proxy status records in etcd. */
+  statusTtlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -93,6 +101,10 @@ export function loadServerConfig(
   }
   checkAddr("--grpc-addr", raw.grpcAddr);
   checkAddr("--http-addr", raw.httpAddr);
+  const ttl = Number(raw.statusTtl);
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 300) {
+    throw new ConfigError(`--status-ttl: must be an integer between 1 and 300 seconds (got "${raw.statusTtl}")`);
+  }
   return {
     grpcAddr: raw.grpcAddr,
     httpAddr: raw.httpAddr,
@@ -105,6 +117,8 @@ export function loadServerConfig(
     logLevel: level as LogLevel,
     apiToken: token("--api-token-file", raw.apiTokenFile, raw.apiToken),
     streamToken: token("--stream-token-file", raw.streamTokenFile, raw.streamToken),
+    replicaId: raw.replicaId.trim(),
+    statusTtlSeconds: ttl,
   };
 }
 

@@ -12,7 +12,9 @@ import { DEFAULT_CONFIG, parseAddr, type ServerConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { PolicyOps } from "./policy-ops.ts";
-import type { PolicyStore } from "./store/types.ts";
+import { hasStatusBoard, type PolicyStore } from "./store/types.ts";
+import { replicaKey } from "./store/etcd-board.ts";
+import { defaultReplicaId, ProxyBoard } from "./proxy-board.ts";
 import { ConfigStreams } from "./streams.ts";
 import { PolicyView } from "./view.ts";
 import { policyServiceHandlers } from "./grpc/policy-service.ts";
@@ -24,6 +26,9 @@ export interface StartOptions extends Partial<ServerConfig> {
   /** Use this store instead of creating one from the config (closed by close()). */
   store?: PolicyStore;
   logger?: Logger;
+  /** Proxy status board timing (tests, benchmarks): batch interval and remote-read cache, ms. */
+  statusFlushMs?: number;
+  statusCacheMs?: number;
 }
 
 export interface RunningServer {
@@ -34,6 +39,9 @@ export interface RunningServer {
   view: PolicyView;
   /** This replica's config streams (status, tests, benchmarks). */
   streams: ConfigStreams;
+  /** Publishes this replica's proxies and merges every replica's for status. */
+  proxies: ProxyBoard;
+  replicaId: string;
   metrics: Metrics;
   logger: Logger;
   /** Graceful stop: config streams end with UNAVAILABLE, listeners close, the store closes. */
@@ -81,6 +89,22 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const view = new PolicyView({ store, logger, metrics });
   await view.start();
   const streams = new ConfigStreams({ view, logger, metrics });
+  const replicaId = replicaKey(config.replicaId || defaultReplicaId());
+  // Declared before the board so its onLost callback can reach it.
+  let proxies: ProxyBoard | undefined = undefined;
+  const board = hasStatusBoard(store)
+    ? store.openStatusBoard({ replicaId, ttlSeconds: config.statusTtlSeconds, onLost: () => proxies?.republishAll() })
+    : undefined;
+  proxies = new ProxyBoard({
+    streams,
+    replicaId,
+    board,
+    metrics,
+    logger,
+    flushMs: options.statusFlushMs,
+    remoteCacheMs: options.statusCacheMs,
+  });
+  const proxyBoard = proxies;
   const ops = new PolicyOps(store, metrics, {
     writeStart: (name) => streams.noteWriteStart(name),
     writeFailed: (name) => streams.noteWriteFailed(name),
@@ -99,7 +123,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const hfi = hfiGrpc();
   grpcServer.addService(
     hfi.PolicyService.service,
-    policyServiceHandlers({ ops, view, streams, logger, apiToken: config.apiToken, watchers }),
+    policyServiceHandlers({ ops, view, streams, proxies: proxyBoard, logger, apiToken: config.apiToken, watchers }),
   );
   grpcServer.addService(
     configServiceDefinition(),
@@ -118,6 +142,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     store,
     view,
     streams,
+    proxies: proxyBoard,
     metrics,
     logger,
     apiToken: config.apiToken,
@@ -132,6 +157,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   } catch (err) {
     grpcServer.forceShutdown();
     httpServer.close();
+    await proxyBoard.close();
     streams.close();
     view.close();
     await store.close();
@@ -140,7 +166,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const grpcAddress = dialable(parseAddr(config.grpcAddr).host, grpcPort);
   const httpAddress = dialable(parseAddr(config.httpAddr).host, httpPort);
   logger.info(
-    { grpcAddress, httpAddress, store: store.kind, apiAuth: !!config.apiToken, streamAuth: !!config.streamToken },
+    { grpcAddress, httpAddress, store: store.kind, replicaId, apiAuth: !!config.apiToken, streamAuth: !!config.streamToken },
     "hfi server listening",
   );
 
@@ -168,17 +194,19 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         httpServer.closeIdleConnections();
         setTimeout(() => httpServer.closeAllConnections(), 2000).unref();
       });
+      // Revokes the status lease: this replica's proxies leave the others' status at once.
+      await proxyBoard.close();
       streams.close();
       view.close();
       await store.close();
       logger.info("hfi server stopped");
     })());
 
-  return { grpcAddress, httpAddress, store, view, streams, metrics, logger, close };
+  return { grpcAddress, httpAddress, store, view, streams, proxies: proxyBoard, replicaId, metrics, logger, close };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined && k !== "store" && k !== "logger") (out as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(o)) if (v !== undefined && !["store", "logger", "statusFlushMs", "statusCacheMs"].includes(k)) (out as Record<string, unknown>)[k] = v;
   return out;
 }

@@ -1,9 +1,10 @@
-// Convergence status: for each policy, which of this replica's connected
-// proxies are targeted and which ACKed or NACKed a snapshot holding its
+// Convergence status: for each policy, which connected proxies (of every
+// replica: records from the proxy status board, this replica's own from
+// memory) are targeted and which ACKed or NACKed a snapshot holding its
 // current version.
 import type { GetPolicyStatusResponseOut, PolicyStatusOut, ProxyRefOut, ProxyStatusOut } from "../proto/loader.ts";
-import type { StoredPolicy } from "./store/types.ts";
-import type { ConfigStreams, ConfigStream } from "./streams.ts";
+import type { ProxyRecord, StoredPolicy } from "./store/types.ts";
+import { identityKey, policyMatches } from "./selector.ts";
 
 export function faultTypes(p: StoredPolicy): string[] {
   const types = new Set<string>();
@@ -15,25 +16,44 @@ export function faultTypes(p: StoredPolicy): string[] {
   return [...types].sort();
 }
 
-function ref(s: ConfigStream, error = ""): ProxyRefOut {
-  return { identity: s.identity, error };
+/** A record with lookup maps, grouped by identity (selector matching runs once per identity). */
+interface Indexed {
+  record: ProxyRecord;
+  acked: Map<string, number>;
+  nacked: Map<string, number>;
 }
 
-export function policyStatus(p: StoredPolicy, streams: ConfigStreams): PolicyStatusOut {
+function ref(r: ProxyRecord, error = ""): ProxyRefOut {
+  return { identity: r.identity, error };
+}
+
+function byIdentity(records: ProxyRecord[]): Map<string, Indexed[]> {
+  const groups = new Map<string, Indexed[]>();
+  for (const record of records) {
+    const key = identityKey(record.identity);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push({ record, acked: new Map(record.acked), nacked: new Map(record.nacked) });
+  }
+  return groups;
+}
+
+export function policyStatus(p: StoredPolicy, groups: Map<string, Indexed[]>): PolicyStatusOut {
   const name = p.policy.metadata!.name;
   const acked: ProxyRefOut[] = [];
   const nacked: ProxyRefOut[] = [];
   const pending: ProxyRefOut[] = [];
   let targeted = 0;
-  for (const group of streams.groups.values()) {
-    if (!group.matches(p.policy)) continue;
-    for (const s of group.streams) {
+  for (const members of groups.values()) {
+    if (!policyMatches(p.policy, members[0]!.record.identity)) continue;
+    for (const m of members) {
       targeted++;
-      if (s.acked?.policies.get(name) === p.version) acked.push(ref(s));
-      else if (s.nacked?.record?.policies.get(name) === p.version) nacked.push(ref(s, s.nacked.error));
-      else pending.push(ref(s));
+      if (m.acked.get(name) === p.version) acked.push(ref(m.record));
+      else if (m.nacked.get(name) === p.version) nacked.push(ref(m.record, m.record.nackError));
+      else pending.push(ref(m.record));
     }
   }
+  const byProxy = (a: ProxyRefOut, b: ProxyRefOut) => cmp(a.identity!.proxyId, b.identity!.proxyId);
   const sel = p.policy.spec?.selector;
   return {
     name,
@@ -43,27 +63,47 @@ export function policyStatus(p: StoredPolicy, streams: ConfigStreams): PolicySta
     faultTypes: faultTypes(p),
     expiresAtUnixMs: p.policy.metadata?.expiresAtUnixMs ?? 0,
     targetedProxies: targeted,
-    acked,
-    nacked,
-    pending,
+    acked: acked.sort(byProxy),
+    nacked: nacked.sort(byProxy),
+    pending: pending.sort(byProxy),
   };
 }
 
-export function proxyStatus(s: ConfigStream): ProxyStatusOut {
+export function proxyStatus(r: ProxyRecord): ProxyStatusOut {
   return {
-    identity: s.identity,
-    sentVersion: s.sent?.version ?? "",
-    ackedVersion: s.acked?.version ?? "",
-    nackedVersion: s.nacked?.version ?? "",
-    nackError: s.nacked?.error ?? "",
-    policies: [...(s.sent?.policies.keys() ?? [])],
-    connectedAtUnixMs: s.connectedAtUnixMs,
+    identity: r.identity,
+    sentVersion: r.sentVersion,
+    ackedVersion: r.ackedVersion,
+    nackedVersion: r.nackedVersion,
+    nackError: r.nackError,
+    policies: r.sent.map(([name]) => name),
+    connectedAtUnixMs: r.connectedAtUnixMs,
+    replica: r.replica,
   };
 }
 
-/** Status of one policy (name given) or all; proxies = every stream of this replica. */
-export function statusReport(policies: StoredPolicy[], streams: ConfigStreams): GetPolicyStatusResponseOut {
-  const proxies = [...streams.streams()].map(proxyStatus);
-  proxies.sort((a, b) => (a.identity!.proxyId < b.identity!.proxyId ? -1 : a.identity!.proxyId > b.identity!.proxyId ? 1 : 0));
-  return { policies: policies.map((p) => policyStatus(p, streams)), proxies };
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Status of the given policies; proxies = every record (sorted by proxy id, then replica). */
+export function statusReport(policies: StoredPolicy[], records: ProxyRecord[]): GetPolicyStatusResponseOut {
+  const sorted = [...records].sort(
+    (a, b) => cmp(a.identity.proxyId, b.identity.proxyId) || cmp(a.replica, b.replica) || Number(a.stream) - Number(b.stream),
+  );
+  const groups = byIdentity(sorted);
+  return { policies: policies.map((p) => policyStatus(p, groups)), proxies: sorted.map(proxyStatus) };
+}
+
+/** gRPC trailer / REST field saying the report lacks other replicas' proxies (and why). */
+export const PARTIAL_STATUS_HEADER = "hfi-status-partial";
+
+/** The report over every replica's proxies; `partial` set when only this replica's could be read. */
+export async function collectStatus(
+  policies: StoredPolicy[],
+  board: { snapshot(): Promise<{ records: ProxyRecord[]; partial?: string }> },
+): Promise<{ report: GetPolicyStatusResponseOut; partial?: string }> {
+  const { records, partial } = await board.snapshot();
+  // ASCII only: it also goes into a gRPC trailer / HTTP header.
+  return { report: statusReport(policies, records), ...(partial ? { partial: partial.replace(/[^\x20-\x7e]/g, "?") } : {}) };
 }

@@ -81,6 +81,7 @@ export class ConfigStream {
     if (this.pushes.size > 16) this.pushes.delete(this.pushes.keys().next().value!);
     this.sink.write(encodeSnapshot(record.versionField, nonce, record.bytes, Date.now()));
     this.hub.onPushed(origin);
+    this.hub.emit("sent", this);
   }
 
   ack(version: string, nonce: string): void {
@@ -144,6 +145,10 @@ export class ConfigStreams extends EventEmitter<{
   ack: [ConfigStream, SnapshotRecord];
   nack: [ConfigStream, string];
   push: [IdentityGroup];
+  /** Stream lifecycle and each snapshot written (the proxy status board follows these). */
+  added: [ConfigStream];
+  sent: [ConfigStream];
+  removed: [ConfigStream];
 }> {
   readonly groups = new Map<string, IdentityGroup>();
   private readonly entries = new Map<string, PolicyEntry>();
@@ -215,14 +220,16 @@ export class ConfigStreams extends EventEmitter<{
     const stream = new ConfigStream(this.nextId++, identity, Date.now(), sink, this);
     stream.group = group;
     group.streams.add(stream);
+    this.emit("added", stream);
     stream.push(group.current, undefined);
     return stream;
   }
 
   remove(stream: ConfigStream): void {
     const g = stream.group;
-    g.streams.delete(stream);
+    if (!g.streams.delete(stream)) return;
     if (g.streams.size === 0) this.groups.delete(g.key);
+    this.emit("removed", stream);
   }
 
   /** A view change: recompute each group it can affect; push where the version moved. */

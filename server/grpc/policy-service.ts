@@ -8,13 +8,15 @@ import { ApiError, toGrpcError } from "../errors.ts";
 import type { PolicyOps } from "../policy-ops.ts";
 import type { PolicyView, ViewChange } from "../view.ts";
 import type { ConfigStreams } from "../streams.ts";
-import { statusReport } from "../status.ts";
+import { collectStatus, PARTIAL_STATUS_HEADER } from "../status.ts";
+import type { ProxyBoard } from "../proxy-board.ts";
 import { grpcPolicyInput } from "../wire.ts";
 
 export interface PolicyServiceDeps {
   ops: PolicyOps;
   view: PolicyView;
   streams: ConfigStreams;
+  proxies: ProxyBoard;
   logger: Logger;
   apiToken?: string;
   /** Open WatchPolicies calls, ended with UNAVAILABLE on shutdown. */
@@ -30,14 +32,15 @@ function authorize(deps: PolicyServiceDeps, md: grpc.Metadata): void {
 function unary<Req, Res>(
   deps: PolicyServiceDeps,
   method: string,
-  fn: (req: Req) => Promise<Res>,
+  fn: (req: Req, trailer: grpc.Metadata) => Promise<Res>,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
+    const trailer = new grpc.Metadata();
     Promise.resolve()
       .then(() => authorize(deps, call.metadata))
-      .then(() => fn(call.request))
+      .then(() => fn(call.request, trailer))
       .then(
-        (res) => callback(null, res),
+        (res) => callback(null, res, trailer),
         (err) => {
           const e = toGrpcError(err);
           if (e.code === grpc.status.INTERNAL || e.code === grpc.status.UNAVAILABLE) deps.logger.warn({ method, err: e.details }, "request failed");
@@ -68,13 +71,15 @@ export function policyServiceHandlers(deps: PolicyServiceDeps): PolicyServiceHan
       const { previous, revision } = await ops.delete(req.name, req.expectedVersion);
       return { policy: previous.policy, revision };
     }),
-    GetPolicyStatus: unary(deps, "GetPolicyStatus", async (req) => {
+    GetPolicyStatus: unary(deps, "GetPolicyStatus", async (req, trailer) => {
       let policies = deps.view.list();
       if (req.name) {
         policies = policies.filter((p) => p.policy.metadata!.name === req.name);
         if (!policies.length) throw new ApiError(grpc.status.NOT_FOUND, 404, `policy "${req.name}" not found`);
       }
-      return statusReport(policies, deps.streams);
+      const { report, partial } = await collectStatus(policies, deps.proxies);
+      if (partial) trailer.set(PARTIAL_STATUS_HEADER, partial);
+      return report;
     }),
     WatchPolicies: (call) => {
       try {

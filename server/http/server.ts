@@ -13,7 +13,8 @@ import type { PolicyOps } from "../policy-ops.ts";
 import type { PolicyStore } from "../store/types.ts";
 import type { ConfigStreams } from "../streams.ts";
 import type { PolicyView } from "../view.ts";
-import { statusReport } from "../status.ts";
+import { collectStatus, PARTIAL_STATUS_HEADER } from "../status.ts";
+import type { ProxyBoard } from "../proxy-board.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** How long /readyz waits for the store before answering 503. */
@@ -24,6 +25,7 @@ export interface HttpDeps {
   store: PolicyStore;
   view: PolicyView;
   streams: ConfigStreams;
+  proxies: ProxyBoard;
   metrics: Metrics;
   logger: Logger;
   apiToken?: string;
@@ -168,7 +170,10 @@ export function createHttpServer(deps: HttpDeps): http.Server {
         policies = policies.filter((p) => p.policy.metadata!.name === name);
         if (!policies.length) throw new ApiError(grpc.status.NOT_FOUND, 404, `policy "${name}" not found`);
       }
-      return send(res, 200, statusReport(policies, deps.streams));
+      const { report, partial } = await collectStatus(policies, deps.proxies);
+      // Only this replica's proxies: said in a header and a field (absent when complete).
+      if (partial) res.setHeader(PARTIAL_STATUS_HEADER, partial);
+      return send(res, 200, partial ? { ...report, partial } : report);
     }
     const name = decodeURIComponent(path.slice("/v1/policies/".length));
     if (name.includes("/")) throw new ApiError(grpc.status.NOT_FOUND, 404, `no route for ${method} ${path}`);

@@ -14,12 +14,16 @@ import {
 import { Etcd3, isRecoverableError, type IKeyValue, type IWatchResponse, type Watcher } from "etcd3";
 import { pino, type Logger } from "pino";
 import type { PolicyOut } from "../../proto/loader.ts";
+import { EtcdStatusBoard } from "./etcd-board.ts";
 import { EventSink } from "./sink.ts";
 import { parseStoredValue, stampPolicy, storedValue } from "./stamp.ts";
 import {
   StoreError,
   type DeleteOptions,
   type PolicyStore,
+  type ProxyStatusBoard,
+  type ProxyStatusBoardOptions,
+  type ProxyStatusBoardProvider,
   type PutOptions,
   type StoredPolicy,
   type StoreEvent,
@@ -28,10 +32,22 @@ import {
 
 export const DEFAULT_ETCD_PREFIX = "/hfi/policies/";
 
+/**
+ * Where proxy status records live, next to (never inside) the policy prefix:
+ * "/x/policies/" → "/x/proxies/"; any other prefix "/p/" → "/p-proxies/".
+ */
+export function statusPrefixFor(policyPrefix: string): string {
+  const p = policyPrefix.endsWith("/") ? policyPrefix : `${policyPrefix}/`;
+  const m = /^(.*\/)policies\/$/.exec(p);
+  return m ? `${m[1]}proxies/` : `${p.slice(0, -1)}-proxies/`;
+}
+
 export interface EtcdStoreOptions {
   endpoints: string[];
   prefix?: string;
   logger?: Logger;
+  /** Key prefix of the proxy status board (default: statusPrefixFor(prefix)). */
+  statusPrefix?: string;
   /** Deadline of every unary etcd call, ms (default 3000): a dead etcd fails fast. */
   timeoutMs?: number;
   /**
@@ -49,10 +65,12 @@ const EXPIRY_SLACK_MS = 5000;
 /** Writes that lose a race without compare-and-swap are retried this often. */
 const MAX_WRITE_ATTEMPTS = 5;
 
-export class EtcdStore implements PolicyStore {
+export class EtcdStore implements PolicyStore, ProxyStatusBoardProvider {
   readonly kind = "etcd" as const;
   private readonly client: Etcd3;
   private readonly prefix: string;
+  readonly statusPrefix: string;
+  private readonly boards = new Set<ProxyStatusBoard>();
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly watches = new Set<{ close(): void }>();
@@ -66,6 +84,11 @@ export class EtcdStore implements PolicyStore {
     // A prefix without a trailing "/" would also cover sibling keys ("/hfi/policies-old/...").
     const prefix = opts.prefix || DEFAULT_ETCD_PREFIX;
     this.prefix = prefix.endsWith("/") ? prefix : `${prefix}/`;
+    const sp = opts.statusPrefix || statusPrefixFor(this.prefix);
+    this.statusPrefix = sp.endsWith("/") ? sp : `${sp}/`;
+    // Overlapping prefixes would make status records look like (invalid) policies, or the reverse.
+    if (this.statusPrefix.startsWith(this.prefix) || this.prefix.startsWith(this.statusPrefix))
+      throw new Error(`etcd store: status prefix "${this.statusPrefix}" overlaps the policy prefix "${this.prefix}"`);
     this.logger = (opts.logger ?? pino({ level: "info" })).child({ store: "etcd" });
     this.timeoutMs = opts.timeoutMs ?? 3000;
     const timeout = this.timeoutMs;
@@ -295,6 +318,21 @@ export class EtcdStore implements PolicyStore {
     return swept;
   }
 
+  /** The proxy status board of one replica (closed before the client by close()). */
+  openStatusBoard(opts: ProxyStatusBoardOptions): ProxyStatusBoard {
+    const board = new EtcdStatusBoard(
+      { client: this.client, statusPrefix: this.statusPrefix, logger: this.logger, call: (what, fn) => this.call(what, fn) },
+      opts,
+    );
+    const close = board.close.bind(board);
+    board.close = async () => {
+      this.boards.delete(board);
+      await close();
+    };
+    this.boards.add(board);
+    return board;
+  }
+
   async ping(): Promise<void> {
     await this.call("status", () => this.client.maintenance.status({}));
   }
@@ -302,6 +340,7 @@ export class EtcdStore implements PolicyStore {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await Promise.all([...this.boards].map((b) => b.close()));
     for (const w of this.watches) w.close();
     this.watches.clear();
     this.closed = true;

@@ -6,7 +6,7 @@ import type { PolicyStore } from "./types.ts";
 
 export * from "./types.ts";
 export { EmbeddedStore } from "./embedded.ts";
-export { EtcdStore, DEFAULT_ETCD_PREFIX } from "./etcd.ts";
+export { EtcdStore, DEFAULT_ETCD_PREFIX, statusPrefixFor } from "./etcd.ts";
 
 export interface StoreConfig {
   /** etcd endpoints (http://host:port); a comma-separated string is accepted too. Empty/absent: embedded store. */

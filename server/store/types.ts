@@ -1,6 +1,6 @@
 // The store contract both backends (etcd, embedded) implement and the same
 // test suite checks (test/server/store-contract.test.ts).
-import type { PolicyOut } from "../../proto/loader.ts";
+import type { IdentityOut, PolicyOut } from "../../proto/loader.ts";
 
 /** A policy as stored: normalised and validated, metadata filled by the store. */
 export interface StoredPolicy {
@@ -70,4 +70,60 @@ export interface PolicyStore {
   /** Resolves when the store answers; rejects with the reason otherwise (drives /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * One connected proxy as published by the replica its config stream is on
+ * (GetPolicyStatus merges the records of every replica).
+ */
+export interface ProxyRecord {
+  /** Replica id of the publisher. */
+  replica: string;
+  /** Key of the record within its replica: the stream id (a proxy_id may be empty or repeat). */
+  stream: string;
+  identity: IdentityOut;
+  sentVersion: string;
+  ackedVersion: string;
+  nackedVersion: string;
+  nackError: string;
+  /** [policy name, policy version] of the snapshot last sent / ACKed / NACKed, in evaluation order. */
+  sent: [string, number][];
+  acked: [string, number][];
+  nacked: [string, number][];
+  connectedAtUnixMs: number;
+}
+
+/**
+ * Optional store capability: a shared board of proxy records, so every
+ * replica can report the proxies of all replicas. A replica's records vanish
+ * by themselves some seconds after it dies (etcd: one lease per replica).
+ */
+export interface ProxyStatusBoard {
+  /**
+   * Writes `puts` and deletes the records of `deletes` (stream keys) of this
+   * replica. Several transactions when large; a failure may leave a prefix
+   * applied (publishing again is harmless). Rejects with StoreError("unavailable").
+   */
+  publish(puts: ProxyRecord[], deletes: string[]): Promise<void>;
+  /** The records of every replica (one consistent read). */
+  list(): Promise<ProxyRecord[]>;
+  /** Stops keeping the records alive and removes them (best effort). */
+  close(): Promise<void>;
+}
+
+export interface ProxyStatusBoardOptions {
+  replicaId: string;
+  /** Records of a replica that stopped renewing them disappear after about this long (default 15). */
+  ttlSeconds?: number;
+  /** The board lost this replica's records (lease expired): publish everything again. */
+  onLost?: () => void;
+}
+
+/** A store that can hold a proxy status board (etcd). The embedded store is single-replica by construction. */
+export interface ProxyStatusBoardProvider {
+  openStatusBoard(opts: ProxyStatusBoardOptions): ProxyStatusBoard;
+}
+
+export function hasStatusBoard(store: PolicyStore): store is PolicyStore & ProxyStatusBoardProvider {
+  return typeof (store as Partial<ProxyStatusBoardProvider>).openStatusBoard === "function";
 }
