@@ -2,7 +2,8 @@
 // own VM instance (own root context, own control-plane stream), the compiled
 // module and the metric store are shared, and requests are handed out
 // round-robin (Envoy's kernel/listener balancing, simplified).
-import { WasmVm, type HttpStream, type RequestInit, type RequestResult, type VmOptions } from "./vm.ts";
+import { WasmVm, type VmOptions } from "./vm.ts";
+import type { HttpStream, RequestInit, RequestResult } from "./http-stream.ts";
 import { MetricStore } from "./metrics.ts";
 import type { HeaderPair } from "./pairs.ts";
 

@@ -8,7 +8,7 @@ import { decodePairs, encodePairs } from "../../filter/host/pairs.ts";
 import { lookupPath, serializeProperty, splitPath } from "../../filter/host/properties.ts";
 import { parseGrpcService } from "../../filter/host/grpc-service.ts";
 import { readModuleInfo } from "../../filter/host/module-info.ts";
-import { localResponseHeaders } from "../../filter/host/vm.ts";
+import { localResponseHeaders } from "../../filter/host/local-reply.ts";
 import { MetricStore } from "../../filter/host/metrics.ts";
 import { freePort } from "../support/ports.ts";
 import { buildModule, minimalFuncs, sig, i32, i64 } from "./wasm-builder.ts";
