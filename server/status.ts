@@ -104,6 +104,6 @@ export async function collectStatus(
   board: { snapshot(): Promise<{ records: ProxyRecord[]; partial?: string }> },
 ): Promise<{ report: GetPolicyStatusResponseOut; partial?: string }> {
   const { records, partial } = await board.snapshot();
-  // ASCII only: it also goes into a gRPC trailer / HTTP header.
-  return { report: statusReport(policies, records), ...(partial ? { partial: partial.replace(/[^\x20-\x7e]/g, "?") } : {}) };
+  // ASCII, trimmed: it also goes into a gRPC trailer / HTTP header (trailing blanks drop the trailer).
+  return { report: statusReport(policies, records), ...(partial ? { partial: partial.replace(/[^\x20-\x7e]/g, "?").trim() } : {}) };
 }
