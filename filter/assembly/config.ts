@@ -1,0 +1,112 @@
+// Plugin configuration (JSON, buffer type 7) and the workload identity the
+// filter subscribes with, resolved from the configuration and Envoy's node
+// properties. Both fall back to defaults: a bad configuration never fails.
+
+import * as abi from "./abi";
+import { LogLevel, BufferType } from "./abi";
+import { PairsView } from "./bytes";
+import { decodeStringStruct } from "./snapshot";
+import { parseStringMembers, jsonError, StringMembers } from "./json";
+import * as rng from "./rng";
+
+const DEFAULT_CLUSTER = "outbound|9090||hfi-control-plane.boifi.svc.cluster.local";
+
+export class PluginConfig {
+  cluster: string = DEFAULT_CLUSTER;
+  token: string = "";
+  service: string = "";
+  namespace: string = "";
+  pod: string = "";
+}
+
+export class Identity {
+  service: string = "";
+  namespace: string = "";
+  pod: string = "";
+  proxyId: string = "";
+  labelKeys: string[] = [];
+  labelValues: string[] = [];
+}
+
+export function readConfig(size: i32): PluginConfig {
+  const cfg = new PluginConfig();
+  if (size <= 0) {
+    abi.log(LogLevel.Warn, "hfi: no plugin configuration; using defaults (cluster " + cfg.cluster + ")");
+    return cfg;
+  }
+  const buf = abi.getBufferBytes(BufferType.PluginConfiguration, 0, <u32>size);
+  if (buf == null || buf.len == 0) {
+    if (buf != null) buf.free();
+    abi.log(LogLevel.Warn, "hfi: plugin configuration unreadable; using defaults");
+    return cfg;
+  }
+  const members = parseStringMembers(buf.ptr, buf.len);
+  buf.free();
+  if (members == null) {
+    abi.log(LogLevel.Warn, "hfi: malformed plugin configuration (" + jsonError + "); using defaults");
+    return cfg;
+  }
+  cfg.cluster = pick(members, "control_plane_cluster", "controlPlaneCluster", DEFAULT_CLUSTER);
+  if (cfg.cluster.length == 0) cfg.cluster = DEFAULT_CLUSTER;
+  cfg.token = pick(members, "token", "token", "");
+  cfg.service = pick(members, "service", "service", "");
+  cfg.namespace = pick(members, "namespace", "namespace", "");
+  cfg.pod = pick(members, "pod", "pod", "");
+  return cfg;
+}
+
+function pick(m: StringMembers, a: string, b: string, dflt: string): string {
+  if (m.has(a)) return m.get(a, dflt);
+  return m.get(b, dflt);
+}
+
+function propertyString(segments: string[]): string {
+  const v = abi.getProperty(segments);
+  if (v == null) return "";
+  const s = v.len > 0 ? String.UTF8.decodeUnsafe(v.ptr, <usize>v.len) : "";
+  v.free();
+  return s;
+}
+
+function hex8(v: u32): string {
+  const digits = "0123456789abcdef";
+  let s = "";
+  for (let i = 28; i >= 0; i -= 4) s += digits.charAt(<i32>((v >> <u32>i) & 15));
+  return s;
+}
+
+export function resolveIdentity(cfg: PluginConfig): Identity {
+  const id = new Identity();
+  // Labels: newer Envoy serialises a string map property as proxy-wasm pairs,
+  // older ones as a google.protobuf.Struct; accept both.
+  const labels = abi.getProperty(["node", "metadata", "LABELS"]);
+  if (labels != null) {
+    const view = new PairsView();
+    if (view.parse(labels.ptr, labels.len)) {
+      for (let i = 0; i < view.count && i < 64; i++) {
+        id.labelKeys.push(String.UTF8.decodeUnsafe(view.keyPtr[i], <usize>view.keyLen[i]));
+        id.labelValues.push(String.UTF8.decodeUnsafe(view.valPtr[i], <usize>view.valLen[i]));
+      }
+    } else if (!decodeStringStruct(labels.ptr, labels.len, id.labelKeys, id.labelValues)) {
+      id.labelKeys.length = 0;
+      id.labelValues.length = 0;
+    }
+    labels.free();
+  }
+  id.service = cfg.service;
+  if (id.service.length == 0) id.service = propertyString(["node", "metadata", "WORKLOAD_NAME"]);
+  if (id.service.length == 0) id.service = labelOr(id, "app", ["node", "metadata", "LABELS", "app"]);
+  if (id.service.length == 0) id.service = labelOr(id, "service.istio.io/canonical-name", ["node", "metadata", "LABELS", "service.istio.io/canonical-name"]);
+  id.namespace = cfg.namespace.length > 0 ? cfg.namespace : propertyString(["node", "metadata", "NAMESPACE"]);
+  id.pod = cfg.pod.length > 0 ? cfg.pod : propertyString(["node", "metadata", "NAME"]);
+  let node = propertyString(["node", "id"]);
+  if (node.length == 0) node = id.pod.length > 0 ? id.pod : "hfi-filter";
+  // Unique per VM (one per Envoy worker): node id plus a random suffix.
+  id.proxyId = node + "/" + hex8(rng.nextU32());
+  return id;
+}
+
+function labelOr(id: Identity, key: string, path: string[]): string {
+  for (let i = 0; i < id.labelKeys.length; i++) if (id.labelKeys[i] == key) return id.labelValues[i];
+  return propertyString(path);
+}

@@ -1,0 +1,149 @@
+// Per-request fault injection (stream contexts): pick the first matching,
+// unexpired rule, roll its percentage, then pause for start_delay_ms /
+// fixed_delay_ms on the root's timer queue and resume or abort.
+
+import * as abi from "./abi";
+import { Action, WasmResult } from "./abi";
+import { utf8, ptrOf } from "./bytes";
+import { Rule, RequestView } from "./rules";
+import { Root, reschedule } from "./root";
+import { mAborts, mDelays, mDelayMs } from "./metrics";
+import * as rng from "./rng";
+
+const ABORT_DETAILS = utf8("hfi_fault_abort");
+
+const PHASE_START: u8 = 1; // waiting start_delay_ms
+const PHASE_DELAY: u8 = 2; // waiting fixed_delay_ms
+
+class Pending {
+  root: Root;
+  rule: Rule;
+  phase: u8;
+  grpc: bool;
+  seq: u32 = 0;
+  constructor(root: Root, rule: Rule, phase: u8, grpc: bool) {
+    this.root = root;
+    this.rule = rule;
+    this.phase = phase;
+    this.grpc = grpc;
+  }
+}
+
+const streamRoot = new Map<u32, Root>();
+const pendings = new Map<u32, Pending>();
+const request = new RequestView();
+let seqCounter: u32 = 0;
+
+/** proxy_on_context_create of a stream context under `root`. */
+export function attachStream(contextId: u32, root: Root): void {
+  streamRoot.set(contextId, root);
+}
+
+/** proxy_on_delete of a stream context: it leaves the timer queue. */
+export function detachStream(contextId: u32): void {
+  if (pendings.has(contextId)) {
+    const p = pendings.get(contextId);
+    finishPending(p.root, contextId);
+    reschedule(p.root);
+  }
+  if (streamRoot.has(contextId)) streamRoot.delete(contextId);
+}
+
+/** proxy_on_request_headers: the header action (Continue, or Pause while a fault runs). */
+export function onRequestHeaders(contextId: u32): u32 {
+  if (!streamRoot.has(contextId)) return Action.Continue;
+  const root = streamRoot.get(contextId);
+  const rules = root.snapshot.rules;
+  const n = rules.length;
+  if (n == 0) return Action.Continue;
+  if (!abi.loadRequestHeaderPairs()) return Action.Continue;
+  const hp = abi.pairsPtr;
+  let chosen: Rule | null = null;
+  let grpc = false;
+  if (request.load(hp, abi.pairsLen)) {
+    grpc = request.isGrpc;
+    const serverNow: i64 = root.hasExpiringRules ? abi.wallNowMs() + root.clockOffsetMs : 0;
+    for (let i = 0; i < n; i++) {
+      const r = unchecked(rules[i]);
+      if (r.expiresAtMs != 0 && serverNow >= r.expiresAtMs) continue;
+      if (request.ruleMatches(r)) { chosen = r; break; }
+    }
+  }
+  if (hp != 0) heap.free(hp);
+  if (chosen == null) return Action.Continue;
+  const rule = changetype<Rule>(chosen);
+  if (rule.delayMs == 0 && !rule.hasAbort) return Action.Continue;
+  if (rule.ppm == 0) return Action.Continue;
+  if (rule.ppm < 1000000 && rng.uniformMillion() >= rule.ppm) return Action.Continue;
+  const p = new Pending(root, rule, PHASE_START, grpc);
+  pendings.set(contextId, p);
+  root.waiting++;
+  if (rule.startDelayMs > 0) {
+    wait(root, contextId, p, rule.startDelayMs);
+    return Action.Pause;
+  }
+  return applyFault(root, contextId, p);
+}
+
+/** From proxy_on_tick: act on every request whose wait is over (as its stream, via set_effective_context). */
+export function fireDue(root: Root): void {
+  const now = abi.monoNowMs();
+  let switched = false;
+  while (root.timers.size > 0 && root.timers.peekDeadline() <= now) {
+    root.timers.pop();
+    const ctx = root.timers.poppedId;
+    if (!pendings.has(ctx)) continue;
+    const p = pendings.get(ctx);
+    if (p.seq != root.timers.poppedSeq) continue;
+    if (abi.setEffectiveContext(ctx) != WasmResult.Ok) {
+      finishPending(root, ctx);
+      continue;
+    }
+    switched = true;
+    if (p.phase == PHASE_START) {
+      if (applyFault(root, ctx, p) == Action.Continue) abi.continueRequest();
+    } else {
+      finishPending(root, ctx);
+      if (p.rule.hasAbort) sendAbort(p.rule, p.grpc);
+      else abi.continueRequest();
+    }
+  }
+  if (switched) abi.setEffectiveContext(root.id);
+}
+
+function wait(root: Root, ctx: u32, p: Pending, ms: u32): void {
+  p.seq = ++seqCounter;
+  root.timers.push(abi.monoNowMs() + <i64>ms, ctx, p.seq);
+  reschedule(root);
+}
+
+function sendAbort(rule: Rule, grpc: bool): void {
+  const grpcStatus: i32 = grpc && rule.grpcStatus != 0 ? <i32>rule.grpcStatus : -1;
+  abi.sendLocalResponse(rule.httpStatus, ABORT_DETAILS, ptrOf(rule.body), rule.body.byteLength, rule.abortHeaders, grpcStatus);
+  abi.incrementMetric(mAborts, 1);
+}
+
+/** Starts the fault proper (after any start delay). Returns the header action for the current call. */
+function applyFault(root: Root, ctx: u32, p: Pending): Action {
+  const rule = p.rule;
+  if (rule.delayMs > 0) {
+    abi.incrementMetric(mDelays, 1);
+    abi.recordMetric(mDelayMs, <u64>rule.delayMs);
+    p.phase = PHASE_DELAY;
+    wait(root, ctx, p, rule.delayMs);
+    return Action.Pause;
+  }
+  finishPending(root, ctx);
+  if (rule.hasAbort) {
+    sendAbort(rule, p.grpc);
+    return Action.Pause;
+  }
+  return Action.Continue;
+}
+
+function finishPending(root: Root, ctx: u32): void {
+  if (pendings.has(ctx)) {
+    pendings.delete(ctx);
+    root.waiting--;
+  }
+}
