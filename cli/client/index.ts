@@ -13,8 +13,10 @@ import type {
   GetPolicyStatusResponseOut,
 } from "../../proto/types.ts";
 import { HfiClientError, toClientError } from "./errors.ts";
+import { resumingWatch, streamIterator, type ResumeOptions } from "./watch.ts";
 
 export { HfiClientError, FIELD_ERRORS_METADATA_KEY, type GrpcCodeName } from "./errors.ts";
+export { backoffDelay, type ResumeOptions } from "./watch.ts";
 export type * from "../../proto/types.ts";
 
 export const DEFAULT_SERVER = "127.0.0.1:9090";
@@ -47,8 +49,22 @@ export interface ApplyResultOut {
 }
 
 export interface WatchOptions {
-  /** First yield one PUT event per existing policy. */
+  /** First yield one PUT event per existing policy (not with startRevision). */
   sendInitial?: boolean;
+  /**
+   * Events after this store revision (e.g. the `revision` of listPolicies or
+   * of the last event seen); 0 = from now. Without `resume`, a server that
+   * cannot replay that far sends a reset: a TYPE_UNSPECIFIED event without a
+   * policy, a PUT per current policy, the same marker again.
+   */
+  startRevision?: number;
+  /**
+   * Reconnect when the stream fails or ends (server restart, UNAVAILABLE) with
+   * exponential backoff, and continue after the last revision seen: no event
+   * lost or repeated; resets become the net PUT/DELETE changes. `true` or
+   * options (delays, notifications).
+   */
+  resume?: boolean | ResumeOptions;
 }
 
 export interface PolicyClient {
@@ -108,7 +124,7 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
     return p;
   };
 
-  return {
+  const client: PolicyClient = {
     server,
 
     async applyPolicy(policy, o = {}) {
@@ -150,9 +166,16 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
     },
 
     watchPolicies(o = {}) {
+      const open = (startRevision: number, sendInitial: boolean) =>
+        stub.watchPolicies({ sendInitial, startRevision }, metadata());
+      if (o.resume) {
+        const deps = { open, list: () => client.listPolicies(), server, timeoutMs };
+        const r = o.resume === true ? {} : o.resume;
+        return { [Symbol.asyncIterator]: () => resumingWatch(deps, o, r) };
+      }
       return {
         [Symbol.asyncIterator]: () =>
-          watchIterator(() => stub.watchPolicies({ sendInitial: o.sendInitial ?? false }, metadata()), server, timeoutMs),
+          streamIterator(() => open(o.startRevision ?? 0, o.sendInitial ?? false), server, timeoutMs),
       };
     },
 
@@ -160,70 +183,5 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
       stub.close();
     },
   };
-}
-
-/**
- * Adapts a server stream to an async iterator. Events are queued while the
- * consumer is busy (they are small and the consumer is expected to keep up);
- * return() cancels the call and swallows the resulting CANCELLED.
- */
-function watchIterator(
-  open: () => grpc.ClientReadableStream<PolicyEventOut>,
-  server: string,
-  timeoutMs: number,
-): AsyncIterator<PolicyEventOut> {
-  const call = open();
-  const queue: PolicyEventOut[] = [];
-  let failure: HfiClientError | undefined;
-  let ended = false;
-  let wake: (() => void) | undefined;
-  const notify = () => {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-  call.on("data", (ev: PolicyEventOut) => {
-    queue.push(ev);
-    notify();
-  });
-  call.on("error", (err: grpc.ServiceError) => {
-    if (!ended && err.code !== grpc.status.CANCELLED) failure = toClientError(err, server, timeoutMs);
-    ended = true;
-    notify();
-  });
-  call.on("end", () => {
-    ended = true;
-    notify();
-  });
-  const finish = (): IteratorReturnResult<undefined> => {
-    if (!ended) {
-      ended = true;
-      call.cancel();
-    }
-    queue.length = 0;
-    notify(); // a next() waiting for an event returns done
-    return { done: true, value: undefined };
-  };
-  return {
-    async next() {
-      for (;;) {
-        const ev = queue.shift();
-        if (ev) return { done: false, value: ev };
-        if (failure) {
-          const f = failure;
-          failure = undefined;
-          throw f;
-        }
-        if (ended) return { done: true, value: undefined };
-        await new Promise<void>((r) => (wake = r));
-      }
-    },
-    async return() {
-      return finish();
-    },
-    async throw(err?: unknown) {
-      finish();
-      throw err;
-    },
-  };
+  return client;
 }

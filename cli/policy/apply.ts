@@ -5,17 +5,18 @@ import { Command, Option } from "commander";
 import type { PolicyClient } from "../client/index.ts";
 import { HfiClientError } from "../client/index.ts";
 import type { PolicyOut } from "../../proto/types.ts";
-import { CliError, examples, parseNonNegativeInt, print, withClient } from "./common.ts";
+import { casConflict, CliError, examples, parseNonNegativeInt, parsePositiveInt, print, withClient } from "./common.ts";
 import { policyChanges } from "./document.ts";
 import { readSources } from "./input.ts";
 import { colorEnabled, painter } from "./style.ts";
-import { validateSources, type ValidPolicy } from "./validate.ts";
+import type { ValidPolicy } from "./validate.ts";
 
 interface ApplyFlags {
   filename: string[];
   dryRun?: boolean;
   durationSeconds?: number;
   startDelayMs?: number;
+  expectedVersion?: number;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -56,17 +57,25 @@ export function applyCommand(): Command {
     .addOption(
       new Option("--duration-seconds <n>", "set fault.duration_seconds on every rule").argParser(parseNonNegativeInt),
     )
-    .addOption(new Option("--start-delay-ms <n>", "set fault.start_delay_ms on every rule").argParser(parseNonNegativeInt));
+    .addOption(new Option("--start-delay-ms <n>", "set fault.start_delay_ms on every rule").argParser(parseNonNegativeInt))
+    .addOption(
+      new Option("--expected-version <n>", "apply only if the stored policy is at this version (one document only)").argParser(
+        parsePositiveInt,
+      ),
+    );
   examples(cmd, [
     "hfi policy apply -f cli/examples/delay.yaml",
     "hfi policy apply -f cli/examples/ --dry-run",
     "cat policy.json | hfi policy apply -f -",
     "hfi policy apply -f abort.yaml --duration-seconds 300 --start-delay-ms 200",
+    "hfi policy apply -f web-delay.yaml --expected-version 42",
   ]);
   return cmd.action(
     withClient(async (client, c) => {
       const flags = c.opts() as ApplyFlags;
       const sources = await readSources(flags.filename);
+      // The server's parser (and yaml) only when something is applied: other commands start faster.
+      const { validateSources } = await import("./validate.ts");
       const { policies, errors } = validateSources(sources, {
         durationSeconds: flags.durationSeconds,
         startDelayMs: flags.startDelayMs,
@@ -75,6 +84,17 @@ export function applyCommand(): Command {
         throw new CliError(`${errors.length} problem${errors.length > 1 ? "s" : ""} found; nothing was applied`, errors);
       }
       if (policies.length === 0) throw new CliError(`no policies found in ${flags.filename.join(", ")}`);
+      const expectedVersion = flags.expectedVersion;
+      if (expectedVersion !== undefined && policies.length !== 1) {
+        c.error(`error: --expected-version needs exactly one policy document, found ${policies.length}`, { exitCode: 2 });
+      }
+      /** Server failure of one document; a lost compare-and-swap says what to do. */
+      const failed = async (v: ValidPolicy, err: unknown, stored: number): Promise<never> => {
+        if (expectedVersion !== undefined && err instanceof HfiClientError && err.code === "ABORTED") {
+          throw await casConflict(client, v.policy.metadata?.name ?? "", expectedVersion);
+        }
+        serverFailure(v, err, stored);
+      };
 
       const paint = painter(colorEnabled());
       // Every document through the server's validation first (dry run), so a
@@ -82,10 +102,10 @@ export function applyCommand(): Command {
       const previews: { v: ValidPolicy; result: string; after: PolicyOut }[] = [];
       for (const v of policies) {
         try {
-          const r = await client.applyPolicy(v.policy, { dryRun: true });
+          const r = await client.applyPolicy(v.policy, { dryRun: true, expectedVersion });
           previews.push({ v, result: r.result, after: r.policy });
         } catch (err) {
-          serverFailure(v, err, 0);
+          await failed(v, err, 0);
         }
       }
       if (flags.dryRun) {
@@ -104,11 +124,11 @@ export function applyCommand(): Command {
       let stored = 0;
       for (const v of policies) {
         try {
-          const r = await client.applyPolicy(v.policy);
+          const r = await client.applyPolicy(v.policy, { expectedVersion });
           print(`policy "${r.policy.metadata?.name}" ${r.result}`);
           stored++;
         } catch (err) {
-          serverFailure(v, err, stored);
+          await failed(v, err, stored);
         }
       }
     }),

@@ -2,7 +2,6 @@
 // output flag, error reporting and exit codes (0 ok, 1 failure; commander
 // usage errors become 2 in cli/main.ts).
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import YAML from "yaml";
 import { createPolicyClient, DEFAULT_SERVER, HfiClientError, type PolicyClient } from "../client/index.ts";
 import { InputError } from "./input.ts";
 import { colorEnabled, painter } from "./style.ts";
@@ -38,6 +37,26 @@ export function parseTimeout(value: string): number {
 export function parseNonNegativeInt(value: string): number {
   if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError("expected a whole number >= 0");
   return Number(value);
+}
+
+export function parsePositiveInt(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new InvalidArgumentError("expected a whole number >= 1");
+  return Number(value);
+}
+
+/**
+ * A compare-and-swap that lost (ABORTED): the message names the version the
+ * caller expected and the one stored now.
+ */
+export async function casConflict(client: PolicyClient, name: string, expected: number): Promise<CliError> {
+  let now: string;
+  try {
+    now = String((await client.getPolicy(name)).metadata?.version ?? "?");
+  } catch (err) {
+    if (!(err instanceof HfiClientError && err.code === "NOT_FOUND")) throw err;
+    now = "it does not exist";
+  }
+  return new CliError(`policy "${name}" changed since version ${expected} (now ${now}): re-read and retry`);
 }
 
 /** The connection flags, declared on `hfi policy` and read by every subcommand. */
@@ -119,7 +138,9 @@ export function toJson(v: unknown): string {
   return `${JSON.stringify(v, null, 2)}\n`;
 }
 
-export function toYaml(v: unknown): string {
+/** yaml is imported only when YAML is printed: it is a large part of the CLI's start-up time. */
+export async function toYaml(v: unknown): Promise<string> {
+  const { default: YAML } = await import("yaml");
   return YAML.stringify(v, { lineWidth: 0 });
 }
 

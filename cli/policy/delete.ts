@@ -1,12 +1,13 @@
 // `hfi policy delete NAME… | --all`.
 import readline from "node:readline/promises";
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { HfiClientError, type PolicyClient } from "../client/index.ts";
-import { CliError, examples, print, withClient } from "./common.ts";
+import { casConflict, CliError, examples, parsePositiveInt, print, withClient } from "./common.ts";
 
 interface DeleteFlags {
   all?: boolean;
   yes?: boolean;
+  expectedVersion?: number;
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -20,14 +21,17 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 /** Deletes each name; reports every failure and fails at the end if any did. */
-async function deleteNames(client: PolicyClient, names: string[]): Promise<void> {
+async function deleteNames(client: PolicyClient, names: string[], expectedVersion?: number): Promise<void> {
   const failures: string[] = [];
   for (const name of names) {
     try {
-      await client.deletePolicy(name);
+      await client.deletePolicy(name, { expectedVersion });
       print(`policy "${name}" deleted`);
     } catch (err) {
       if (err instanceof HfiClientError && err.code === "NOT_FOUND") failures.push(`policy "${name}" not found`);
+      else if (err instanceof HfiClientError && err.code === "ABORTED" && expectedVersion !== undefined) {
+        failures.push((await casConflict(client, name, expectedVersion)).message);
+      }
       else if (err instanceof HfiClientError && err.code !== "UNAVAILABLE") failures.push(`policy "${name}": ${err.message}`);
       else throw err;
     }
@@ -41,15 +45,27 @@ export function deleteCommand(): Command {
     .description("delete policies by name, or every policy with --all")
     .argument("[names...]", "policy names")
     .option("--all", "delete every policy")
-    .option("-y, --yes", "do not ask for confirmation (required with --all when stdin is not a terminal)");
-  examples(cmd, ["hfi policy delete frontend-delay", "hfi policy delete --all --yes"]);
+    .option("-y, --yes", "do not ask for confirmation (required with --all when stdin is not a terminal)")
+    .addOption(
+      new Option("--expected-version <n>", "delete only if the policy is at this version (one NAME only)").argParser(
+        parsePositiveInt,
+      ),
+    );
+  examples(cmd, [
+    "hfi policy delete frontend-delay",
+    "hfi policy delete frontend-delay --expected-version 42",
+    "hfi policy delete --all --yes",
+  ]);
   return cmd.action(
     withClient(async (client, c, names: unknown) => {
       const list = (names as string[] | undefined) ?? [];
       const flags = c.opts() as DeleteFlags;
       if (flags.all && list.length) c.error("error: give policy names or --all, not both", { exitCode: 2 });
       if (!flags.all && list.length === 0) c.error("error: give at least one policy name, or --all", { exitCode: 2 });
-      if (!flags.all) return deleteNames(client, list);
+      if (flags.expectedVersion !== undefined && (flags.all || list.length !== 1)) {
+        c.error("error: --expected-version needs exactly one policy name", { exitCode: 2 });
+      }
+      if (!flags.all) return deleteNames(client, list, flags.expectedVersion);
 
       const { policies } = await client.listPolicies();
       if (policies.length === 0) {

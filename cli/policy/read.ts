@@ -48,7 +48,7 @@ function policyRow(p: PolicyOut): string[] {
 }
 
 /** Policies in the chosen format. JSON/YAML round-trip through `apply -f -`. */
-export function renderPolicies(policies: PolicyOut[], format: OutputFormat, single: boolean): string {
+export async function renderPolicies(policies: PolicyOut[], format: OutputFormat, single: boolean): Promise<string> {
   const docs = policies.map((p) => policyDocument(p));
   switch (format) {
     case "json":
@@ -56,7 +56,7 @@ export function renderPolicies(policies: PolicyOut[], format: OutputFormat, sing
       return toJson(single ? docs[0] : { policies: docs });
     case "yaml":
       // Several: a multi-document stream.
-      return docs.map((d) => toYaml(d)).join("---\n");
+      return (await Promise.all(docs.map((d) => toYaml(d)))).join("---\n");
     default:
       if (policies.length === 0) return "No policies.\n";
       return renderTable(POLICY_COLUMNS, policies.map(policyRow), tableOpts());
@@ -68,10 +68,10 @@ function getAction() {
     const format = (c.opts() as { output: OutputFormat }).output;
     if (typeof name === "string" && name) {
       const p = await client.getPolicy(name);
-      process.stdout.write(renderPolicies([p], format, true));
+      process.stdout.write(await renderPolicies([p], format, true));
     } else {
       const { policies } = await client.listPolicies();
-      process.stdout.write(renderPolicies(policies, format, false));
+      process.stdout.write(await renderPolicies(policies, format, false));
     }
   });
 }
@@ -166,7 +166,7 @@ export function describeCommand(): Command {
       }
       const out: Doc = { policy: policyDocument(p) };
       if (status) out.status = convertMessage(status) as Doc;
-      process.stdout.write(format === "json" ? toJson(out) : toYaml(out));
+      process.stdout.write(format === "json" ? toJson(out) : await toYaml(out));
     }),
   );
 }
@@ -256,7 +256,7 @@ export function statusCommand(): Command {
       if (format === "table") process.stdout.write(statusText(st));
       else {
         const doc = convertMessage(st);
-        process.stdout.write(format === "json" ? toJson(doc) : toYaml(doc));
+        process.stdout.write(format === "json" ? toJson(doc) : await toYaml(doc));
       }
     }),
   );

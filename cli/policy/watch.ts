@@ -1,6 +1,7 @@
 // `hfi policy watch`: one line (or JSON object) per change, until Ctrl-C.
 import { Command } from "commander";
 import type { PolicyEventOut } from "../../proto/types.ts";
+import type { ResumeOptions } from "../client/index.ts";
 import { examples, outputOption, print, toYaml, withClient, type OutputFormat } from "./common.ts";
 import { policyDocument } from "./document.ts";
 import { colorEnabled, outputWidth, painter } from "./style.ts";
@@ -44,12 +45,19 @@ export function watchCommand(): Command {
   const cmd = new Command("watch")
     .description("stream policy changes as they happen (first the current policies, unless --no-initial)")
     .option("--no-initial", "only changes from now on, not the existing policies")
+    .option("--no-reconnect", "end with an error when the connection is lost instead of reconnecting")
     .addOption(outputOption());
   examples(cmd, ["hfi policy watch", "hfi policy watch --no-initial -o json | jq .policy.metadata.name"]);
   return cmd.action(
     withClient(async (client, c) => {
-      const flags = c.opts() as { initial: boolean; output: OutputFormat };
-      const it = client.watchPolicies({ sendInitial: flags.initial })[Symbol.asyncIterator]();
+      const flags = c.opts() as { initial: boolean; reconnect: boolean; output: OutputFormat };
+      const server = client.server;
+      // Notices go to stderr, so stdout stays one event per line.
+      const resume: ResumeOptions | false = flags.reconnect && {
+        onDisconnect: () => process.stderr.write(`watch: connection to ${server} lost, reconnecting…\n`),
+        onResume: () => process.stderr.write(`watch: connection to ${server} resumed\n`),
+      };
+      const it = client.watchPolicies({ sendInitial: flags.initial, resume })[Symbol.asyncIterator]();
       const stop = () => void it.return?.();
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
@@ -60,7 +68,7 @@ export function watchCommand(): Command {
           if (r.done) break;
           const ev = r.value;
           if (flags.output === "json") print(JSON.stringify(eventJson(ev)));
-          else if (flags.output === "yaml") process.stdout.write(`---\n${toYaml(eventJson(ev))}`);
+          else if (flags.output === "yaml") process.stdout.write(`---\n${await toYaml(eventJson(ev))}`);
           else print(eventLine(ev, color, process.stdout.isTTY ? outputWidth() : 0));
         }
       } finally {

@@ -2,11 +2,13 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { PolicyServiceHandlers } from "../../proto/gen/hfi/v1/PolicyService.ts";
-import type { PolicyEventOut } from "../../proto/loader.ts";
+import type { PolicyEvent } from "../../proto/gen/hfi/v1/PolicyEvent.ts";
+import type { PolicyEventOut, PolicyOut } from "../../proto/loader.ts";
 import { checkBearer } from "../auth.ts";
 import { ApiError, toGrpcError } from "../errors.ts";
 import type { PolicyOps } from "../policy-ops.ts";
-import type { PolicyView, ViewChange } from "../view.ts";
+import type { PolicyView, PolicyViewOptions, ViewChange } from "../view.ts";
+import type { PolicyStore, StoredPolicy, StoreEvent, Watch } from "../store/types.ts";
 import type { ConfigStreams } from "../streams.ts";
 import { collectStatus, PARTIAL_STATUS_HEADER } from "../status.ts";
 import type { ProxyBoard } from "../proxy-board.ts";
@@ -21,6 +23,8 @@ export interface PolicyServiceDeps {
   apiToken?: string;
   /** Open WatchPolicies calls, ended with UNAVAILABLE on shutdown. */
   watchers: Set<grpc.ServerWritableStream<unknown, unknown>>;
+  /** Where WatchPolicies replays from (start_revision > 0); default: the view's store. */
+  store?: PolicyStore;
 }
 
 function authorize(deps: PolicyServiceDeps, md: grpc.Metadata): void {
@@ -88,6 +92,8 @@ export function policyServiceHandlers(deps: PolicyServiceDeps): PolicyServiceHan
         call.emit("error", toGrpcError(err));
         return;
       }
+      const from = Number(call.request.startRevision) || 0;
+      if (from > 0) return watchFrom(deps, call, from);
       // Served from the view: consistent with what is pushed, and alive while the store is down.
       const send = (e: PolicyEventOut) => call.write(e);
       if (call.request.sendInitial) {
@@ -108,4 +114,86 @@ export function policyServiceHandlers(deps: PolicyServiceDeps): PolicyServiceHan
       call.on("error", done);
     },
   };
+}
+
+type WatchCall = grpc.ServerWritableStream<unknown, PolicyEvent>;
+
+/** The store behind the view, unless the deps name one. */
+function replayStore(deps: PolicyServiceDeps): PolicyStore {
+  return deps.store ?? (deps.view as unknown as { opts: PolicyViewOptions }).opts.store;
+}
+
+/**
+ * WatchPolicies with start_revision > 0: every change after `from`, then live
+ * ones, from a store watch of its own (the view has no history). When the
+ * store cannot replay that far (embedded store restarted, etcd compacted) or
+ * `from` is newer than the store (data replaced), the client gets a reset:
+ * marker, a PUT per current policy in version order, marker. A marker is an
+ * event of type TYPE_UNSPECIFIED without a policy, carrying the revision of
+ * the state in between. The server cannot know which names the client holds,
+ * so deletions in the gap are for the client to infer (cli/client does).
+ */
+function watchFrom(deps: PolicyServiceDeps, call: WatchCall, from: number): void {
+  const store = replayStore(deps);
+  let closed = false;
+  let watch: Watch | undefined;
+  const done = () => {
+    closed = true;
+    watch?.close();
+    deps.watchers.delete(call as grpc.ServerWritableStream<unknown, unknown>);
+  };
+  call.on("cancelled", done);
+  call.on("close", done);
+  call.on("error", done);
+  deps.watchers.add(call as grpc.ServerWritableStream<unknown, unknown>);
+  const send = (e: PolicyEvent) => {
+    if (!closed) call.write(e);
+  };
+  // Last content per name, for DELETE events (the store's carry only the name).
+  const known = new Map<string, PolicyOut>();
+  const reset = (policies: StoredPolicy[], revision: number) => {
+    known.clear();
+    send({ type: "TYPE_UNSPECIFIED", revision });
+    for (const p of [...policies].sort((a, b) => a.version - b.version)) {
+      known.set(p.policy.metadata!.name, p.policy);
+      send({ type: "TYPE_PUT", policy: p.policy, revision });
+    }
+    send({ type: "TYPE_UNSPECIFIED", revision });
+  };
+  const onEvent = (e: StoreEvent) => {
+    switch (e.type) {
+      case "put":
+        known.set(e.name, e.policy.policy);
+        send({ type: "TYPE_PUT", policy: e.policy.policy, revision: e.revision });
+        break;
+      case "delete":
+      case "invalid": // a value that no longer validates: the policy is gone (as in the view)
+        send({ type: "TYPE_DELETE", policy: known.get(e.name) ?? { metadata: { name: e.name } }, revision: e.revision });
+        known.delete(e.name);
+        break;
+      case "reset":
+        reset(e.policies, e.revision);
+        break;
+    }
+  };
+  store.list().then(
+    ({ policies, revision }) => {
+      if (closed) return;
+      // A policy whose version is <= from was unchanged since then: its content is the client's.
+      for (const p of policies) if (p.version <= from) known.set(p.policy.metadata!.name, p.policy);
+      // Headers now: the client can tell the watch is up before the first change.
+      call.sendMetadata(new grpc.Metadata());
+      let start = from;
+      if (from > revision) {
+        reset(policies, revision);
+        start = revision;
+      }
+      watch = store.watch(start, onEvent);
+    },
+    (err) => {
+      if (closed) return;
+      deps.logger.warn({ method: "WatchPolicies", err: String(err) }, "request failed");
+      call.emit("error", toGrpcError(err));
+    },
+  );
 }

@@ -85,14 +85,14 @@ const stripStatus = (p: PolicyOut) => ({
   },
 });
 
-test("property: a policy's YAML and JSON document parse back to the same policy", () => {
-  fc.assert(
-    fc.property(policyArb, (input) => {
+test("property: a policy's YAML and JSON document parse back to the same policy", async () => {
+  await fc.assert(
+    fc.asyncProperty(policyArb, async (input) => {
       const parsed = parsePolicyInput(input);
       fc.pre(parsed.ok);
       if (!parsed.ok) return;
       const p = { ...parsed.policy, metadata: { ...parsed.policy.metadata!, version: 7, createdAtUnixMs: 1, updatedAtUnixMs: 2 } };
-      for (const text of [renderPolicies([p], "yaml", true), renderPolicies([p], "json", true), renderPolicies([p, p], "json", false)]) {
+      for (const text of [await renderPolicies([p], "yaml", true), await renderPolicies([p], "json", true), await renderPolicies([p, p], "json", false)]) {
         const docs = parsePolicyDocuments(text, "out");
         assert.ok(docs.length >= 1);
         for (const d of docs) {
@@ -106,7 +106,7 @@ test("property: a policy's YAML and JSON document parse back to the same policy"
   );
 });
 
-test("document: snake_case, defaults left out, a set `present: false` and `percentage: 0` kept", () => {
+test("document: snake_case, defaults left out, a set `present: false` and `percentage: 0` kept", async () => {
   const r = parsePolicyInput({
     metadata: { name: "doc" },
     spec: { rules: [{ match: { headers: [{ name: "x-a", present: false }] }, fault: { percentage: 0, delay_ms: 5 } }] },
@@ -117,7 +117,7 @@ test("document: snake_case, defaults left out, a set `present: false` and `perce
     metadata: { name: "doc" },
     spec: { rules: [{ match: { headers: [{ name: "x-a", present: false }] }, fault: { percentage: 0, delay: { fixed_delay_ms: 5 } } }] },
   });
-  const yaml = renderPolicies([r.policy], "yaml", true);
+  const yaml = await renderPolicies([r.policy], "yaml", true);
   assert.ok(yaml.indexOf("metadata:") < yaml.indexOf("spec:"));
   assert.equal(YAML.parse(yaml).spec.rules[0].fault.delay, { fixed_delay_ms: 5 });
 });
