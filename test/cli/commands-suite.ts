@@ -279,6 +279,52 @@ export function commandSuite(label: string, start: () => Promise<TestServer>, cl
     assert.is(r.stdout, "No policies to delete.\n");
   });
 
+  t("--expected-version: compare-and-swap on apply and delete; conflict → exit 1, misuse → exit 2", async (ctx) => {
+    const f = write(ctx, "cas.yaml", DELAY);
+    await hfi(["apply", "-f", f]);
+    const v1 = (await ctx.client!.getPolicy("web-delay")).metadata!.version;
+    write(ctx, "cas.yaml", DELAY.replace("percentage: 50", "percentage: 60"));
+    let r = await hfi(["apply", "-f", f, "--expected-version", String(v1)]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, 'policy "web-delay" configured\n');
+    const v2 = (await ctx.client!.getPolicy("web-delay")).metadata!.version;
+
+    write(ctx, "cas.yaml", DELAY.replace("percentage: 50", "percentage: 70"));
+    for (const extra of [[], ["--dry-run"]]) {
+      r = await hfi(["apply", "-f", f, "--expected-version", String(v1), ...extra]);
+      assert.is(r.code, 1, r.stdout);
+      assert.is(r.stderr, `error: policy "web-delay" changed since version ${v1} (now ${v2}): re-read and retry\n`);
+      assert.is(r.stdout, "");
+    }
+    assert.is((await ctx.client!.getPolicy("web-delay")).spec!.rules[0]!.fault!.percentage, 60, "nothing applied");
+    r = await hfi(["apply", "-f", write(ctx, "new.yaml", DELAY.replace("web-delay", "cas-new")), "--expected-version", "3"]);
+    assert.is(r.code, 1);
+    assert.match(r.stderr, /policy "cas-new" changed since version 3 \(now it does not exist\): re-read and retry/);
+
+    r = await hfi(["apply", "-f", write(ctx, "multi.yaml", MULTI), "--expected-version", String(v2)]);
+    assert.is(r.code, 2);
+    assert.match(r.stderr, /--expected-version needs exactly one policy document, found 3/);
+    for (const bad of ["0", "abc", "-1"]) {
+      r = await hfi(["apply", "-f", f, "--expected-version", bad]);
+      assert.is(r.code, 2, `--expected-version ${bad}: ${r.stderr}`);
+    }
+    assert.equal(await names(ctx), ["web-delay"]);
+
+    r = await hfi(["delete", "web-delay", "--expected-version", String(v1)]);
+    assert.is(r.code, 1);
+    assert.is(r.stderr, `error: policy "web-delay" changed since version ${v1} (now ${v2}): re-read and retry\n`);
+    for (const args of [["web-delay", "other"], ["--all", "--yes"]]) {
+      r = await hfi(["delete", ...args, "--expected-version", String(v2)]);
+      assert.is(r.code, 2, args.join(" "));
+      assert.match(r.stderr, /--expected-version needs exactly one policy name/);
+    }
+    assert.equal(await names(ctx), ["web-delay"]);
+    r = await hfi(["delete", "web-delay", "--expected-version", String(v2)]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, 'policy "web-delay" deleted\n');
+    assert.equal(await names(ctx), []);
+  });
+
   t("watch prints one line per event; -o json one object per line", async (ctx) => {
     await hfi(["apply", "-f", write(ctx, "delay.yaml", DELAY)]);
     const child = spawnHfi(["policy", "watch", "-o", "json"], { env: { HFI_SERVER: ctx.server!.grpcAddress } });
