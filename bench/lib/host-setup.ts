@@ -28,6 +28,14 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
+/** ApplyPolicy as a promise. */
+function applyVia(client: PolicyServiceClient): ControlPlane["apply"] {
+  return (policy) =>
+    new Promise((resolve, reject) =>
+      client.applyPolicy({ policy }, (err: grpc.ServiceError | null, res?: ApplyPolicyResponseOut) => (err ? reject(err) : resolve(res!))),
+    );
+}
+
 export async function startControlPlane(): Promise<ControlPlane> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hfi-bench-"));
   const server = await startServer({ grpcAddr: "127.0.0.1:0", httpAddr: "127.0.0.1:0", dataDir, logger: silent });
@@ -35,10 +43,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
   return {
     server,
     client,
-    apply: (policy) =>
-      new Promise((resolve, reject) =>
-        client.applyPolicy({ policy }, (err: grpc.ServiceError | null, res?: ApplyPolicyResponseOut) => (err ? reject(err) : resolve(res!))),
-      ),
+    apply: applyVia(client),
     async close() {
       client.close();
       await server.close();
@@ -64,10 +69,7 @@ export async function spawnControlPlane(): Promise<ControlPlane> {
   return {
     server: { grpcAddress },
     client,
-    apply: (policy) =>
-      new Promise((resolve, reject) =>
-        client.applyPolicy({ policy }, (err: grpc.ServiceError | null, res?: ApplyPolicyResponseOut) => (err ? reject(err) : resolve(res!))),
-      ),
+    apply: applyVia(client),
     async close() {
       client.close();
       child.kill("SIGTERM");

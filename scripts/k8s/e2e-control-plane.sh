@@ -37,17 +37,7 @@ fi
 ok "control plane ready in $(elapsed_since "$start") s"
 
 connect_hfi || exit "$E_FAIL"
-apply_policy "$policy" "metadata:
-  name: $policy
-spec:
-  selector:
-    service: e2e-nothing
-    namespace: $DEMO_NAMESPACE
-  rules:
-    - fault:
-        percentage: 100
-        abort:
-          http_status: 503" || { fail "could not apply policy $policy"; exit "$E_FAIL"; }
+apply_abort_policy "$policy" e2e-nothing 100 || { fail "could not apply policy $policy"; exit "$E_FAIL"; }
 stop_port_forwards
 
 victim="$(k -n "$ns" get pods -l app.kubernetes.io/name=hfi-control-plane -o jsonpath='{.items[0].metadata.name}')"

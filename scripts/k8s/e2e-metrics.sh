@@ -23,17 +23,7 @@ require_hfi || exit "$E_ENV"
 require_demo || exit "$E_ENV"
 connect_hfi || exit "$E_ENV"
 
-apply_policy "$policy" "metadata:
-  name: $policy
-spec:
-  selector:
-    service: frontend
-    namespace: $DEMO_NAMESPACE
-  rules:
-    - fault:
-        percentage: 100
-        abort:
-          http_status: 503" || { fail "could not apply $policy"; exit "$E_FAIL"; }
+apply_abort_policy "$policy" frontend 100 || { fail "could not apply $policy"; exit "$E_FAIL"; }
 some_aborted() { http_codes "$frontend" 5 | grep -q '^503$'; }
 wait_until 30 "requests to frontend aborted" some_aborted || exit "$E_FAIL"
 http_codes "$frontend" 20 >/dev/null

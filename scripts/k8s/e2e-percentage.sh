@@ -36,17 +36,7 @@ done
 version_changed() { [ "$(stat_value "$1" hfi_config_version)" != "${version_before[$1]}" ]; }
 
 info "applying $policy (abort $pct % of requests to frontend)"
-apply_policy "$policy" "metadata:
-  name: $policy
-spec:
-  selector:
-    service: frontend
-    namespace: $DEMO_NAMESPACE
-  rules:
-    - fault:
-        percentage: $pct
-        abort:
-          http_status: 503" || { fail "could not apply $policy"; exit "$E_FAIL"; }
+apply_abort_policy "$policy" frontend "$pct" || { fail "could not apply $policy"; exit "$E_FAIL"; }
 for p in "${pods[@]}"; do
   wait_until 30 "$p to receive the new config version" version_changed "$p" || exit "$E_FAIL"
   aborts_before[$p]="$(stat_value "$p" hfi_faults_aborts_total)"

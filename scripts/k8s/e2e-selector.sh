@@ -32,17 +32,7 @@ all_codes "$frontend" 200 || { not_ready "frontend does not answer 200 before th
 all_codes "$catalog" 200 || { not_ready "productcatalog does not answer 200 before the test"; exit "$E_ENV"; }
 
 info "applying $policy (abort 100 % of requests to frontend with 503)"
-apply_policy "$policy" "metadata:
-  name: $policy
-spec:
-  selector:
-    service: frontend
-    namespace: $DEMO_NAMESPACE
-  rules:
-    - fault:
-        percentage: 100
-        abort:
-          http_status: 503" || { fail "could not apply $policy"; exit "$E_FAIL"; }
+apply_abort_policy "$policy" frontend 100 || { fail "could not apply $policy"; exit "$E_FAIL"; }
 start=$SECONDS
 # All 3 frontend sidecars must have the policy: N consecutive requests spread
 # over the replicas must all be aborted.

@@ -206,6 +206,22 @@ apply_policy() {
   printf '%s\n' "$2" | hfi policy apply -f - >/dev/null
 }
 
+# apply_abort_policy NAME SERVICE PERCENTAGE: apply policy NAME aborting
+# PERCENTAGE % of the requests to SERVICE (demo namespace) with 503.
+apply_abort_policy() {
+  apply_policy "$1" "metadata:
+  name: $1
+spec:
+  selector:
+    service: $2
+    namespace: $DEMO_NAMESPACE
+  rules:
+    - fault:
+        percentage: $3
+        abort:
+          http_status: 503"
+}
+
 delete_policy() { hfi policy delete "$1" >/dev/null 2>&1 || true; }
 
 # cleanup_policy NAME: delete a test policy on exit, reconnecting when the

@@ -6,22 +6,11 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { ServiceDefinition } from "@grpc/proto-loader";
 import { packageDefinition } from "../../proto/loader.ts";
+import { loadTestEntry, outputText, withBytes, type TestEntryExports } from "./test-wasm.ts";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const TEST_WASM = path.join(ROOT, "filter/build/hfi-filter-test.wasm");
-
-interface TestExports {
-  memory: WebAssembly.Memory;
-  _initialize(): void;
-  alloc(n: number): number;
-  free(p: number): void;
-  outPtr(): number;
-  outLen(): number;
+interface TestExports extends TestEntryExports {
   decode(p: number, n: number): number;
   firstMatch(p: number, n: number): number;
   lastIsGrpc(): number;
@@ -29,20 +18,13 @@ interface TestExports {
   structLabels(p: number, n: number): number;
 }
 
-const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(TEST_WASM)), {});
-const wasm = instance.exports as unknown as TestExports;
-wasm._initialize();
+const wasm = loadTestEntry<TestExports>();
 
 function call(fn: (p: number, n: number) => number, input: Uint8Array): { rc: number; out: string } {
-  const p = wasm.alloc(Math.max(input.length, 1));
-  new Uint8Array(wasm.memory.buffer, p, input.length).set(input);
-  try {
-    const rc = fn(p, input.length);
-    const out = Buffer.from(new Uint8Array(wasm.memory.buffer, wasm.outPtr(), wasm.outLen())).toString("utf8");
-    return { rc, out };
-  } finally {
-    wasm.free(p);
-  }
+  return withBytes(wasm, input, (p, n) => {
+    const rc = fn(p, n);
+    return { rc, out: outputText(wasm) };
+  });
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

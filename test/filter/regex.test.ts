@@ -5,45 +5,23 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { compileHfiRegex, HfiRegexError } from "../../server/policy/regex.ts";
+import { loadTestEntry, outputText, withBytes as withBytesIn, type TestEntryExports } from "./test-wasm.ts";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const TEST_WASM = path.join(ROOT, "filter/build/hfi-filter-test.wasm");
-
-interface TestExports {
-  memory: WebAssembly.Memory;
-  _initialize(): void;
-  alloc(n: number): number;
-  free(p: number): void;
-  outPtr(): number;
-  outLen(): number;
+interface TestExports extends TestEntryExports {
   regexCompile(p: number, n: number): number;
   regexMatch(h: number, p: number, n: number): number;
   regexReset(): void;
 }
 
-const wasm = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(TEST_WASM)), {}).exports as unknown as TestExports;
-wasm._initialize();
-
-function withBytes<T>(s: string | Uint8Array, fn: (p: number, n: number) => T): T {
-  const bytes = typeof s === "string" ? Buffer.from(s, "utf8") : s;
-  const p = wasm.alloc(Math.max(bytes.length, 1));
-  new Uint8Array(wasm.memory.buffer, p, bytes.length).set(bytes);
-  try {
-    return fn(p, bytes.length);
-  } finally {
-    wasm.free(p);
-  }
-}
+const wasm = loadTestEntry<TestExports>();
+const withBytes = <T>(s: string | Uint8Array, fn: (p: number, n: number) => T): T => withBytesIn(wasm, s, fn);
 
 /** Compiles in the filter: a matcher, or the error reason. */
 function filterRegex(pattern: string): ((input: string | Uint8Array) => boolean) | string {
   wasm.regexReset();
   const h = withBytes(pattern, (p, n) => wasm.regexCompile(p, n));
-  if (h < 0) return Buffer.from(new Uint8Array(wasm.memory.buffer, wasm.outPtr(), wasm.outLen())).toString("utf8");
+  if (h < 0) return outputText(wasm);
   return (input) => {
     const r = withBytes(input, (p, n) => wasm.regexMatch(h, p, n));
     assert.ok(r === 0 || r === 1);
