@@ -100,6 +100,8 @@ export class ProxyBoard {
 
   /** The board lost our records (lease expired): publish every stream again. */
   republishAll(): void {
+    // Records of streams gone meanwhile went with the lease: no deletes needed.
+    for (const [key, v] of this.dirty) if (!v) this.dirty.delete(key);
     for (const x of this.opts.streams.streams()) this.mark(x, x);
   }
 

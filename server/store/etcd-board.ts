@@ -150,7 +150,7 @@ export class EtcdStatusBoard implements ProxyStatusBoard {
         await this.deps.call("status write", () => this.deps.client.kv.txn({ compare: [], success: chunk, failure: [] }));
       } catch (err) {
         // etcd forgot the lease (expired while we could not reach it): grant a new one next time.
-        if (/lease not found/i.test((err as Error).message) && this.lease) {
+        if (/lease not found|expired or revoked/i.test((err as Error).message) && this.lease) {
           const l = this.lease;
           this.lease = undefined;
           l.release();
