@@ -147,6 +147,48 @@ test("etcd: writes through another replica while this one is down, then after co
   }
 });
 
+test("typed client, resume: from a store never written to (revision 0), across a restart; callbacks", async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hfi-watch-client-"));
+  const address = `127.0.0.1:${await freePort()}`;
+  let server: TestServer | undefined = await startTestServer({ grpcAddr: address, dataDir });
+  const client = createPolicyClient({ server: address });
+  const notes: string[] = [];
+  const it = client
+    .watchPolicies({
+      sendInitial: true,
+      resume: { minDelayMs: 50, onDisconnect: (e) => notes.push(`lost ${e.code}`), onResume: () => notes.push("resumed") },
+    })
+    [Symbol.asyncIterator]();
+  const next = async () => {
+    const r = await it.next();
+    assert.ok(!r.done);
+    return `${r.value!.type.slice(5)} ${r.value!.policy?.metadata?.name}@${r.value!.revision}`;
+  };
+  try {
+    assert.is((await client.listPolicies()).revision, 0);
+    const first = next(); // starts the watch: list at revision 0, then a stream from now with the full state
+    await new Promise((r) => setTimeout(r, 300));
+    const a = (await client.applyPolicy(policy("zero-a"))).policy.metadata!.version;
+    assert.is(await first, `PUT zero-a@${a}`);
+    await server.close();
+    server = await startTestServer({ grpcAddr: address, dataDir });
+    const b = (await client.applyPolicy(policy("zero-b"))).policy.metadata!.version;
+    const { revision: del } = await client.deletePolicy("zero-a");
+    assert.equal([await next(), await next()], [`PUT zero-b@${b}`, `DELETE zero-a@${del}`]);
+    await waitFor(() => notes.includes("resumed"), "onResume");
+    assert.equal(notes, ["lost UNAVAILABLE", "resumed"]);
+    // return() ends it, also while a next() is waiting.
+    const pending = it.next();
+    await it.return!();
+    assert.equal(await pending, { done: true, value: undefined });
+  } finally {
+    await it.return?.();
+    client.close();
+    await server?.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
 test("--no-reconnect: the old behaviour, exit 1 with the reason when the server goes away", async () => {
   const server = await startTestServer();
   const w = new Watcher(server.grpcAddress, ["--no-reconnect", "--no-initial"]);
