@@ -46,6 +46,9 @@ export type ResponseDecision =
 type Phase = "request" | "paused" | "forwarded" | "response" | "response_paused" | "local" | "ended";
 
 const dec = new TextDecoder();
+const EMPTY = new Uint8Array(0);
+/** Envoy's FAIL_CLOSED answer when the plugin has crashed. */
+const CRASH_RESPONSE_DETAILS = "wasm_fail_stream";
 
 /** An HTTP stream (one stream context) going through the filter. */
 export class HttpStream {
@@ -127,6 +130,24 @@ export class HttpStream {
   /** @internal */
   waitResponse(): Promise<ResponseDecision> {
     return new Promise((r) => (this.responseWaiter = r));
+  }
+
+  /** @internal The VM crashed: let the request through (failOpen) or answer Envoy's FAIL_CLOSED 503. */
+  failAfterCrash(failOpen: boolean): void {
+    if (failOpen) {
+      this.phase = "forwarded";
+      this.settle({ kind: "continued", requestHeaders: this.requestHeaders });
+    } else {
+      this.phase = "local";
+      this.localResponse = {
+        status: 503,
+        headers: [],
+        body: EMPTY,
+        details: CRASH_RESPONSE_DETAILS,
+        grpcStatus: this.isGrpc ? 14 : undefined,
+      };
+      this.settle({ kind: "local_response", response: this.localResponse });
+    }
   }
 
   /** The stream is over (or the client went away): proxy_on_done, proxy_on_log, proxy_on_delete. */

@@ -32,9 +32,6 @@ export { getHeader, toPairs, pairsToRecord } from "./headers.ts";
 export { localResponseHeaders, type LocalResponse } from "./local-reply.ts";
 export { HttpStream, type RequestInit, type RequestResult, type StreamDecision, type ResponseDecision } from "./http-stream.ts";
 
-/** Envoy's FAIL_CLOSED answer when the plugin has crashed. */
-const CRASH_RESPONSE_DETAILS = "wasm_fail_stream";
-
 const enc = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 
@@ -284,20 +281,7 @@ export class WasmVm implements HostEnv {
   }
 
   private failStream(s: HttpStream): void {
-    if (this.options.failOpen) {
-      s.phase = "forwarded";
-      s.settle({ kind: "continued", requestHeaders: s.requestHeaders });
-    } else {
-      s.phase = "local";
-      s.localResponse = {
-        status: 503,
-        headers: [],
-        body: EMPTY,
-        details: CRASH_RESPONSE_DETAILS,
-        grpcStatus: s.isGrpc ? 14 : undefined,
-      };
-      s.settle({ kind: "local_response", response: s.localResponse });
-    }
+    s.failAfterCrash(this.options.failOpen ?? false);
   }
 
   // ----------------------------------------------------------- HTTP streams
