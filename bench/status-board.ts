@@ -25,9 +25,10 @@ const fmt = (xs: number[], unit = "ms") => {
   return `p50 ${pct(s, 50).toFixed(1)}  p99 ${pct(s, 99).toFixed(1)}  max ${s[s.length - 1]!.toFixed(1)} ${unit}`;
 };
 
-const policy = (name: string): Policy => ({
+/** A different spec each time: every apply is a real change pushed to all N proxies. */
+const policy = (name: string, k: number): Policy => ({
   metadata: { name },
-  spec: { selector: { service: "" }, rules: [{ fault: { percentage: 1, delay: { fixedDelayMs: 5 } } }] },
+  spec: { selector: { service: "" }, rules: [{ fault: { percentage: 1 + (k % 90), delay: { fixedDelayMs: 5 } } }] },
 });
 
 /** Times every publish() of a replica's board. */
@@ -73,8 +74,7 @@ try {
     const before = flushes.flushMs.length;
     for (let k = 0; k < APPLIES; k++) {
       const t = performance.now();
-      const res = await client.apply({ policy: policy(`bench-${k % 2}`) });
-      const version = res.policy!.metadata!.version;
+      await client.apply({ policy: policy(`bench-${k % 2}`, k) });
       await waitFor(
         async () => (await cb.status(`bench-${k % 2}`)).policies[0]!.acked.length === N,
         `B sees ${N} ACKs of apply ${k}`,
@@ -82,7 +82,6 @@ try {
         20,
       );
       applyVisible.push(performance.now() - t);
-      void version;
     }
     const applyFlushes = flushes.flushMs.length - before;
     console.log(`apply → B's status shows all ${N} ACKs (polling B every 20 ms, B's cache 1 s): ${fmt(applyVisible)}`);
