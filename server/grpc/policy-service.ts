@@ -152,6 +152,7 @@ function watchFrom(deps: PolicyServiceDeps, call: WatchCall, from: number): void
   // Last content per name, for DELETE events (the store's carry only the name).
   const known = new Map<string, PolicyOut>();
   const reset = (policies: StoredPolicy[], revision: number) => {
+    deps.logger.info({ from, revision, policies: policies.length }, "watch: history not available, sent a reset");
     known.clear();
     send({ type: "TYPE_UNSPECIFIED", revision });
     for (const p of [...policies].sort((a, b) => a.version - b.version)) {

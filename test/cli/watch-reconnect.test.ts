@@ -212,6 +212,25 @@ test("--no-reconnect: the old behaviour, exit 1 with the reason when the server 
   assert.not.match(w.stderr, /reconnecting/);
 });
 
+test("Ctrl-C while waiting to reconnect: exit 0", async () => {
+  const server = await startTestServer();
+  let w: Watcher;
+  try {
+    const client = createPolicyClient({ server: server.grpcAddress });
+    try {
+      await client.applyPolicy(policy("ctrl-c"));
+    } finally {
+      client.close();
+    }
+    w = new Watcher(server.grpcAddress);
+    assert.is(await w.next(), "PUT ctrl-c");
+  } finally {
+    await server.close();
+  }
+  await w.notice("lost, reconnecting…");
+  assert.is(await stopChild(w.child, "SIGINT"), 0, w.stderr);
+});
+
 test("a wrong address still fails at once (exit 1) instead of retrying", async () => {
   const r = await runHfi(["policy", "watch", "--server", "127.0.0.1:1"]);
   assert.is(r.code, 1);
