@@ -104,7 +104,6 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     flushMs: options.statusFlushMs,
     remoteCacheMs: options.statusCacheMs,
   });
-  const proxyBoard = proxies;
   const ops = new PolicyOps(store, metrics, {
     writeStart: (name) => streams.noteWriteStart(name),
     writeFailed: (name) => streams.noteWriteFailed(name),
@@ -123,7 +122,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const hfi = hfiGrpc();
   grpcServer.addService(
     hfi.PolicyService.service,
-    policyServiceHandlers({ ops, view, streams, proxies: proxyBoard, logger, apiToken: config.apiToken, watchers }),
+    policyServiceHandlers({ ops, view, streams, proxies, store, logger, apiToken: config.apiToken, watchers }),
   );
   grpcServer.addService(
     configServiceDefinition(),
@@ -142,7 +141,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     store,
     view,
     streams,
-    proxies: proxyBoard,
+    proxies,
     metrics,
     logger,
     apiToken: config.apiToken,
@@ -157,7 +156,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   } catch (err) {
     grpcServer.forceShutdown();
     httpServer.close();
-    await proxyBoard.close();
+    await proxies.close();
     streams.close();
     view.close();
     await store.close();
@@ -195,14 +194,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         setTimeout(() => httpServer.closeAllConnections(), 2000).unref();
       });
       // Revokes the status lease: this replica's proxies leave the others' status at once.
-      await proxyBoard.close();
+      await proxies.close();
       streams.close();
       view.close();
       await store.close();
       logger.info("hfi server stopped");
     })());
 
-  return { grpcAddress, httpAddress, store, view, streams, proxies: proxyBoard, replicaId, metrics, logger, close };
+  return { grpcAddress, httpAddress, store, view, streams, proxies, replicaId, metrics, logger, close };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

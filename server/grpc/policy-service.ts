@@ -7,7 +7,7 @@ import type { PolicyEventOut, PolicyOut } from "../../proto/loader.ts";
 import { checkBearer } from "../auth.ts";
 import { ApiError, toGrpcError } from "../errors.ts";
 import type { PolicyOps } from "../policy-ops.ts";
-import type { PolicyView, PolicyViewOptions, ViewChange } from "../view.ts";
+import type { PolicyView, ViewChange } from "../view.ts";
 import type { PolicyStore, StoredPolicy, StoreEvent, Watch } from "../store/types.ts";
 import type { ConfigStreams } from "../streams.ts";
 import { collectStatus, PARTIAL_STATUS_HEADER } from "../status.ts";
@@ -23,8 +23,8 @@ export interface PolicyServiceDeps {
   apiToken?: string;
   /** Open WatchPolicies calls, ended with UNAVAILABLE on shutdown. */
   watchers: Set<grpc.ServerWritableStream<unknown, unknown>>;
-  /** Where WatchPolicies replays from (start_revision > 0); default: the view's store. */
-  store?: PolicyStore;
+  /** Where WatchPolicies replays from (start_revision > 0). */
+  store: PolicyStore;
 }
 
 function authorize(deps: PolicyServiceDeps, md: grpc.Metadata): void {
@@ -118,11 +118,6 @@ export function policyServiceHandlers(deps: PolicyServiceDeps): PolicyServiceHan
 
 type WatchCall = grpc.ServerWritableStream<unknown, PolicyEvent>;
 
-/** The store behind the view, unless the deps name one. */
-function replayStore(deps: PolicyServiceDeps): PolicyStore {
-  return deps.store ?? (deps.view as unknown as { opts: PolicyViewOptions }).opts.store;
-}
-
 /**
  * WatchPolicies with start_revision > 0: every change after `from`, then live
  * ones, from a store watch of its own (the view has no history). When the
@@ -134,7 +129,7 @@ function replayStore(deps: PolicyServiceDeps): PolicyStore {
  * so deletions in the gap are for the client to infer (cli/client does).
  */
 function watchFrom(deps: PolicyServiceDeps, call: WatchCall, from: number): void {
-  const store = replayStore(deps);
+  const store = deps.store;
   let closed = false;
   let watch: Watch | undefined;
   const done = () => {
