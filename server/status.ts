@@ -92,7 +92,7 @@ export function statusReport(policies: StoredPolicy[], records: ProxyRecord[]): 
     (a, b) => cmp(a.identity.proxyId, b.identity.proxyId) || cmp(a.replica, b.replica) || Number(a.stream) - Number(b.stream),
   );
   const groups = byIdentity(sorted);
-  return { policies: policies.map((p) => policyStatus(p, groups)), proxies: sorted.map(proxyStatus) };
+  return { policies: policies.map((p) => policyStatus(p, groups)), proxies: sorted.map(proxyStatus), partial: "" };
 }
 
 /** gRPC trailer / REST field saying the report lacks other replicas' proxies (and why). */
@@ -103,7 +103,8 @@ export async function collectStatus(
   policies: StoredPolicy[],
   board: { snapshot(): Promise<{ records: ProxyRecord[]; partial?: string }> },
 ): Promise<{ report: GetPolicyStatusResponseOut; partial?: string }> {
-  const { records, partial } = await board.snapshot();
+  const { records, partial: reason } = await board.snapshot();
   // ASCII, trimmed: it also goes into a gRPC trailer / HTTP header (trailing blanks drop the trailer).
-  return { report: statusReport(policies, records), ...(partial ? { partial: partial.replace(/[^\x20-\x7e]/g, "?").trim() } : {}) };
+  const partial = reason ? reason.replace(/[^\x20-\x7e]/g, "?").trim() : undefined;
+  return { report: { ...statusReport(policies, records), partial: partial ?? "" }, ...(partial ? { partial } : {}) };
 }

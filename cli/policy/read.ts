@@ -221,6 +221,7 @@ export function statusText(st: GetPolicyStatusResponseOut): string {
       ),
     );
   out.push("\n");
+  if (st.partial) out.push(paint("yellow", `Partial: ${st.partial} (showing this replica's proxies only)`) + "\n");
   if (st.proxies.length === 0) out.push("No proxies connected.\n");
   else {
     out.push(

@@ -173,7 +173,7 @@ export function createHttpServer(deps: HttpDeps): http.Server {
       const { report, partial } = await collectStatus(policies, deps.proxies);
       // Only this replica's proxies: said in a header and a field (absent when complete).
       if (partial) res.setHeader(PARTIAL_STATUS_HEADER, partial);
-      return send(res, 200, partial ? { ...report, partial } : report);
+      return send(res, 200, report);
     }
     const name = decodeURIComponent(path.slice("/v1/policies/".length));
     if (name.includes("/")) throw new ApiError(grpc.status.NOT_FOUND, 404, `no route for ${method} ${path}`);

@@ -6,9 +6,19 @@ import type { ProxyStatus as _hfi_v1_ProxyStatus, ProxyStatus__Output as _hfi_v1
 export interface GetPolicyStatusResponse {
   'policies'?: (_hfi_v1_PolicyStatus)[];
   'proxies'?: (_hfi_v1_ProxyStatus)[];
+  /**
+   * Non-empty when the proxies of other replicas could not be read (store
+   * down): the reason. The report then covers this replica's proxies only.
+   */
+  'partial'?: (string);
 }
 
 export interface GetPolicyStatusResponse__Output {
   'policies': (_hfi_v1_PolicyStatus__Output)[];
   'proxies': (_hfi_v1_ProxyStatus__Output)[];
+  /**
+   * Non-empty when the proxies of other replicas could not be read (store
+   * down): the reason. The report then covers this replica's proxies only.
+   */
+  'partial': (string);
 }
