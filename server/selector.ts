@@ -1,4 +1,4 @@
-// Which policies apply to which proxy identity (TEAM.md selector semantics).
+// Which policies apply to which proxy identity (selector semantics: README.md, "Config stream").
 import type { IdentityOut, SelectorOut, PolicyOut } from "../proto/loader.ts";
 
 const isAny = (v: string | undefined): boolean => !v || v === "*";

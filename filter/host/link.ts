@@ -19,7 +19,7 @@ export interface LinkGate {
   readonly logger: HostLogger;
 }
 
-/** Linked by Envoy but not available in this host (documented in docs/host.md). */
+/** Linked by Envoy but not available in this host (documented in README.md, "Differences from Envoy and limits"). */
 export function envoyOnlyImports(logger: HostLogger): ImportTable {
   const env: ImportTable = {};
   const unimplemented = (name: string) => () => {

@@ -19,7 +19,7 @@ export function formatProblem(p: Problem): string {
   return `${p.object}: ${p.message}`;
 }
 
-/** Names the rest of HFI relies on (TEAM.md, proto, filter). */
+/** Names the rest of HFI relies on (server config, proto, filter). */
 export const HFI = {
   namespace: "boifi",
   controlPlane: "hfi-control-plane",

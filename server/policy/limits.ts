@@ -1,4 +1,4 @@
-// Every limit the validator enforces (documented in docs/policy.md).
+// Every limit the validator enforces (documented in README.md, "Policy reference").
 export const LIMITS = {
   nameMaxLength: 63,
   maxLabels: 16,

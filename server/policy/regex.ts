@@ -4,7 +4,7 @@
 // evaluate it with a Pike VM over the UTF-8 bytes of the input. JS RegExp is
 // deliberately not used: it backtracks and has different semantics.
 //
-// Semantics (see docs/policy.md): unanchored search unless ^/$ are used; ^ is
+// Semantics (see README.md, "HFI regex"): unanchored search unless ^/$ are used; ^ is
 // the start of the input and $ its end (no multi-line mode); `.` is any byte
 // except "\n"; classes and negated classes match ONE byte (ASCII ranges only
 // may be written); a non-ASCII literal matches its UTF-8 byte sequence.

@@ -1,5 +1,5 @@
 // Semantic validation and normalisation of a structurally decoded policy.
-// Every message here is documented in docs/policy.md; tests pin them exactly.
+// Every message here is documented in README.md, "Policy reference"; tests pin them exactly.
 import type {
   AbortFaultOut,
   FaultOut,

@@ -1,4 +1,4 @@
-// Selector semantics (TEAM.md) and the wire helpers the push path relies on.
+// Selector semantics and the wire helpers the push path relies on.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { hfiGrpc } from "../../proto/loader.ts";
