@@ -27,7 +27,7 @@ const tableOpts = () => ({ width: outputWidth(), color: colorEnabled() });
 // ── get / list ──────────────────────────────────────────────────────────────
 
 // Which cells give way first on a narrow terminal: faults, then targets; names last.
-const POLICY_COLUMNS: Column[] = [
+export const POLICY_COLUMNS: Column[] = [
   { header: "NAME", min: 12, shrinkFirst: 2 },
   { header: "TARGET", min: 8 },
   { header: "RULES", right: true },

@@ -10,7 +10,7 @@ import type { Policy, PolicyOut } from "../../proto/types.ts";
 import { policyChanges, policyDocument } from "../../cli/policy/document.ts";
 import { renderTable, truncate } from "../../cli/policy/table.ts";
 import { expiresText, faultText, fmtDuration, matchText, proxyLabel, selectorText, targetText } from "../../cli/policy/summary.ts";
-import { renderPolicies } from "../../cli/policy/read.ts";
+import { POLICY_COLUMNS, renderPolicies } from "../../cli/policy/read.ts";
 
 const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,20}[a-z0-9]$/);
 const word = fc.stringMatching(/^[a-z][a-z0-9]{0,8}$/);
@@ -139,15 +139,7 @@ test("table: aligned, fits the width, long cells shortened with …, names last"
     ["a-rather-long-policy-name-indeed", "frontend.some-namespace", "3", "100% delay 300ms after 1000ms for 600s; 20% abort 503", "never", "5m3s"],
     ["short", "*", "1", "10% abort 503", "in 4m59s", "1s"],
   ];
-  const cols = [
-    { header: "NAME", min: 12, shrinkFirst: 2 },
-    { header: "TARGET", min: 8 },
-    { header: "RULES", right: true },
-    { header: "FAULTS", min: 12, shrinkFirst: 0 },
-    { header: "EXPIRES", min: 7 },
-    { header: "AGE", min: 3 },
-  ];
-  const out = renderTable(cols, rows, { width: 80 }).trimEnd().split("\n");
+  const out = renderTable(POLICY_COLUMNS, rows, { width: 80 }).trimEnd().split("\n");
   for (const l of out) assert.ok(l.length <= 80, l);
   assert.ok(out[1]!.startsWith("a-rather-long-policy-name-indeed  "), "the name kept whole while others can shrink");
   assert.match(out[1]!, /…/);
