@@ -148,8 +148,8 @@ test("table: aligned, fits the width, long cells shortened with …, names last"
   assert.ok(starts(out[0]!).length > 0);
   assert.is(truncate("abcdef", 4), "abc…");
   assert.is(truncate("abc", 4), "abc");
-  assert.not.match(renderTable(cols, rows, { width: 80 }), /\x1b\[/);
-  assert.match(renderTable(cols, rows, { width: 80, color: true }), /\x1b\[1mNAME/);
+  assert.not.match(renderTable(POLICY_COLUMNS, rows, { width: 80 }), /\x1b\[/);
+  assert.match(renderTable(POLICY_COLUMNS, rows, { width: 80, color: true }), /\x1b\[1mNAME/);
 });
 
 test("phrases: selector, target, match, fault, durations, proxy labels", () => {
