@@ -152,48 +152,48 @@ export function encodePairs(keys: ArrayBuffer[], values: ArrayBuffer[]): ArrayBu
 
 /**
  * A parsed view of a proxy-wasm pair map in memory (no copies). Returns false
- * (and leaves count 0) when the buffer is malformed.
+ * (and leaves count 0) when the buffer is malformed. The pair table is read
+ * as raw words (no per-access bounds or GC bookkeeping): this is on the
+ * per-request path.
  */
 export class PairsView {
   count: i32 = 0;
-  keyPtr: StaticArray<usize> = new StaticArray<usize>(64);
-  keyLen: StaticArray<i32> = new StaticArray<i32>(64);
-  valPtr: StaticArray<usize> = new StaticArray<usize>(64);
-  valLen: StaticArray<i32> = new StaticArray<i32>(64);
+  // Per pair 16 bytes: key ptr, key length, value ptr, value length (u32 each).
+  ents: StaticArray<u32> = new StaticArray<u32>(256);
 
   parse(ptr: usize, size: i32): bool {
     this.count = 0;
     if (size < 4) return size == 0 || size == 1;
     const n = <i32>load<u32>(ptr);
     if (n < 0 || n > (size - 4) / 8) return false;
-    if (n > this.keyPtr.length) this.grow(n);
+    if (n * 4 > this.ents.length) this.ents = new StaticArray<u32>(n * 4);
+    let e = changetype<usize>(this.ents);
     let at: i64 = 4 + <i64>n * 8;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < n; i++, e += 16) {
       const kl = <i64>load<u32>(ptr + 4 + <usize>i * 8);
       const vl = <i64>load<u32>(ptr + 8 + <usize>i * 8);
       if (at + kl + vl + 2 > <i64>size) return false;
-      unchecked(this.keyPtr[i] = ptr + <usize>at);
-      unchecked(this.keyLen[i] = <i32>kl);
+      store<u32>(e, <u32>(ptr + <usize>at));
+      store<u32>(e, <u32>kl, 4);
       at += kl + 1;
-      unchecked(this.valPtr[i] = ptr + <usize>at);
-      unchecked(this.valLen[i] = <i32>vl);
+      store<u32>(e, <u32>(ptr + <usize>at), 8);
+      store<u32>(e, <u32>vl, 12);
       at += vl + 1;
     }
     this.count = n;
     return true;
   }
 
-  private grow(n: i32): void {
-    this.keyPtr = new StaticArray<usize>(n);
-    this.keyLen = new StaticArray<i32>(n);
-    this.valPtr = new StaticArray<usize>(n);
-    this.valLen = new StaticArray<i32>(n);
-  }
+  @inline keyPtr(i: i32): usize { return <usize>load<u32>(changetype<usize>(this.ents) + (<usize>i << 4)); }
+  @inline keyLen(i: i32): i32 { return load<i32>(changetype<usize>(this.ents) + (<usize>i << 4), 4); }
+  @inline valPtr(i: i32): usize { return <usize>load<u32>(changetype<usize>(this.ents) + (<usize>i << 4), 8); }
+  @inline valLen(i: i32): i32 { return load<i32>(changetype<usize>(this.ents) + (<usize>i << 4), 12); }
 
-  /** Index of the first pair whose key equals name (ASCII case-insensitive), or -1. */
+  /** Index of the first pair from `from` on whose key equals name (ASCII case-insensitive), or -1. */
   find(name: usize, nameLen: i32, from: i32 = 0): i32 {
-    for (let i = from; i < this.count; i++) {
-      if (eqIgnoreCase(unchecked(this.keyPtr[i]), unchecked(this.keyLen[i]), name, nameLen)) return i;
+    let e = changetype<usize>(this.ents) + (<usize>from << 4);
+    for (let i = from, n = this.count; i < n; i++, e += 16) {
+      if (load<i32>(e, 4) == nameLen && eqIgnoreCase(<usize>load<u32>(e), nameLen, name, nameLen)) return i;
     }
     return -1;
   }

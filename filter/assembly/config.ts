@@ -84,8 +84,8 @@ export function resolveIdentity(cfg: PluginConfig): Identity {
     const view = new PairsView();
     if (view.parse(labels.ptr, labels.len)) {
       for (let i = 0; i < view.count && i < 64; i++) {
-        id.labelKeys.push(String.UTF8.decodeUnsafe(view.keyPtr[i], <usize>view.keyLen[i]));
-        id.labelValues.push(String.UTF8.decodeUnsafe(view.valPtr[i], <usize>view.valLen[i]));
+        id.labelKeys.push(String.UTF8.decodeUnsafe(view.keyPtr(i), <usize>view.keyLen(i)));
+        id.labelValues.push(String.UTF8.decodeUnsafe(view.valPtr(i), <usize>view.valLen(i)));
       }
     } else if (!decodeStringStruct(labels.ptr, labels.len, id.labelKeys, id.labelValues)) {
       id.labelKeys.length = 0;

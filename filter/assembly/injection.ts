@@ -63,11 +63,8 @@ export function onRequestHeaders(contextId: u32): u32 {
   if (request.load(hp, abi.pairsLen)) {
     grpc = request.isGrpc;
     const serverNow: i64 = root.hasExpiringRules ? abi.wallNowMs() + root.clockOffsetMs : 0;
-    for (let i = 0; i < n; i++) {
-      const r = unchecked(rules[i]);
-      if (r.expiresAtMs != 0 && serverNow >= r.expiresAtMs) continue;
-      if (request.ruleMatches(r)) { chosen = r; break; }
-    }
+    const i = request.firstMatch(root.snapshot, serverNow);
+    if (i >= 0) chosen = unchecked(rules[i]);
   }
   if (hp != 0) heap.free(hp);
   if (chosen == null) return Action.Continue;

@@ -394,6 +394,21 @@ export class Regex {
     return count;
   }
 
+  /**
+   * Bytes every match starts with when the program begins with `^` followed by
+   * literal bytes (empty otherwise): a cheap necessary condition checked before
+   * running the VM. Nothing jumps into that leading run (jump targets are
+   * splits or points after them), so every match passes through it from 0.
+   */
+  literalPrefix(): ArrayBuffer {
+    const code = this.code;
+    let n = 0;
+    if (unchecked(code[0]) == OP_BOL) while (unchecked(code[(n + 1) * 3]) == OP_BYTE) n++;
+    const out = new ArrayBuffer(n);
+    for (let i = 0; i < n; i++) store<u8>(changetype<usize>(out) + <usize>i, <u8>unchecked(code[(i + 1) * 3 + 1]));
+    return out;
+  }
+
   /** Unanchored search over [ptr, ptr+len). */
   match(ptr: usize, len: i32): bool {
     let clist = this.clist;

@@ -58,6 +58,84 @@ export class Snapshot {
   serverTimeMs: i64 = 0;
   policyCount: i32 = 0;
   rules: Rule[] = [];
+  quick: StaticArray<i64> = new StaticArray<i64>(0); // Q_STRIDE bytes per rule, see prepareSnapshot
+  prefixes: ArrayBuffer[] = []; // regex literal prefixes the quick table points at (kept alive here)
+}
+
+// Quick-reject record per rule (raw memory in Snapshot.quick): the per-request
+// scan reads these flat words and calls nothing for a rule they rule out; only
+// a rule that passes them and has further conditions goes to ruleMatches.
+const Q_METHOD: usize = 0; // i64 methodKey of an exact method condition; 0 = none
+const Q_EXPIRES: usize = 8; // i64 rule.expiresAtMs
+const Q_PATH_PTR: usize = 16;
+const Q_PATH_LEN: usize = 20;
+const Q_PATH_MODE: usize = 24; // 0 none, 1 exact, 2 must start with (prefix, or an anchored regex's literal prefix)
+const Q_FULL: usize = 28; // 1 = conditions left for ruleMatches (method/path regex or prefix, long method, headers, query)
+const Q_STRIDE: usize = 32;
+
+/**
+ * A method of up to 7 bytes as one nonzero integer (length + 1 in the top
+ * byte, the bytes below); -1 for longer ones, which never equals a rule's key.
+ */
+function methodKey(p: usize, len: i32): i64 {
+  if (len > 7) return -1;
+  let k: i64 = <i64>(len + 1) << 56;
+  for (let i = 0; i < len; i++) k |= <i64>load<u8>(p + <usize>i) << (<i64>i << 3);
+  return k;
+}
+
+/** Builds snap.quick from snap.rules; called once per decoded snapshot. */
+export function prepareSnapshot(snap: Snapshot): void {
+  const rules = snap.rules;
+  const q = new StaticArray<i64>(rules.length * 4);
+  let rec = changetype<usize>(q);
+  for (let i = 0; i < rules.length; i++, rec += Q_STRIDE) {
+    const r = rules[i];
+    let full = r.headers.length + r.query.length;
+    const m = r.method;
+    if (m != null) {
+      const key = methodKey(ptrOf(m.value), m.value.byteLength);
+      if (m.kind == KIND_EXACT && key > 0) store<i64>(rec, key, Q_METHOD);
+      else full = 1;
+    }
+    store<i64>(rec, r.expiresAtMs, Q_EXPIRES);
+    const p = r.path;
+    if (p != null) {
+      let lit = p.value;
+      if (p.kind == KIND_REGEX) {
+        lit = p.re!.literalPrefix();
+        snap.prefixes.push(lit);
+        full = 1;
+      }
+      store<usize>(rec, ptrOf(lit), Q_PATH_PTR);
+      store<i32>(rec, lit.byteLength, Q_PATH_LEN);
+      store<i32>(rec, p.kind == KIND_EXACT ? 1 : 2, Q_PATH_MODE);
+    }
+    store<i32>(rec, full, Q_FULL);
+  }
+  snap.quick = q;
+}
+
+/**
+ * Index of the first rule from `from` on that the quick table does not rule
+ * out for a request with method key `mk` and path [pp, pp+pl) at `now`, or -1.
+ * Raw memory only, so it compiles to a tight loop.
+ */
+function scanQuick(rec: usize, n: i32, from: i32, mk: i64, pp: usize, pl: i32, now: i64): i32 {
+  for (let i = from; i < n; i++, rec += Q_STRIDE) {
+    const m = load<i64>(rec, Q_METHOD);
+    if (m != 0 && m != mk) continue;
+    const exp = load<i64>(rec, Q_EXPIRES);
+    if (exp != 0 && now >= exp) continue;
+    const mode = load<i32>(rec, Q_PATH_MODE);
+    if (mode != 0) {
+      const len = load<i32>(rec, Q_PATH_LEN);
+      if (mode == 1 ? len != pl : len > pl) continue;
+      if (memory.compare(pp, load<usize>(rec, Q_PATH_PTR), <usize>len) != 0) continue;
+    }
+    return i;
+  }
+  return -1;
 }
 
 const H_METHOD = utf8(":method");
@@ -127,11 +205,11 @@ export class RequestView {
     if (!this.pairs.parse(ptr, size)) return false;
     const p = this.pairs;
     let i = p.find(ptrOf(H_METHOD), H_METHOD.byteLength);
-    if (i >= 0) { this.methodPtr = unchecked(p.valPtr[i]); this.methodLen = unchecked(p.valLen[i]); }
+    if (i >= 0) { this.methodPtr = p.valPtr(i); this.methodLen = p.valLen(i); }
     i = p.find(ptrOf(H_PATH), H_PATH.byteLength);
     if (i >= 0) {
-      const vp = unchecked(p.valPtr[i]);
-      const vl = unchecked(p.valLen[i]);
+      const vp = p.valPtr(i);
+      const vl = p.valLen(i);
       let q = 0;
       while (q < vl && load<u8>(vp + <usize>q) != 63) q++; // '?'
       this.pathPtr = vp;
@@ -139,7 +217,7 @@ export class RequestView {
       if (q < vl) { this.queryPtr = vp + <usize>q + 1; this.queryLen = vl - q - 1; }
     }
     i = p.find(ptrOf(H_CONTENT_TYPE), H_CONTENT_TYPE.byteLength);
-    if (i >= 0) this.isGrpc = startsWithIgnoreCase(unchecked(p.valPtr[i]), unchecked(p.valLen[i]), ptrOf(GRPC_CT), GRPC_CT.byteLength);
+    if (i >= 0) this.isGrpc = startsWithIgnoreCase(p.valPtr(i), p.valLen(i), ptrOf(GRPC_CT), GRPC_CT.byteLength);
     return true;
   }
 
@@ -151,7 +229,7 @@ export class RequestView {
     // Any occurrence of a repeated header may satisfy the condition.
     let i = p.find(np, nl);
     while (i >= 0) {
-      if (h.m.test(unchecked(p.valPtr[i]), unchecked(p.valLen[i]))) return true;
+      if (h.m.test(p.valPtr(i), p.valLen(i))) return true;
       i = p.find(np, nl, i + 1);
     }
     return false;
@@ -183,6 +261,23 @@ export class RequestView {
     }
     if (qm.m.kind == KIND_PRESENT) return !want;
     return found;
+  }
+
+  /**
+   * Index of the first rule of snap (in order) that is not expired at `now`
+   * (server clock ms: skipped when `expiresAtMs != 0 && now >= expiresAtMs`)
+   * and whose match holds for the loaded request; -1 when none.
+   */
+  firstMatch(snap: Snapshot, now: i64): i32 {
+    const mk = methodKey(this.methodPtr, this.methodLen);
+    const q = changetype<usize>(snap.quick);
+    const n = snap.rules.length;
+    let i = 0;
+    while ((i = scanQuick(q + <usize>i * Q_STRIDE, n, i, mk, this.pathPtr, this.pathLen, now)) >= 0) {
+      if (load<i32>(q + <usize>i * Q_STRIDE, Q_FULL) == 0 || this.ruleMatches(unchecked(snap.rules[i]))) return i;
+      i++;
+    }
+    return -1;
   }
 
   ruleMatches(r: Rule): bool {

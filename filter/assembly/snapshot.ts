@@ -6,7 +6,7 @@
 
 import { bytesOf, utf8, encodePairs, ptrOf } from "./bytes";
 import { compileRegex, regexError } from "./regex";
-import { Rule, Snapshot, StringMatcher, KeyedMatcher, KIND_EXACT, KIND_PREFIX, KIND_REGEX, KIND_PRESENT } from "./rules";
+import { Rule, Snapshot, StringMatcher, KeyedMatcher, KIND_EXACT, KIND_PREFIX, KIND_REGEX, KIND_PRESENT, prepareSnapshot } from "./rules";
 
 export const MAX_SNAPSHOT_BYTES: i32 = 4 * 1024 * 1024;
 export const MAX_TOTAL_REGEX_STATES: i32 = 200000;
@@ -387,6 +387,7 @@ export function decodeSnapshot(ptr: usize, len: i32): DecodeResult {
     return res;
   }
   snap.policyCount = np;
+  prepareSnapshot(snap);
   res.snapshot = snap;
   return res;
 }

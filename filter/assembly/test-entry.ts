@@ -6,7 +6,7 @@
 import { decodeSnapshot, decodeStringStruct } from "./snapshot";
 import { compileRegex, regexError, Regex } from "./regex";
 import { parseStringMembers, jsonError } from "./json";
-import { Rule, RequestView, StringMatcher, KeyedMatcher, KIND_EXACT, KIND_PREFIX, KIND_REGEX, KIND_PRESENT } from "./rules";
+import { Rule, Snapshot, RequestView, StringMatcher, KeyedMatcher, KIND_EXACT, KIND_PREFIX, KIND_REGEX, KIND_PRESENT } from "./rules";
 import { ptrOf } from "./bytes";
 
 export function testAbort(message: string | null, fileName: string | null, line: u32, column: u32): void {
@@ -97,18 +97,18 @@ function ruleJson(r: Rule): string {
   return s + "}";
 }
 
-let lastRules: Rule[] = [];
+let lastSnap: Snapshot = new Snapshot();
 
 /** Decodes a ConfigSnapshot; writes a JSON summary to the output buffer. Returns 1 on success, 0 on error. */
 export function decode(ptr: usize, len: i32): i32 {
   const res = decodeSnapshot(ptr, len);
   const snap = res.snapshot;
   if (snap == null) {
-    lastRules = [];
+    lastSnap = new Snapshot();
     setOut("{\"ok\":false,\"version\":" + qb(res.version) + ",\"nonce\":" + qb(res.nonce) + ",\"error\":" + q(res.error) + "}");
     return 0;
   }
-  lastRules = snap.rules;
+  lastSnap = snap;
   let s = "{\"ok\":true,\"version\":" + qb(snap.version) + ",\"nonce\":" + qb(snap.nonce) +
     ",\"serverTimeMs\":" + snap.serverTimeMs.toString() + ",\"policies\":" + snap.policyCount.toString() + ",\"rules\":[";
   for (let i = 0; i < snap.rules.length; i++) {
@@ -127,7 +127,13 @@ const view = new RequestView();
  */
 export function firstMatch(pairsPtr: usize, pairsLen: i32): i32 {
   if (!view.load(pairsPtr, pairsLen)) return -2;
-  for (let i = 0; i < lastRules.length; i++) if (view.ruleMatches(lastRules[i])) return i;
+  return view.firstMatch(lastSnap, i64.MIN_VALUE); // expiry is not checked here
+}
+
+/** firstMatch by evaluating every rule in full (no quick-reject table): the reference the table must agree with. */
+export function firstMatchFull(pairsPtr: usize, pairsLen: i32): i32 {
+  if (!view.load(pairsPtr, pairsLen)) return -2;
+  for (let i = 0; i < lastSnap.rules.length; i++) if (view.ruleMatches(lastSnap.rules[i])) return i;
   return -1;
 }
 
