@@ -21,6 +21,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const NS = (process.env.BENCH_NS ?? "1,100,1000").split(",").map(Number);
 const APPLIES = Number(process.env.BENCH_APPLIES ?? 20);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+/** HTTP/2 connections the subscribers spread over (default one per 100 subscribers; N = one each, as sidecars). */
+const CONNECTIONS = process.env.BENCH_CONNECTIONS ? Number(process.env.BENCH_CONNECTIONS) : undefined;
 const now = () => performance.timeOrigin + performance.now();
 
 v8.setFlagsFromString("--expose-gc");
@@ -58,7 +60,7 @@ interface Row {
 async function runN(server: RunningServer, storeName: string, n: number): Promise<Row> {
   const client = new PolicyClient(server.grpcAddress);
   const before = await memory();
-  const child = fork(path.join(HERE, "lib/subscribers.ts"), [server.grpcAddress, String(n), String(Math.ceil(n / 100))], {
+  const child = fork(path.join(HERE, "lib/subscribers.ts"), [server.grpcAddress, String(n), String(CONNECTIONS ?? Math.ceil(n / 100))], {
     execArgv: ["--import", "tsx"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

@@ -111,14 +111,41 @@ export function encodeVersionField(version: string): Buffer {
   return stringField(1, version);
 }
 
+/** Bytes of a varint (n >= 0, up to 2^53). */
+function varintSize(n: number): number {
+  let size = 1;
+  for (let v = Math.floor(n); v >= 0x80; v = Math.floor(v / 0x80)) size++;
+  return size;
+}
+
+function writeVarint(buf: Buffer, at: number, n: number): number {
+  let v = Math.floor(n);
+  while (v >= 0x80) {
+    buf[at++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  buf[at++] = v;
+  return at;
+}
+
 /**
  * ConfigSnapshot = version field (1) + nonce (2) + the shared policies bytes
  * (3) + server time (4). Field order on the wire does not matter to decoders.
+ * Runs once per stream per push: one allocation, the parts copied in.
  */
 export function encodeSnapshot(version: string | Buffer, nonce: string, policies: Buffer, serverTimeMs: number): Buffer {
   const v = typeof version === "string" ? stringField(1, version) : version;
-  const time = Buffer.from([(4 << 3) | 0, ...varint(serverTimeMs)]);
-  return Buffer.concat([v, stringField(2, nonce), policies, time]);
+  const nonceLen = Buffer.byteLength(nonce, "utf8");
+  const size = v.length + 1 + varintSize(nonceLen) + nonceLen + policies.length + 1 + varintSize(serverTimeMs);
+  const out = Buffer.allocUnsafe(size);
+  let at = v.copy(out, 0);
+  out[at++] = (2 << 3) | 2;
+  at = writeVarint(out, at, nonceLen);
+  at += out.write(nonce, at, "utf8");
+  at += policies.copy(out, at);
+  out[at++] = (4 << 3) | 0;
+  writeVarint(out, at, serverTimeMs);
+  return out;
 }
 
 /** A snapshot policy entry from a stored policy. */
