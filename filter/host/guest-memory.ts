@@ -21,6 +21,8 @@ export class GuestMemory {
   private buf = Buffer.alloc(0);
   private memory!: WebAssembly.Memory;
   private malloc!: Fn;
+  /** A shared memory's buffer is not detached when it grows: always compare buffers then. */
+  private shared = false;
 
   /** @param onMallocError reports a trap inside the guest's allocator (the VM fails). */
   constructor(private readonly onMallocError: (err: unknown) => void) {}
@@ -28,6 +30,7 @@ export class GuestMemory {
   attach(memory: WebAssembly.Memory, malloc: Fn): void {
     this.memory = memory;
     this.malloc = malloc;
+    this.shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
   }
 
   get size(): number {
@@ -35,10 +38,14 @@ export class GuestMemory {
   }
 
   private refresh(): void {
-    if (this.u8.buffer !== this.memory.buffer) {
-      this.u8 = new Uint8Array(this.memory.buffer);
-      this.dv = new DataView(this.memory.buffer);
-      this.buf = Buffer.from(this.memory.buffer);
+    // Growing a (non-shared) memory detaches its old buffer, which empties the
+    // views: checking the view's length avoids the slower Memory#buffer getter.
+    if (this.u8.length === 0 || this.shared) {
+      const b = this.memory.buffer;
+      if (this.u8.buffer === b) return;
+      this.u8 = new Uint8Array(b);
+      this.dv = new DataView(b);
+      this.buf = Buffer.from(b);
     }
   }
 
@@ -95,24 +102,30 @@ export class GuestMemory {
 
   /**
    * Header pairs serialized straight into guest memory (Envoy's marshalPairs
-   * layout). Hot path (once per request): all keys and values are joined into
-   * one string and written with a single native UTF-8 write; for all-ASCII
-   * headers (the norm) the per-string byte lengths are the string lengths.
+   * layout). Hot path (once per request): keys and values are joined into one
+   * flat string (Array#join: one allocation, no rope to flatten) and written
+   * with a single native UTF-8 write into a block sized for the worst case
+   * (3 bytes per UTF-16 unit); when the write produced one byte per unit
+   * (all ASCII, the norm) the per-string byte lengths are the string lengths.
+   * The reported size is the exact serialized size.
    */
   copyPairsOut(pairs: readonly HeaderPair[], ptrPtr: number, sizePtr: number): number {
     const n = pairs.length;
     // Envoy hands out an empty map as ptr 0 / size 0 (copyToPointerSize("")).
     if (n === 0) return this.setU32(ptrPtr, 0) && this.setU32(sizePtr, 0) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-    let joined = "";
+    const parts = new Array<string>(2 * n + 1);
     for (let i = 0; i < n; i++) {
       const pair = pairs[i]!;
-      joined += pair[0] + "\0" + pair[1] + "\0";
+      parts[2 * i] = pair[0];
+      parts[2 * i + 1] = pair[1];
     }
-    const dataBytes = Buffer.byteLength(joined, "utf8");
+    parts[2 * n] = "";
+    const joined = parts.join("\0");
+    const head = 4 + n * 8;
+    const addr = this.alloc(head + joined.length * 3);
+    if (!addr || !this.inBounds(addr, head + joined.length * 3)) return WasmResult.InvalidMemoryAccess;
+    const dataBytes = utf8Write(this.buf, joined, addr + head);
     const ascii = dataBytes === joined.length;
-    const size = 4 + n * 8 + dataBytes;
-    const addr = this.alloc(size);
-    if (!addr || !this.inBounds(addr, size)) return WasmResult.InvalidMemoryAccess;
     const dv = this.dv;
     dv.setUint32(addr, n, true);
     let p = addr + 4;
@@ -122,8 +135,7 @@ export class GuestMemory {
       dv.setUint32(p + 4, ascii ? pair[1].length : Buffer.byteLength(pair[1], "utf8"), true);
       p += 8;
     }
-    utf8Write(this.buf, joined, p);
-    if (!this.setU32(ptrPtr, addr) || !this.setU32(sizePtr, size)) return WasmResult.InvalidMemoryAccess;
+    if (!this.setU32(ptrPtr, addr) || !this.setU32(sizePtr, head + dataBytes)) return WasmResult.InvalidMemoryAccess;
     return WasmResult.Ok;
   }
 }
