@@ -1,5 +1,6 @@
 // bench:filter — per-request cost of the compiled filter in the Node host
-// with 0, 10 and 100 non-matching policies and one matching (abort) case:
+// with 0, 10 and 100 non-matching policies (GET: each rule's method fails;
+// POST: method passes, the path regex fails) and one matching (abort) case:
 // µs/request p50/p99, the share spent inside guest callbacks, memory after
 // 1M requests (RSS, heap, guest linear memory: must be flat), module size.
 // Prints figures; asserts nothing. Target: <= 5 µs/request with 100 policies.
@@ -14,8 +15,8 @@ import { FILTER_WASM, gc, loadVm, quantiles, startControlPlane, until, type Cont
 const MEASURE = Number(process.env.BENCH_REQUESTS ?? 200_000);
 const LONG_RUN = Number(process.env.BENCH_LONG_RUN ?? 1_000_000);
 
-const headers = (path: string): HeaderPair[] => [
-  [":method", "GET"],
+const headers = (path: string, method = "GET"): HeaderPair[] => [
+  [":method", method],
   [":path", path],
   [":authority", "frontend.demo.svc.cluster.local"],
   [":scheme", "http"],
@@ -59,8 +60,8 @@ async function waitAcked(cp: ControlPlane, name: string): Promise<void> {
   }
 }
 
-function runSync(vm: WasmVm, path: string, n: number, times?: Float64Array): void {
-  const h = headers(path);
+function runSync(vm: WasmVm, path: string, n: number, times?: Float64Array, method?: string): void {
+  const h = headers(path, method);
   for (let i = 0; i < n; i++) {
     const t0 = times ? performance.now() : 0;
     const s = vm.startStream(h.slice(), true);
@@ -69,9 +70,9 @@ function runSync(vm: WasmVm, path: string, n: number, times?: Float64Array): voi
   }
 }
 
-async function runAsync(vm: WasmVm, path: string, n: number, times?: Float64Array): Promise<void> {
-  const [, , ...rest] = headers(path);
-  const init = { method: "GET", path, headers: rest.filter(([k]) => !k.startsWith(":")) };
+async function runAsync(vm: WasmVm, path: string, n: number, times?: Float64Array, method = "GET"): Promise<void> {
+  const [, , ...rest] = headers(path, method);
+  const init = { method, path, headers: rest.filter(([k]) => !k.startsWith(":")) };
   for (let i = 0; i < n; i++) {
     const t0 = times ? performance.now() : 0;
     await vm.request(init);
@@ -81,21 +82,21 @@ async function runAsync(vm: WasmVm, path: string, n: number, times?: Float64Arra
 
 const us = (ms: number) => (ms * 1000).toFixed(2);
 
-async function measure(vm: WasmVm, label: string, path: string): Promise<void> {
-  runSync(vm, path, 20_000);
+async function measure(vm: WasmVm, label: string, path: string, method?: string): Promise<void> {
+  runSync(vm, path, 20_000, undefined, method);
   const sync = new Float64Array(MEASURE);
-  runSync(vm, path, MEASURE, sync);
+  runSync(vm, path, MEASURE, sync, method);
   const qs = quantiles(sync);
-  await runAsync(vm, path, 10_000);
+  await runAsync(vm, path, 10_000, undefined, method);
   const full = new Float64Array(MEASURE / 4);
-  await runAsync(vm, path, full.length, full);
+  await runAsync(vm, path, full.length, full, method);
   const qf = quantiles(full);
   // Guest share: time inside guest callbacks vs the whole request (with timing on).
   vm.stats.guestMs = 0;
   vm.stats.hostInGuestMs = 0;
   const t0 = performance.now();
   vm.measureGuest = true;
-  runSync(vm, path, 50_000);
+  runSync(vm, path, 50_000, undefined, method);
   vm.measureGuest = false;
   const total = performance.now() - t0;
   const share = ((vm.stats.guestMs - vm.stats.hostInGuestMs) / total) * 100;
@@ -121,6 +122,8 @@ async function main(): Promise<void> {
     for (let i = 10; i < 100; i++) await cp.apply(nonMatching(i));
     await waitAcked(cp, nonMatching(99).metadata!.name!);
     await measure(vm, "100 non-matching policies", "/api/v1/products/42");
+    // POST passes every rule's method condition: the path (regex) decides.
+    await measure(vm, "100 non-matching, POST", "/api/v1/products/42", "POST");
     await cp.apply({
       metadata: { name: "zz-match" },
       spec: {

@@ -280,16 +280,20 @@ export class RequestView {
     return -1;
   }
 
+  /** Every condition of r holds (cheap ones first, method/path regexes last: the order cannot change the result). */
   ruleMatches(r: Rule): bool {
     const m = r.method;
-    if (m != null && !m.test(this.methodPtr, this.methodLen)) return false;
+    const mRe = m != null && m.kind == KIND_REGEX;
+    if (m != null && !mRe && !m.test(this.methodPtr, this.methodLen)) return false;
     const pm = r.path;
-    if (pm != null && !pm.test(this.pathPtr, this.pathLen)) return false;
+    const pRe = pm != null && pm.kind == KIND_REGEX;
+    if (pm != null && !pRe && !pm.test(this.pathPtr, this.pathLen)) return false;
     const hs = r.headers;
     for (let i = 0, n = hs.length; i < n; i++) if (!this.headerHolds(unchecked(hs[i]))) return false;
     const qs = r.query;
     for (let i = 0, n = qs.length; i < n; i++) if (!this.queryHolds(unchecked(qs[i]))) return false;
-    return true;
+    if (mRe && !m!.test(this.methodPtr, this.methodLen)) return false;
+    return !pRe || pm!.test(this.pathPtr, this.pathLen);
   }
 }
 
