@@ -34,9 +34,16 @@ const pendings = new Map<u32, Pending>();
 const request = new RequestView();
 let seqCounter: u32 = 0;
 
+// The stream created last (Envoy calls proxy_on_request_headers right after
+// proxy_on_context_create): its root without a map lookup.
+let lastStream: u32 = 0;
+let lastRoot: Root | null = null;
+
 /** proxy_on_context_create of a stream context under `root`. */
 export function attachStream(contextId: u32, root: Root): void {
   streamRoot.set(contextId, root);
+  lastStream = contextId;
+  lastRoot = root;
 }
 
 /** proxy_on_delete of a stream context: it leaves the timer queue. */
@@ -47,12 +54,15 @@ export function detachStream(contextId: u32): void {
     reschedule(p.root);
   }
   if (streamRoot.has(contextId)) streamRoot.delete(contextId);
+  if (contextId == lastStream) lastRoot = null;
 }
 
 /** proxy_on_request_headers: the header action (Continue, or Pause while a fault runs). */
 export function onRequestHeaders(contextId: u32): u32 {
-  if (!streamRoot.has(contextId)) return Action.Continue;
-  const root = streamRoot.get(contextId);
+  let root: Root;
+  if (contextId == lastStream && lastRoot != null) root = lastRoot!;
+  else if (streamRoot.has(contextId)) root = streamRoot.get(contextId);
+  else return Action.Continue;
   const rules = root.snapshot.rules;
   const n = rules.length;
   if (n == 0) return Action.Continue;
