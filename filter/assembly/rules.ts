@@ -71,7 +71,11 @@ const Q_PATH_PTR: usize = 16;
 const Q_PATH_LEN: usize = 20;
 const Q_PATH_MODE: usize = 24; // 0 none, 1 exact, 2 must start with (prefix, or an anchored regex's literal prefix)
 const Q_FULL: usize = 28; // 1 = conditions left for ruleMatches (method/path regex or prefix, long method, headers, query)
-const Q_STRIDE: usize = 32;
+const Q_HNAME_PTR: usize = 32; // the rule's first header matcher when it is `exact` (a necessary condition)
+const Q_HNAME_LEN: usize = 36; // 0 = none (header names are never empty)
+const Q_HVAL_PTR: usize = 40;
+const Q_HVAL_LEN: usize = 44;
+const Q_STRIDE: usize = 48;
 
 /**
  * A method of up to 7 bytes as one nonzero integer (length + 1 in the top
@@ -87,7 +91,7 @@ function methodKey(p: usize, len: i32): i64 {
 /** Builds snap.quick from snap.rules; called once per decoded snapshot. */
 export function prepareSnapshot(snap: Snapshot): void {
   const rules = snap.rules;
-  const q = new StaticArray<i64>(rules.length * 4);
+  const q = new StaticArray<i64>(rules.length * 6);
   let rec = changetype<usize>(q);
   for (let i = 0; i < rules.length; i++, rec += Q_STRIDE) {
     const r = rules[i];
@@ -112,6 +116,15 @@ export function prepareSnapshot(snap: Snapshot): void {
       store<i32>(rec, p.kind == KIND_EXACT ? 1 : 2, Q_PATH_MODE);
     }
     store<i32>(rec, full, Q_FULL);
+    if (r.headers.length > 0) {
+      const h = r.headers[0];
+      if (h.m.kind == KIND_EXACT) {
+        store<usize>(rec, ptrOf(h.name), Q_HNAME_PTR);
+        store<i32>(rec, h.name.byteLength, Q_HNAME_LEN);
+        store<usize>(rec, ptrOf(h.m.value), Q_HVAL_PTR);
+        store<i32>(rec, h.m.value.byteLength, Q_HVAL_LEN);
+      }
+    }
   }
   snap.quick = q;
 }
@@ -121,7 +134,7 @@ export function prepareSnapshot(snap: Snapshot): void {
  * out for a request with method key `mk` and path [pp, pp+pl) at `now`, or -1.
  * Raw memory only, so it compiles to a tight loop.
  */
-function scanQuick(rec: usize, n: i32, from: i32, mk: i64, pp: usize, pl: i32, now: i64): i32 {
+function scanQuick(rec: usize, n: i32, from: i32, mk: i64, pp: usize, pl: i32, now: i64, pairs: usize, np: i32): i32 {
   for (let i = from; i < n; i++, rec += Q_STRIDE) {
     const m = load<i64>(rec, Q_METHOD);
     if (m != 0 && m != mk) continue;
@@ -133,6 +146,8 @@ function scanQuick(rec: usize, n: i32, from: i32, mk: i64, pp: usize, pl: i32, n
       if (mode == 1 ? len != pl : len > pl) continue;
       if (memory.compare(pp, load<usize>(rec, Q_PATH_PTR), <usize>len) != 0) continue;
     }
+    const hl = load<i32>(rec, Q_HNAME_LEN);
+    if (hl != 0 && !hasHeaderValue(pairs, np, load<usize>(rec, Q_HNAME_PTR), hl, load<usize>(rec, Q_HVAL_PTR), load<i32>(rec, Q_HVAL_LEN))) continue;
     return i;
   }
   return -1;
@@ -184,6 +199,15 @@ export function urlDecode(src: usize, len: i32, dst: usize): i32 {
     o++;
   }
   return o;
+}
+
+/** Some pair of the raw pair table [e, e + 16*n) has key name (ASCII case-insensitive) and value v. */
+function hasHeaderValue(e: usize, n: i32, name: usize, nl: i32, v: usize, vl: i32): bool {
+  for (let i = 0; i < n; i++, e += 16) {
+    if (load<i32>(e, 4) == nl && load<i32>(e, 12) == vl && eqIgnoreCase(<usize>load<u32>(e), nl, name, nl) &&
+      memory.compare(<usize>load<u32>(e, 8), v, <usize>vl) == 0) return true;
+  }
+  return false;
 }
 
 /** The parts of one request that rules look at, located in the host header buffer. */
@@ -273,7 +297,9 @@ export class RequestView {
     const q = changetype<usize>(snap.quick);
     const n = snap.rules.length;
     let i = 0;
-    while ((i = scanQuick(q + <usize>i * Q_STRIDE, n, i, mk, this.pathPtr, this.pathLen, now)) >= 0) {
+    const pe = changetype<usize>(this.pairs.ents);
+    const pc = this.pairs.count;
+    while ((i = scanQuick(q + <usize>i * Q_STRIDE, n, i, mk, this.pathPtr, this.pathLen, now, pe, pc)) >= 0) {
       if (load<i32>(q + <usize>i * Q_STRIDE, Q_FULL) == 0 || this.ruleMatches(unchecked(snap.rules[i]))) return i;
       i++;
     }
