@@ -1,6 +1,7 @@
 // bench:filter — per-request cost of the compiled filter in the Node host
 // with 0, 10 and 100 non-matching policies (GET: each rule's method fails;
-// POST: method passes, the path regex fails) and one matching (abort) case:
+// POST: method passes, the path regex fails), one matching (abort) case and
+// 100 more header-only policies ahead of them:
 // µs/request p50/p99, the share spent inside guest callbacks, memory after
 // 1M requests (RSS, heap, guest linear memory: must be flat), module size.
 // Prints figures; asserts nothing. Target: <= 5 µs/request with 100 policies.
@@ -157,6 +158,16 @@ async function main(): Promise<void> {
     console.log(`  JS heap   ${mb(m0.heapUsed)} MiB -> ${mb(m1.heapUsed)} MiB`);
     console.log(`  guest memory.buffer ${g0} -> ${vm.memorySize} bytes${g0 === vm.memorySize ? " (flat)" : " (GREW)"}`);
     console.log(`  VM crashes ${vm.stats.crashes}, metrics: aborts ${vm.metrics()["wasmcustom.hfi_faults_aborts_total"]}`);
+
+    // 100 policies ahead of those that match on one header only (no method/path to reject on).
+    for (let i = 0; i < 100; i++) {
+      await cp.apply({
+        metadata: { name: `hdr-${String(i).padStart(3, "0")}` },
+        spec: { selector: { service: "frontend" }, priority: 1, rules: [{ match: { headers: [{ name: "x-user", exact: `user-${i}` }] }, fault: { percentage: 50, abort: { httpStatus: 503 } } }] },
+      });
+    }
+    await waitAcked(cp, "hdr-099");
+    await measure(vm, "+ 100 header-only ahead", "/api/v1/products/42");
   } finally {
     await vm.close();
     await cp.close();
