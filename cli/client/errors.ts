@@ -31,7 +31,7 @@ function codeName(code: number): GrpcCodeName {
   return name ?? "UNKNOWN";
 }
 
-// One "<field.path>: <reason>" per problem, as the team's error strings are written.
+// One "<field.path>: <reason>" per problem, the form every HFI validation error takes.
 const FIELD_ERROR_RE = /^([A-Za-z_][\w]*(?:\[\d+\]|\.[A-Za-z_][\w]*|\["[^"]*"\])*): (.+)$/s;
 
 /** Field errors from a status: the structured metadata when the server sends it, else parsed from the message. */

@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { ConfigError, SERVER_OPTIONS, loadServerConfig, parseAddr } from "../../server/config.ts";
 import { bearerToken, checkBearer, tokenEquals } from "../../server/auth.ts";
 
-test("defaults match the team conventions", () => {
+test("defaults match the documented ones", () => {
   const c = loadServerConfig({}, {});
   assert.equal(c, {
     grpcAddr: "0.0.0.0:9090",
