@@ -1,4 +1,4 @@
-// The HFI regex subset (see TEAM brief / README): a parser to an AST, a
+// The HFI regex subset (see README, "HFI regex"): a parser to an AST, a
 // compiler to a Thompson-NFA program, and a Pike VM that answers "does the
 // pattern match anywhere in these bytes" in O(len(input) * len(program)) with
 // no backtracking. Same semantics as the server's reference
