@@ -6,9 +6,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import type { ServiceDefinition } from "@grpc/proto-loader";
-import { packageDefinition } from "../../proto/loader.ts";
-import { loadTestEntry, outputText, withBytes, type TestEntryExports } from "./test-wasm.ts";
+import { encodeSnapshot, loadTestEntry, outputText, pairs, withBytes, type TestEntryExports } from "./test-wasm.ts";
 
 interface TestExports extends TestEntryExports {
   decode(p: number, n: number): number;
@@ -37,20 +35,6 @@ function decode(bytes: Uint8Array): Json {
   return parsed;
 }
 
-const svc = packageDefinition()["hfi.v1.ConfigDiscoveryService"] as ServiceDefinition;
-const encodeSnapshot = (obj: Json): Uint8Array => svc.StreamConfig!.responseSerialize(obj);
-
-function pairs(entries: [string, string][]): Uint8Array {
-  const parts: Buffer[] = [];
-  const head = Buffer.alloc(4 + entries.length * 8);
-  head.writeUInt32LE(entries.length, 0);
-  entries.forEach(([k, v], i) => {
-    head.writeUInt32LE(Buffer.byteLength(k), 4 + i * 8);
-    head.writeUInt32LE(Buffer.byteLength(v), 8 + i * 8);
-    parts.push(Buffer.from(k), Buffer.from([0]), Buffer.from(v), Buffer.from([0]));
-  });
-  return Buffer.concat([head, ...parts]);
-}
 
 const request = (method: string, p: string, headers: [string, string][] = []): Uint8Array =>
   pairs([[":method", method], [":path", p], [":authority", "svc"], ...headers]);

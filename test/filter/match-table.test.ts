@@ -9,9 +9,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import type { ServiceDefinition } from "@grpc/proto-loader";
-import { packageDefinition } from "../../proto/loader.ts";
-import { loadTestEntry, withBytes, type TestEntryExports } from "./test-wasm.ts";
+import { encodeSnapshot, loadTestEntry, pairs, withBytes, type TestEntryExports } from "./test-wasm.ts";
 
 interface MatchExports extends TestEntryExports {
   decode(p: number, n: number): number;
@@ -20,21 +18,6 @@ interface MatchExports extends TestEntryExports {
 }
 
 const wasm = loadTestEntry<MatchExports>();
-const svc = packageDefinition()["hfi.v1.ConfigDiscoveryService"] as ServiceDefinition;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const encodeSnapshot = (obj: any): Uint8Array => svc.StreamConfig!.responseSerialize(obj);
-
-function pairs(entries: [string, string][]): Uint8Array {
-  const parts: Buffer[] = [];
-  const head = Buffer.alloc(4 + entries.length * 8);
-  head.writeUInt32LE(entries.length, 0);
-  entries.forEach(([k, v], i) => {
-    head.writeUInt32LE(Buffer.byteLength(k), 4 + i * 8);
-    head.writeUInt32LE(Buffer.byteLength(v), 8 + i * 8);
-    parts.push(Buffer.from(k), Buffer.from([0]), Buffer.from(v), Buffer.from([0]));
-  });
-  return Buffer.concat([head, ...parts]);
-}
 
 const METHODS = ["GET", "POST", "", "get", "DELETE", "PUT", "OPTIONSX", "OPTIONSXY"]; // 7 bytes fit the integer key, 8+ do not
 const PATHS = ["/a", "/a/b", "/a/12", "/aab", "/b", "", "/a/b?x=1", "/aa/", "/a//", "?q", "/", "/ab", "/a/", "/aa", "/a/1?x"];
