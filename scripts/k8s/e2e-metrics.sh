@@ -16,12 +16,7 @@ policy="e2e-metrics"
 frontend="http://frontend.$DEMO_NAMESPACE.svc.cluster.local/"
 trap 'cleanup_policy "$policy"' EXIT
 
-require_cmds node base64 || exit "$E_ENV"
-require_cluster || exit "$E_ENV"
-require_istio || exit "$E_ENV"
-require_hfi || exit "$E_ENV"
-require_demo || exit "$E_ENV"
-connect_hfi || exit "$E_ENV"
+require_policy_e2e node base64 || exit "$E_ENV"
 
 apply_abort_policy "$policy" frontend 100 || { fail "could not apply $policy"; exit "$E_FAIL"; }
 some_aborted() { http_codes "$frontend" 5 | grep -q '^503$'; }

@@ -16,12 +16,7 @@ pct=30
 frontend="http://frontend.$DEMO_NAMESPACE.svc.cluster.local/"
 trap 'cleanup_policy "$policy"' EXIT
 
-require_cmds node base64 awk || exit "$E_ENV"
-require_cluster || exit "$E_ENV"
-require_istio || exit "$E_ENV"
-require_hfi || exit "$E_ENV"
-require_demo || exit "$E_ENV"
-connect_hfi || exit "$E_ENV"
+require_policy_e2e node base64 awk || exit "$E_ENV"
 
 mapfile -t pods < <(pods_of frontend | grep .)
 [ ${#pods[@]} -ge 1 ] || { not_ready "no frontend pods"; exit "$E_ENV"; }

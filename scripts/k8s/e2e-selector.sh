@@ -14,12 +14,7 @@ frontend="http://frontend.$DEMO_NAMESPACE.svc.cluster.local/"
 catalog="http://productcatalog.$DEMO_NAMESPACE.svc.cluster.local/"
 trap 'cleanup_policy "$policy"' EXIT
 
-require_cmds node base64 || exit "$E_ENV"
-require_cluster || exit "$E_ENV"
-require_istio || exit "$E_ENV"
-require_hfi || exit "$E_ENV"
-require_demo || exit "$E_ENV"
-connect_hfi || exit "$E_ENV"
+require_policy_e2e node base64 || exit "$E_ENV"
 
 all_codes() { # URL CODE: N requests, all answered with CODE
   local codes

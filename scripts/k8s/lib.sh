@@ -173,6 +173,14 @@ connect_hfi() {
   export HFI_SERVER HFI_TOKEN
 }
 
+# require_policy_e2e CMD...: preflight of the policy-driven e2e scripts: the
+# commands exist, the demo stack is up, the control plane is reachable.
+# Returns non-zero (the caller exits E_ENV) after naming what is missing.
+require_policy_e2e() {
+  require_cmds "$@" && require_cluster && require_istio && require_hfi &&
+    require_demo && connect_hfi
+}
+
 # in_client CMD...: run CMD in the in-mesh client pod of the demo namespace.
 in_client() { k -n "$DEMO_NAMESPACE" exec deploy/client -c curl -- "$@"; }
 
