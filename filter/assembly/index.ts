@@ -5,7 +5,7 @@
 
 import * as abi from "./abi";
 import { Action } from "./abi";
-import { roots, rootOf, ensureSeeded, reschedule } from "./root";
+import { Root, roots, rootOf, ensureSeeded, reschedule } from "./root";
 import { configure, reconnectIfDue, onConfigMessage, onConfigClose, shutdown } from "./config-stream";
 import { attachStream, detachStream, onRequestHeaders, fireDue } from "./injection";
 import { defineMetrics } from "./metrics";
@@ -159,11 +159,16 @@ export function proxy_on_grpc_receive(contextId: u32, token: u32, size: u32): vo
   leave(ALWAYS);
 }
 
-function cbGrpcReceive(contextId: u32, token: u32, size: u32): void {
-  if (!roots.has(contextId)) return;
+/** The root whose open config stream `token` is, or null (stale or foreign callbacks are ignored). */
+function streamRoot(contextId: u32, token: u32): Root | null {
+  if (token == 0 || !roots.has(contextId)) return null;
   const root = roots.get(contextId);
-  if (token != root.grpcToken || token == 0) return;
-  onConfigMessage(root, size);
+  return token == root.grpcToken ? root : null;
+}
+
+function cbGrpcReceive(contextId: u32, token: u32, size: u32): void {
+  const root = streamRoot(contextId, token);
+  if (root) onConfigMessage(root, size);
 }
 
 export function proxy_on_grpc_close(contextId: u32, token: u32, status: u32): void {
@@ -173,8 +178,6 @@ export function proxy_on_grpc_close(contextId: u32, token: u32, status: u32): vo
 }
 
 function cbGrpcClose(contextId: u32, token: u32, status: u32): void {
-  if (!roots.has(contextId)) return;
-  const root = roots.get(contextId);
-  if (token != root.grpcToken || token == 0) return;
-  onConfigClose(root, status);
+  const root = streamRoot(contextId, token);
+  if (root) onConfigClose(root, status);
 }
