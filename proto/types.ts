@@ -20,6 +20,7 @@ export type { ApplyResult } from "./gen/hfi/v1/ApplyResult.ts";
 export type { GetPolicyResponse__Output as GetPolicyResponseOut } from "./gen/hfi/v1/GetPolicyResponse.ts";
 export type { ListPoliciesResponse__Output as ListPoliciesResponseOut } from "./gen/hfi/v1/ListPoliciesResponse.ts";
 export type { DeletePolicyResponse__Output as DeletePolicyResponseOut } from "./gen/hfi/v1/DeletePolicyResponse.ts";
+export type { InvalidPolicy, InvalidPolicy__Output as InvalidPolicyOut } from "./gen/hfi/v1/InvalidPolicy.ts";
 export type { GetPolicyStatusResponse__Output as GetPolicyStatusResponseOut } from "./gen/hfi/v1/GetPolicyStatusResponse.ts";
 export type { PolicyStatus, PolicyStatus__Output as PolicyStatusOut } from "./gen/hfi/v1/PolicyStatus.ts";
 export type { ProxyStatus, ProxyStatus__Output as ProxyStatusOut } from "./gen/hfi/v1/ProxyStatus.ts";

@@ -22,6 +22,8 @@ const STORE_CODES: Record<StoreError["code"], [grpc.status, number]> = {
   already_exists: [grpc.status.ALREADY_EXISTS, 409],
   not_found: [grpc.status.NOT_FOUND, 404],
   unavailable: [grpc.status.UNAVAILABLE, 503],
+  // The store's total size limit: the request is fine, the store is full.
+  quota: [grpc.status.RESOURCE_EXHAUSTED, 507],
 };
 
 export function toApiError(err: unknown): ApiError {
@@ -48,6 +50,7 @@ export const HTTP_CODE_NAMES: Record<number, string> = {
   415: "UNSUPPORTED_MEDIA_TYPE",
   500: "INTERNAL",
   503: "UNAVAILABLE",
+  507: "RESOURCE_EXHAUSTED",
 };
 
 /** JSON error body of the REST API. */

@@ -3,8 +3,9 @@
 // are server/policy's; storage is the PolicyStore's.
 import type { PolicyOut } from "../proto/loader.ts";
 import { parsePolicyInput, policyExpiry, validateName } from "./policy/index.ts";
+import { LIMITS } from "./policy/limits.ts";
 import { PolicyValidationError } from "./policy/types.ts";
-import { StoreError, type PolicyStore, type StoredPolicy } from "./store/types.ts";
+import { StoreError, type DeleteResult, type InvalidEntry, type ListPage, type PolicyStore, type StoredPolicy } from "./store/types.ts";
 import { pruneMessage } from "./wire.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -46,12 +47,21 @@ export interface PolicyOpsHooks {
   writeFailed?(name: string): void;
 }
 
+export interface PolicyOpsOptions {
+  /** Total size limit of the store in bytes (default LIMITS.maxTotalPolicyBytes). */
+  maxTotalBytes?: number;
+}
+
 export class PolicyOps {
+  private readonly maxTotalBytes: number;
   constructor(
     private readonly store: PolicyStore,
     private readonly metrics: Metrics,
     private readonly hooks: PolicyOpsHooks = {},
-  ) {}
+    opts: PolicyOpsOptions = {},
+  ) {
+    this.maxTotalBytes = opts.maxTotalBytes ?? LIMITS.maxTotalPolicyBytes;
+  }
 
   /** Counts failures of the store itself (not conflicts or missing names). */
   private async storeOp<T>(op: string, fn: () => Promise<T>): Promise<T> {
@@ -94,21 +104,19 @@ export class PolicyOps {
     const ttlSeconds = policyExpiry(policy);
     this.hooks.writeStart?.(name);
     try {
+      // Without expected_version/create_only the write is unconditional (last
+      // writer wins) and the store says whether it created the name.
       const stored = await this.storeOp("put", () =>
         this.store.put(policy, {
           expectedVersion: opts.expectedVersion || undefined,
-          // No CAS asked for: still refuse to report "created" over a concurrent create.
-          createOnly: opts.createOnly || !existing ? true : undefined,
+          createOnly: opts.createOnly || undefined,
           ttlSeconds,
+          maxTotalBytes: this.maxTotalBytes,
         }),
       );
-      return { policy: stored.policy, result };
+      return { policy: stored.policy, result: stored.created ? "APPLY_RESULT_CREATED" : "APPLY_RESULT_CONFIGURED" };
     } catch (err) {
       this.hooks.writeFailed?.(name);
-      if (err instanceof StoreError && err.code === "already_exists" && !opts.createOnly && !existing) {
-        // Created concurrently since our read: apply again as an update.
-        return this.apply(input, opts);
-      }
       throw err;
     }
   }
@@ -130,7 +138,19 @@ export class PolicyOps {
     return this.storeOp("list", () => this.store.list());
   }
 
-  async delete(name: string, expectedVersion?: number): Promise<{ previous: StoredPolicy; revision: number }> {
+  /** One page in name order (invalid entries included), for paged listings. */
+  async listPage(after: string | undefined, limit: number): Promise<ListPage> {
+    if (after) this.checkName(after);
+    return this.storeOp("list", () => this.store.listPage({ after, limit }));
+  }
+
+  /** Values under policy names that do not validate (written by another tool). */
+  async listInvalid(): Promise<InvalidEntry[]> {
+    return this.storeOp("list", () => this.store.listInvalid());
+  }
+
+  /** Deletes a policy, or an invalid entry of that name. */
+  async delete(name: string, expectedVersion?: number): Promise<DeleteResult> {
     this.checkName(name);
     this.hooks.writeStart?.(name);
     try {

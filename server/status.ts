@@ -92,7 +92,7 @@ export function statusReport(policies: StoredPolicy[], records: ProxyRecord[]): 
     (a, b) => cmp(a.identity.proxyId, b.identity.proxyId) || cmp(a.replica, b.replica) || Number(a.stream) - Number(b.stream),
   );
   const groups = byIdentity(sorted);
-  return { policies: policies.map((p) => policyStatus(p, groups)), proxies: sorted.map(proxyStatus), partial: "" };
+  return { policies: policies.map((p) => policyStatus(p, groups)), proxies: sorted.map(proxyStatus), partial: "", invalidPolicies: [] };
 }
 
 /** gRPC trailer / REST field saying the report lacks other replicas' proxies (and why). */

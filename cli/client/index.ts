@@ -11,6 +11,7 @@ import type {
   ListPoliciesResponseOut,
   DeletePolicyResponseOut,
   GetPolicyStatusResponseOut,
+  InvalidPolicyOut,
 } from "../../proto/types.ts";
 import { HfiClientError, toClientError } from "./errors.ts";
 import { resumingWatch, streamIterator, type ResumeOptions } from "./watch.ts";
@@ -72,9 +73,21 @@ export interface PolicyClient {
   applyPolicy(policy: Policy, opts?: ApplyOptions): Promise<ApplyResultOut>;
   /** Rejects with code NOT_FOUND when absent. */
   getPolicy(name: string): Promise<PolicyOut>;
-  listPolicies(): Promise<{ policies: PolicyOut[]; revision: number }>;
-  /** Resolves with the policy as it was before deletion. */
-  deletePolicy(name: string, opts?: { expectedVersion?: number }): Promise<{ policy: PolicyOut; revision: number }>;
+  /**
+   * Every policy, following the pages of ListPolicies; `invalid`: values in
+   * the store that are not valid policies (deletePolicy removes them).
+   */
+  listPolicies(): Promise<{ policies: PolicyOut[]; revision: number; invalid: InvalidPolicyOut[] }>;
+  /** One page of ListPolicies (pageSize 0: as many as fit one response); nextPageToken "" on the last. */
+  listPoliciesPage(opts?: { pageSize?: number; pageToken?: string }): Promise<ListPoliciesResponseOut>;
+  /**
+   * Resolves with the policy as it was before deletion; `invalid` is set when
+   * the name held an invalid entry (then the policy has only name and version).
+   */
+  deletePolicy(
+    name: string,
+    opts?: { expectedVersion?: number },
+  ): Promise<{ policy: PolicyOut; revision: number; invalid?: InvalidPolicyOut }>;
   /** One policy's status (and the proxies), or every policy's when name is omitted. */
   getPolicyStatus(name?: string): Promise<GetPolicyStatusResponseOut>;
   /** Change events as they happen. Leaving the loop (break/return/throw) cancels the stream. */
@@ -148,9 +161,27 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
       return requirePolicy(res.policy, name);
     },
 
+    listPoliciesPage(o = {}) {
+      return unary<{ pageSize: number; pageToken: string }, ListPoliciesResponseOut>(stub.listPolicies as never, {
+        pageSize: o.pageSize ?? 0,
+        pageToken: o.pageToken ?? "",
+      });
+    },
+
     async listPolicies() {
-      const res = await unary<object, ListPoliciesResponseOut>(stub.listPolicies as never, {});
-      return { policies: res.policies, revision: res.revision };
+      const policies: PolicyOut[] = [];
+      const invalid: InvalidPolicyOut[] = [];
+      let revision = 0;
+      let pageToken = "";
+      do {
+        const res = await client.listPoliciesPage({ pageToken });
+        // Every page reports the revision the listing started at.
+        revision ||= res.revision;
+        for (const p of res.policies) policies.push(p);
+        for (const e of res.invalidPolicies ?? []) invalid.push(e);
+        pageToken = res.nextPageToken ?? "";
+      } while (pageToken);
+      return { policies, revision, invalid };
     },
 
     async deletePolicy(name, o = {}) {
@@ -158,7 +189,12 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
         stub.deletePolicy as never,
         { name, expectedVersion: o.expectedVersion ?? 0 },
       );
-      return { policy: requirePolicy(res.policy, name), revision: res.revision };
+      const out: { policy: PolicyOut; revision: number; invalid?: InvalidPolicyOut } = {
+        policy: requirePolicy(res.policy, name),
+        revision: res.revision,
+      };
+      if (res.invalid) out.invalid = res.invalid;
+      return out;
     },
 
     getPolicyStatus(name = "") {

@@ -15,6 +15,7 @@ import type { GetPolicyStatusResponse as _hfi_v1_GetPolicyStatusResponse, GetPol
 import type { HeaderMatch as _hfi_v1_HeaderMatch, HeaderMatch__Output as _hfi_v1_HeaderMatch__Output } from './hfi/v1/HeaderMatch.ts';
 import type { HeaderValue as _hfi_v1_HeaderValue, HeaderValue__Output as _hfi_v1_HeaderValue__Output } from './hfi/v1/HeaderValue.ts';
 import type { Identity as _hfi_v1_Identity, Identity__Output as _hfi_v1_Identity__Output } from './hfi/v1/Identity.ts';
+import type { InvalidPolicy as _hfi_v1_InvalidPolicy, InvalidPolicy__Output as _hfi_v1_InvalidPolicy__Output } from './hfi/v1/InvalidPolicy.ts';
 import type { ListPoliciesRequest as _hfi_v1_ListPoliciesRequest, ListPoliciesRequest__Output as _hfi_v1_ListPoliciesRequest__Output } from './hfi/v1/ListPoliciesRequest.ts';
 import type { ListPoliciesResponse as _hfi_v1_ListPoliciesResponse, ListPoliciesResponse__Output as _hfi_v1_ListPoliciesResponse__Output } from './hfi/v1/ListPoliciesResponse.ts';
 import type { Metadata as _hfi_v1_Metadata, Metadata__Output as _hfi_v1_Metadata__Output } from './hfi/v1/Metadata.ts';
@@ -54,6 +55,7 @@ export interface ProtoGrpcType {
       HeaderMatch: MessageTypeDefinition<_hfi_v1_HeaderMatch, _hfi_v1_HeaderMatch__Output>
       HeaderValue: MessageTypeDefinition<_hfi_v1_HeaderValue, _hfi_v1_HeaderValue__Output>
       Identity: MessageTypeDefinition<_hfi_v1_Identity, _hfi_v1_Identity__Output>
+      InvalidPolicy: MessageTypeDefinition<_hfi_v1_InvalidPolicy, _hfi_v1_InvalidPolicy__Output>
       ListPoliciesRequest: MessageTypeDefinition<_hfi_v1_ListPoliciesRequest, _hfi_v1_ListPoliciesRequest__Output>
       ListPoliciesResponse: MessageTypeDefinition<_hfi_v1_ListPoliciesResponse, _hfi_v1_ListPoliciesResponse__Output>
       Metadata: MessageTypeDefinition<_hfi_v1_Metadata, _hfi_v1_Metadata__Output>

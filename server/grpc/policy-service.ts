@@ -13,6 +13,7 @@ import type { ConfigStreams } from "../streams.ts";
 import { collectStatus, PARTIAL_STATUS_HEADER } from "../status.ts";
 import type { ProxyBoard } from "../proxy-board.ts";
 import { grpcPolicyInput } from "../wire.ts";
+import { invalidMessage, listPoliciesPage } from "./list-policies.ts";
 
 export interface PolicyServiceDeps {
   ops: PolicyOps;
@@ -67,13 +68,10 @@ export function policyServiceHandlers(deps: PolicyServiceDeps): PolicyServiceHan
       return { policy: out.policy, result: out.result };
     }),
     GetPolicy: unary(deps, "GetPolicy", async (req) => ({ policy: (await ops.get(req.name)).policy })),
-    ListPolicies: unary(deps, "ListPolicies", async () => {
-      const { policies, revision } = await ops.list();
-      return { policies: policies.map((p) => p.policy), revision };
-    }),
+    ListPolicies: unary(deps, "ListPolicies", (req) => listPoliciesPage(ops, req)),
     DeletePolicy: unary(deps, "DeletePolicy", async (req) => {
-      const { previous, revision } = await ops.delete(req.name, req.expectedVersion);
-      return { policy: previous.policy, revision };
+      const { previous, revision, invalid } = await ops.delete(req.name, req.expectedVersion);
+      return { policy: previous.policy, revision, invalid: invalid ? invalidMessage(invalid) : null };
     }),
     GetPolicyStatus: unary(deps, "GetPolicyStatus", async (req, trailer) => {
       let policies = deps.view.list();
@@ -83,7 +81,10 @@ export function policyServiceHandlers(deps: PolicyServiceDeps): PolicyServiceHan
       }
       const { report, partial } = await collectStatus(policies, deps.proxies);
       if (partial) trailer.set(PARTIAL_STATUS_HEADER, partial);
-      return report;
+      if (req.name) return report;
+      // Invalid entries are the store's to tell (the view never holds them); a store outage leaves them out.
+      const invalid = await ops.listInvalid().catch(() => []);
+      return { ...report, invalidPolicies: invalid.map(invalidMessage) };
     }),
     WatchPolicies: (call) => {
       try {

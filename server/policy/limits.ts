@@ -18,5 +18,7 @@ export const LIMITS = {
   headerValueMaxBytes: 8192,
   matchValueMaxBytes: 4096,
   maxEncodedPolicyBytes: 64 * 1024,
+  /** Sum of the stored values (JSON) of every policy in the store, checked at apply. */
+  maxTotalPolicyBytes: 64 * 1024 * 1024,
   selectorServiceMaxLength: 253,
 } as const;

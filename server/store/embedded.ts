@@ -14,8 +14,14 @@ import { cloneStored, parseStoredValue, SerialQueue, stampPolicy, storedValue } 
 import {
   StoreError,
   type DeleteOptions,
+  type DeleteResult,
+  type InvalidEntry,
+  type ListPage,
+  type ListPageOptions,
   type PolicyStore,
   type PutOptions,
+  type PutResult,
+  type StoreUsage,
   type StoredPolicy,
   type StoreEvent,
   type Watch,
@@ -58,6 +64,11 @@ export class EmbeddedStore implements PolicyStore {
   private readonly policies = new Map<string, StoredPolicy>();
   /** Values in the file that do not validate (hand-edited): kept on disk, never served. */
   private readonly invalid = new Map<string, { version: number; value: Record<string, unknown> }>();
+  /** Why each invalid entry does not validate. */
+  private readonly invalidReasons = new Map<string, string>();
+  /** Stored size (bytes of the value's JSON) of every entry, valid or not, and their sum. */
+  private readonly sizes = new Map<string, number>();
+  private totalBytes = 0;
   private readonly log: StoreEvent[] = [];
   /** Every event with revision > logStart is in `log`. */
   private logStart = 0;
@@ -150,9 +161,11 @@ export class EmbeddedStore implements PolicyStore {
     this.logStart = data.revision;
     for (const [name, entry] of Object.entries(data.policies)) {
       const r = parseStoredValue(name, entry.value, entry.version);
+      this.setSize(name, Buffer.byteLength(JSON.stringify(entry.value)));
       if (r.ok) this.policies.set(name, r.stored);
       else {
         this.invalid.set(name, entry);
+        this.invalidReasons.set(name, r.error);
         this.logger.error({ policy: name, error: r.error }, "invalid policy in the data file: kept on disk, not served");
       }
     }
@@ -172,13 +185,56 @@ export class EmbeddedStore implements PolicyStore {
     return { policies, revision: this.revision };
   }
 
+  private setSize(name: string, bytes: number | undefined): void {
+    this.totalBytes -= this.sizes.get(name) ?? 0;
+    if (bytes === undefined) this.sizes.delete(name);
+    else {
+      this.sizes.set(name, bytes);
+      this.totalBytes += bytes;
+    }
+  }
+
+  private invalidEntry(name: string): InvalidEntry {
+    return {
+      name,
+      version: this.invalid.get(name)!.version,
+      error: this.invalidReasons.get(name) ?? "invalid",
+      bytes: this.sizes.get(name) ?? 0,
+    };
+  }
+
+  async listPage(opts: ListPageOptions): Promise<ListPage> {
+    this.check();
+    const after = opts.after ?? "";
+    const names = [...this.policies.keys(), ...this.invalid.keys()].filter((n) => n > after).sort(cmp);
+    const take = names.slice(0, Math.max(1, opts.limit));
+    const page: ListPage = { policies: [], invalid: [], revision: this.revision };
+    for (const n of take) {
+      const p = this.policies.get(n);
+      if (p) page.policies.push(cloneStored(p));
+      else page.invalid.push(this.invalidEntry(n));
+    }
+    if (names.length > take.length) page.next = take[take.length - 1];
+    return page;
+  }
+
+  async listInvalid(): Promise<InvalidEntry[]> {
+    this.check();
+    return [...this.invalid.keys()].sort(cmp).map((n) => this.invalidEntry(n));
+  }
+
+  async usage(): Promise<StoreUsage> {
+    this.check();
+    return { entries: this.sizes.size, bytes: this.totalBytes };
+  }
+
   async get(name: string): Promise<StoredPolicy | undefined> {
     this.check();
     const p = this.policies.get(name);
     return p && cloneStored(p);
   }
 
-  put(policy: PolicyOut, opts: PutOptions = {}): Promise<StoredPolicy> {
+  put(policy: PolicyOut, opts: PutOptions = {}): Promise<PutResult> {
     return this.writes.run(async () => {
       this.check();
       const name = policy.metadata?.name ?? "";
@@ -199,35 +255,58 @@ export class EmbeddedStore implements PolicyStore {
         updatedAtUnixMs: now,
         expiresAtUnixMs: opts.ttlSeconds && opts.ttlSeconds > 0 ? now + opts.ttlSeconds * 1000 : 0,
       });
+      const bytes = Buffer.byteLength(JSON.stringify(storedValue(stored)));
+      if (opts.maxTotalBytes !== undefined) {
+        const after = this.totalBytes - (this.sizes.get(name) ?? 0) + bytes;
+        if (after > opts.maxTotalBytes)
+          throw new StoreError(
+            "quota",
+            `policy "${name}": the store would hold ${after} bytes of policies, over its total limit of ${opts.maxTotalBytes} bytes; delete policies first`,
+          );
+      }
       const next = new Map(this.policies).set(name, stored);
       const invalid = new Map(this.invalid);
       invalid.delete(name);
       await this.persist(rev, next, invalid);
       this.policies.set(name, stored);
       this.invalid.delete(name);
+      this.invalidReasons.delete(name);
+      this.setSize(name, bytes);
       this.revision = rev;
-      this.emit({ type: "put", name, policy: cloneStored(stored), revision: rev });
+      this.emit({ type: "put", name, policy: cloneStored(stored), revision: rev, bytes });
       this.armTimer();
-      return cloneStored(stored);
+      return { ...cloneStored(stored), created: curVersion === 0 };
     });
   }
 
-  delete(name: string, opts: DeleteOptions = {}): Promise<{ previous: StoredPolicy; revision: number }> {
+  delete(name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
     return this.writes.run(async () => {
       this.check();
       const cur = this.policies.get(name);
-      if (!cur) throw new StoreError("not_found", `policy "${name}" not found`);
-      if (opts.expectedVersion && opts.expectedVersion !== cur.version)
-        throw new StoreError("conflict", `policy "${name}" is at version ${cur.version}, not ${opts.expectedVersion}`);
+      const bad = cur ? undefined : this.invalid.has(name) ? this.invalidEntry(name) : undefined;
+      if (!cur && !bad) throw new StoreError("not_found", `policy "${name}" not found`);
+      const curVersion = cur?.version ?? bad!.version;
+      if (opts.expectedVersion && opts.expectedVersion !== curVersion)
+        throw new StoreError("conflict", `policy "${name}" is at version ${curVersion}, not ${opts.expectedVersion}`);
       const rev = this.revision + 1;
       const next = new Map(this.policies);
       next.delete(name);
-      await this.persist(rev, next, this.invalid);
+      const invalid = new Map(this.invalid);
+      invalid.delete(name);
+      await this.persist(rev, next, invalid);
       this.policies.delete(name);
+      this.invalid.delete(name);
+      this.invalidReasons.delete(name);
+      this.setSize(name, undefined);
       this.revision = rev;
       this.emit({ type: "delete", name, revision: rev, reason: "deleted" });
       this.armTimer();
-      return { previous: cloneStored(cur), revision: rev };
+      if (cur) return { previous: cloneStored(cur), revision: rev };
+      const placeholder: StoredPolicy = {
+        policy: { metadata: { name, labels: {}, version: curVersion, createdAtUnixMs: 0, updatedAtUnixMs: 0, expiresAtUnixMs: 0 }, spec: null },
+        version: curVersion,
+      };
+      return { previous: placeholder, revision: rev, invalid: bad };
     });
   }
 
@@ -323,6 +402,7 @@ export class EmbeddedStore implements PolicyStore {
       let rev2 = this.revision;
       for (const n of due) {
         this.policies.delete(n);
+        this.setSize(n, undefined);
         rev2++;
         this.logger.info({ policy: n, revision: rev2 }, "policy expired");
         this.emit({ type: "delete", name: n, revision: rev2, reason: "expired" });

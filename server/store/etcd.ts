@@ -24,7 +24,13 @@ import {
   type ProxyStatusBoard,
   type ProxyStatusBoardOptions,
   type ProxyStatusBoardProvider,
+  type DeleteResult,
+  type InvalidEntry,
+  type ListPage,
+  type ListPageOptions,
   type PutOptions,
+  type PutResult,
+  type StoreUsage,
   type StoredPolicy,
   type StoreEvent,
   type Watch,
@@ -62,8 +68,13 @@ const SWEEP_GRACE_MS = 2000;
 
 /** A delete event is reported as "expired" when the deleted value's expiry was at most this far ahead. */
 const EXPIRY_SLACK_MS = 5000;
-/** Writes that lose a race without compare-and-swap are retried this often. */
-const MAX_WRITE_ATTEMPTS = 5;
+/** A page read aims for this many bytes: well under gRPC's 4 MiB message cap. */
+const PAGE_TARGET_BYTES = 2 * 1024 * 1024;
+/** Entries per page read at most. */
+const PAGE_MAX_ENTRIES = 1000;
+/** Before any value was seen, pages are sized for values this large (the per-policy limit). */
+const ASSUMED_ENTRY_BYTES = 64 * 1024;
+const ZERO = Buffer.from([0]);
 
 export class EtcdStore implements PolicyStore, ProxyStatusBoardProvider {
   readonly kind = "etcd" as const;
@@ -78,6 +89,9 @@ export class EtcdStore implements PolicyStore, ProxyStatusBoardProvider {
   private sweepTimer: NodeJS.Timeout | undefined;
   /** "name@mod_revision" of invalid values already logged (log once, not on every list). */
   private readonly loggedInvalid = new Set<string>();
+  /** Largest key+value seen in a range read (sizes the next page). */
+  private largestEntry = ASSUMED_ENTRY_BYTES;
+  private entryIndex: Promise<EntryIndex> | undefined;
 
   constructor(opts: EtcdStoreOptions) {
     if (opts.endpoints.length === 0) throw new Error("etcd store: no endpoints");
@@ -157,15 +171,130 @@ export class EtcdStore implements PolicyStore, ProxyStatusBoardProvider {
     return { ok: false, name, error: r.error };
   }
 
+  /** End of the policy key range (the prefix with its last byte incremented). */
+  private get rangeEnd(): Buffer {
+    const end = Buffer.from(this.prefix, "utf8");
+    end[end.length - 1]! += 1;
+    return end;
+  }
+
+  /** Entries for the next page: as many as fit PAGE_TARGET_BYTES at the largest value seen so far. */
+  private pageLimit(wanted = PAGE_MAX_ENTRIES): number {
+    const per = Math.max(this.largestEntry, 1024);
+    return Math.max(1, Math.min(wanted, PAGE_MAX_ENTRIES, Math.floor(PAGE_TARGET_BYTES / per)));
+  }
+
+  /**
+   * One range read of keys from `from` up to the end of the prefix, at
+   * `revision` (0: the current one). A response over gRPC's message cap
+   * (values larger than seen so far) is retried with half the entries.
+   */
+  private async rangePage(
+    from: Buffer,
+    limit: number,
+    revision: number,
+  ): Promise<{ kvs: IKeyValue[]; more: boolean; revision: number }> {
+    for (;;) {
+      try {
+        const res = await this.call("list", () =>
+          this.client.kv.range({ key: from, range_end: this.rangeEnd, limit, revision: revision || undefined }),
+        );
+        const kvs = res.kvs ?? [];
+        for (const kv of kvs) this.largestEntry = Math.max(this.largestEntry, kv.key.length + kv.value.length);
+        return { kvs, more: Boolean(res.more), revision: Number(res.header.revision) };
+      } catch (e) {
+        if (limit > 1 && /RESOURCE_EXHAUSTED|larger than max/i.test((e as Error).message)) {
+          limit = Math.max(1, Math.floor(limit / 2));
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * Every kv under the prefix as of one revision, read in pages (no response
+   * near gRPC's 4 MiB cap, whatever the store holds). A compaction of that
+   * revision mid-way starts over at the current one.
+   */
+  private async readAll(): Promise<{ kvs: IKeyValue[]; revision: number }> {
+    for (let attempt = 0; ; attempt++) {
+      const kvs: IKeyValue[] = [];
+      let revision = 0;
+      let from = Buffer.from(this.prefix, "utf8");
+      try {
+        for (;;) {
+          const page = await this.rangePage(from, this.pageLimit(), revision);
+          revision ||= page.revision;
+          for (const kv of page.kvs) kvs.push(kv);
+          const last = page.kvs[page.kvs.length - 1];
+          if (!page.more || !last) return { kvs, revision };
+          from = Buffer.concat([last.key, ZERO]);
+        }
+      } catch (e) {
+        if (attempt < 3 && /compacted/i.test((e as Error).message)) continue;
+        throw e;
+      }
+    }
+  }
+
+  private invalidEntry(kv: IKeyValue, name: string, error: string): InvalidEntry {
+    return { name, version: Number(kv.mod_revision), error, bytes: kv.value.length };
+  }
+
   async list(): Promise<{ policies: StoredPolicy[]; revision: number }> {
-    const res = await this.call("list", () => this.client.getAll().prefix(this.prefix).exec());
+    const res = await this.readAll();
     const policies: StoredPolicy[] = [];
     for (const kv of res.kvs) {
       const r = this.parseKv(kv);
       if (r.ok) policies.push(r.stored);
     }
     policies.sort((a, b) => cmp(a.policy.metadata!.name, b.policy.metadata!.name));
-    return { policies, revision: Number(res.header.revision) };
+    return { policies, revision: res.revision };
+  }
+
+  async listPage(opts: ListPageOptions): Promise<ListPage> {
+    const from = opts.after ? Buffer.concat([Buffer.from(this.key(opts.after), "utf8"), ZERO]) : Buffer.from(this.prefix, "utf8");
+    const page = await this.rangePage(from, this.pageLimit(Math.max(1, opts.limit)), 0);
+    const out: ListPage = { policies: [], invalid: [], revision: page.revision };
+    for (const kv of page.kvs) {
+      const r = this.parseKv(kv);
+      if (r.ok) out.policies.push(r.stored);
+      else out.invalid.push(this.invalidEntry(kv, r.name, r.error));
+    }
+    const last = page.kvs[page.kvs.length - 1];
+    if (page.more && last) out.next = last.key.toString("utf8").slice(this.prefix.length);
+    return out;
+  }
+
+  async listInvalid(): Promise<InvalidEntry[]> {
+    return (await this.index()).invalid();
+  }
+
+  async usage(): Promise<StoreUsage> {
+    return (await this.index()).usage();
+  }
+
+  /** The size/validity index, started on first use and kept current by a watch of its own. */
+  private index(): Promise<EntryIndex> {
+    if (this.closed) return Promise.reject(new StoreError("unavailable", "store is closed"));
+    this.entryIndex ??= EntryIndex.start(this).catch((e) => {
+      this.entryIndex = undefined;
+      throw e;
+    });
+    return this.entryIndex;
+  }
+
+  /** Every entry (valid or not) with its size, for the index. */
+  async scanEntries(): Promise<{ entries: Map<string, IndexEntry>; revision: number }> {
+    const res = await this.readAll();
+    const entries = new Map<string, IndexEntry>();
+    for (const kv of res.kvs) {
+      const r = this.parseKv(kv);
+      const name = kv.key.toString("utf8").slice(this.prefix.length);
+      entries.set(name, { bytes: kv.value.length, version: Number(kv.mod_revision), error: r.ok ? undefined : r.error });
+    }
+    return { entries, revision: res.revision };
   }
 
   private async getKv(name: string): Promise<IKeyValue | undefined> {
@@ -180,54 +309,74 @@ export class EtcdStore implements PolicyStore, ProxyStatusBoardProvider {
     return r.ok ? r.stored : undefined;
   }
 
-  async put(policy: PolicyOut, opts: PutOptions = {}): Promise<StoredPolicy> {
+  async put(policy: PolicyOut, opts: PutOptions = {}): Promise<PutResult> {
     const name = policy.metadata?.name ?? "";
     if (!name) throw new Error("policy has no metadata.name (validate with parsePolicyInput first)");
     const key = this.key(name);
     const ttl = opts.ttlSeconds && opts.ttlSeconds > 0 ? Math.ceil(opts.ttlSeconds) : 0;
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      const cur = await this.getKv(name);
-      const curVersion = cur ? Number(cur.mod_revision) : 0;
-      if (opts.createOnly && cur) throw new StoreError("already_exists", `policy "${name}" already exists`);
-      if (opts.expectedVersion && opts.expectedVersion !== curVersion)
-        throw new StoreError("conflict", `policy "${name}" is at version ${curVersion}, not ${opts.expectedVersion}`);
-      const now = Date.now();
-      const stamped = stampPolicy(policy, {
-        version: 0,
-        createdAtUnixMs: (cur && createdAtOf(cur)) || now,
-        updatedAtUnixMs: now,
-        expiresAtUnixMs: ttl ? now + ttl * 1000 : 0,
-      });
-      const value = JSON.stringify(storedValue(stamped));
-      // The lease is granted first and attached in the same transaction as the write.
-      const leaseId = ttl
-        ? (await this.call("lease grant", () => this.client.leaseClient.leaseGrant({ TTL: ttl, ID: 0 }))).ID
-        : undefined;
+    // Read for the checks and the creation time; the write itself is guarded
+    // only when the caller asked for a guard.
+    const cur = await this.getKv(name);
+    const curVersion = cur ? Number(cur.mod_revision) : 0;
+    if (opts.createOnly && cur) throw new StoreError("already_exists", `policy "${name}" already exists`);
+    if (opts.expectedVersion && opts.expectedVersion !== curVersion)
+      throw new StoreError("conflict", `policy "${name}" is at version ${curVersion}, not ${opts.expectedVersion}`);
+    const now = Date.now();
+    const stamped = stampPolicy(policy, {
+      version: 0,
+      createdAtUnixMs: (cur && createdAtOf(cur)) || now,
+      updatedAtUnixMs: now,
+      expiresAtUnixMs: ttl ? now + ttl * 1000 : 0,
+    });
+    const value = JSON.stringify(storedValue(stamped));
+    if (opts.maxTotalBytes !== undefined) await this.checkQuota(name, Buffer.byteLength(value), opts.maxTotalBytes);
+    // The lease is granted first and attached in the same request as the write.
+    const leaseId = ttl
+      ? (await this.call("lease grant", () => this.client.leaseClient.leaseGrant({ TTL: ttl, ID: 0 }))).ID
+      : undefined;
+    // A put without a lease detaches the key from any lease it had.
+    let previous: IKeyValue | undefined;
+    let revision: number;
+    if (opts.createOnly || opts.expectedVersion) {
       const put = this.client.put(key).value(value);
       if (leaseId !== undefined) put.lease(leaseId);
-      // A put without a lease detaches the key from any lease it had.
-      // createOnly: create_revision == 0 (the key does not exist); otherwise the
-      // mod_revision read above (0 for a missing key) or the expected version.
       const guard = opts.createOnly
         ? this.client.if(key, "Create", "==", 0)
-        : this.client.if(key, "Mod", "==", curVersion);
+        : this.client.if(key, "Mod", "==", opts.expectedVersion!);
       // On an error the outcome is unknown (the write may have committed), so the
       // new lease is left alone: revoking it could delete a committed policy, and
       // an unused lease just expires.
       const txn = await this.call("write", () => guard.then(put).commit());
       if (!txn.succeeded) {
         if (leaseId !== undefined) await this.revoke(leaseId);
-        if (opts.expectedVersion) throw new StoreError("conflict", `policy "${name}" was changed concurrently`);
         if (opts.createOnly) throw new StoreError("already_exists", `policy "${name}" already exists`);
-        continue; // someone else wrote in between: read again and retry
+        throw new StoreError("conflict", `policy "${name}" was changed concurrently`);
       }
-      if (cur && cur.lease !== "0" && cur.lease !== leaseId) await this.revoke(cur.lease);
-      const version = Number(txn.header.revision);
-      stamped.version = version;
-      stamped.policy.metadata!.version = version;
-      return stamped;
+      previous = cur;
+      revision = Number(txn.header.revision);
+    } else {
+      // Last writer wins: one unconditional put, which reports what it replaced.
+      const res = await this.call("write", () =>
+        this.client.kv.put({ key: Buffer.from(key, "utf8"), value: Buffer.from(value, "utf8"), lease: leaseId, prev_kv: true }),
+      );
+      previous = res.prev_kv ?? undefined;
+      revision = Number(res.header.revision);
     }
-    throw new StoreError("conflict", `policy "${name}": too many concurrent writes, try again`);
+    if (previous && previous.lease !== "0" && String(previous.lease) !== String(leaseId)) await this.revoke(String(previous.lease));
+    stamped.version = revision;
+    stamped.policy.metadata!.version = revision;
+    return { ...stamped, created: !previous };
+  }
+
+  /** StoreError("quota") when replacing `name` by `bytes` would take the store past `max` bytes. */
+  private async checkQuota(name: string, bytes: number, max: number): Promise<void> {
+    const idx = await this.index();
+    const after = idx.usage().bytes - idx.bytesOf(name) + bytes;
+    if (after > max)
+      throw new StoreError(
+        "quota",
+        `policy "${name}": the store would hold ${after} bytes of policies, over its total limit of ${max} bytes; delete policies first`,
+      );
   }
 
   /**
@@ -245,26 +394,35 @@ export class EtcdStore implements PolicyStore, ProxyStatusBoardProvider {
     }
   }
 
-  async delete(name: string, opts: DeleteOptions = {}): Promise<{ previous: StoredPolicy; revision: number }> {
+  async delete(name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
     const key = this.key(name);
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+    let previous: IKeyValue | undefined;
+    let revision: number;
+    if (opts.expectedVersion) {
       const cur = await this.getKv(name);
-      const r = cur && this.parseKv(cur);
-      if (!cur || !r || !r.ok) throw new StoreError("not_found", `policy "${name}" not found`);
+      if (!cur) throw new StoreError("not_found", `policy "${name}" not found`);
       const curVersion = Number(cur.mod_revision);
-      if (opts.expectedVersion && opts.expectedVersion !== curVersion)
+      if (opts.expectedVersion !== curVersion)
         throw new StoreError("conflict", `policy "${name}" is at version ${curVersion}, not ${opts.expectedVersion}`);
       const txn = await this.call("delete", () =>
         this.client.if(key, "Mod", "==", curVersion).then(this.client.delete().key(key)).commit(),
       );
-      if (!txn.succeeded) {
-        if (opts.expectedVersion) throw new StoreError("conflict", `policy "${name}" was changed concurrently`);
-        continue;
-      }
-      if (cur.lease !== "0") await this.revoke(cur.lease);
-      return { previous: r.stored, revision: Number(txn.header.revision) };
+      if (!txn.succeeded) throw new StoreError("conflict", `policy "${name}" was changed concurrently`);
+      previous = cur;
+      revision = Number(txn.header.revision);
+    } else {
+      const res = await this.call("delete", () =>
+        this.client.kv.deleteRange({ key: Buffer.from(key, "utf8"), prev_kv: true }),
+      );
+      previous = res.prev_kvs?.[0];
+      revision = Number(res.header.revision);
+      if (!previous || Number(res.deleted) === 0) throw new StoreError("not_found", `policy "${name}" not found`);
     }
-    throw new StoreError("conflict", `policy "${name}": too many concurrent writes, try again`);
+    if (previous.lease !== "0") await this.revoke(String(previous.lease));
+    const r = this.parseKv(previous);
+    if (r.ok) return { previous: r.stored, revision };
+    const invalid = this.invalidEntry(previous, name, r.error);
+    return { previous: placeholder(name, invalid.version), revision, invalid };
   }
 
   watch(fromRevision: number, onEvent: (e: StoreEvent) => void): Watch {
@@ -298,7 +456,7 @@ export class EtcdStore implements PolicyStore, ProxyStatusBoardProvider {
    * same time delete once. Returns the names deleted.
    */
   async sweepExpired(now = Date.now()): Promise<string[]> {
-    const res = await this.call("list", () => this.client.getAll().prefix(this.prefix).exec());
+    const res = await this.readAll();
     const swept: string[] = [];
     for (const kv of res.kvs) {
       const r = this.parseKv(kv);
@@ -341,6 +499,9 @@ export class EtcdStore implements PolicyStore, ProxyStatusBoardProvider {
     if (this.closed) return;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     await Promise.all([...this.boards].map((b) => b.close()));
+    const idx = this.entryIndex;
+    this.entryIndex = undefined;
+    idx?.then((i) => i.close(), () => {});
     for (const w of this.watches) w.close();
     this.watches.clear();
     this.closed = true;
@@ -382,7 +543,14 @@ class PrefixWatch {
       .withPreviousKV()
       .startRevision(String(this.resumeRevision()))
       .watcher();
-    const internal = w as unknown as { updateRevision(res: IWatchResponse): void; request: { start_revision: string | number } };
+    const internal = w as unknown as {
+      updateRevision(res: IWatchResponse): void;
+      request: { start_revision: string | number; fragment?: boolean };
+    };
+    // A revision with many changes (a catch-up after a reconnect, a range
+    // delete by etcdctl) comes in several responses, each under etcd's
+    // request size limit, never one over gRPC's message cap.
+    internal.request.fragment = true;
     const pin = () => {
       internal.request.start_revision = String(this.resumeRevision());
     };
@@ -429,8 +597,8 @@ class PrefixWatch {
         const r = parseKv(ev.kv);
         this.sink.push(
           r.ok
-            ? { type: "put", name, policy: r.stored, revision: rev }
-            : { type: "invalid", name, revision: rev, error: r.error },
+            ? { type: "put", name, policy: r.stored, revision: rev, bytes: ev.kv.value.length }
+            : { type: "invalid", name, revision: rev, error: r.error, bytes: ev.kv.value.length },
         );
       } else {
         this.sink.push({ type: "delete", name, revision: rev, reason: deleteReason(ev.prev_kv) });
@@ -555,6 +723,100 @@ function deleteReason(prev: IKeyValue | undefined): "deleted" | "expired" {
     /* unparsable previous value */
   }
   return "deleted";
+}
+
+/** What a deleted invalid entry is reported as: its name and version, nothing else. */
+function placeholder(name: string, version: number): StoredPolicy {
+  return { policy: { metadata: { name, labels: {}, version, createdAtUnixMs: 0, updatedAtUnixMs: 0, expiresAtUnixMs: 0 }, spec: null }, version };
+}
+
+interface IndexEntry {
+  bytes: number;
+  version: number;
+  /** Set for an invalid entry: why. */
+  error?: string;
+}
+
+/**
+ * Sizes and validity of every entry, for the total size limit and the list
+ * of invalid entries: one paged scan, then a watch of its own (a reset
+ * scans again). Counts what this replica has seen; concurrent writes on
+ * other replicas are counted once their events arrive.
+ */
+class EntryIndex {
+  private entries = new Map<string, IndexEntry>();
+  private total = 0;
+  /** Events at or below this revision are already in the scan. */
+  private scanned = 0;
+  private watch: Watch | undefined;
+  private closed = false;
+
+  private constructor(private readonly store: EtcdStore) {}
+
+  static async start(store: EtcdStore): Promise<EntryIndex> {
+    const idx = new EntryIndex(store);
+    const revision = await idx.rescan();
+    idx.watch = store.watch(revision, (e) => idx.onEvent(e));
+    return idx;
+  }
+
+  private async rescan(): Promise<number> {
+    const { entries, revision } = await this.store.scanEntries();
+    if (revision < this.scanned) return this.scanned;
+    this.entries = entries;
+    this.total = 0;
+    for (const e of entries.values()) this.total += e.bytes;
+    this.scanned = revision;
+    return revision;
+  }
+
+  private set(name: string, e: IndexEntry | undefined): void {
+    this.total -= this.entries.get(name)?.bytes ?? 0;
+    if (e) {
+      this.entries.set(name, e);
+      this.total += e.bytes;
+    } else this.entries.delete(name);
+  }
+
+  private onEvent(e: StoreEvent): void {
+    if (this.closed || e.revision <= this.scanned) return;
+    switch (e.type) {
+      case "put":
+        this.set(e.name, { bytes: e.bytes ?? 0, version: e.revision });
+        break;
+      case "invalid":
+        this.set(e.name, { bytes: e.bytes ?? 0, version: e.revision, error: e.error });
+        break;
+      case "delete":
+        this.set(e.name, undefined);
+        break;
+      case "reset":
+        // The reset carries valid policies only: scan again for sizes and invalid entries.
+        this.rescan().catch(() => {
+          this.scanned = 0; // next event or call recomputes from whatever arrives
+        });
+        break;
+    }
+  }
+
+  usage(): StoreUsage {
+    return { entries: this.entries.size, bytes: this.total };
+  }
+
+  bytesOf(name: string): number {
+    return this.entries.get(name)?.bytes ?? 0;
+  }
+
+  invalid(): InvalidEntry[] {
+    const out: InvalidEntry[] = [];
+    for (const [name, e] of this.entries) if (e.error !== undefined) out.push({ name, version: e.version, error: e.error, bytes: e.bytes });
+    return out.sort((a, b) => cmp(a.name, b.name));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.watch?.close();
+  }
 }
 
 function cmp(a: string, b: string): number {

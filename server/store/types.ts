@@ -17,13 +17,70 @@ export interface PutOptions {
   createOnly?: boolean;
   /** Delete the policy this many seconds after the write (etcd lease / embedded timer). */
   ttlSeconds?: number;
+  /**
+   * Fail with StoreError("quota") when the store would hold more than this
+   * many bytes after the write (StoreUsage.bytes, the replaced value not counted).
+   */
+  maxTotalBytes?: number;
 }
 
 export interface DeleteOptions {
   expectedVersion?: number;
 }
 
-export type StoreErrorCode = "conflict" | "already_exists" | "not_found" | "unavailable";
+/** What put() returns: the stored policy, and whether the name had no value before the write. */
+export interface PutResult extends StoredPolicy {
+  created: boolean;
+}
+
+/**
+ * A value stored under a policy name that does not parse or validate (e.g.
+ * written by etcdctl, or a hand-edited data file). Never served as a policy
+ * or pushed; listed so it can be seen and deleted.
+ */
+export interface InvalidEntry {
+  name: string;
+  /** Store revision of the write. */
+  version: number;
+  /** Why it does not validate ("field.path: reason; ..."). */
+  error: string;
+  /** Size of the stored value in bytes. */
+  bytes: number;
+}
+
+/** One page of the store, in name order: the names after `after`, up to `limit` entries (valid or not). */
+export interface ListPageOptions {
+  /** Start after this name; empty/absent: from the first name. */
+  after?: string;
+  /** Entries (valid and invalid) at most; the store may return fewer. */
+  limit: number;
+}
+
+export interface ListPage {
+  policies: StoredPolicy[];
+  invalid: InvalidEntry[];
+  /** Revision the page was read at. */
+  revision: number;
+  /** Set when entries follow: the name of the last entry of this page (the next page's `after`). */
+  next?: string;
+}
+
+/** How much the store holds (for the total size limit). */
+export interface StoreUsage {
+  /** Entries, valid or not. */
+  entries: number;
+  /** Sum of the stored values' sizes (UTF-8 JSON, as kept in etcd or the data file). */
+  bytes: number;
+}
+
+/** Delete result; `invalid` is set when the deleted value was an invalid entry (then `previous` has only metadata). */
+export interface DeleteResult {
+  previous: StoredPolicy;
+  revision: number;
+  invalid?: InvalidEntry;
+}
+/** "quota": the write would take the store past its total size limit. */
+export type StoreErrorCode = "conflict" | "already_exists" | "not_found" | "unavailable" | "quota";
 
 export class StoreError extends Error {
   constructor(
@@ -36,10 +93,10 @@ export class StoreError extends Error {
 }
 
 export type StoreEvent =
-  | { type: "put"; name: string; policy: StoredPolicy; revision: number }
+  | { type: "put"; name: string; policy: StoredPolicy; revision: number; bytes?: number }
   | { type: "delete"; name: string; revision: number; reason: "deleted" | "expired" }
   /** A value in the store that does not parse or validate (e.g. written by etcdctl). Never pushed. */
-  | { type: "invalid"; name: string; revision: number; error: string }
+  | { type: "invalid"; name: string; revision: number; error: string; bytes?: number }
   /**
    * The watch could not resume (etcd compaction): here is the complete current
    * state at `revision`. Consumers replace everything they hold.
@@ -52,16 +109,31 @@ export interface Watch {
 
 export interface PolicyStore {
   readonly kind: "etcd" | "embedded";
-  /** Every valid policy, sorted by name, and the revision they were read at. Invalid values are skipped (and logged). */
+  /**
+   * Every valid policy, sorted by name, and the revision they were read at
+   * (one consistent snapshot, read in pages). Invalid values are skipped (and logged).
+   */
   list(): Promise<{ policies: StoredPolicy[]; revision: number }>;
+  /** One page in name order, invalid entries included (pages of one listing may come from different revisions). */
+  listPage(opts: ListPageOptions): Promise<ListPage>;
+  /** Every invalid entry, sorted by name. */
+  listInvalid(): Promise<InvalidEntry[]>;
+  /** Entries and bytes held (etcd: as of this replica's latest watch event). */
+  usage(): Promise<StoreUsage>;
   get(name: string): Promise<StoredPolicy | undefined>;
   /**
    * Write a policy (already validated and normalised by server/policy). The
-   * store stamps metadata (version, created/updated/expires times).
+   * store stamps metadata (version, created/updated/expires times). Without
+   * expectedVersion/createOnly it never fails for a concurrent write: the
+   * last write wins (by revision).
    */
-  put(policy: PolicyOut, opts?: PutOptions): Promise<StoredPolicy>;
-  /** Throws StoreError("not_found") when absent. Returns what was deleted. */
-  delete(name: string, opts?: DeleteOptions): Promise<{ previous: StoredPolicy; revision: number }>;
+  put(policy: PolicyOut, opts?: PutOptions): Promise<PutResult>;
+  /**
+   * Removes a policy or an invalid entry. Throws StoreError("not_found") when
+   * absent. Returns what was deleted. Without expectedVersion it never fails
+   * for a concurrent write.
+   */
+  delete(name: string, opts?: DeleteOptions): Promise<DeleteResult>;
   /**
    * Events after `fromRevision`, in revision order, none lost or repeated,
    * across reconnects; after compaction a "reset". onEvent is called serially.

@@ -167,6 +167,9 @@ function gatedStore(inner: PolicyStore, gate: Promise<void>): PolicyStore {
       }
       return r;
     },
+    listPage: (o) => inner.listPage(o),
+    listInvalid: () => inner.listInvalid(),
+    usage: () => inner.usage(),
     get: (n) => inner.get(n),
     put: (p, o) => inner.put(p, o),
     delete: (n, o) => inner.delete(n, o),

@@ -102,7 +102,7 @@ function contract(b: Backend): void {
     assert.equal(b1.policy.spec, policy("b").spec);
 
     const got = await st.get("b");
-    assert.equal(got, b1);
+    assert.equal(got, { policy: b1.policy, version: b1.version });
     assert.is(await st.get("nope"), undefined);
     const l = await st.list();
     assert.equal(l.policies.map((p) => p.policy.metadata!.name), ["a", "b"]);
@@ -115,7 +115,7 @@ function contract(b: Backend): void {
     assert.is((await st.get("b"))!.policy.spec!.rules[0]!.fault!.delay!.fixedDelayMs, 200);
 
     const del = await st.delete("b");
-    assert.equal(del.previous, b2);
+    assert.equal(del.previous, { policy: b2.policy, version: b2.version });
     assert.ok(del.revision > b2.version);
     assert.is(await st.get("b"), undefined);
     assert.equal((await st.list()).policies.map((p) => p.policy.metadata!.name), ["a"]);
@@ -239,6 +239,50 @@ function contract(b: Backend): void {
     }
   });
 
+  s("50 concurrent plain puts of one name all succeed; the highest revision wins; created once", async () => {
+    const st = await open();
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => st.put(policy("hot", i + 1))));
+    const versions = results.map((r) => r.version);
+    assert.is(new Set(versions).size, 50, "every write has its own revision");
+    assert.is(results.filter((r) => r.created).length, 1, "exactly one write created the name");
+    const winner = results.reduce((a, b) => (b.version > a.version ? b : a));
+    const stored = (await st.get("hot"))!;
+    assert.is(stored.version, winner.version);
+    assert.equal(stored.policy.spec, winner.policy.spec);
+    // Concurrent plain deletes: one deletes, the others find nothing (never a conflict).
+    const dels = await Promise.allSettled(Array.from({ length: 10 }, () => st.delete("hot")));
+    assert.is(dels.filter((d) => d.status === "fulfilled").length, 1);
+    for (const d of dels) if (d.status === "rejected") assert.is((d.reason as StoreError).code, "not_found");
+  });
+
+  s("listPage: name order, invalid-free pages chain with next; usage counts bytes; maxTotalBytes refuses with quota", async () => {
+    const st = await open();
+    for (const n of ["p1", "p2", "p3", "p4", "p5"]) await st.put(policy(n));
+    const seen: string[] = [];
+    let after: string | undefined;
+    let pages = 0;
+    do {
+      const page = await st.listPage({ after, limit: 2 });
+      assert.ok(page.policies.length <= 2 && page.policies.length > 0);
+      assert.equal(page.invalid, []);
+      seen.push(...page.policies.map((p) => p.policy.metadata!.name));
+      after = page.next;
+      pages++;
+    } while (after);
+    assert.equal(seen, ["p1", "p2", "p3", "p4", "p5"]);
+    assert.is(pages, 3);
+    const u = await until("usage to count five entries", async () => {
+      const x = await st.usage();
+      return x.entries === 5 ? x : undefined;
+    });
+    assert.ok(u.bytes > 5 * 100, String(u.bytes));
+    // Replacing p1 by a same-size value fits exactly; one more byte of room is not there for a new name.
+    await st.put(policy("p1", 200), { maxTotalBytes: u.bytes });
+    const e = await rejects(st.put(policy("p6"), { maxTotalBytes: u.bytes }), "quota");
+    assert.match(e.message, /total limit of \d+ bytes/);
+    assert.is(await st.get("p6"), undefined);
+  });
+
   s("ping answers while the store is up", async () => {
     const st = await open();
     await st.ping();
@@ -271,7 +315,7 @@ emb("restart keeps policies, revisions and pending expiry", async () => {
   try {
     const after = await b.list();
     assert.equal(after, before);
-    assert.equal(await b.get("keep"), pa);
+    assert.equal(await b.get("keep"), { policy: pa.policy, version: pa.version });
     const rec = record(b, after.revision);
     const next = await b.put(policy("new"));
     assert.ok(next.version > pb.version);
@@ -495,7 +539,18 @@ et("values written with etcdctl: valid → put event and listed; invalid → inv
     const l = await st.list();
     assert.equal(l.policies.map((p) => p.policy.metadata!.name), ["by-hand"]);
     assert.is(await st.get("broken"), undefined);
+    // Invalid entries are listed with their reason and can be deleted through the store.
+    const page = await st.listPage({ limit: 10 });
+    assert.equal(page.policies.map((p) => p.policy.metadata!.name), ["by-hand"]);
+    assert.equal(page.invalid.map((e) => e.name), ["broken", "garbage", "renamed"]);
+    assert.match(page.invalid[1]!.error, /^not JSON/);
+    assert.is(page.invalid[1]!.bytes, "{not json".length);
+    assert.equal((await st.listInvalid()).map((e) => e.name), ["broken", "garbage", "renamed"]);
+    const d = await st.delete("broken");
+    assert.ok(d.invalid && /percentage/.test(d.invalid.error));
+    assert.is(d.previous.policy.metadata!.name, "broken");
     await rejects(st.delete("broken"), "not_found");
+    await until("the index to drop the deleted entry", async () => (await st.listInvalid()).length === 2);
   } finally {
     rec.close();
   }

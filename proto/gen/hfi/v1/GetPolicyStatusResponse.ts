@@ -2,6 +2,7 @@
 
 import type { PolicyStatus as _hfi_v1_PolicyStatus, PolicyStatus__Output as _hfi_v1_PolicyStatus__Output } from '../../hfi/v1/PolicyStatus.ts';
 import type { ProxyStatus as _hfi_v1_ProxyStatus, ProxyStatus__Output as _hfi_v1_ProxyStatus__Output } from '../../hfi/v1/ProxyStatus.ts';
+import type { InvalidPolicy as _hfi_v1_InvalidPolicy, InvalidPolicy__Output as _hfi_v1_InvalidPolicy__Output } from '../../hfi/v1/InvalidPolicy.ts';
 
 export interface GetPolicyStatusResponse {
   'policies'?: (_hfi_v1_PolicyStatus)[];
@@ -11,6 +12,11 @@ export interface GetPolicyStatusResponse {
    * down): the reason. The report then covers this replica's proxies only.
    */
   'partial'?: (string);
+  /**
+   * Invalid entries in the store (see ListPoliciesResponse.invalid_policies);
+   * only when every policy is asked for.
+   */
+  'invalidPolicies'?: (_hfi_v1_InvalidPolicy)[];
 }
 
 export interface GetPolicyStatusResponse__Output {
@@ -21,4 +27,9 @@ export interface GetPolicyStatusResponse__Output {
    * down): the reason. The report then covers this replica's proxies only.
    */
   'partial': (string);
+  /**
+   * Invalid entries in the store (see ListPoliciesResponse.invalid_policies);
+   * only when every policy is asked for.
+   */
+  'invalidPolicies': (_hfi_v1_InvalidPolicy__Output)[];
 }

@@ -1,6 +1,7 @@
 // Original file: proto/hfi/v1/policy_service.proto
 
 import type { Policy as _hfi_v1_Policy, Policy__Output as _hfi_v1_Policy__Output } from '../../hfi/v1/Policy.ts';
+import type { InvalidPolicy as _hfi_v1_InvalidPolicy, InvalidPolicy__Output as _hfi_v1_InvalidPolicy__Output } from '../../hfi/v1/InvalidPolicy.ts';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ListPoliciesResponse {
@@ -9,9 +10,20 @@ export interface ListPoliciesResponse {
    */
   'policies'?: (_hfi_v1_Policy)[];
   /**
-   * Store revision the list was read at.
+   * Store revision the listing started at (the same on every page of one
+   * listing): a watch from here misses nothing the pages did not show.
    */
   'revision'?: (number | string | Long);
+  /**
+   * Non-empty when more entries follow: pass it as page_token.
+   */
+  'nextPageToken'?: (string);
+  /**
+   * Values stored under a policy name that do not parse or validate
+   * (written by another tool), in this page's name range. They are never
+   * pushed to proxies; DeletePolicy removes them.
+   */
+  'invalidPolicies'?: (_hfi_v1_InvalidPolicy)[];
 }
 
 export interface ListPoliciesResponse__Output {
@@ -20,7 +32,18 @@ export interface ListPoliciesResponse__Output {
    */
   'policies': (_hfi_v1_Policy__Output)[];
   /**
-   * Store revision the list was read at.
+   * Store revision the listing started at (the same on every page of one
+   * listing): a watch from here misses nothing the pages did not show.
    */
   'revision': (number);
+  /**
+   * Non-empty when more entries follow: pass it as page_token.
+   */
+  'nextPageToken': (string);
+  /**
+   * Values stored under a policy name that do not parse or validate
+   * (written by another tool), in this page's name range. They are never
+   * pushed to proxies; DeletePolicy removes them.
+   */
+  'invalidPolicies': (_hfi_v1_InvalidPolicy__Output)[];
 }
