@@ -28,6 +28,7 @@ interface RawOptions {
   streamToken: string;
   replicaId: string;
   statusTtl: string;
+  maxStoreBytes: string;
 }
 
 export const SERVER_OPTIONS: readonly ServerOption[] = [
@@ -43,6 +44,7 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
   { flag: "--stream-token", env: "HFI_STREAM_TOKEN", default: "", key: "streamToken", description: "filter stream token given directly (prefer the file or the env var)" },
   { flag: "--replica-id", env: "HFI_REPLICA_ID", default: "", key: "replicaId", description: "this replica's name in policy status and in etcd status keys (e.g. the pod name); default hostname-pid-random" },
   { flag: "--status-ttl", env: "HFI_STATUS_TTL", default: "15", key: "statusTtl", description: "seconds after which a dead replica's proxies leave the status of the others (etcd lease TTL, 1-300)" },
+  { flag: "--max-store-bytes", env: "HFI_MAX_STORE_BYTES", default: "67108864", key: "maxStoreBytes", description: "total size limit of the stored policies in bytes (default 64 MiB); an apply past it fails RESOURCE_EXHAUSTED" },
 ];
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -64,6 +66,8 @@ export interface ServerConfig {
   replicaId: string;
   /** TTL of this replica's proxy status records in etcd. */
   statusTtlSeconds: number;
+  /** Total size limit of the stored policies (bytes of stored JSON). */
+  maxStoreBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -105,6 +109,10 @@ export function loadServerConfig(
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 300) {
     throw new ConfigError(`--status-ttl: must be an integer between 1 and 300 seconds (got "${raw.statusTtl}")`);
   }
+  const maxStoreBytes = Number(raw.maxStoreBytes);
+  if (!Number.isSafeInteger(maxStoreBytes) || maxStoreBytes < 65536) {
+    throw new ConfigError(`--max-store-bytes: must be an integer of at least 65536 bytes (got "${raw.maxStoreBytes}")`);
+  }
   return {
     grpcAddr: raw.grpcAddr,
     httpAddr: raw.httpAddr,
@@ -119,6 +127,7 @@ export function loadServerConfig(
     streamToken: token("--stream-token-file", raw.streamTokenFile, raw.streamToken),
     replicaId: raw.replicaId.trim(),
     statusTtlSeconds: ttl,
+    maxStoreBytes,
   };
 }
 

@@ -107,7 +107,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const ops = new PolicyOps(store, metrics, {
     writeStart: (name) => streams.noteWriteStart(name),
     writeFailed: (name) => streams.noteWriteFailed(name),
-  });
+  }, { maxTotalBytes: config.maxStoreBytes });
 
   let closing = false;
   const configCalls = new Set<grpc.ServerDuplexStream<StreamConfigRequestOut, Buffer>>();
