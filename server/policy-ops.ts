@@ -130,8 +130,15 @@ export class PolicyOps {
   async get(name: string): Promise<StoredPolicy> {
     this.checkName(name);
     const p = await this.storeOp("get", () => this.store.get(name));
-    if (!p) throw new StoreError("not_found", `policy "${name}" not found`);
-    return p;
+    if (p) return p;
+    // Say so when the name holds a value that is not a valid policy.
+    const bad = (await this.store.listInvalid().catch(() => [])).find((e) => e.name === name);
+    throw new StoreError(
+      "not_found",
+      bad
+        ? `policy "${name}" not found: the store holds an invalid value under this name (version ${bad.version}: ${bad.error}); deleting "${name}" removes it`
+        : `policy "${name}" not found`,
+    );
   }
 
   async list(): Promise<{ policies: StoredPolicy[]; revision: number }> {

@@ -25,8 +25,8 @@ async function deleteNames(client: PolicyClient, names: string[], expectedVersio
   const failures: string[] = [];
   for (const name of names) {
     try {
-      await client.deletePolicy(name, { expectedVersion });
-      print(`policy "${name}" deleted`);
+      const res = await client.deletePolicy(name, { expectedVersion });
+      print(res.invalid ? `invalid entry "${name}" deleted (${res.invalid.error})` : `policy "${name}" deleted`);
     } catch (err) {
       if (err instanceof HfiClientError && err.code === "NOT_FOUND") failures.push(`policy "${name}" not found`);
       else if (err instanceof HfiClientError && err.code === "ABORTED" && expectedVersion !== undefined) {
@@ -67,12 +67,13 @@ export function deleteCommand(): Command {
       }
       if (!flags.all) return deleteNames(client, list, flags.expectedVersion);
 
-      const { policies } = await client.listPolicies();
-      if (policies.length === 0) {
+      const { policies, invalid } = await client.listPolicies();
+      // Invalid entries too: they sit under policy names and nothing else removes them.
+      const all = [...policies.map((p) => p.metadata?.name ?? ""), ...invalid.map((e) => e.name)].sort();
+      if (all.length === 0) {
         print("No policies to delete.");
         return;
       }
-      const all = policies.map((p) => p.metadata?.name ?? "");
       if (!flags.yes) {
         if (!process.stdin.isTTY) {
           throw new CliError(`refusing to delete all ${all.length} policies without --yes (stdin is not a terminal)`);

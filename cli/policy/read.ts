@@ -1,7 +1,7 @@
 // `hfi policy get|list|describe|status`: reading policies and convergence.
 import { Command } from "commander";
 import type { PolicyClient } from "../client/index.ts";
-import type { GetPolicyStatusResponseOut, PolicyOut, PolicyStatusOut, ProxyRefOut } from "../../proto/types.ts";
+import type { GetPolicyStatusResponseOut, InvalidPolicyOut, PolicyOut, PolicyStatusOut, ProxyRefOut } from "../../proto/types.ts";
 import { examples, outputOption, print, toJson, toYaml, withClient, type OutputFormat } from "./common.ts";
 import { convertMessage, policyDocument, type Doc } from "./document.ts";
 import {
@@ -63,15 +63,51 @@ export async function renderPolicies(policies: PolicyOut[], format: OutputFormat
   }
 }
 
+const INVALID_COLUMNS: Column[] = [
+  { header: "NAME", min: 12, shrinkFirst: 1 },
+  { header: "VERSION", right: true },
+  { header: "BYTES", right: true },
+  { header: "REASON", min: 12, shrinkFirst: 0 },
+];
+
+/** Stored values that are not valid policies, in the chosen format. */
+export async function renderInvalid(entries: InvalidPolicyOut[], format: OutputFormat): Promise<string> {
+  const docs = entries.map((e) => ({ name: e.name, version: e.version, sizeBytes: e.sizeBytes, error: e.error }));
+  switch (format) {
+    case "json":
+      return toJson({ invalidPolicies: docs });
+    case "yaml":
+      return toYaml({ invalidPolicies: docs });
+    default:
+      if (entries.length === 0) return "No invalid entries.\n";
+      return renderTable(
+        INVALID_COLUMNS,
+        entries.map((e) => [e.name, String(e.version), String(e.sizeBytes), e.error]),
+        tableOpts(),
+      );
+  }
+}
+
+/** Pointer to `list --invalid` when the store holds values that are not served. */
+export function invalidHint(n: number): string {
+  return `${n} invalid entr${n === 1 ? "y" : "ies"} in the store, not served to proxies: see \`hfi policy list --invalid\`; \`hfi policy delete NAME\` removes one`;
+}
+
 function getAction() {
   return withClient(async (client, c, name?: unknown) => {
-    const format = (c.opts() as { output: OutputFormat }).output;
+    const opts = c.opts() as { output: OutputFormat; invalid?: boolean };
+    const format = opts.output;
     if (typeof name === "string" && name) {
       const p = await client.getPolicy(name);
       process.stdout.write(await renderPolicies([p], format, true));
     } else {
-      const { policies } = await client.listPolicies();
+      const { policies, invalid } = await client.listPolicies();
+      if (opts.invalid) {
+        process.stdout.write(await renderInvalid(invalid, format));
+        return;
+      }
       process.stdout.write(await renderPolicies(policies, format, false));
+      if (invalid.length > 0) process.stderr.write(`${invalidHint(invalid.length)}\n`);
     }
   });
 }
@@ -86,8 +122,12 @@ export function getCommand(): Command {
 }
 
 export function listCommand(): Command {
-  const cmd = new Command("list").alias("ls").description("list every policy (sorted by name)").addOption(outputOption());
-  examples(cmd, ["hfi policy list", "hfi policy list -o json"]);
+  const cmd = new Command("list")
+    .alias("ls")
+    .description("list every policy (sorted by name)")
+    .option("--invalid", "list the values in the store that are not valid policies (written by another tool), with the reason")
+    .addOption(outputOption());
+  examples(cmd, ["hfi policy list", "hfi policy list -o json", "hfi policy list --invalid"]);
   return cmd.action(getAction());
 }
 
@@ -240,6 +280,12 @@ export function statusText(st: GetPolicyStatusResponseOut): string {
     for (const p of st.proxies) {
       if (p.nackError) out.push(paint("red", `NACK ${proxyLabel(p.identity)}: ${p.nackError}`) + "\n");
     }
+  }
+  const invalid = st.invalidPolicies ?? [];
+  if (invalid.length > 0) {
+    out.push("\n" + paint("red", `Invalid entries (not served): ${invalid.length}`) + "\n");
+    for (const e of invalid) out.push(paint("red", `  ${e.name} (version ${e.version}): ${e.error}`) + "\n");
+    out.push(`${invalidHint(invalid.length)}\n`);
   }
   return out.join("");
 }
