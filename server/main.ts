@@ -7,18 +7,19 @@ import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { hfiGrpc } from "../proto/loader.ts";
-import type { StreamConfigRequestOut } from "../proto/loader.ts";
 import { DEFAULT_CONFIG, parseAddr, type ServerConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { PolicyOps } from "./policy-ops.ts";
 import { hasStatusBoard, type PolicyStore } from "./store/types.ts";
 import { replicaKey } from "./store/etcd-board.ts";
-import { defaultReplicaId, ProxyBoard } from "./proxy-board.ts";
-import { ConfigStreams } from "./streams.ts";
-import { PolicyView } from "./view.ts";
+import { defaultReplicaId, ProxyBoard, streamsStatus } from "./status/proxy-board.ts";
+import { ConfigStreams } from "./distribution/streams.ts";
+import { PolicyView } from "./distribution/view.ts";
 import { policyServiceHandlers } from "./grpc/policy-service.ts";
-import { configServiceDefinition, configServiceHandlers } from "./grpc/config-service.ts";
+import { installStreamConfig, streamConfigHandler } from "./grpc/config-service.ts";
+import type { RawGrpcCall } from "./grpc/raw-call.ts";
+import type { StreamConfigRequestOut } from "../proto/loader.ts";
 import { createHttpServer } from "./http/server.ts";
 import { addReflection } from "./grpc/reflection.ts";
 
@@ -96,7 +97,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     ? store.openStatusBoard({ replicaId, ttlSeconds: config.statusTtlSeconds, onLost: () => proxies?.republishAll() })
     : undefined;
   proxies = new ProxyBoard({
-    streams,
+    local: streamsStatus(streams, replicaId),
     replicaId,
     board,
     metrics,
@@ -110,7 +111,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   });
 
   let closing = false;
-  const configCalls = new Set<grpc.ServerDuplexStream<StreamConfigRequestOut, Buffer>>();
+  const configCalls = new Set<RawGrpcCall<StreamConfigRequestOut>>();
   const watchers = new Set<grpc.ServerWritableStream<unknown, unknown>>();
 
   const grpcServer = new grpc.Server({
@@ -123,10 +124,6 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   grpcServer.addService(
     hfi.PolicyService.service,
     policyServiceHandlers({ ops, view, streams, proxies, store, logger, apiToken: config.apiToken, watchers }),
-  );
-  grpcServer.addService(
-    configServiceDefinition(),
-    configServiceHandlers({ streams, view, metrics, logger, streamToken: config.streamToken, calls: configCalls }),
   );
   const health = new HealthImplementation({
     "": "SERVING",
@@ -152,6 +149,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   let httpPort: number;
   try {
     grpcPort = await bindGrpc(grpcServer, config.grpcAddr);
+    installStreamConfig(grpcServer, streamConfigHandler({ streams, view, metrics, logger, streamToken: config.streamToken, calls: configCalls }));
     httpPort = await listenHttp(httpServer, config.httpAddr);
   } catch (err) {
     grpcServer.forceShutdown();
@@ -175,7 +173,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       closing = true;
       for (const svc of ["", "hfi.v1.PolicyService", "hfi.v1.ConfigDiscoveryService"]) health.setStatus(svc, "NOT_SERVING");
       const status = { code: grpc.status.UNAVAILABLE, details: SHUTDOWN_MESSAGE };
-      for (const call of [...configCalls]) call.emit("error", status);
+      for (const call of [...configCalls]) call.close(status.code, status.details);
       for (const call of [...watchers]) call.emit("error", status);
       await new Promise<void>((resolve) => {
         // Streams were ended above; give unary calls in flight a moment, then force.

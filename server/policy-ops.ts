@@ -5,7 +5,7 @@ import type { PolicyOut } from "../proto/loader.ts";
 import { parsePolicyInput, policyExpiry, validateName } from "./policy/index.ts";
 import { PolicyValidationError } from "./policy/types.ts";
 import { StoreError, type PolicyStore, type StoredPolicy } from "./store/types.ts";
-import { pruneMessage } from "./wire.ts";
+import { pruneMessage } from "./grpc/messages.ts";
 import type { Metrics } from "./metrics.ts";
 
 export type ApplyResult = "APPLY_RESULT_CREATED" | "APPLY_RESULT_CONFIGURED" | "APPLY_RESULT_UNCHANGED";

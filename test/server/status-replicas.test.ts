@@ -13,7 +13,7 @@ import { TestEtcd } from "../support/etcd.ts";
 import { PolicyClient, TestSubscriber, startTestServer, waitFor, type TestServer } from "../support/server.ts";
 import { decodeRecord, encodeRecord, MAX_TXN_OPS } from "../../server/store/etcd-board.ts";
 import { statusPrefixFor } from "../../server/store/etcd.ts";
-import { PARTIAL_STATUS_HEADER } from "../../server/status.ts";
+import { PARTIAL_STATUS_HEADER } from "../../server/status/report.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const FIXTURE = path.join(ROOT, "test/server/fixtures/server-process.ts");
