@@ -10,15 +10,14 @@ import type { PolicyOps } from "../policy-ops.ts";
 import type { PolicyView, ViewChange } from "../distribution/view.ts";
 import type { PolicyStore, StoredPolicy, StoreEvent, Watch } from "../store/types.ts";
 import type { ConfigStreams } from "../distribution/streams.ts";
-import { collectStatus, PARTIAL_STATUS_HEADER } from "../status/report.ts";
-import type { ProxyBoard } from "../status/proxy-board.ts";
+import { collectStatus, PARTIAL_STATUS_HEADER, type StatusSource } from "../status/report.ts";
 import { grpcPolicyInput } from "./messages.ts";
 
 export interface PolicyServiceDeps {
   ops: PolicyOps;
   view: PolicyView;
   streams: ConfigStreams;
-  proxies: ProxyBoard;
+  proxies: StatusSource;
   logger: Logger;
   apiToken?: string;
   /** Open WatchPolicies calls, ended with UNAVAILABLE on shutdown. */

@@ -155,10 +155,15 @@ export interface ProxySnapshot {
   partial?: string;
 }
 
+/** Where a process gets the replica's status from (the board, or the primary for a worker). */
+export interface StatusSource {
+  snapshot(): Promise<ProxySnapshot>;
+}
+
 /** The report over every replica; `partial` set when only this replica's proxies could be read. */
 export async function collectStatus(
   policies: StoredPolicy[],
-  board: { snapshot(): Promise<ProxySnapshot> },
+  board: StatusSource,
 ): Promise<{ report: GetPolicyStatusResponseOut; partial?: string }> {
   const { records, remote, partial: reason } = await board.snapshot();
   // ASCII, trimmed: it also goes into a gRPC trailer / HTTP header (trailing blanks drop the trailer).
