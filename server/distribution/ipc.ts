@@ -88,11 +88,21 @@ export class IpcPeer {
     return () => set.delete(fn);
   }
 
-  request<T>(kind: string, payload?: unknown): Promise<T> {
+  /** timeoutMs: reject when no answer came by then (0: wait as long as the peer lives). */
+  request<T>(kind: string, payload?: unknown, timeoutMs = 0): Promise<T> {
     if (this.closed) return Promise.reject(this.closed);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+      };
+      this.pending.set(id, {
+        resolve: (v) => (done(), resolve(v as T)),
+        reject: (e) => (done(), reject(e)),
+      });
+      if (timeoutMs > 0) timer = setTimeout(() => this.pending.get(id)?.reject(new Error(`no answer to ${kind} within ${timeoutMs} ms`)), timeoutMs);
       this.send({ ipc: "req", id, kind, payload } satisfies Req);
     });
   }

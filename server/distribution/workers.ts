@@ -33,6 +33,8 @@ const STOP_TIMEOUT_MS = 5000;
 const RESTART_MIN_INTERVAL_MS = 1000;
 /** Workers report status changes at most this often. */
 const STATUS_NOTIFY_MS = 50;
+/** A worker that does not answer a status or metrics request by then is left out of that answer. */
+const GATHER_TIMEOUT_MS = 2000;
 
 /** The worker module next to this one: .ts under tsx, .js once compiled. */
 function workerModule(): string {
@@ -52,6 +54,8 @@ interface WorkerSlot {
   worker: Worker;
   peer: IpcPeer;
   port: Promise<number>;
+  /** Set once the worker listens (it answers requests from then on). */
+  ready: boolean;
   stopServing: () => void;
 }
 
@@ -66,7 +70,9 @@ export async function startPrimary(config: ServerConfig, logger: Logger): Promis
 
   const live = () => [...slots.values()];
   const gather = async <T>(kind: string): Promise<T[]> =>
-    (await Promise.allSettled(live().map((s) => s.peer.request<T>(kind)))).flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    (await Promise.allSettled(live().filter((s) => s.ready).map((s) => s.peer.request<T>(kind, undefined, GATHER_TIMEOUT_MS)))).flatMap((r) =>
+      r.status === "fulfilled" ? [r.value] : [],
+    );
   const changeListeners = new Set<() => void>();
   const local: LocalStatus = {
     records: async () => (await gather<ProxyRecord[]>("records")).flat(),
@@ -120,11 +126,15 @@ export async function startPrimary(config: ServerConfig, logger: Logger): Promis
     peer.handle("status-snapshot", () => status.snapshot());
     peer.onNote("status-changed", () => changeListeners.forEach((fn) => fn()));
     const port = new Promise<number>((resolve, reject) => {
-      peer.onNote("listening", (p) => resolve((p as { port: number }).port));
+      peer.onNote("listening", (p) => {
+        slot.ready = true;
+        changeListeners.forEach((fn) => fn());
+        resolve((p as { port: number }).port);
+      });
       worker.once("exit", (code, signal) => reject(new Error(`worker ${index} exited (${signal ?? code}) before listening`)));
     });
     port.catch(() => {});
-    const slot: WorkerSlot = { index, worker, peer, port, stopServing };
+    const slot: WorkerSlot = { index, worker, peer, port, ready: false, stopServing };
     worker.once("exit", (code, signal) => {
       peer.close(new Error(`worker ${index} exited`));
       stopServing();
