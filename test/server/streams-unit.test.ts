@@ -11,6 +11,7 @@ import { normaliseIdentity } from "../../server/selector.ts";
 import type { StoredPolicy } from "../../server/store/types.ts";
 import { ConfigStreams, FANOUT_SLICE, type StreamSink } from "../../server/distribution/streams.ts";
 import type { PolicyView, ViewChange } from "../../server/distribution/view.ts";
+import { FRAME_FRESH_MS } from "../../server/distribution/groups.ts";
 import { methodDefinition } from "../../server/grpc/methods.ts";
 
 const decode = methodDefinition("hfi.v1.ConfigDiscoveryService", "StreamConfig").responseDeserialize as (b: Buffer) => {
@@ -200,6 +201,24 @@ test("a large fan-out is written in slices, yielding to the event loop between t
     assert.is(names[names.length - 1], "a,b");
     assert.is(new Set(names).size, names.length, "no snapshot written twice to one stream");
   }
+  streams.close();
+});
+
+test("a new stream gets a re-framed snapshot (new nonce, fresh server time) once the frame is older than 1 s", () => {
+  const { streams } = setup();
+  const first = new FakeSink();
+  streams.add(normaliseIdentity({ service: "web" }), first);
+  const group = [...streams.groups.values()][0]!;
+  const old = group.current;
+  assert.ok(group.forNewStream(old.builtAtMs + FRAME_FRESH_MS) === old, "fresh enough: the same frame");
+  const later = old.builtAtMs + FRAME_FRESH_MS + 1;
+  const next = group.forNewStream(later);
+  assert.is(next.version, old.version);
+  assert.is.not(next.nonce, old.nonce);
+  assert.is(old.frame, undefined, "the superseded frame is released");
+  const decoded = decode(next.frame!.subarray(GRPC_HEADER)) as unknown as { serverTimeUnixMs: number | string; nonce: string };
+  assert.is(Number(decoded.serverTimeUnixMs), later);
+  assert.is(decoded.nonce, next.nonce);
   streams.close();
 });
 
