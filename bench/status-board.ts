@@ -1,15 +1,14 @@
 // Proxy status board benchmark (node --import tsx bench/status-board.ts):
 // two replicas on a real etcd, N subscribers (default 1000) on replica A,
-// each ACKing. Prints: etcd writes per flush (ops, transactions) and the
-// flush latency, how long until replica B's status shows every proxy
-// (connect) and every ACK of a new policy (apply), the record size, and
-// GetPolicyStatus latency on B (cache hit vs a fresh range read of N records).
+// each ACKing. Prints: etcd writes (one summary per write) and their
+// latency and size, how long until replica B's status counts every proxy
+// (connect) and every ACK of a new policy (apply), and GetPolicyStatus
+// latency on B (cache hit vs a fresh read of the summaries).
 // Env: BENCH_N=1000, BENCH_APPLIES=10.
 import { pino } from "pino";
 import type { Policy } from "../proto/loader.ts";
-import { encodeRecord } from "../server/store/etcd-board.ts";
-import { proxyRecord } from "../server/proxy-board.ts";
-import type { ProxyRecord, ProxyStatusBoard } from "../server/store/types.ts";
+import { encodeSummary } from "../server/store/etcd-board.ts";
+import type { ProxyStatusBoard, StatusSummary } from "../server/store/types.ts";
 import { TestEtcd } from "../test/support/etcd.ts";
 import { PolicyClient, TestSubscriber, startTestServer, waitFor, type TestServer } from "../test/support/server.ts";
 
@@ -36,11 +35,11 @@ function instrument(s: TestServer): { flushMs: number[]; ops: number[] } {
   const board = (s.proxies as unknown as { opts: { board: ProxyStatusBoard } }).opts.board;
   const out = { flushMs: [] as number[], ops: [] as number[] };
   const publish = board.publish.bind(board);
-  board.publish = async (puts: ProxyRecord[], deletes: string[]) => {
+  board.publish = async (summary: StatusSummary) => {
     const t0 = performance.now();
-    await publish(puts, deletes);
+    await publish(summary);
     out.flushMs.push(performance.now() - t0);
-    out.ops.push(puts.length + deletes.length);
+    out.ops.push(Buffer.byteLength(encodeSummary(summary)));
   };
   return out;
 }
@@ -64,11 +63,12 @@ try {
     }
     await waitFor(() => subs.every((x) => x.latest), "all subscribed", 120_000);
     const subscribed = performance.now() - t0;
-    await waitFor(async () => (await cb.status()).proxies.length === N, "B sees every proxy", 120_000, 50);
+    await client.apply({ policy: policy("bench-0", 0) });
+    await waitFor(async () => (await cb.status("bench-0")).policies[0]?.targetedProxies === N, "B counts every proxy", 120_000, 50);
     const connectVisible = performance.now() - t0;
     const connectFlushes = flushes.flushMs.length;
     console.log(`N = ${N} subscribers on replica A (2-core VM, etcd + both replicas + subscribers in one box)`);
-    console.log(`connect: all subscribed after ${subscribed.toFixed(0)} ms; B's status lists all ${N} after ${connectVisible.toFixed(0)} ms; ${connectFlushes} flushes, ${flushes.ops.slice(0, connectFlushes).reduce((x, y) => x + y, 0)} record writes`);
+    console.log(`connect: all subscribed after ${subscribed.toFixed(0)} ms; B's status counts all ${N} after ${connectVisible.toFixed(0)} ms; ${connectFlushes} etcd writes`);
 
     const applyVisible: number[] = [];
     const before = flushes.flushMs.length;
@@ -76,7 +76,7 @@ try {
       const t = performance.now();
       await client.apply({ policy: policy(`bench-${k % 2}`, k) });
       await waitFor(
-        async () => (await cb.status(`bench-${k % 2}`)).policies[0]!.acked.length === N,
+        async () => (await cb.status(`bench-${k % 2}`)).policies[0]!.ackedCount === N,
         `B sees ${N} ACKs of apply ${k}`,
         60_000,
         20,
@@ -85,11 +85,8 @@ try {
     }
     const applyFlushes = flushes.flushMs.length - before;
     console.log(`apply → B's status shows all ${N} ACKs (polling B every 20 ms, B's cache 1 s): ${fmt(applyVisible)}`);
-    console.log(`  ${applyFlushes} flushes for ${APPLIES} applies (${(applyFlushes / APPLIES).toFixed(1)} per apply: sent + ACK state of ${N} proxies)`);
-    console.log(`flush (one publish = ceil(ops/128) txns): ${fmt(flushes.flushMs)}; ops per flush ${fmt(flushes.ops, "ops")}`);
-
-    const sample = proxyRecord([...a.streams.streams()][0]!, a.replicaId);
-    console.log(`record size: ${Buffer.byteLength(encodeRecord(sample))} bytes (2 policies, ACKed = sent)`);
+    console.log(`  ${applyFlushes} etcd writes for ${APPLIES} applies (${(applyFlushes / APPLIES).toFixed(1)} per apply, whatever N)`);
+    console.log(`write (one put of the replica's summary): ${fmt(flushes.flushMs)}; size ${fmt(flushes.ops, "bytes")}`);
 
     const cached: number[] = [];
     const fresh: number[] = [];
@@ -102,7 +99,7 @@ try {
       await cb.status();
       fresh.push(performance.now() - t);
     }
-    console.log(`GetPolicyStatus on B with ${N} remote proxies: fresh read ${fmt(fresh)}; cached ${fmt(cached)}`);
+    console.log(`GetPolicyStatus on B with ${N} remote proxies (one summary): fresh read ${fmt(fresh)}; cached ${fmt(cached)}`);
   } finally {
     client.close();
     cb.close();

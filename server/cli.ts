@@ -35,10 +35,10 @@ export function serverCommand(): Command {
       throw err;
     }
     const logger = createLogger(config.logLevel);
-    const { startServer } = await import("./main.ts");
+    const { runServer } = await import("./main.ts");
     let server;
     try {
-      server = await startServer({ ...config, logger });
+      server = await runServer(config, logger);
     } catch (err) {
       logger.fatal({ err: String(err) }, "server failed to start");
       process.exit(1);

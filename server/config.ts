@@ -2,6 +2,7 @@
 // SERVER_OPTIONS is the single list (the CLI builds its flags from it and the
 // k8s manifests are cross-checked against it).
 import fs from "node:fs";
+import os from "node:os";
 
 export interface ServerOption {
   /** Long flag, e.g. "--grpc-addr". */
@@ -29,6 +30,9 @@ interface RawOptions {
   replicaId: string;
   statusTtl: string;
   maxStoreBytes: string;
+  workers: string;
+  streamDrainTimeout: string;
+  streamQueueBudget: string;
 }
 
 export const SERVER_OPTIONS: readonly ServerOption[] = [
@@ -45,6 +49,9 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
   { flag: "--replica-id", env: "HFI_REPLICA_ID", default: "", key: "replicaId", description: "this replica's name in policy status and in etcd status keys (e.g. the pod name); default hostname-pid-random" },
   { flag: "--status-ttl", env: "HFI_STATUS_TTL", default: "15", key: "statusTtl", description: "seconds after which a dead replica's proxies leave the status of the others (etcd lease TTL, 1-300)" },
   { flag: "--max-store-bytes", env: "HFI_MAX_STORE_BYTES", default: "67108864", key: "maxStoreBytes", description: "total size limit of the stored policies in bytes (default 64 MiB); an apply past it fails RESOURCE_EXHAUSTED" },
+  { flag: "--workers", env: "HFI_WORKERS", default: "", key: "workers", description: "processes serving gRPC and config streams (1-64; 1 = everything in one process); default: available CPU cores" },
+  { flag: "--stream-drain-timeout", env: "HFI_STREAM_DRAIN_TIMEOUT", default: "30", key: "streamDrainTimeout", description: "seconds a config stream may stay backed up (not reading) before it is closed with RESOURCE_EXHAUSTED (1-3600)" },
+  { flag: "--stream-queue-budget", env: "HFI_STREAM_QUEUE_BUDGET", default: "64", key: "streamQueueBudget", description: "MiB of snapshot bytes queued on backed-up config streams per worker before further writes wait (1-4096)" },
 ];
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -68,6 +75,21 @@ export interface ServerConfig {
   statusTtlSeconds: number;
   /** Total size limit of the stored policies (bytes of stored JSON). */
   maxStoreBytes: number;
+  /** Processes serving gRPC (1: one process, no cluster). */
+  workers: number;
+  streamDrainTimeoutMs: number;
+  streamQueueBudgetBytes: number;
+}
+
+/** Available CPU cores (the --workers default). */
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(64, os.availableParallelism()));
+}
+
+function intOption(flag: string, raw: string, min: number, max: number, unit = ""): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${flag}: must be an integer between ${min} and ${max}${unit} (got "${raw}")`);
+  return n;
 }
 
 export class ConfigError extends Error {
@@ -113,7 +135,13 @@ export function loadServerConfig(
   if (!Number.isSafeInteger(maxStoreBytes) || maxStoreBytes < 65536) {
     throw new ConfigError(`--max-store-bytes: must be an integer of at least 65536 bytes (got "${raw.maxStoreBytes}")`);
   }
+  const workers = raw.workers.trim() === "" ? defaultWorkers() : intOption("--workers", raw.workers.trim(), 1, 64);
+  const drain = intOption("--stream-drain-timeout", raw.streamDrainTimeout.trim(), 1, 3600, " seconds");
+  const budget = intOption("--stream-queue-budget", raw.streamQueueBudget.trim(), 1, 4096, " MiB");
   return {
+    workers,
+    streamDrainTimeoutMs: drain * 1000,
+    streamQueueBudgetBytes: budget * 1024 * 1024,
     grpcAddr: raw.grpcAddr,
     httpAddr: raw.httpAddr,
     etcdEndpoints: raw.etcdEndpoints

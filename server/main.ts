@@ -1,26 +1,24 @@
 // Starting and stopping a control-plane replica: store, in-memory view,
 // config streams, gRPC (PolicyService, ConfigDiscoveryService, health,
-// reflection) and HTTP (probes, metrics, REST).
+// reflection) and HTTP (probes, metrics, REST). startServer runs it all in
+// this process; runServer (`hfi server`) runs a primary and --workers
+// worker processes when more than one is asked for (distribution/workers.ts).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import * as grpc from "@grpc/grpc-js";
-import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
-import { hfiGrpc } from "../proto/loader.ts";
-import type { StreamConfigRequestOut } from "../proto/loader.ts";
 import { DEFAULT_CONFIG, parseAddr, type ServerConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { PolicyOps } from "./policy-ops.ts";
 import { hasStatusBoard, type PolicyStore } from "./store/types.ts";
 import { replicaKey } from "./store/etcd-board.ts";
-import { defaultReplicaId, ProxyBoard } from "./proxy-board.ts";
-import { ConfigStreams } from "./streams.ts";
-import { PolicyView } from "./view.ts";
-import { policyServiceHandlers } from "./grpc/policy-service.ts";
-import { configServiceDefinition, configServiceHandlers } from "./grpc/config-service.ts";
+import { defaultReplicaId, ProxyBoard, streamsStatus } from "./status/proxy-board.ts";
+import { ConfigStreams } from "./distribution/streams.ts";
+import { PolicyView } from "./distribution/view.ts";
 import { createHttpServer } from "./http/server.ts";
-import { addReflection } from "./grpc/reflection.ts";
+import { startGrpc } from "./grpc/server.ts";
+
+export { SHUTDOWN_MESSAGE } from "./grpc/server.ts";
 
 export interface StartOptions extends Partial<ServerConfig> {
   /** Use this store instead of creating one from the config (closed by close()). */
@@ -39,7 +37,7 @@ export interface RunningServer {
   view: PolicyView;
   /** This replica's config streams (status, tests, benchmarks). */
   streams: ConfigStreams;
-  /** Publishes this replica's proxies and merges every replica's for status. */
+  /** Publishes this replica's status summary and reads every replica's for status. */
   proxies: ProxyBoard;
   replicaId: string;
   metrics: Metrics;
@@ -48,22 +46,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const SHUTDOWN_MESSAGE = "server shutting down";
-
-function dialable(host: string, port: number): string {
+export function dialable(host: string, port: number): string {
   const h = host === "0.0.0.0" || host === "::" || host === "" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
   return `${h}:${port}`;
 }
 
-function bindGrpc(server: grpc.Server, addr: string): Promise<number> {
-  const { host, port } = parseAddr(addr);
-  const target = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-  return new Promise((resolve, reject) =>
-    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-}
-
-function listenHttp(server: http.Server, addr: string): Promise<number> {
+export function listenHttp(server: http.Server, addr: string): Promise<number> {
   const { host, port } = parseAddr(addr);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -74,21 +62,38 @@ function listenHttp(server: http.Server, addr: string): Promise<number> {
   });
 }
 
+export function closeHttp(server: http.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2000).unref();
+  });
+}
+
+export async function openStore(config: ServerConfig, logger: Logger): Promise<PolicyStore> {
+  return (await import("./store/index.ts")).createStore({
+    etcdEndpoints: config.etcdEndpoints.length ? config.etcdEndpoints : undefined,
+    etcdPrefix: config.etcdPrefix,
+    dataDir: config.dataDir,
+    logger,
+  });
+}
+
+/** Everything in this process (tests, embedding, --workers 1). */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const config: ServerConfig = { ...DEFAULT_CONFIG, ...stripUndefined(options) };
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
-  const store =
-    options.store ??
-    (await (await import("./store/index.ts")).createStore({
-      etcdEndpoints: config.etcdEndpoints.length ? config.etcdEndpoints : undefined,
-      etcdPrefix: config.etcdPrefix,
-      dataDir: config.dataDir,
-      logger,
-    }));
+  const store = options.store ?? (await openStore(config, logger));
   const view = new PolicyView({ store, logger, metrics });
   await view.start();
-  const streams = new ConfigStreams({ view, logger, metrics });
+  const streams = new ConfigStreams({
+    view,
+    logger,
+    metrics,
+    drainTimeoutMs: config.streamDrainTimeoutMs,
+    queueBudgetBytes: config.streamQueueBudgetBytes,
+  });
   const replicaId = replicaKey(config.replicaId || defaultReplicaId());
   // Declared before the board so its onLost callback can reach it.
   let proxies: ProxyBoard | undefined = undefined;
@@ -96,7 +101,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     ? store.openStatusBoard({ replicaId, ttlSeconds: config.statusTtlSeconds, onLost: () => proxies?.republishAll() })
     : undefined;
   proxies = new ProxyBoard({
-    streams,
+    local: streamsStatus(streams, replicaId),
     replicaId,
     board,
     metrics,
@@ -110,32 +115,6 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   }, { maxTotalBytes: config.maxStoreBytes });
 
   let closing = false;
-  const configCalls = new Set<grpc.ServerDuplexStream<StreamConfigRequestOut, Buffer>>();
-  const watchers = new Set<grpc.ServerWritableStream<unknown, unknown>>();
-
-  const grpcServer = new grpc.Server({
-    // Filters hold their stream for hours: keep idle connections alive and notice dead peers.
-    "grpc.keepalive_time_ms": 30_000,
-    "grpc.keepalive_timeout_ms": 10_000,
-    "grpc.keepalive_permit_without_calls": 1,
-  });
-  const hfi = hfiGrpc();
-  grpcServer.addService(
-    hfi.PolicyService.service,
-    policyServiceHandlers({ ops, view, streams, proxies, store, logger, apiToken: config.apiToken, watchers }),
-  );
-  grpcServer.addService(
-    configServiceDefinition(),
-    configServiceHandlers({ streams, view, metrics, logger, streamToken: config.streamToken, calls: configCalls }),
-  );
-  const health = new HealthImplementation({
-    "": "SERVING",
-    "hfi.v1.PolicyService": "SERVING",
-    "hfi.v1.ConfigDiscoveryService": "SERVING",
-  });
-  health.addToServer(grpcServer);
-  addReflection(grpcServer);
-
   const httpServer = createHttpServer({
     ops,
     store,
@@ -148,13 +127,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     isClosing: () => closing,
   });
 
-  let grpcPort: number;
+  let grpc: Awaited<ReturnType<typeof startGrpc>>;
   let httpPort: number;
   try {
-    grpcPort = await bindGrpc(grpcServer, config.grpcAddr);
-    httpPort = await listenHttp(httpServer, config.httpAddr);
+    grpc = await startGrpc({ config, ops, view, streams, proxies, store, metrics, logger });
+    try {
+      httpPort = await listenHttp(httpServer, config.httpAddr);
+    } catch (err) {
+      await grpc.close();
+      throw err;
+    }
   } catch (err) {
-    grpcServer.forceShutdown();
     httpServer.close();
     await proxies.close();
     streams.close();
@@ -162,10 +145,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     await store.close();
     throw err;
   }
-  const grpcAddress = dialable(parseAddr(config.grpcAddr).host, grpcPort);
+  const grpcAddress = dialable(parseAddr(config.grpcAddr).host, grpc.port);
   const httpAddress = dialable(parseAddr(config.httpAddr).host, httpPort);
   logger.info(
-    { grpcAddress, httpAddress, store: store.kind, replicaId, apiAuth: !!config.apiToken, streamAuth: !!config.streamToken },
+    { grpcAddress, httpAddress, store: store.kind, replicaId, workers: 1, apiAuth: !!config.apiToken, streamAuth: !!config.streamToken },
     "hfi server listening",
   );
 
@@ -173,26 +156,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const close = () =>
     (closed ??= (async () => {
       closing = true;
-      for (const svc of ["", "hfi.v1.PolicyService", "hfi.v1.ConfigDiscoveryService"]) health.setStatus(svc, "NOT_SERVING");
-      const status = { code: grpc.status.UNAVAILABLE, details: SHUTDOWN_MESSAGE };
-      for (const call of [...configCalls]) call.emit("error", status);
-      for (const call of [...watchers]) call.emit("error", status);
-      await new Promise<void>((resolve) => {
-        // Streams were ended above; give unary calls in flight a moment, then force.
-        const timer = setTimeout(() => {
-          grpcServer.forceShutdown();
-          resolve();
-        }, 2000);
-        grpcServer.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-      await new Promise<void>((resolve) => {
-        httpServer.close(() => resolve());
-        httpServer.closeIdleConnections();
-        setTimeout(() => httpServer.closeAllConnections(), 2000).unref();
-      });
+      await grpc.close();
+      await closeHttp(httpServer);
       // Revokes the status lease: this replica's proxies leave the others' status at once.
       await proxies.close();
       streams.close();
@@ -202,6 +167,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     })());
 
   return { grpcAddress, httpAddress, store, view, streams, proxies, replicaId, metrics, logger, close };
+}
+
+/** `hfi server`: one process, or a primary with config.workers workers. */
+export async function runServer(config: ServerConfig, logger: Logger): Promise<{ close(): Promise<void> }> {
+  if (config.workers <= 1) return startServer({ ...config, logger });
+  const { startPrimary } = await import("./distribution/workers.ts");
+  return startPrimary(config, logger);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

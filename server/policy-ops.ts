@@ -6,7 +6,7 @@ import { parsePolicyInput, policyExpiry, validateName } from "./policy/index.ts"
 import { LIMITS } from "./policy/limits.ts";
 import { PolicyValidationError } from "./policy/types.ts";
 import { StoreError, type DeleteResult, type InvalidEntry, type ListPage, type PolicyStore, type StoredPolicy } from "./store/types.ts";
-import { pruneMessage } from "./wire.ts";
+import { pruneMessage } from "./grpc/messages.ts";
 import type { Metrics } from "./metrics.ts";
 
 export type ApplyResult = "APPLY_RESULT_CREATED" | "APPLY_RESULT_CONFIGURED" | "APPLY_RESULT_UNCHANGED";

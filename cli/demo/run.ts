@@ -182,7 +182,7 @@ async function runPhase(seconds: number): Promise<Sample[]> {
 async function sidecarAcked(policyName: string): Promise<number> {
   const st = await client!.getPolicyStatus(policyName);
   const p = st.policies[0];
-  return p && p.acked.length > 0 && p.targetedProxies > 0 ? p.version : (undefined as unknown as number);
+  return p && Math.max(p.ackedCount, p.acked.length) > 0 && p.targetedProxies > 0 ? p.version : (undefined as unknown as number);
 }
 
 // ── the demo ────────────────────────────────────────────────────────────────

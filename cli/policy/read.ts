@@ -133,13 +133,22 @@ export function listCommand(): Command {
 
 // ── describe ────────────────────────────────────────────────────────────────
 
+/** Counts over every replica's proxies (the lists may be truncated; servers before the counts send 0). */
+export function statusCounts(s: PolicyStatusOut): { acked: number; nacked: number; pending: number } {
+  return {
+    acked: Math.max(s.ackedCount ?? 0, s.acked?.length ?? 0),
+    nacked: Math.max(s.nackedCount ?? 0, s.nacked?.length ?? 0),
+    pending: Math.max(s.pendingCount ?? 0, s.pending?.length ?? 0),
+  };
+}
+
 function convergenceLine(s: PolicyStatusOut | undefined): string {
   if (!s) return "no status reported";
-  const acked = s.acked?.length ?? 0;
-  if (s.targetedProxies === 0 && !s.nacked?.length) return "no connected proxy is targeted";
+  const { acked, nacked, pending } = statusCounts(s);
+  if (s.targetedProxies === 0 && !nacked) return "no connected proxy is targeted";
   let line = `${acked} of ${s.targetedProxies} targeted prox${s.targetedProxies === 1 ? "y" : "ies"} ACKed`;
-  if (s.nacked?.length) line += `, ${s.nacked.length} NACKed`;
-  if (s.pending?.length) line += `, ${s.pending.length} pending`;
+  if (nacked) line += `, ${nacked} NACKed`;
+  if (pending) line += `, ${pending} pending`;
   return line;
 }
 
@@ -180,8 +189,9 @@ export function describeText(p: PolicyOut, status: PolicyStatusOut | undefined, 
     }
   });
   const conv = convergenceLine(status);
-  const ok = status && status.targetedProxies > 0 && (status.acked?.length ?? 0) === status.targetedProxies;
-  lines.push(field("Convergence", status?.nacked?.length ? paint("red", conv) : ok ? paint("green", conv) : conv));
+  const counts = status ? statusCounts(status) : undefined;
+  const ok = status && status.targetedProxies > 0 && counts!.acked === status.targetedProxies;
+  lines.push(field("Convergence", counts?.nacked ? paint("red", conv) : ok ? paint("green", conv) : conv));
   lines.push(...refLines("ACKed", status?.acked, false));
   lines.push(...refLines("NACKed", status?.nacked, true).map((l) => paint("red", l)));
   lines.push(...refLines("pending", status?.pending, false));
@@ -252,9 +262,9 @@ export function statusText(st: GetPolicyStatusResponseOut): string {
           String(s.version),
           targetText(s.target),
           s.faultTypes.join("+") || "-",
-          `${s.acked?.length ?? 0}/${s.targetedProxies}`,
-          String(s.nacked?.length ?? 0),
-          String(s.pending?.length ?? 0),
+          `${statusCounts(s).acked}/${s.targetedProxies}`,
+          String(statusCounts(s).nacked),
+          String(statusCounts(s).pending),
           expiresText(s.expiresAtUnixMs),
         ]),
         opts,

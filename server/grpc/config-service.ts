@@ -1,31 +1,20 @@
-// hfi.v1.ConfigDiscoveryService/StreamConfig: the filter's config stream.
-// The response serializer is the identity: ConfigStreams writes pre-encoded
-// ConfigSnapshot bytes (policy part shared by every stream of an identity).
+// hfi.v1.ConfigDiscoveryService/StreamConfig: the filter's config stream,
+// served on the gRPC port's HTTP/2 streams directly (raw-call.ts): the
+// server writes each identity group's pre-framed snapshot as is. Every other
+// method on the port stays with grpc-js (installStreamConfig routes by path).
+import type http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { StreamConfigRequestOut } from "../../proto/loader.ts";
 import { checkBearer, tokenEquals } from "../auth.ts";
 import type { Metrics } from "../metrics.ts";
 import { normaliseIdentity } from "../selector.ts";
-import type { ConfigStream, ConfigStreams, StreamSink } from "../streams.ts";
-import type { PolicyView } from "../view.ts";
-import { methodDefinition } from "../wire.ts";
+import type { ConfigStream, ConfigStreams } from "../distribution/streams.ts";
+import type { PolicyView } from "../distribution/view.ts";
+import { methodDefinition } from "./methods.ts";
+import { isGrpcRequest, RawGrpcCall } from "./raw-call.ts";
 
-export function configServiceDefinition(): grpc.ServiceDefinition {
-  const m = methodDefinition("hfi.v1.ConfigDiscoveryService", "StreamConfig");
-  return {
-    StreamConfig: {
-      path: m.path,
-      requestStream: true,
-      responseStream: true,
-      requestSerialize: m.requestSerialize,
-      requestDeserialize: m.requestDeserialize,
-      responseSerialize: (b: Buffer) => b,
-      responseDeserialize: m.responseDeserialize,
-      originalName: "streamConfig",
-    },
-  } as grpc.ServiceDefinition;
-}
+export const STREAM_CONFIG_PATH = methodDefinition("hfi.v1.ConfigDiscoveryService", "StreamConfig").path;
 
 export interface ConfigServiceDeps {
   streams: ConfigStreams;
@@ -34,20 +23,38 @@ export interface ConfigServiceDeps {
   logger: Logger;
   streamToken?: string;
   /** Open calls, ended with UNAVAILABLE on shutdown. */
-  calls: Set<grpc.ServerDuplexStream<StreamConfigRequestOut, Buffer>>;
+  calls: Set<RawGrpcCall<StreamConfigRequestOut>>;
 }
 
-function fail(call: grpc.ServerDuplexStream<StreamConfigRequestOut, Buffer>, code: grpc.status, details: string): void {
-  call.emit("error", { code, details });
+type Http2StreamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) => void;
+
+/**
+ * Routes StreamConfig requests on the grpc-js server's HTTP/2 listeners to
+ * `handle`; everything else goes to grpc-js as before. Call after bindAsync.
+ * grpc-js exposes no per-stream hook, so this reaches its listener map; the
+ * config-stream tests fail loudly if a grpc-js upgrade moves it.
+ */
+export function installStreamConfig(server: grpc.Server, handle: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void): void {
+  const listeners = (server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
+  if (!(listeners instanceof Map) || listeners.size === 0) throw new Error("grpc-js server internals changed: cannot serve StreamConfig on HTTP/2");
+  for (const h2 of listeners.keys()) {
+    const grpcJs = h2.listeners("stream") as Http2StreamListener[];
+    h2.removeAllListeners("stream");
+    h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) => {
+      if (headers[":path"] === STREAM_CONFIG_PATH && isGrpcRequest(headers)) return handle(stream, headers);
+      for (const l of grpcJs) l.call(h2, stream, headers, ...rest);
+    });
+  }
 }
 
-export function configServiceHandlers(deps: ConfigServiceDeps): grpc.UntypedServiceImplementation {
-  const StreamConfig = (call: grpc.ServerDuplexStream<StreamConfigRequestOut, Buffer>) => {
+export function streamConfigHandler(deps: ConfigServiceDeps): (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void {
+  const deserialize = methodDefinition("hfi.v1.ConfigDiscoveryService", "StreamConfig").requestDeserialize as (b: Buffer) => StreamConfigRequestOut;
+  return (h2stream, headers) => {
     const { streams, logger } = deps;
     let stream: ConfigStream | undefined;
     let subscribed = false;
     let ended = false;
-    deps.calls.add(call);
+    let pendingIdentity: ReturnType<typeof normaliseIdentity> | undefined;
     const cleanup = () => {
       if (ended) return;
       ended = true;
@@ -58,50 +65,55 @@ export function configServiceHandlers(deps: ConfigServiceDeps): grpc.UntypedServ
         logger.debug({ proxy: stream.identity.proxyId }, "config stream closed");
       }
     };
-    let pendingIdentity: ReturnType<typeof normaliseIdentity> | undefined;
+    const fail = (code: grpc.status, details: string) => {
+      call.close(code, details);
+      cleanup();
+    };
     function register() {
       if (ended || !pendingIdentity) return;
-      stream = streams.add(pendingIdentity, call as unknown as StreamSink);
+      stream = streams.add(pendingIdentity, call);
       logger.debug({ identity: pendingIdentity, version: stream.sent?.version }, "config stream subscribed");
     }
-    call.on("data", (req: StreamConfigRequestOut) => {
-      if (ended) return;
-      if (!subscribed) {
-        if (!req.subscribe) return fail(call, grpc.status.INVALID_ARGUMENT, "first message must be subscribe");
-        if (deps.streamToken) {
-          const given = req.subscribe.token;
-          const reason = given
-            ? tokenEquals(given, deps.streamToken)
-              ? undefined
-              : "invalid stream token"
-            : checkBearer(deps.streamToken, call.metadata.get("authorization")[0] as string | undefined);
-          if (reason) return fail(call, grpc.status.UNAUTHENTICATED, reason);
+    const call: RawGrpcCall<StreamConfigRequestOut> = new RawGrpcCall(h2stream, headers, deserialize, {
+      message(req) {
+        if (ended) return;
+        if (!subscribed) {
+          if (!req.subscribe) return fail(grpc.status.INVALID_ARGUMENT, "first message must be subscribe");
+          if (deps.streamToken) {
+            const given = req.subscribe.token;
+            const reason = given
+              ? tokenEquals(given, deps.streamToken)
+                ? undefined
+                : "invalid stream token"
+              : checkBearer(deps.streamToken, call.metadata("authorization"));
+            if (reason) return fail(grpc.status.UNAUTHENTICATED, reason);
+          }
+          subscribed = true;
+          pendingIdentity = normaliseIdentity(req.subscribe.identity);
+          // Until the first list() succeeded the view is empty, not "no policies": wait.
+          if (deps.view.synced) register();
+          else deps.view.once("synced", register);
+          return;
         }
-        subscribed = true;
-        pendingIdentity = normaliseIdentity(req.subscribe.identity);
-        // Until the first list() succeeded the view is empty, not "no policies": wait.
-        if (deps.view.synced) register();
-        else deps.view.once("synced", register);
-        return;
-      }
-      if (req.subscribe) return fail(call, grpc.status.INVALID_ARGUMENT, "subscribe may only be the first message");
-      if (!stream) return; // ACK before the first snapshot: nothing to acknowledge
-      if (req.ack) {
-        deps.metrics.acks.inc();
-        stream.ack(req.ack.version, req.ack.nonce);
-      } else if (req.nack) {
-        deps.metrics.nacks.inc();
-        logger.warn({ proxy: stream.identity.proxyId, version: req.nack.version, error: req.nack.error }, "filter rejected a snapshot");
-        stream.nack(req.nack.version, req.nack.nonce, req.nack.error);
-      }
+        if (req.subscribe) return fail(grpc.status.INVALID_ARGUMENT, "subscribe may only be the first message");
+        if (!stream) return; // ACK before the first snapshot: nothing to acknowledge
+        if (req.ack) {
+          deps.metrics.acks.inc();
+          stream.ack(req.ack.version, req.ack.nonce);
+        } else if (req.nack) {
+          deps.metrics.nacks.inc();
+          logger.warn({ proxy: stream.identity.proxyId, version: req.nack.version, error: req.nack.error }, "filter rejected a snapshot");
+          stream.nack(req.nack.version, req.nack.nonce, req.nack.error);
+        }
+      },
+      end() {
+        call.close(grpc.status.OK, "");
+        cleanup();
+      },
+      closed: cleanup,
     });
-    call.on("end", () => {
-      cleanup();
-      call.end();
-    });
-    call.on("cancelled", cleanup);
-    call.on("close", cleanup);
-    call.on("error", cleanup);
+    deps.calls.add(call);
+    // Headers go out at once: clients see the call open before the first snapshot.
+    call.respond();
   };
-  return { StreamConfig };
 }

@@ -7,19 +7,18 @@ import type { PolicyEventOut, PolicyOut } from "../../proto/loader.ts";
 import { checkBearer } from "../auth.ts";
 import { ApiError, toGrpcError } from "../errors.ts";
 import type { PolicyOps } from "../policy-ops.ts";
-import type { PolicyView, ViewChange } from "../view.ts";
+import type { PolicyView, ViewChange } from "../distribution/view.ts";
 import type { PolicyStore, StoredPolicy, StoreEvent, Watch } from "../store/types.ts";
-import type { ConfigStreams } from "../streams.ts";
-import { collectStatus, PARTIAL_STATUS_HEADER } from "../status.ts";
-import type { ProxyBoard } from "../proxy-board.ts";
-import { grpcPolicyInput } from "../wire.ts";
 import { invalidMessage, listPoliciesPage } from "./list-policies.ts";
+import type { ConfigStreams } from "../distribution/streams.ts";
+import { collectStatus, PARTIAL_STATUS_HEADER, type StatusSource } from "../status/report.ts";
+import { grpcPolicyInput } from "./messages.ts";
 
 export interface PolicyServiceDeps {
   ops: PolicyOps;
   view: PolicyView;
   streams: ConfigStreams;
-  proxies: ProxyBoard;
+  proxies: StatusSource;
   logger: Logger;
   apiToken?: string;
   /** Open WatchPolicies calls, ended with UNAVAILABLE on shutdown. */

@@ -11,10 +11,10 @@ import { ApiError, errorBody, toApiError } from "../errors.ts";
 import type { Metrics } from "../metrics.ts";
 import type { PolicyOps } from "../policy-ops.ts";
 import type { PolicyStore } from "../store/types.ts";
-import type { ConfigStreams } from "../streams.ts";
-import type { PolicyView } from "../view.ts";
-import { collectStatus, PARTIAL_STATUS_HEADER } from "../status.ts";
-import type { ProxyBoard } from "../proxy-board.ts";
+import type { ConfigStreams } from "../distribution/streams.ts";
+import type { PolicyView } from "../distribution/view.ts";
+import { collectStatus, PARTIAL_STATUS_HEADER } from "../status/report.ts";
+import type { ProxyBoard } from "../status/proxy-board.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** How long /readyz waits for the store before answering 503. */

@@ -1,16 +1,15 @@
-// The etcd proxy status board: key <statusPrefix><replicaId>/<stream id>,
-// value = compact JSON of one ProxyRecord. Every key of a replica hangs on
-// ONE lease (kept alive by etcd3's Lease), so a replica that dies without
-// cleaning up loses its records one TTL later. Writes are batched into
-// transactions of at most MAX_TXN_OPS operations (etcd's default
-// --max-txn-ops is 128).
+// The etcd proxy status board: ONE key per replica, <statusPrefix><replicaId>,
+// value = compact JSON of the replica's StatusSummary (counts per identity
+// group and policy version, bounded laggards). The key hangs on the
+// replica's lease (kept alive by etcd3's Lease), so a replica that dies
+// without cleaning up leaves the board one TTL later. The write rate is the
+// publisher's (a few per second at most), whatever the stream count.
 import type { Etcd3, IKeyValue, Lease } from "etcd3";
 import type { Logger } from "pino";
-import type { ProxyRecord, ProxyStatusBoard, ProxyStatusBoardOptions } from "./types.ts";
+import type { ProxyRecord, ProxyStatusBoard, ProxyStatusBoardOptions, StatusSummary } from "./types.ts";
 
-export const MAX_TXN_OPS = 128;
 /** Keys per range request when reading the board (keeps responses well under gRPC's 4 MiB). */
-const PAGE = 1000;
+const PAGE = 100;
 export const DEFAULT_STATUS_TTL_SECONDS = 15;
 
 /** How the board reaches etcd: the store's client and its deadline wrapper. */
@@ -81,6 +80,41 @@ export function decodeRecord(replica: string, stream: string, text: string): Pro
   }
 }
 
+/** Stored form of a summary: laggards in the compact record form. */
+interface StoredSummary {
+  streams: number;
+  groups: StatusSummary["groups"];
+  laggards: [string, string][];
+  laggardsOmitted?: number;
+}
+
+export function encodeSummary(s: StatusSummary): string {
+  const v: StoredSummary = { streams: s.streams, groups: s.groups, laggards: s.laggards.map((r) => [r.stream, encodeRecord(r)]) };
+  if (s.laggardsOmitted) v.laggardsOmitted = s.laggardsOmitted;
+  return JSON.stringify(v);
+}
+
+export function decodeSummary(replica: string, text: string): StatusSummary | undefined {
+  try {
+    const v = JSON.parse(text) as StoredSummary;
+    if (!v || typeof v !== "object" || !Array.isArray(v.groups) || !Array.isArray(v.laggards)) return undefined;
+    const laggards: ProxyRecord[] = [];
+    for (const [stream, rec] of v.laggards) {
+      const r = decodeRecord(replica, String(stream), rec);
+      if (r) laggards.push(r);
+    }
+    return {
+      replica,
+      streams: Number(v.streams) || 0,
+      groups: v.groups.filter((g) => g && g.identity && Array.isArray(g.acked) && Array.isArray(g.nacked)),
+      laggards,
+      laggardsOmitted: Number(v.laggardsOmitted) || 0,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /** First key after every key with this prefix (etcd range_end). */
 function prefixEnd(prefix: string): Buffer {
   const b = Buffer.from(prefix);
@@ -95,7 +129,7 @@ function prefixEnd(prefix: string): Buffer {
 }
 
 export class EtcdStatusBoard implements ProxyStatusBoard {
-  private readonly keyPrefix: string;
+  private readonly key: string;
   private readonly ttl: number;
   private lease: Lease | undefined;
   private closed = false;
@@ -104,7 +138,7 @@ export class EtcdStatusBoard implements ProxyStatusBoard {
     private readonly deps: EtcdBoardDeps,
     private readonly opts: ProxyStatusBoardOptions,
   ) {
-    this.keyPrefix = `${deps.statusPrefix}${replicaKey(opts.replicaId)}/`;
+    this.key = `${deps.statusPrefix}${replicaKey(opts.replicaId)}`;
     this.ttl = Math.max(1, Math.ceil(opts.ttlSeconds ?? DEFAULT_STATUS_TTL_SECONDS));
   }
 
@@ -135,36 +169,30 @@ export class EtcdStatusBoard implements ProxyStatusBoard {
     }
   }
 
-  async publish(puts: ProxyRecord[], deletes: string[]): Promise<void> {
-    if (this.closed || (puts.length === 0 && deletes.length === 0)) return;
-    const lease = puts.length ? await this.leaseId() : "0";
-    const ops = [
-      ...deletes.map((stream) => ({ request_delete_range: { key: Buffer.from(this.keyPrefix + stream) } })),
-      ...puts.map((r) => ({
-        request_put: { key: Buffer.from(this.keyPrefix + r.stream), value: Buffer.from(encodeRecord(r)), lease },
-      })),
-    ];
-    for (let i = 0; i < ops.length; i += MAX_TXN_OPS) {
-      const chunk = ops.slice(i, i + MAX_TXN_OPS);
-      try {
-        await this.deps.call("status write", () => this.deps.client.kv.txn({ compare: [], success: chunk, failure: [] }));
-      } catch (err) {
-        // etcd forgot the lease (expired while we could not reach it): grant a new one next time.
-        if (/lease not found|expired or revoked/i.test((err as Error).message) && this.lease) {
-          const l = this.lease;
-          this.lease = undefined;
-          l.release();
-          this.opts.onLost?.();
-        }
-        throw err;
+  async publish(summary: StatusSummary): Promise<void> {
+    if (this.closed) return;
+    const lease = await this.leaseId();
+    const value = Buffer.from(encodeSummary(summary));
+    try {
+      await this.deps.call("status write", () =>
+        this.deps.client.kv.put({ key: Buffer.from(this.key), value, lease }),
+      );
+    } catch (err) {
+      // etcd forgot the lease (expired while we could not reach it): grant a new one next time.
+      if (/lease not found|expired or revoked/i.test((err as Error).message) && this.lease) {
+        const l = this.lease;
+        this.lease = undefined;
+        l.release();
+        this.opts.onLost?.();
       }
+      throw err;
     }
   }
 
-  async list(): Promise<ProxyRecord[]> {
+  async list(): Promise<StatusSummary[]> {
     const prefix = this.deps.statusPrefix;
     const end = prefixEnd(prefix);
-    const out: ProxyRecord[] = [];
+    const out: StatusSummary[] = [];
     let key = Buffer.from(prefix);
     let revision: string | undefined;
     for (;;) {
@@ -182,14 +210,14 @@ export class EtcdStatusBoard implements ProxyStatusBoard {
     return out;
   }
 
-  private parse(kv: IKeyValue): ProxyRecord | undefined {
-    const rest = kv.key.toString("utf8").slice(this.deps.statusPrefix.length);
-    const slash = rest.indexOf("/");
-    if (slash <= 0) return undefined;
-    return decodeRecord(rest.slice(0, slash), rest.slice(slash + 1), kv.value.toString("utf8"));
+  private parse(kv: IKeyValue): StatusSummary | undefined {
+    const replica = kv.key.toString("utf8").slice(this.deps.statusPrefix.length);
+    // Keys with a "/" are per-stream records of older servers: skipped (they expire with their lease).
+    if (!replica || replica.includes("/")) return undefined;
+    return decodeSummary(replica, kv.value.toString("utf8"));
   }
 
-  /** Revoking the lease deletes this replica's records at once (else they expire with the TTL). */
+  /** Revoking the lease deletes this replica's summary at once (else it expires with the TTL). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

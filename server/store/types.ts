@@ -163,31 +163,54 @@ export interface ProxyRecord {
   acked: [string, number][];
   nacked: [string, number][];
   connectedAtUnixMs: number;
+  /** Wall clock of the last ACK this replica accepted on the stream (0: none). */
+  ackedAtUnixMs?: number;
+}
+
+/** Streams of one identity group in a replica's status summary. */
+export interface GroupSummary {
+  identity: Pick<IdentityOut, "service" | "namespace" | "labels">;
+  streams: number;
+  /** [policy name, policy version, streams that ACKed a snapshot holding it, latest ACK wall clock ms]. */
+  acked: [string, number, number, number][];
+  /** [policy name, policy version, streams that NACKed a snapshot holding it]. */
+  nacked: [string, number, number][];
 }
 
 /**
- * Optional store capability: a shared board of proxy records, so every
- * replica can report the proxies of all replicas. A replica's records vanish
- * by themselves some seconds after it dies (etcd: one lease per replica).
+ * One replica's status as published on the board: counts per identity group
+ * and policy version, plus a bounded list of proxies that have not ACKed
+ * their group's current snapshot (NACKers first) with their reasons.
+ */
+export interface StatusSummary {
+  replica: string;
+  streams: number;
+  groups: GroupSummary[];
+  laggards: ProxyRecord[];
+  /** Laggards beyond the bound (counted, not listed). */
+  laggardsOmitted: number;
+}
+
+/**
+ * Optional store capability: a shared board where every replica publishes
+ * one status summary, so each can report convergence across all. A
+ * replica's summary vanishes by itself some seconds after it dies (etcd: a
+ * lease per replica).
  */
 export interface ProxyStatusBoard {
-  /**
-   * Writes `puts` and deletes the records of `deletes` (stream keys) of this
-   * replica. Several transactions when large; a failure may leave a prefix
-   * applied (publishing again is harmless). Rejects with StoreError("unavailable").
-   */
-  publish(puts: ProxyRecord[], deletes: string[]): Promise<void>;
-  /** The records of every replica (one consistent read). */
-  list(): Promise<ProxyRecord[]>;
-  /** Stops keeping the records alive and removes them (best effort). */
+  /** Replaces this replica's summary (one write). Rejects with StoreError("unavailable"). */
+  publish(summary: StatusSummary): Promise<void>;
+  /** The summaries of every replica (one consistent read). */
+  list(): Promise<StatusSummary[]>;
+  /** Stops keeping the summary alive and removes it (best effort). */
   close(): Promise<void>;
 }
 
 export interface ProxyStatusBoardOptions {
   replicaId: string;
-  /** Records of a replica that stopped renewing them disappear after about this long (default 15). */
+  /** The summary of a replica that stopped renewing it disappears after about this long (default 15). */
   ttlSeconds?: number;
-  /** The board lost this replica's records (lease expired): publish everything again. */
+  /** The board lost this replica's summary (lease expired): publish it again. */
   onLost?: () => void;
 }
 

@@ -1,11 +1,14 @@
 // StreamConfig over real gRPC (embedded store): selection per identity,
 // ordering, versions, no push when an identity's set is unchanged, ACK/NACK in
-// status, protocol errors, stream auth and shutdown.
+// status, protocol errors, stream auth and shutdown; a stream that never reads
+// is closed with RESOURCE_EXHAUSTED while the others keep converging.
+import http2 from "node:http2";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as grpc from "@grpc/grpc-js";
 import type { ConfigSnapshotOut, Policy } from "../../proto/loader.ts";
 import { PolicyClient, TestSubscriber, startTestServer, waitFor } from "../support/server.ts";
+import { methodDefinition } from "../../server/grpc/methods.ts";
 
 const names = (s: ConfigSnapshotOut) => s.policies.map((p) => p.name);
 
@@ -205,6 +208,53 @@ test("many streams of one identity share one selection and all get the change", 
     assert.is(new Set(subs.map((x) => x.latest!.version)).size, 1);
   } finally {
     subs.forEach((x) => x.close());
+    c.close();
+    await s.close();
+  }
+});
+
+/** ~57 KB encoded: 14 rules with a 4 KiB abort body each. */
+function bigPolicy(name: string, k: number): Policy {
+  const body = `${k}`.padEnd(4096, "x");
+  return {
+    metadata: { name },
+    spec: { selector: {}, rules: Array.from({ length: 14 }, (_, i) => ({ fault: { percentage: 1 + i, abort: { httpStatus: 503, body } } })) },
+  };
+}
+
+test("a stream that never reads is closed with RESOURCE_EXHAUSTED after the drain timeout; others are unaffected", async () => {
+  const s = await startTestServer({ streamDrainTimeoutMs: 800 });
+  const c = new PolicyClient(s.grpcAddress);
+  const reader = new TestSubscriber(s.grpcAddress, { service: "web", proxyId: "reads" });
+  // A raw HTTP/2 client that subscribes and then never reads its stream: flow control stops the server.
+  const session = http2.connect(`http://${s.grpcAddress}`);
+  try {
+    for (let k = 0; k < 4; k++) await c.apply({ policy: bigPolicy(`big-${k}`, 0) });
+    const serialize = methodDefinition("hfi.v1.ConfigDiscoveryService", "StreamConfig").requestSerialize;
+    const msg = serialize({ subscribe: { identity: { service: "web", proxyId: "stuck" }, token: "" } });
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), msg]);
+    frame.writeUInt32BE(msg.length, 1);
+    const req = session.request({ ":method": "POST", ":path": "/hfi.v1.ConfigDiscoveryService/StreamConfig", "content-type": "application/grpc", te: "trailers" });
+    let trailers: http2.IncomingHttpHeaders | undefined;
+    req.on("trailers", (t) => (trailers = t));
+    req.write(frame);
+    await waitFor(() => s.streams.streamCount === 2, "both streams registered");
+    // Changes keep coming; the stuck stream holds at most one of them, never a queue.
+    for (let k = 1; k <= 6; k++) await c.apply({ policy: bigPolicy(`big-${k % 4}`, k) });
+    await reader.waitFor((x) => x.policies.find((p) => p.name === "big-2")?.rules[0]?.fault?.abort?.body.startsWith("6") ?? false, "reader converged");
+    assert.ok(s.streams.queuedBytes > 0 && s.streams.queuedBytes < 2 * 300_000, `queued ${s.streams.queuedBytes} bytes: one backed-up write, not six`);
+    await waitFor(() => s.streams.stats.stalledClosed === 1, "stuck stream closed", 5000);
+    assert.is(s.streams.streamCount, 1);
+    assert.is(s.streams.queuedBytes, 0);
+    // Reading again: what was in flight, then the status.
+    req.on("data", () => {});
+    await waitFor(() => trailers, "trailers of the closed stream", 5000);
+    assert.is(trailers!["grpc-status"], "8");
+    assert.match(decodeURI(String(trailers!["grpc-message"])), /did not drain within 800 ms; reconnect/);
+    assert.is(reader.status, undefined, "the reading stream is still open");
+  } finally {
+    session.destroy();
+    reader.close();
     c.close();
     await s.close();
   }

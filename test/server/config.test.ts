@@ -21,11 +21,23 @@ test("defaults match the documented ones", () => {
     replicaId: "",
     statusTtlSeconds: 15,
     maxStoreBytes: 64 * 1024 * 1024,
+    workers: os.availableParallelism(),
+    streamDrainTimeoutMs: 30_000,
+    streamQueueBudgetBytes: 64 * 1024 * 1024,
   });
   const envs = SERVER_OPTIONS.map((o) => o.env);
   for (const e of ["HFI_GRPC_ADDR", "HFI_HTTP_ADDR", "HFI_ETCD_ENDPOINTS", "HFI_ETCD_PREFIX", "HFI_DATA_DIR", "HFI_LOG_LEVEL", "HFI_API_TOKEN_FILE", "HFI_API_TOKEN", "HFI_STREAM_TOKEN_FILE", "HFI_STREAM_TOKEN"]) {
     assert.ok(envs.includes(e), e);
   }
+});
+
+test("--workers, --stream-drain-timeout, --stream-queue-budget: ranges checked, units converted", () => {
+  const c = loadServerConfig({ workers: "3" }, { HFI_STREAM_DRAIN_TIMEOUT: "5", HFI_STREAM_QUEUE_BUDGET: "2" });
+  assert.equal([c.workers, c.streamDrainTimeoutMs, c.streamQueueBudgetBytes], [3, 5000, 2 * 1024 * 1024]);
+  assert.throws(() => loadServerConfig({ workers: "0" }, {}), /--workers: must be an integer between 1 and 64/);
+  assert.throws(() => loadServerConfig({ workers: "two" }, {}), /--workers/);
+  assert.throws(() => loadServerConfig({}, { HFI_STREAM_DRAIN_TIMEOUT: "0" }), /--stream-drain-timeout: must be an integer between 1 and 3600 seconds/);
+  assert.throws(() => loadServerConfig({}, { HFI_STREAM_QUEUE_BUDGET: "1.5" }), /--stream-queue-budget/);
 });
 
 test("flags beat env, env beats defaults; endpoints split on commas", () => {

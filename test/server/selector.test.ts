@@ -4,7 +4,9 @@ import * as assert from "uvu/assert";
 import { hfiGrpc } from "../../proto/loader.ts";
 import type { IdentityOut, SelectorOut } from "../../proto/loader.ts";
 import { identityKey, normaliseIdentity, selectorMatches } from "../../server/selector.ts";
-import { encodeSnapshot, encodeSnapshotPolicy, grpcPolicyInput, methodDefinition, pruneMessage } from "../../server/wire.ts";
+import { encodeSnapshot, encodeSnapshotPolicy } from "../../server/distribution/snapshot.ts";
+import { grpcPolicyInput, pruneMessage } from "../../server/grpc/messages.ts";
+import { methodDefinition } from "../../server/grpc/methods.ts";
 
 const id = (o: Partial<IdentityOut>) => normaliseIdentity(o);
 const sel = (o: Partial<SelectorOut>): SelectorOut => ({ service: "", namespace: "", labels: {}, ...o });

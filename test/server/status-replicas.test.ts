@@ -1,7 +1,9 @@
 // Policy status across replicas: two `hfi server` processes on one etcd each
-// answer GetPolicyStatus / REST status with the proxies of BOTH (proxy status
-// board in etcd); NACKs and disconnects travel; a SIGKILLed replica's proxies
-// leave with its lease; etcd down = streams unaffected, status local + partial.
+// answer GetPolicyStatus / REST status with N/M ACKed over the proxies of
+// BOTH (one summary per replica on the board in etcd), their own proxies one
+// by one and the other's laggards; NACKs and disconnects travel; a SIGKILLed
+// replica's proxies leave with its lease; etcd down = streams unaffected,
+// status local + partial; one board write per replica whatever the stream count.
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,9 +13,9 @@ import * as grpc from "@grpc/grpc-js";
 import type { GetPolicyStatusResponseOut, Policy } from "../../proto/loader.ts";
 import { TestEtcd } from "../support/etcd.ts";
 import { PolicyClient, TestSubscriber, startTestServer, waitFor, type TestServer } from "../support/server.ts";
-import { decodeRecord, encodeRecord, MAX_TXN_OPS } from "../../server/store/etcd-board.ts";
+import { decodeRecord, decodeSummary, encodeRecord, encodeSummary } from "../../server/store/etcd-board.ts";
 import { statusPrefixFor } from "../../server/store/etcd.ts";
-import { PARTIAL_STATUS_HEADER } from "../../server/status.ts";
+import { PARTIAL_STATUS_HEADER } from "../../server/status/report.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const FIXTURE = path.join(ROOT, "test/server/fixtures/server-process.ts");
@@ -81,6 +83,15 @@ test("record encoding: ACKed/NACKed lists omitted when equal to the sent one, re
   const older = { ...base, ackedVersion: "v1", acked: [["a", 5]] as [string, number][], nackedVersion: "v2", nackError: "bad", nacked: sent };
   assert.equal(decodeRecord("r1", "4", encodeRecord(older)), older);
   assert.is(decodeRecord("r1", "4", "{not json"), undefined);
+  const summary = {
+    replica: "r1",
+    streams: 3,
+    groups: [{ identity: { service: "web", namespace: "prod", labels: { v: "1" } }, streams: 3, acked: [["a", 5, 2, 1700000000000]] as [string, number, number, number][], nacked: [["a", 5, 1]] as [string, number, number][] }],
+    laggards: [older],
+    laggardsOmitted: 0,
+  };
+  assert.equal(decodeSummary("r1", encodeSummary(summary)), summary);
+  assert.is(decodeSummary("r1", "[]"), undefined);
   assert.is(statusPrefixFor("/hfi/policies/"), "/hfi/proxies/");
   assert.is(statusPrefixFor("/tenant-a"), "/tenant-a-proxies/");
 });
@@ -117,37 +128,45 @@ test("two replicas: status from either lists every proxy, ACKs, NACKs and discon
         const st = await waitFor(async () => {
           const s = await c.status();
           const all = s.policies.find((p) => p.name === "all")!;
-          return all.acked.length === 3 && s.proxies.length === 4 ? s : undefined;
+          const w = s.policies.find((p) => p.name === "web-only")!;
+          return all.ackedCount === 3 && all.targetedProxies === 4 && w.nackedCount === 1 ? s : undefined;
         }, `all proxies converged, seen from ${who}`);
         const proxies = proxiesOf(st);
-        assert.equal(Object.keys(proxies).sort(), ["ab", "wa", "wb", "xb"], who);
-        assert.is(proxies.wa!.replica, "replica-a");
-        assert.is(proxies.wb!.replica, "replica-b");
-        assert.is(proxies.wa!.ackedVersion, webA.latest!.version);
-        assert.is(proxies.wb!.ackedVersion, webB.latest!.version);
-        assert.is(proxies.ab!.ackedVersion, apiB.latest!.version);
-        assert.equal(proxies.wa!.policies, ["all", "web-only"]);
-        assert.ok(proxies.wb!.connectedAtUnixMs > 0);
+        // Own proxies one by one; the other replica's only while they lag (xb NACKed its current snapshot).
+        assert.equal(Object.keys(proxies).sort(), who === "A" ? ["wa", "xb"] : ["ab", "wb", "xb"], who);
+        if (who === "A") {
+          assert.is(proxies.wa!.replica, "replica-a");
+          assert.is(proxies.wa!.ackedVersion, webA.latest!.version);
+          assert.equal(proxies.wa!.policies, ["all", "web-only"]);
+        } else {
+          assert.is(proxies.wb!.replica, "replica-b");
+          assert.is(proxies.wb!.ackedVersion, webB.latest!.version);
+          assert.is(proxies.ab!.ackedVersion, apiB.latest!.version);
+          assert.ok(proxies.wb!.connectedAtUnixMs > 0);
+        }
+        assert.is(proxies.xb!.replica, "replica-b");
         assert.is(proxies.xb!.nackedVersion, badB.latest!.version);
         assert.is(proxies.xb!.nackError, "cannot compile rule 0");
         const all = st.policies.find((p) => p.name === "all")!;
-        assert.is(all.targetedProxies, 4);
-        assert.equal(ids(all.acked), ["ab", "wa", "wb"]);
+        assert.equal([all.targetedProxies, all.ackedCount, all.nackedCount, all.pendingCount], [4, 3, 1, 0], `${who}: xb NACKed the snapshot holding "all"`);
+        assert.equal(ids(all.acked), who === "A" ? ["wa"] : ["ab", "wb"]);
+        assert.ok(all.lastAckUnixMs > Date.now() - 60_000 && all.lastAckUnixMs <= Date.now());
         const w = st.policies.find((p) => p.name === "web-only")!;
         assert.is(w.version, web.policy!.metadata!.version);
-        assert.is(w.targetedProxies, 3);
-        assert.equal(ids(w.acked), ["wa", "wb"]);
+        assert.equal([w.targetedProxies, w.ackedCount, w.nackedCount, w.pendingCount], [3, 2, 1, 0]);
+        assert.equal(ids(w.acked), who === "A" ? ["wa"] : ["wb"]);
         assert.equal(w.nacked.map((r) => [r.identity!.proxyId, r.error]), [["xb", "cannot compile rule 0"]]);
         assert.equal(w.pending, []);
       }
       // REST on A serves the same merged report, without a "partial" note.
       const rest = (await (await fetch(`http://${a.httpAddress}/v1/policies/status?name=all`)).json()) as {
-        policies: { acked: unknown[] }[];
+        policies: { acked: unknown[]; ackedCount: number; targetedProxies: number }[];
         proxies: unknown[];
         partial?: string;
       };
-      assert.is(rest.policies[0]!.acked.length, 3);
-      assert.is(rest.proxies.length, 4);
+      assert.is(rest.policies[0]!.ackedCount, 3);
+      assert.is(rest.policies[0]!.targetedProxies, 4);
+      assert.is(rest.proxies.length, 2);
       assert.is(rest.partial, "");
 
       // A proxy of A disconnects: gone from B's status too; one of B's: gone from A's.
@@ -156,7 +175,8 @@ test("two replicas: status from either lists every proxy, ACKs, NACKs and discon
       for (const c of [ca, cb]) {
         await waitFor(async () => {
           const s = await c.status();
-          return ids(s.proxies).join() === "wb,xb" && s.policies.find((p) => p.name === "all")!.targetedProxies === 2;
+          const all = s.policies.find((p) => p.name === "all")!;
+          return all.targetedProxies === 2 && all.ackedCount === 1 && !ids(s.proxies).includes("wa") && !ids(s.proxies).includes("ab");
         }, "disconnected proxies gone");
       }
     } finally {
@@ -192,21 +212,19 @@ test("SIGKILL: the dead replica's proxies leave the survivor's status once its l
       new TestSubscriber(c.grpcAddress, { service: "web", proxyId: "pc" }),
     );
     const client = ca();
+    const targeted = async () => (await client.status("all")).policies[0]!.targetedProxies;
     try {
-      await waitFor(async () => ids((await client.status()).proxies).join() === "pa,pb1,pb2,pc", "all four proxies seen from A");
+      await client.apply({ policy: policy("all") });
+      await waitFor(async () => (await targeted()) === 4, "all four proxies counted from A");
       b.proc.kill("SIGKILL");
       await b.exited;
-      // The streams on B are gone with the process; its records stay until the 2 s lease expires.
-      const st = await waitFor(async () => {
-        const s = await client.status();
-        return ids(s.proxies).join() === "pa,pc" ? s : undefined;
-      }, "B's proxies gone from A's status", 30_000);
-      assert.equal(st.proxies.map((p) => p.replica), ["a", "c"]);
-      assert.match(etcd.ctl("get", "--prefix", "--keys-only", "/hfi/proxies/"), /\/hfi\/proxies\/c\//);
+      // The streams on B are gone with the process; its summary stays until the 2 s lease expires.
+      await waitFor(async () => (await targeted()) === 2, "B's proxies gone from A's status", 30_000);
+      assert.match(etcd.ctl("get", "--prefix", "--keys-only", "/hfi/proxies/"), /^\/hfi\/proxies\/c$/m);
       c.proc.kill("SIGTERM");
       await c.exited;
-      await waitFor(async () => ids((await client.status()).proxies).join() === "pa", "C's proxies gone after its graceful stop", 20_000);
-      assert.not.match(etcd.ctl("get", "--prefix", "--keys-only", "/hfi/proxies/"), /\/hfi\/proxies\/c\//);
+      await waitFor(async () => (await targeted()) === 1, "C's proxies gone after its graceful stop", 20_000);
+      assert.not.match(etcd.ctl("get", "--prefix", "--keys-only", "/hfi/proxies/"), /\/hfi\/proxies\/c/);
     } finally {
       client.close();
     }
@@ -245,7 +263,7 @@ test("etcd down: streams keep working, status answers with this replica's proxie
       const pa = new TestSubscriber(a.grpcAddress, { service: "web", proxyId: "pa" });
       const pb = new TestSubscriber(b.grpcAddress, { service: "web", proxyId: "pb" });
       subs.push(pa, pb);
-      await waitFor(async () => ids((await ca.status()).proxies).join() === "pa,pb", "both proxies seen from A");
+      await waitFor(async () => (await ca.status("all")).policies[0]!.targetedProxies === 2, "both proxies counted from A");
       await etcd.kill();
       // A new proxy on A during the outage: served from A's view; its record cannot be written yet.
       const late = new TestSubscriber(a.grpcAddress, { service: "web", proxyId: "pa2" });
@@ -265,11 +283,12 @@ test("etcd down: streams keep working, status answers with this replica's proxie
       assert.match(metrics, /hfi_store_errors_total\{op="status"\} [1-9]/);
 
       await etcd.restart();
-      // The write is retried: B sees the proxy that connected to A during the outage.
-      await waitFor(async () => ids((await cb.status()).proxies).join() === "pa,pa2,pb", "B sees A's late proxy", 30_000);
+      // The write is retried: B counts the proxy that connected to A during the outage.
+      await waitFor(async () => (await cb.status("all")).policies[0]!.ackedCount === 3, "B counts A's late proxy", 30_000);
       const after = await statusWithTrailer(ca);
       assert.is(after.partial, "");
-      assert.equal(ids(after.res.proxies), ["pa", "pa2", "pb"]);
+      assert.equal(ids(after.res.proxies), ["pa", "pa2"]);
+      assert.is(after.res.policies[0]!.targetedProxies, 3);
     } finally {
       ca.close();
       cb.close();
@@ -301,23 +320,44 @@ test("embedded store: no board, status = this replica's proxies, nothing partial
   }
 });
 
-test("a flush larger than one etcd transaction is chunked (etcd's max-txn-ops)", async () => {
+test("one board record and a few writes per replica, whatever the stream count", async () => {
   const etcd = await TestEtcd.start();
   let s: TestServer | undefined;
+  let other: TestServer | undefined;
   const subs: TestSubscriber[] = [];
   try {
     s = await startTestServer({ etcd, replicaId: "big" });
-    const n = MAX_TXN_OPS * 2 + 7;
+    other = await startTestServer({ etcd, replicaId: "other", statusCacheMs: 0 });
+    const n = 300;
     for (let i = 0; i < n; i++) subs.push(new TestSubscriber(s.grpcAddress, { service: "web", proxyId: `p${String(i).padStart(3, "0")}` }));
     await waitFor(() => subs.every((x) => x.latest), "every subscriber got its snapshot", 30_000);
-    await waitFor(async () => {
-      await s!.proxies.settle();
-      return etcd.ctl("get", "--prefix", "--keys-only", "/hfi/proxies/big/").split("\n").filter(Boolean).length === n;
-    }, `${n} records in etcd`, 30_000);
-    assert.is(s.proxies.stats.failures, 0);
+    const c = new PolicyClient(other.grpcAddress);
+    try {
+      const t0 = Date.now();
+      const writesBefore = s.proxies.stats.flushes;
+      for (let k = 0; k < 3; k++) {
+        const applied = await c.apply({ policy: { ...policy("all"), spec: { selector: {}, rules: [{ fault: { percentage: 10 + k, delay: { fixedDelayMs: 1 } } }] } } });
+        const v = applied.policy!.metadata!.version;
+        await waitFor(async () => {
+          const st = (await c.status("all")).policies[0]!;
+          return st.version === v && st.ackedCount === n ? st : undefined;
+        }, `the other replica counts ${n} ACKs of change ${k}`, 30_000);
+      }
+      await s.proxies.settle();
+      const writes = s.proxies.stats.flushes - writesBefore;
+      const elapsedMs = Date.now() - t0;
+      // At most one write per flush interval (250 ms), plus the one in flight at the start.
+      assert.ok(writes >= 3 && writes <= Math.ceil(elapsedMs / 250) + 2, `${writes} board writes in ${elapsedMs} ms for ${n} streams x 3 changes`);
+      const keys = etcd.ctl("get", "--prefix", "--keys-only", "/hfi/proxies/").split("\n").filter(Boolean);
+      assert.equal(keys.sort(), ["/hfi/proxies/big", "/hfi/proxies/other"]);
+      assert.is(s.proxies.stats.failures, 0);
+    } finally {
+      c.close();
+    }
   } finally {
     subs.forEach((x) => x.close());
     await s?.close();
+    await other?.close();
     await etcd.stop();
   }
 });

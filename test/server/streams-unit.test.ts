@@ -1,5 +1,6 @@
 // ConfigStreams without gRPC: back-pressure keeps only the latest snapshot,
-// identity grouping, ACK matching by nonce, view resets.
+// a stream that never drains is closed, the global queue budget, one frame
+// per identity group and version, sliced fan-outs, ACK matching by nonce.
 import { EventEmitter } from "node:events";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -8,9 +9,10 @@ import type { PolicyOut } from "../../proto/loader.ts";
 import { createMetrics } from "../../server/metrics.ts";
 import { normaliseIdentity } from "../../server/selector.ts";
 import type { StoredPolicy } from "../../server/store/types.ts";
-import { ConfigStreams, type StreamSink } from "../../server/streams.ts";
-import type { PolicyView, ViewChange } from "../../server/view.ts";
-import { methodDefinition } from "../../server/wire.ts";
+import { ConfigStreams, FANOUT_SLICE, type StreamSink } from "../../server/distribution/streams.ts";
+import type { PolicyView, ViewChange } from "../../server/distribution/view.ts";
+import { FRAME_FRESH_MS } from "../../server/distribution/groups.ts";
+import { methodDefinition } from "../../server/grpc/methods.ts";
 
 const decode = methodDefinition("hfi.v1.ConfigDiscoveryService", "StreamConfig").responseDeserialize as (b: Buffer) => {
   version: string;
@@ -34,23 +36,48 @@ class FakeView extends EventEmitter {
   }
 }
 
+const GRPC_HEADER = 5;
+
 class FakeSink extends EventEmitter implements StreamSink {
   writes: Buffer[] = [];
   writableNeedDrain = false;
+  writableLength = 0;
+  /** Set: every write backs the sink up (a peer that stopped reading). */
+  stuck = false;
+  closedWith: { code: number; details: string } | undefined;
   write(b: Buffer) {
     this.writes.push(b);
+    if (this.stuck) {
+      this.writableNeedDrain = true;
+      this.writableLength += b.length;
+      return false;
+    }
     return true;
   }
+  close(code: number, details: string) {
+    this.closedWith = { code, details };
+  }
+  unstick() {
+    this.stuck = false;
+    this.writableNeedDrain = false;
+    this.writableLength = 0;
+    this.emit("drain");
+  }
   get decoded() {
-    return this.writes.map(decode);
+    return this.writes.map((w) => {
+      assert.is(w.readUInt32BE(1), w.length - GRPC_HEADER, "one whole gRPC frame per write");
+      return decode(w.subarray(GRPC_HEADER));
+    });
   }
 }
 
-function setup() {
+function setup(opts: { drainTimeoutMs?: number; queueBudgetBytes?: number } = {}) {
   const view = new FakeView();
-  const streams = new ConfigStreams({ view: view as unknown as PolicyView, logger: pino({ level: "silent" }), metrics: createMetrics() });
+  const streams = new ConfigStreams({ view: view as unknown as PolicyView, logger: pino({ level: "silent" }), metrics: createMetrics(), ...opts });
   return { view, streams };
 }
+
+const tick = () => new Promise((r) => setImmediate(r));
 
 test("a backed-up stream gets only the latest snapshot when it drains", () => {
   const { view, streams } = setup();
@@ -81,7 +108,9 @@ test("streams of one identity share a group; others are not pushed unrelated cha
   assert.is(api.writes.length, 1);
   const [a, b] = web.map((s) => s.decoded[1]!);
   assert.is(a!.version, b!.version);
-  assert.is.not(a!.nonce, b!.nonce);
+  // Encoded and framed once for the group: both streams were written the very same bytes.
+  assert.ok(web[0]!.writes[1] === web[1]!.writes[1], "one shared frame per group and version");
+  assert.is(a!.nonce, b!.nonce);
   streams.close();
 });
 
@@ -100,6 +129,96 @@ test("ACKs count only for a nonce this stream was sent with that version", () =>
   assert.equal([...s.acked!.policies], [["a", 2]]);
   s.nack(second!.version, second!.nonce, "boom");
   assert.is(s.nacked?.error, "boom");
+  streams.close();
+});
+
+test("a stream that never drains is closed with RESOURCE_EXHAUSTED after the drain timeout", async () => {
+  const { view, streams } = setup({ drainTimeoutMs: 50 });
+  const sink = new FakeSink();
+  streams.add(normaliseIdentity({ service: "web" }), sink);
+  sink.stuck = true;
+  view.put(stored("a", 2));
+  for (let i = 3; i < 40; i++) view.put(stored(`p${i}`, i));
+  assert.is(sink.writes.length, 2, "one write backs it up; later snapshots are held, not queued");
+  assert.ok(streams.queuedBytes > 0);
+  await new Promise((r) => setTimeout(r, 120));
+  assert.is(sink.closedWith?.code, 8);
+  assert.match(sink.closedWith!.details, /did not drain within 50 ms/);
+  assert.is(streams.streamCount, 0);
+  assert.is(streams.queuedBytes, 0, "its queue no longer counts against the budget");
+  assert.is(streams.stats.stalledClosed, 1);
+  streams.close();
+});
+
+test("a stream that drains in time is not closed and gets only the newest held snapshot", async () => {
+  const { view, streams } = setup({ drainTimeoutMs: 200 });
+  const sink = new FakeSink();
+  streams.add(normaliseIdentity({ service: "web" }), sink);
+  sink.stuck = true;
+  view.put(stored("a", 2));
+  view.put(stored("b", 3));
+  view.put(stored("c", 4));
+  await new Promise((r) => setTimeout(r, 20));
+  sink.unstick();
+  assert.equal(sink.decoded.map((s) => s.policies.map((p) => p.name)), [[], ["a"], ["a", "b", "c"]]);
+  await new Promise((r) => setTimeout(r, 250));
+  assert.is(sink.closedWith, undefined);
+  streams.close();
+});
+
+test("over the global queue budget, streams that still read wait for backed-up ones to drain", async () => {
+  const { view, streams } = setup({ queueBudgetBytes: 1, drainTimeoutMs: 10_000 });
+  const slow = new FakeSink();
+  const fast = new FakeSink();
+  streams.add(normaliseIdentity({ service: "web", proxyId: "slow" }), slow);
+  streams.add(normaliseIdentity({ service: "web", proxyId: "fast" }), fast);
+  slow.stuck = true;
+  view.put(stored("a", 2));
+  assert.is(slow.writes.length, 2);
+  assert.is(fast.writes.length, 1, "budget exceeded: the write waits");
+  view.put(stored("b", 3));
+  assert.is(fast.writes.length, 1);
+  slow.unstick();
+  assert.equal(fast.decoded.map((s) => s.policies.map((p) => p.name)), [[], ["a", "b"]], "the newest snapshot once the budget frees up");
+  streams.close();
+});
+
+test("a large fan-out is written in slices, yielding to the event loop between them", async () => {
+  const { view, streams } = setup();
+  const sinks = Array.from({ length: FANOUT_SLICE * 3 + 5 }, () => new FakeSink());
+  sinks.forEach((s, i) => streams.add(normaliseIdentity({ service: "web", proxyId: `p${i}` }), s));
+  view.put(stored("a", 2));
+  const written = () => sinks.filter((s) => s.writes.length === 2).length;
+  assert.is(written(), FANOUT_SLICE, "first slice at once");
+  assert.ok(streams.fanningOut);
+  // A second change mid fan-out: every stream ends on the newest snapshot, none gets it twice.
+  await tick();
+  view.put(stored("b", 3));
+  for (let i = 0; i < 10 && streams.fanningOut; i++) await tick();
+  assert.not.ok(streams.fanningOut);
+  for (const s of sinks) {
+    const names = s.decoded.map((d) => d.policies.map((p) => p.name).join());
+    assert.is(names[names.length - 1], "a,b");
+    assert.is(new Set(names).size, names.length, "no snapshot written twice to one stream");
+  }
+  streams.close();
+});
+
+test("a new stream gets a re-framed snapshot (new nonce, fresh server time) once the frame is older than 1 s", () => {
+  const { streams } = setup();
+  const first = new FakeSink();
+  streams.add(normaliseIdentity({ service: "web" }), first);
+  const group = [...streams.groups.values()][0]!;
+  const old = group.current;
+  assert.ok(group.forNewStream(old.builtAtMs + FRAME_FRESH_MS) === old, "fresh enough: the same frame");
+  const later = old.builtAtMs + FRAME_FRESH_MS + 1;
+  const next = group.forNewStream(later);
+  assert.is(next.version, old.version);
+  assert.is.not(next.nonce, old.nonce);
+  assert.is(old.frame, undefined, "the superseded frame is released");
+  const decoded = decode(next.frame!.subarray(GRPC_HEADER)) as unknown as { serverTimeUnixMs: number | string; nonce: string };
+  assert.is(Number(decoded.serverTimeUnixMs), later);
+  assert.is(decoded.nonce, next.nonce);
   streams.close();
 });
 

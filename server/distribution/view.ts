@@ -4,8 +4,8 @@
 // while the store is down.
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import type { PolicyStore, StoredPolicy, StoreEvent, Watch } from "./store/types.ts";
-import type { Metrics } from "./metrics.ts";
+import type { PolicyStore, StoredPolicy, StoreEvent, Watch } from "../store/types.ts";
+import type { Metrics } from "../metrics.ts";
 
 /** What changed in one store event: old and new content per name. */
 export interface ViewChange {
