@@ -10,7 +10,7 @@ const program = new Command("hfi")
 // importing the server and the wasm host on every call.
 const subcommands: Record<string, () => Promise<Command>> = {
   server: async () => (await import("../server/cli.ts")).serverCommand(),
-  sidecar: async () => (await import("../filter/host/cli.ts")).sidecarCommand(),
+  sidecar: async () => (await import("../filter/host/sidecar/cli.ts")).sidecarCommand(),
   policy: async () => (await import("./policy/index.ts")).policyCommand(),
 };
 const invoked = process.argv[2];

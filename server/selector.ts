@@ -54,5 +54,9 @@ export function normaliseIdentity(id: Partial<IdentityOut> | null | undefined): 
     pod: id?.pod ?? "",
     proxyId: id?.proxyId ?? "",
     labels: { ...(id?.labels ?? {}) },
+    // Reported only (not part of selection); absent from older filters.
+    ...(id?.version ? { version: id.version } : {}),
+    ...(id?.serviceSource ? { serviceSource: id.serviceSource } : {}),
+    ...(id?.versionSource ? { versionSource: id.versionSource } : {}),
   };
 }

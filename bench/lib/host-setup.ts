@@ -15,7 +15,7 @@ import { startServer, type RunningServer } from "../../server/main.ts";
 import { hfiGrpc } from "../../proto/loader.ts";
 import type { Policy, PolicyServiceClient, ApplyPolicyResponseOut, StreamConfigRequestOut } from "../../proto/loader.ts";
 import { WasmVm, type VmOptions } from "../../filter/host/vm.ts";
-import { CONTROL_PLANE_CLUSTER, nodeFor } from "../../filter/host/sidecar.ts";
+import { CONTROL_PLANE_CLUSTER, nodeFor } from "../../filter/host/sidecar/workload.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const FILTER_WASM = process.env.HFI_FILTER_WASM ?? path.join(ROOT, "filter/build/hfi-filter.wasm");

@@ -290,6 +290,7 @@ export function statusText(st: GetPolicyStatusResponseOut): string {
     for (const p of st.proxies) {
       if (p.nackError) out.push(paint("red", `NACK ${proxyLabel(p.identity)}: ${p.nackError}`) + "\n");
     }
+    out.push(...identitySources(st.proxies));
   }
   const invalid = st.invalidPolicies ?? [];
   if (invalid.length > 0) {
@@ -298,6 +299,19 @@ export function statusText(st: GetPolicyStatusResponseOut): string {
     out.push(`${invalidHint(invalid.length)}\n`);
   }
   return out.join("");
+}
+
+/** Where each workload's service (and version) name came from, once per distinct answer. */
+function identitySources(proxies: GetPolicyStatusResponseOut["proxies"]): string[] {
+  const seen = new Map<string, number>();
+  for (const p of proxies) {
+    const id = p.identity;
+    if (!id?.serviceSource) continue;
+    const v = id.version ? `, version ${id.version} from ${id.versionSource}` : "";
+    const key = `${workloadText(id)}: service from ${id.serviceSource}${v}`;
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+  }
+  return [...seen].map(([k, n]) => `Identity ${k} (${n} ${n === 1 ? "proxy" : "proxies"})\n`);
 }
 
 export function statusCommand(): Command {

@@ -31,6 +31,8 @@ declare function proxy_grpc_stream(
   methodPtr: usize, methodSize: usize, metadataPtr: usize, metadataSize: usize, tokenPtr: usize): i32;
 @external("env", "proxy_grpc_send")
 declare function proxy_grpc_send(token: u32, ptr: usize, size: usize, endStream: i32): i32;
+@external("env", "proxy_grpc_close")
+declare function proxy_grpc_close(token: u32): i32;
 @external("env", "proxy_grpc_cancel")
 declare function proxy_grpc_cancel(token: u32): i32;
 @external("env", "proxy_get_status")
@@ -48,7 +50,10 @@ declare function wasi_clock_time_get(clockId: i32, precision: u64, resultPtr: us
 
 export const enum LogLevel { Trace = 0, Debug = 1, Info = 2, Warn = 3, Error = 4, Critical = 5 }
 export const enum WasmResult { Ok = 0, NotFound = 1, BadArgument = 2 }
-export const enum Action { Continue = 0, Pause = 1 }
+/** proxy_on_request_headers results (FilterHeadersStatus). */
+export const enum Action { Continue = 0, StopIteration = 1, StopAllIterationAndWatermark = 4 }
+/** proxy_on_request_body results (FilterDataStatus). */
+export const enum DataAction { Continue = 0, StopIterationAndWatermark = 2 }
 export const enum BufferType { GrpcReceiveBuffer = 5, VmConfiguration = 6, PluginConfiguration = 7 }
 export const enum MapType { RequestHeaders = 0 }
 export const enum StreamType { Request = 0 }
@@ -196,6 +201,11 @@ export function grpcStream(cluster: ArrayBuffer, service: ArrayBuffer, method: A
 
 export function grpcSend(token: u32, message: ArrayBuffer): i32 {
   return proxy_grpc_send(token, changetype<usize>(message), <usize>message.byteLength, 0);
+}
+
+/** Closes our side of a stream; after the remote close, Envoy then frees the stream's handler. */
+export function grpcClose(token: u32): i32 {
+  return proxy_grpc_close(token);
 }
 
 export function grpcCancel(token: u32): i32 {

@@ -17,13 +17,19 @@ const AUTHORIZATION = utf8("authorization");
 
 const BACKOFF_MAX_MS: i32 = 30000;
 
-/** proxy_on_configure: read the configuration, resolve the identity, (re)open the stream. */
+/**
+ * proxy_on_configure: read the configuration, resolve the identity, and arm
+ * the stream for the first tick. Not opened here: proxy-wasm-cpp-host runs
+ * vm_start + configure on a throwaway canary VM first and destroys it before
+ * it ever ticks, so only VMs that live open a stream.
+ */
 export function configure(root: Root, configSize: u32): void {
   root.config = readConfig(<i32>configSize);
   root.identity = resolveIdentity(root.config);
   const idn = root.identity;
   abi.log(LogLevel.Info, "hfi: filter starting: service=" + (idn.service.length > 0 ? idn.service : "(unknown)") +
-    " namespace=" + idn.namespace + " pod=" + idn.pod + " proxy_id=" + idn.proxyId +
+    " (from " + (idn.serviceSource.length > 0 ? idn.serviceSource : "nothing") + ")" +
+    " version=" + idn.version + " namespace=" + idn.namespace + " pod=" + idn.pod + " proxy_id=" + idn.proxyId +
     " labels=" + idn.labelKeys.length.toString() + " control_plane=" + root.config.cluster);
   if (idn.service.length == 0) abi.log(LogLevel.Warn, "hfi: workload name unknown; only wildcard policies will apply");
   if (root.grpcToken != 0) { // reconfigured: start over with the new settings
@@ -33,15 +39,15 @@ export function configure(root: Root, configSize: u32): void {
   root.configured = true;
   root.shuttingDown = false;
   root.backoffMs = BACKOFF_START_MS;
-  root.reconnectAtMs = -1;
-  connect(root);
+  root.reconnectAtMs = abi.monoNowMs();
+  reschedule(root);
 }
 
-/** From proxy_on_tick: reconnect once the backoff has passed. */
+/** From proxy_on_tick: open the stream (first tick) or reconnect once the backoff has passed. */
 export function reconnectIfDue(root: Root): void {
   if (root.reconnectAtMs >= 0 && abi.monoNowMs() >= root.reconnectAtMs) {
     root.reconnectAtMs = -1;
-    abi.incrementMetric(mReconnects, 1);
+    if (root.opened) abi.incrementMetric(mReconnects, 1);
     connect(root);
   }
 }
@@ -92,6 +98,9 @@ function encodeSubscribe(root: Root): ArrayBuffer {
     entry.fieldBytes(2, utf8(idn.labelValues[i]));
     ident.fieldBytes(5, entry.finish());
   }
+  ident.fieldString(6, utf8(idn.version));
+  ident.fieldString(7, utf8(idn.serviceSource));
+  ident.fieldString(8, utf8(idn.versionSource));
   const sub = new ByteWriter(128);
   sub.fieldBytes(1, ident.finish());
   sub.fieldString(2, root.snapshot.version);
@@ -128,6 +137,7 @@ function connect(root: Root): void {
   } else {
     metadata = encodePairs([], []);
   }
+  root.opened = true;
   const token = abi.grpcStream(utf8(root.config.cluster), SERVICE_NAME, METHOD_NAME, metadata);
   if (token == 0) {
     noteFailure(root, "cannot open config stream to " + root.config.cluster + " (status " + abi.lastGrpcResult.toString() + ")");

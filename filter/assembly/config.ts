@@ -21,6 +21,10 @@ export class PluginConfig {
 
 export class Identity {
   service: string = "";
+  /** Where service came from: "plugin configuration", "label <key>", "WORKLOAD_NAME" or "" (unknown). */
+  serviceSource: string = "";
+  version: string = "";
+  versionSource: string = "";
   namespace: string = "";
   pod: string = "";
   proxyId: string = "";
@@ -93,10 +97,17 @@ export function resolveIdentity(cfg: PluginConfig): Identity {
     }
     labels.free();
   }
+  // Service and version as Istio's telemetry names them (canonical service):
+  // the canonical labels, then the Kubernetes recommended ones, then app /
+  // version, then the workload (Deployment) name the injector sets.
   id.service = cfg.service;
-  if (id.service.length == 0) id.service = propertyString(["node", "metadata", "WORKLOAD_NAME"]);
-  if (id.service.length == 0) id.service = labelOr(id, "app", ["node", "metadata", "LABELS", "app"]);
-  if (id.service.length == 0) id.service = labelOr(id, "service.istio.io/canonical-name", ["node", "metadata", "LABELS", "service.istio.io/canonical-name"]);
+  if (id.service.length > 0) id.serviceSource = "plugin configuration";
+  else resolveFrom(id, SERVICE_LABELS, true);
+  if (id.service.length == 0) {
+    id.service = propertyString(["node", "metadata", "WORKLOAD_NAME"]);
+    if (id.service.length > 0) id.serviceSource = "WORKLOAD_NAME";
+  }
+  resolveFrom(id, VERSION_LABELS, false);
   id.namespace = cfg.namespace.length > 0 ? cfg.namespace : propertyString(["node", "metadata", "NAMESPACE"]);
   id.pod = cfg.pod.length > 0 ? cfg.pod : propertyString(["node", "metadata", "NAME"]);
   let node = propertyString(["node", "id"]);
@@ -106,7 +117,22 @@ export function resolveIdentity(cfg: PluginConfig): Identity {
   return id;
 }
 
-function labelOr(id: Identity, key: string, path: string[]): string {
+const SERVICE_LABELS = ["service.istio.io/canonical-name", "app.kubernetes.io/name", "app"];
+const VERSION_LABELS = ["service.istio.io/canonical-revision", "app.kubernetes.io/version", "version"];
+
+/** Sets service (or version) from the first of `keys` the workload carries. */
+function resolveFrom(id: Identity, keys: string[], service: bool): void {
+  for (let k = 0; k < keys.length; k++) {
+    const v = labelValue(id, keys[k]);
+    if (v.length == 0) continue;
+    if (service) { id.service = v; id.serviceSource = "label " + keys[k]; }
+    else { id.version = v; id.versionSource = "label " + keys[k]; }
+    return;
+  }
+}
+
+function labelValue(id: Identity, key: string): string {
   for (let i = 0; i < id.labelKeys.length; i++) if (id.labelKeys[i] == key) return id.labelValues[i];
-  return propertyString(path);
+  if (id.labelKeys.length > 0) return "";
+  return propertyString(["node", "metadata", "LABELS", key]);
 }

@@ -4,10 +4,10 @@
 // (injection.ts: per-request matching and fault injection).
 
 import * as abi from "./abi";
-import { Action } from "./abi";
+import { Action, DataAction } from "./abi";
 import { Root, roots, rootOf, ensureSeeded, reschedule } from "./root";
 import { configure, reconnectIfDue, onConfigMessage, onConfigClose, shutdown } from "./config-stream";
-import { attachStream, detachStream, onRequestHeaders, fireDue } from "./injection";
+import { attachStream, detachStream, onRequestHeaders, isHeld, fireDue } from "./injection";
 import { defineMetrics } from "./metrics";
 import "./abort"; // abort handler (asc --use abort=...)
 
@@ -142,6 +142,11 @@ export function proxy_on_request_headers(contextId: u32, headerCount: u32, endOf
   return r;
 }
 
+/** A held request keeps its body too (in case the host delivers body chunks while headers wait). */
+export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream: u32): u32 {
+  return isHeld(contextId) ? DataAction.StopIterationAndWatermark : DataAction.Continue;
+}
+
 export function proxy_on_response_headers(contextId: u32, headerCount: u32, endOfStream: u32): u32 {
   return Action.Continue;
 }
@@ -178,6 +183,9 @@ export function proxy_on_grpc_close(contextId: u32, token: u32, status: u32): vo
 }
 
 function cbGrpcClose(contextId: u32, token: u32, status: u32): void {
+  // Close our side too: Envoy frees a stream's handler on the remote close
+  // only if the plugin closed it locally, else it lingers until the VM dies.
+  if (token != 0) abi.grpcClose(token);
   const root = streamRoot(contextId, token);
   if (root) onConfigClose(root, status);
 }

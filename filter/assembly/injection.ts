@@ -1,6 +1,7 @@
 // Per-request fault injection (stream contexts): pick the first matching,
-// unexpired rule, roll its percentage, then pause for start_delay_ms /
-// fixed_delay_ms on the root's timer queue and resume or abort.
+// unexpired rule, roll its percentage, then hold the whole request (headers,
+// body, trailers) for start_delay_ms / fixed_delay_ms on the root's timer
+// queue and resume or abort.
 
 import * as abi from "./abi";
 import { Action, WasmResult } from "./abi";
@@ -57,7 +58,16 @@ export function detachStream(contextId: u32): void {
   if (contextId == lastStream) lastRoot = null;
 }
 
-/** proxy_on_request_headers: the header action (Continue, or Pause while a fault runs). */
+/** True while the stream's request waits for its fault (start delay or delay). */
+export function isHeld(contextId: u32): bool {
+  return pendings.has(contextId);
+}
+
+/**
+ * proxy_on_request_headers: Continue, or stop-all while a fault runs. Stop-all
+ * (not StopIteration) holds the body and trailers too: a proxy that sets
+ * allow_on_headers_stop_iteration would otherwise resume on the first body chunk.
+ */
 export function onRequestHeaders(contextId: u32): u32 {
   let root: Root;
   if (contextId == lastStream && lastRoot != null) root = lastRoot!;
@@ -87,7 +97,7 @@ export function onRequestHeaders(contextId: u32): u32 {
   root.waiting++;
   if (rule.startDelayMs > 0) {
     wait(root, contextId, p, rule.startDelayMs);
-    return Action.Pause;
+    return Action.StopAllIterationAndWatermark;
   }
   return applyFault(root, contextId, p);
 }
@@ -138,12 +148,12 @@ function applyFault(root: Root, ctx: u32, p: Pending): Action {
     abi.recordMetric(mDelayMs, <u64>rule.delayMs);
     p.phase = PHASE_DELAY;
     wait(root, ctx, p, rule.delayMs);
-    return Action.Pause;
+    return Action.StopAllIterationAndWatermark;
   }
   finishPending(root, ctx);
   if (rule.hasAbort) {
     sendAbort(rule, p.grpc);
-    return Action.Pause;
+    return Action.StopAllIterationAndWatermark;
   }
   return Action.Continue;
 }

@@ -24,6 +24,8 @@ export class Root {
   grpcToken: u32 = 0;
   backoffMs: i32 = BACKOFF_START_MS;
   reconnectAtMs: i64 = -1;
+  /** A stream was opened once (later opens count as reconnects). */
+  opened: bool = false;
   failures: i32 = 0;
   shuttingDown: bool = false;
   timers: TimerQueue = new TimerQueue();

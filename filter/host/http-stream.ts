@@ -5,7 +5,6 @@ import { performance } from "node:perf_hooks";
 import type { HeaderPair } from "./pairs.ts";
 import { getHeader, pairsToRecord, toPairs, type HeadersInit } from "./headers.ts";
 import { localResponseHeaders, type LocalResponse } from "./local-reply.ts";
-import type { WasmVm } from "./vm.ts";
 
 export interface RequestInit {
   method?: string;
@@ -13,8 +12,10 @@ export interface RequestInit {
   authority?: string;
   scheme?: string;
   headers?: HeadersInit;
-  /** Whether a body follows the headers (end_of_stream=false). Body bytes are not shown to the guest. */
+  /** Whether a body follows the headers (end_of_stream=false); implied by `body`. */
   hasBody?: boolean;
+  /** Request body, delivered through proxy_on_request_body in one chunk right after the headers. */
+  body?: string | Uint8Array;
   /** The upstream answer used when the filter lets the request through (default 200, no headers). */
   response?: { status?: number; headers?: HeadersInit; body?: string };
   /** Aborting resets the stream (downstream disconnect): the filter sees done/log/delete. */
@@ -31,6 +32,8 @@ export interface RequestResult {
   pausedMs: number;
   /** Request headers as forwarded upstream (after the filter's changes). */
   requestHeaders: HeaderPair[];
+  /** With a body: ms from the start until the filter let the whole body go upstream. */
+  bodyReleasedMs?: number;
   grpcStatus?: number;
 }
 
@@ -46,9 +49,32 @@ export type ResponseDecision =
 type Phase = "request" | "paused" | "forwarded" | "response" | "response_paused" | "local" | "ended";
 
 const dec = new TextDecoder();
+const enc = new TextEncoder();
 const EMPTY = new Uint8Array(0);
+/** FilterHeadersStatus.StopIteration (abi.ts). */
+const STOP_ITERATION = 1;
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
 /** Envoy's FAIL_CLOSED answer when the plugin has crashed. */
 const CRASH_RESPONSE_DETAILS = "wasm_fail_stream";
+
+/** What a stream needs of the VM it runs in (the VM implements it; no import of vm.ts here). */
+export interface StreamOwner {
+  runResponseHeaders(s: HttpStream, status: number, headers: HeaderPair[], eos: boolean): Promise<ResponseDecision>;
+  finishStream(s: HttpStream): void;
+  /** Hands body bytes to proxy_on_request_body; returns the FilterDataStatus (0 = Continue). */
+  runRequestBody(s: HttpStream, data: Uint8Array, endOfStream: boolean): number;
+}
+
+/** What runRequest() needs: a way to start a stream. */
+export interface StreamStarter {
+  startStream(headers: HeaderPair[], endOfStream?: boolean): HttpStream;
+}
 
 /** An HTTP stream (one stream context) going through the filter. */
 export class HttpStream {
@@ -60,6 +86,19 @@ export class HttpStream {
   localResponse: LocalResponse | undefined;
   pausedAt = 0;
   pausedMs = 0;
+  /** The FilterHeadersStatus the request headers stopped with (after cpp-host's conversion), 0 if they continued. */
+  headersStop = 0;
+  /** @internal The body chunk proxy_on_request_body is looking at (buffer type 0), only during that call. */
+  bodyInCallback: Uint8Array | undefined;
+  /** Body received but not yet let through by the filter. */
+  private heldBody: Uint8Array | undefined;
+  private heldEnd = false;
+  private bodySeen = false;
+  private bodyDone = false;
+  private readonly startedAt = performance.now();
+  /** ms from the start until the whole body passed the filter. */
+  bodyReleasedMs: number | undefined;
+  private bodyWaiters: (() => void)[] = [];
   private decisionPromise: Promise<StreamDecision> | undefined;
   /** The decision once known (synchronously after start() unless paused). */
   settled: StreamDecision | undefined;
@@ -68,7 +107,7 @@ export class HttpStream {
   private responseStatus = 200;
 
   constructor(
-    readonly vm: WasmVm,
+    readonly vm: StreamOwner,
     readonly contextId: number,
     headers: HeaderPair[],
   ) {
@@ -150,14 +189,72 @@ export class HttpStream {
     }
   }
 
+  /**
+   * Request body bytes from downstream, as Envoy's decodeData: while the
+   * headers are stopped with stop-all they are only buffered; otherwise the
+   * filter sees them (proxy_on_request_body), and with a plain StopIteration
+   * on the headers a Continue from the body callback resumes the request.
+   */
+  requestBody(data: Uint8Array, endOfStream: boolean): void {
+    if (this.bodyDone || this.phase === "local" || this.phase === "ended") return;
+    this.heldBody = this.heldBody ? concat(this.heldBody, data) : data;
+    this.heldEnd ||= endOfStream;
+    if (this.phase === "paused" && this.headersStop !== STOP_ITERATION) return; // stop-all: buffered
+    this.deliverBody();
+  }
+
+  /** @internal The filter resumed the request (proxy_continue_stream): headers go, then the buffered body. */
+  resumeRequest(): void {
+    if (this.phase === "paused" || this.phase === "request") {
+      this.phase = "forwarded";
+      this.settle({ kind: "continued", requestHeaders: this.requestHeaders });
+    } else if (this.phase !== "forwarded") {
+      return;
+    }
+    if (!this.heldBody) return;
+    // A body the filter already saw and held goes on; one buffered under stop-all is shown to it now.
+    if (this.bodySeen) this.releaseBody();
+    else this.deliverBody();
+  }
+
+  private deliverBody(): void {
+    const data = this.heldBody ?? EMPTY;
+    this.bodySeen = true;
+    const r = this.vm.runRequestBody(this, data, this.heldEnd);
+    if (this.phase === "local" || this.phase === "ended") return;
+    if (r !== 0) return; // held (StopIteration*): until proxy_continue_stream
+    if (this.phase === "paused") {
+      // Envoy: a Continue from decodeData resumes a filter that stopped only its headers.
+      this.phase = "forwarded";
+      this.settle({ kind: "continued", requestHeaders: this.requestHeaders });
+    }
+    this.releaseBody();
+  }
+
+  private releaseBody(): void {
+    this.heldBody = undefined;
+    this.bodySeen = false;
+    if (!this.heldEnd) return;
+    this.bodyDone = true;
+    this.bodyReleasedMs = performance.now() - this.startedAt;
+    for (const w of this.bodyWaiters.splice(0)) w();
+  }
+
+  /** Resolves once the whole request body has passed the filter (or the stream ended). */
+  bodyReleased(): Promise<void> {
+    if (this.bodyDone || this.phase === "ended" || this.phase === "local") return Promise.resolve();
+    return new Promise((r) => this.bodyWaiters.push(r));
+  }
+
   /** The stream is over (or the client went away): proxy_on_done, proxy_on_log, proxy_on_delete. */
   finish(): void {
     this.vm.finishStream(this);
+    for (const w of this.bodyWaiters.splice(0)) w();
   }
 }
 
 /** Run a whole HTTP stream through the filter (no network): WasmVm.request(). */
-export async function runRequest(vm: WasmVm, init: RequestInit): Promise<RequestResult> {
+export async function runRequest(vm: StreamStarter, init: RequestInit): Promise<RequestResult> {
   const headers: HeaderPair[] = [
     [":method", init.method ?? "GET"],
     [":path", init.path ?? "/"],
@@ -165,7 +262,9 @@ export async function runRequest(vm: WasmVm, init: RequestInit): Promise<Request
     [":scheme", init.scheme ?? "http"],
     ...toPairs(init.headers).filter(([k]) => !k.startsWith(":")),
   ];
-  const stream = vm.startStream(headers, !init.hasBody);
+  const reqBody = typeof init.body === "string" ? enc.encode(init.body) : init.body;
+  const stream = vm.startStream(headers, !init.hasBody && reqBody === undefined);
+  if (reqBody !== undefined) stream.requestBody(reqBody, true);
   const onAbort = () => stream.finish();
   if (init.signal) {
     if (init.signal.aborted) stream.finish();
@@ -173,6 +272,7 @@ export async function runRequest(vm: WasmVm, init: RequestInit): Promise<Request
   }
   try {
     const d = stream.settled ?? (await stream.decision);
+    if (d.kind === "continued" && reqBody !== undefined) await stream.bodyReleased();
     if (d.kind === "reset") {
       return { kind: "reset", status: 0, headers: {}, body: "", pausedMs: stream.pausedMs, requestHeaders: stream.requestHeaders };
     }
@@ -209,6 +309,7 @@ export async function runRequest(vm: WasmVm, init: RequestInit): Promise<Request
       body,
       pausedMs: stream.pausedMs,
       requestHeaders: stream.requestHeaders,
+      ...(stream.bodyReleasedMs !== undefined ? { bodyReleasedMs: stream.bodyReleasedMs } : {}),
       grpcStatus: gs === undefined ? undefined : Number(gs),
     };
   } finally {

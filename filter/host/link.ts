@@ -19,31 +19,6 @@ export interface LinkGate {
   readonly logger: HostLogger;
 }
 
-/** Linked by Envoy but not available in this host (documented in README.md, "Differences from Envoy and limits"). */
-export function envoyOnlyImports(logger: HostLogger): ImportTable {
-  const env: ImportTable = {};
-  const unimplemented = (name: string) => () => {
-    logger.warn({ fn: name }, "host function not implemented by the HFI host");
-    return R.Unimplemented;
-  };
-  for (const n of [
-    "proxy_get_shared_data",
-    "proxy_set_shared_data",
-    "proxy_register_shared_queue",
-    "proxy_resolve_shared_queue",
-    "proxy_dequeue_shared_queue",
-    "proxy_enqueue_shared_queue",
-    "proxy_http_call",
-    "proxy_grpc_call",
-    "proxy_call_foreign_function",
-  ]) {
-    env[n] = unimplemented(n);
-  }
-  env.pthread_equal = (a: number, b: number) => (a === b ? 1 : 0);
-  env.emscripten_notify_memory_growth = () => {};
-  return env;
-}
-
 /** The import object for `checked`: `env` functions and WASI (under both module names). */
 export function link(checked: CheckedModule, env: ImportTable, wasi: ImportTable, gate: LinkGate): WebAssembly.Imports {
   const all: Record<string, ImportTable> = { env, wasi_snapshot_preview1: wasi, wasi_unstable: wasi };

@@ -1,8 +1,7 @@
 // The host logs through a pino-style logger; guest proxy_log lines go to it
 // at the matching level.
 import pino from "pino";
-import { LogLevel, WasmResult, type LogLevelName } from "./abi.ts";
-import type { HostEnv, ImportTable } from "./host-env.ts";
+import { LogLevel, type LogLevelName } from "./abi.ts";
 
 type LogFn = (obj: object, msg?: string) => void;
 export interface HostLogger {
@@ -36,19 +35,4 @@ export function logAt(logger: HostLogger, level: number, obj: object, msg: strin
   else if (level === LogLevel.warn) logger.warn(obj, msg);
   else if (level === LogLevel.error) logger.error(obj, msg);
   else (logger.fatal ?? logger.error).call(logger, obj, msg);
-}
-
-/** proxy_log / proxy_get_log_level; `hostLogLevel` is what the guest is told to log at. */
-export function logImports(env: HostEnv, hostLogLevel: number): ImportTable {
-  const { mem } = env;
-  return {
-    proxy_log: (level: number, ptr: number, size: number) => {
-      if (level >>> 0 > LogLevel.critical) return WasmResult.BadArgument;
-      const msg = mem.str(ptr, size);
-      if (msg === undefined) return WasmResult.InvalidMemoryAccess;
-      logAt(env.logger, level, { wasm: true, context: env.context()?.id, worker: env.options.worker }, msg);
-      return WasmResult.Ok;
-    },
-    proxy_get_log_level: (ptr: number) => (mem.setU32(ptr, hostLogLevel) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess),
-  };
 }

@@ -18,9 +18,16 @@ export interface VmOptions {
   vmConfig?: string | Uint8Array;
   node?: NodeInfo;
   /** gRPC cluster name -> "host:port" (what Envoy's cluster manager would resolve). */
-  clusters?: Record<string, string>;
-  /** Address used for a cluster missing from `clusters` (unset: such streams fail like an unknown cluster). */
-  defaultCluster?: string;
+  clusters?: Record<string, string | string[]>;
+  /** Address(es) used for a cluster missing from `clusters` (unset: such streams fail like an unknown cluster). */
+  defaultCluster?: string | string[];
+  /**
+   * proxy-wasm-cpp-host's allow_on_headers_stop_iteration (off in Envoy): when
+   * off, a StopIteration from proxy_on_request_headers is turned into
+   * StopAllIterationAndWatermark; when on, it is kept and the first body chunk
+   * goes to proxy_on_request_body, whose Continue resumes the request.
+   */
+  allowOnHeadersStopIteration?: boolean;
   logger?: HostLogger;
   /** Level reported by proxy_get_log_level and used for the default logger (info). */
   logLevel?: LogLevelName;
@@ -33,8 +40,10 @@ export interface VmOptions {
   properties?: Record<string, PropertyValue>;
   /** Behaviour when the VM has crashed: false (Envoy's default FAIL_CLOSED) answers 503. */
   failOpen?: boolean;
-  /** Worker index (used only in log lines). */
+  /** Worker index (used only in log lines; -1 = the configuration canary, 0 = the main thread). */
   worker?: number;
+  /** "main" for the main thread's VM (log lines only). */
+  thread?: "main";
   /** Observer of every callback the host makes into the guest (tests, debugging). */
   onGuestCall?: (callback: string, args: number[]) => void;
   /** Observer of messages the guest sends on gRPC streams (benchmarks, debugging). */

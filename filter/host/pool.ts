@@ -1,21 +1,31 @@
-// Several VMs of one plugin, like Envoy's worker threads: each worker has its
-// own VM instance (own root context, own control-plane stream), the compiled
-// module and the metric store are shared, and requests are handed out
-// round-robin (Envoy's kernel/listener balancing, simplified).
+// The VMs of one plugin in one Envoy process, created as Envoy creates them:
+// first a configuration canary (proxy-wasm-cpp-host runs vm_start + configure
+// on a clone and destroys it, no further callbacks), then one VM per thread
+// through Envoy's thread-local slot: the main thread's and one per worker.
+// Requests go to the workers only (round-robin, Envoy's listener balancing
+// simplified); the main-thread VM lives but never sees a request. The
+// compiled module and the metric store are shared.
 import { WasmVm, type VmOptions } from "./vm.ts";
 import type { HttpStream, RequestInit, RequestResult } from "./http-stream.ts";
 import { MetricStore } from "./metrics.ts";
 import type { HeaderPair } from "./pairs.ts";
 
 export interface PoolOptions extends VmOptions {
-  /** Number of worker VMs (default 1). */
+  /** Worker VMs (Envoy --concurrency; default 1). */
   workers?: number;
+  /** Also create the main thread's VM, as Envoy does (default true). */
+  mainThread?: boolean;
+  /** Run the configuration canary first, as proxy-wasm-cpp-host does (default true). */
+  canary?: boolean;
 }
 
 export class VmPool {
   private next = 0;
   private constructor(
+    /** The worker VMs (they serve requests). */
     readonly vms: WasmVm[],
+    /** The main thread's VM (never serves a request), when created. */
+    readonly mainVm: WasmVm | undefined,
     readonly metricStore: MetricStore,
   ) {}
 
@@ -23,16 +33,25 @@ export class VmPool {
     const workers = Math.max(1, Math.floor(options.workers ?? 1));
     const checked = await WasmVm.compile(wasm);
     const metrics = options.metrics ?? new MetricStore();
-    const vms: WasmVm[] = [];
+    if (options.canary ?? true) {
+      const canary = await WasmVm.load(checked, { ...options, metrics, worker: -1 });
+      canary.kill();
+    }
+    const all: WasmVm[] = [];
     try {
-      for (let i = 0; i < workers; i++) {
-        vms.push(await WasmVm.load(checked, { ...options, metrics, worker: i }));
-      }
+      const main = options.mainThread ?? true ? await WasmVm.load(checked, { ...options, metrics, worker: 0, thread: "main" }) : undefined;
+      if (main) all.push(main);
+      for (let i = 0; i < workers; i++) all.push(await WasmVm.load(checked, { ...options, metrics, worker: i + 1 }));
+      return new VmPool(main ? all.slice(1) : all, main, metrics);
     } catch (err) {
-      await Promise.all(vms.map((v) => v.close()));
+      await Promise.all(all.map((v) => v.close()));
       throw err;
     }
-    return new VmPool(vms, metrics);
+  }
+
+  /** Every VM of the process: the main thread's (if any) and the workers. */
+  get allVms(): WasmVm[] {
+    return this.mainVm ? [this.mainVm, ...this.vms] : [...this.vms];
   }
 
   /** The worker VM that takes the next request. */
@@ -55,6 +74,6 @@ export class VmPool {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.vms.map((v) => v.close()));
+    await Promise.all(this.allVms.map((v) => v.close()));
   }
 }

@@ -3,7 +3,7 @@
 // serialized as Envoy's serializeValue does: strings/bytes raw, integers as
 // 8-byte little-endian int64, doubles as 8-byte double, bools as one byte,
 // maps (Struct / header maps) in the pairs format with values serialized
-// recursively.
+// recursively, lists as pairs of (element, empty).
 import { encodeBytePairs } from "./pairs.ts";
 
 /** A property value as the host models it (JSON-like, plus bytes and bigint). */
@@ -37,9 +37,15 @@ export function serializeProperty(v: PropertyValue): Uint8Array | undefined {
     return out;
   }
   if (Array.isArray(v)) {
-    // CEL lists are serialized as pairs of index -> value? Envoy refuses
-    // lists (SerializationFailure); mirror that.
-    return undefined;
+    // Envoy (serializeValue, CEL list): pairs whose keys are the serialized
+    // elements and whose values are empty.
+    const items: [Uint8Array, Uint8Array][] = [];
+    for (const el of v) {
+      const e = serializeProperty(el);
+      if (e === undefined) return undefined;
+      items.push([e, new Uint8Array(0)]);
+    }
+    return encodeBytePairs(items);
   }
   const pairs: [Uint8Array, Uint8Array][] = [];
   for (const [k, val] of Object.entries(v)) {

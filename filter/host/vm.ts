@@ -1,8 +1,8 @@
 // One proxy-wasm VM (one Envoy worker's plugin instance) on Node's
 // WebAssembly: the context lifecycle in Envoy's callback order (start,
-// streams, shutdown, crash). The host functions live in their own modules
-// (header-maps, buffers, grpc-streams, ticks, metric-imports, wasi, ...),
-// linked by link.ts.
+// streams, shutdown, crash). The host functions live in imports/ (one
+// module per group: header maps, buffers, gRPC, ticks, metrics, WASI, ...),
+// linked by link.ts; they see the VM only through HostEnv (host-env.ts).
 import fs from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { FilterHeadersStatus, LogLevel, WasmResult as R } from "./abi.ts";
@@ -10,20 +10,22 @@ import { checkModule, type CheckedModule } from "./strict.ts";
 import type { HeaderPair } from "./pairs.ts";
 import type { PropertyValue } from "./properties.ts";
 import { MetricStore } from "./metrics.ts";
-import { defaultLogger, levelOf, logImports, type HostLogger } from "./logger.ts";
+import { defaultLogger, levelOf, type HostLogger } from "./logger.ts";
 import { GuestMemory } from "./guest-memory.ts";
 import { getHeader } from "./headers.ts";
-import { HttpStream, runRequest, type RequestInit, type RequestResult, type ResponseDecision } from "./http-stream.ts";
+import { HttpStream, runRequest, type RequestInit, type RequestResult, type ResponseDecision, type StreamOwner } from "./http-stream.ts";
 import type { Context, HostEnv, ImportTable } from "./host-env.ts";
 import type { HostStats, VmOptions } from "./options.ts";
-import { headerMapImports } from "./header-maps.ts";
-import { bufferImports, propertyImports } from "./buffers.ts";
-import { streamControlImports } from "./stream-control.ts";
-import { GrpcStreams } from "./grpc-streams.ts";
-import { TickTimers } from "./ticks.ts";
-import { metricImports } from "./metric-imports.ts";
-import { wasiImports } from "./wasi.ts";
-import { envoyOnlyImports, instantiate, link, type GuestFunction } from "./link.ts";
+import { logImports } from "./imports/log.ts";
+import { headerMapImports } from "./imports/header-maps.ts";
+import { bufferImports, propertyImports } from "./imports/buffers.ts";
+import { streamControlImports } from "./imports/stream-control.ts";
+import { GrpcStreams } from "./imports/grpc/streams.ts";
+import { TickTimers } from "./imports/ticks.ts";
+import { metricImports } from "./imports/metrics.ts";
+import { wasiImports } from "./imports/wasi.ts";
+import { envoyOnlyImports } from "./imports/unimplemented.ts";
+import { instantiate, link, type GuestFunction } from "./link.ts";
 
 // The host's public API, importable from here as before the split.
 export type { NodeInfo, VmOptions, HostStats } from "./options.ts";
@@ -44,7 +46,7 @@ function isChecked(x: unknown): x is CheckedModule {
   return typeof x === "object" && x !== null && "module" in x && "info" in x;
 }
 
-export class WasmVm implements HostEnv {
+export class WasmVm implements HostEnv, StreamOwner {
   readonly metricStore: MetricStore;
   readonly logger: HostLogger;
   readonly stats: HostStats = { crashes: 0, staleContextCalls: 0, guestMs: 0, guestCalls: 0, hostInGuestMs: 0 };
@@ -205,9 +207,24 @@ export class WasmVm implements HostEnv {
     return this.ticks.periodOf(this.rootContextId);
   }
 
-  /** Open gRPC streams (callouts) of this VM. */
+  /** Open gRPC streams (callouts) of this VM (remote side still open). */
   get grpcStreamCount(): number {
     return this.grpc.count;
+  }
+
+  /** gRPC stream handlers Envoy would hold for this VM (open ones and remote-closed ones the plugin never closed). */
+  get grpcHandlerCount(): number {
+    return this.grpc.handlerCount;
+  }
+
+  /** Remote-closed stream handlers the plugin never closed (Envoy keeps them with a stale stream pointer). */
+  get staleGrpcHandlers(): number {
+    return this.grpc.staleHandlers;
+  }
+
+  /** Stale handlers Envoy had to reset when their root context was deleted. */
+  get leakedGrpcHandlers(): number {
+    return this.grpc.stats.leakedGrpcHandlers;
   }
 
   // ---------------------------------------------------------------- calls in
@@ -297,7 +314,9 @@ export class WasmVm implements HostEnv {
       return stream;
     }
     this.callGuest(id, "proxy_on_context_create", id, this.rootContextId);
-    const r = this.callGuest(id, "proxy_on_request_headers", id, headers.length, endOfStream ? 1 : 0);
+    let r = this.callGuest(id, "proxy_on_request_headers", id, headers.length, endOfStream ? 1 : 0);
+    // proxy-wasm-cpp-host: without allow_on_headers_stop_iteration a StopIteration becomes stop-all.
+    if (r === FilterHeadersStatus.StopIteration && !this.options.allowOnHeadersStopIteration) r = FilterHeadersStatus.StopAllIterationAndWatermark;
     if (stream.settled) return stream; // local response sent from inside the callback
     if (this.failure) {
       this.failStream(stream);
@@ -306,9 +325,21 @@ export class WasmVm implements HostEnv {
       stream.settle({ kind: "continued", requestHeaders: stream.requestHeaders });
     } else {
       stream.phase = "paused";
+      stream.headersStop = r;
       stream.pause();
     }
     return stream;
+  }
+
+  /** @internal proxy_on_request_body with the chunk as buffer 0 (a module without the export continues). */
+  runRequestBody(s: HttpStream, data: Uint8Array, endOfStream: boolean): number {
+    if (this.failure || !this.contexts.has(s.contextId) || !this.exp.proxy_on_request_body) return 0;
+    s.bodyInCallback = data;
+    try {
+      return this.callGuest(s.contextId, "proxy_on_request_body", s.contextId, data.length, endOfStream ? 1 : 0) ?? 0;
+    } finally {
+      s.bodyInCallback = undefined;
+    }
   }
 
   /** @internal */
@@ -389,6 +420,17 @@ export class WasmVm implements HostEnv {
       this.contexts.delete(this.rootContextId);
       this.grpc.cancelOwnedBy(this.rootContextId);
     }
+    this.shutdownQuietly();
+  }
+
+  /**
+   * Destroy without any callback into the guest, as proxy-wasm-cpp-host kills
+   * its configuration canary: timers stop, gRPC streams are reset.
+   */
+  kill(): void {
+    this.closed = true;
+    for (const c of this.contexts.values()) if (c.stream) c.stream.settle({ kind: "reset" });
+    this.contexts.clear();
     this.shutdownQuietly();
   }
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createPolicyClient, type PolicyClient } from "../../cli/client/index.ts";
-import { startSidecar, type RunningSidecar } from "../../filter/host/sidecar.ts";
+import { startSidecar, type RunningSidecar } from "../../filter/host/sidecar/proxy.ts";
 import { defaultLogger } from "../../filter/host/logger.ts";
 import { startTestServer, waitFor, type TestServer } from "../support/server.ts";
 import { runHfi } from "./run.ts";

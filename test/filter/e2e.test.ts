@@ -7,7 +7,7 @@ import { performance } from "node:perf_hooks";
 import { startTestServer, PolicyClient, type TestServer } from "../support/server.ts";
 import type { WasmVm, RequestResult } from "../../filter/host/vm.ts";
 import { VmPool } from "../../filter/host/pool.ts";
-import { CONTROL_PLANE_CLUSTER, nodeFor } from "../../filter/host/sidecar.ts";
+import { CONTROL_PLANE_CLUSTER, nodeFor } from "../../filter/host/sidecar/workload.ts";
 import type { Policy } from "../../proto/loader.ts";
 import {
   FILTER_WASM,

@@ -4,7 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { WasmVm, type VmOptions } from "../../filter/host/vm.ts";
-import { CONTROL_PLANE_CLUSTER, nodeFor } from "../../filter/host/sidecar.ts";
+import { CONTROL_PLANE_CLUSTER, nodeFor } from "../../filter/host/sidecar/workload.ts";
 import { PolicyClient, waitFor } from "../support/server.ts";
 import type { Policy } from "../../proto/loader.ts";
 

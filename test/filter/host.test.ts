@@ -6,7 +6,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { decodePairs, encodePairs } from "../../filter/host/pairs.ts";
 import { lookupPath, serializeProperty, splitPath } from "../../filter/host/properties.ts";
-import { parseGrpcService } from "../../filter/host/grpc-service.ts";
+import { parseGrpcService } from "../../filter/host/imports/grpc/service.ts";
 import { readModuleInfo } from "../../filter/host/module-info.ts";
 import { localResponseHeaders } from "../../filter/host/local-reply.ts";
 import { MetricStore } from "../../filter/host/metrics.ts";
@@ -15,7 +15,7 @@ import { buildModule, minimalFuncs, sig, i32, i64 } from "./wasm-builder.ts";
 import { FILTER_WASM, abortPolicy, applyAndWait, closeAll, loadFilter, quietLogger, waitFor } from "./helpers.ts";
 import { WasmVm } from "../../filter/host/vm.ts";
 import { startTestServer, PolicyClient } from "../support/server.ts";
-import { pluginConfigFor } from "../../filter/host/sidecar.ts";
+import { pluginConfigFor } from "../../filter/host/sidecar/workload.ts";
 import fs from "node:fs";
 
 test("pairs: Envoy's layout (count, sizes, NUL-terminated strings) and back", () => {

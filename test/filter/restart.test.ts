@@ -7,7 +7,7 @@ import { TestEtcd } from "../support/etcd.ts";
 import { freePort } from "../support/ports.ts";
 import { startTestServer, PolicyClient, type TestServer } from "../support/server.ts";
 import { VmPool } from "../../filter/host/pool.ts";
-import { CONTROL_PLANE_CLUSTER, nodeFor } from "../../filter/host/sidecar.ts";
+import { CONTROL_PLANE_CLUSTER, nodeFor } from "../../filter/host/sidecar/workload.ts";
 import { FILTER_WASM, abortPolicy, applyAndWait, quietLogger, waitAcked, waitFor } from "./helpers.ts";
 
 test("control plane down and back: last snapshot keeps faulting, filters reconnect and converge", async () => {

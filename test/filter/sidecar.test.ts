@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { startTestServer, PolicyClient, type TestServer } from "../support/server.ts";
 import { freePort } from "../support/ports.ts";
-import { startSidecar, UPSTREAM_CONNECT_ERROR, type RunningSidecar } from "../../filter/host/sidecar.ts";
+import { startSidecar, UPSTREAM_CONNECT_ERROR, type RunningSidecar } from "../../filter/host/sidecar/proxy.ts";
 import { FILTER_WASM, abortPolicy, applyAndWait, closeAll, quietLogger, waitConnected, waitFor } from "./helpers.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

@@ -16,6 +16,19 @@ export interface Identity {
    */
   'proxyId'?: (string);
   'labels'?: ({[key: string]: string});
+  /**
+   * Workload version (Istio canonical revision); empty when unknown.
+   */
+  'version'?: (string);
+  /**
+   * Where service / version came from: "label <key>", "WORKLOAD_NAME",
+   * "plugin configuration"; empty when unknown or from older filters.
+   */
+  'serviceSource'?: (string);
+  'versionSource'?: (string);
+  '_version'?: "version";
+  '_serviceSource'?: "serviceSource";
+  '_versionSource'?: "versionSource";
 }
 
 /**
@@ -33,4 +46,17 @@ export interface Identity__Output {
    */
   'proxyId': (string);
   'labels': ({[key: string]: string});
+  /**
+   * Workload version (Istio canonical revision); empty when unknown.
+   */
+  'version'?: (string);
+  /**
+   * Where service / version came from: "label <key>", "WORKLOAD_NAME",
+   * "plugin configuration"; empty when unknown or from older filters.
+   */
+  'serviceSource'?: (string);
+  'versionSource'?: (string);
+  '_version'?: "version";
+  '_serviceSource'?: "serviceSource";
+  '_versionSource'?: "versionSource";
 }

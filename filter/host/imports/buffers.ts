@@ -2,11 +2,11 @@
 // gRPC receive buffer (5, during proxy_on_grpc_receive), and proxy_get/
 // set_property over the node/plugin properties and the calling stream's
 // request/response attributes.
-import { BufferType, WasmResult as R } from "./abi.ts";
-import { getHeader } from "./headers.ts";
-import type { HttpStream } from "./http-stream.ts";
-import type { HostEnv, ImportTable } from "./host-env.ts";
-import { lookupPath, serializeProperty, splitPath, type PropertyValue } from "./properties.ts";
+import { BufferType, WasmResult as R } from "../abi.ts";
+import { getHeader } from "../headers.ts";
+import type { HttpStream } from "../http-stream.ts";
+import type { HostEnv, ImportTable } from "../host-env.ts";
+import { lookupPath, serializeProperty, splitPath, type PropertyValue } from "../properties.ts";
 
 export interface BufferSource {
   readonly pluginConfig: Uint8Array;
@@ -24,6 +24,9 @@ export function bufferImports(env: HostEnv, src: BufferSource): ImportTable {
         return src.vmConfig;
       case BufferType.GrpcReceiveBuffer:
         return src.grpcReceiveBuffer();
+      case BufferType.HttpRequestBody:
+        // Only during proxy_on_request_body (Envoy: the buffered body of the calling stream).
+        return env.context()?.stream?.bodyInCallback;
       default:
         return undefined;
     }

@@ -2,10 +2,10 @@
 // wasi_unstable), with cpp-host's behaviour and errno values: stdout/stderr
 // go to the log, clocks and random work, files do not exist.
 import crypto from "node:crypto";
-import { LogLevel } from "./abi.ts";
-import type { GuestMemory } from "./guest-memory.ts";
-import type { ImportTable } from "./host-env.ts";
-import { logAt, type HostLogger } from "./logger.ts";
+import { LogLevel } from "../abi.ts";
+import type { GuestMemory } from "../guest-memory.ts";
+import type { ImportTable } from "../host-env.ts";
+import { logAt, type HostLogger } from "../logger.ts";
 import { wallClockNs } from "./ticks.ts";
 
 // errno values as cpp-host returns them.

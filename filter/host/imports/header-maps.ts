@@ -1,10 +1,10 @@
 // Header-map host functions (proxy_*_header_map_*): the calling stream's
 // request/response headers and trailers, and the metadata of the gRPC
 // callback in progress, in Envoy's pairs format with lower-case names.
-import { HeaderMapType, WasmResult as R } from "./abi.ts";
-import { decodePairs, type HeaderPair } from "./pairs.ts";
-import { getHeader } from "./headers.ts";
-import type { HostEnv, ImportTable } from "./host-env.ts";
+import { HeaderMapType, WasmResult as R } from "../abi.ts";
+import { decodePairs, type HeaderPair } from "../pairs.ts";
+import { getHeader } from "../headers.ts";
+import type { HostEnv, ImportTable } from "../host-env.ts";
 
 const enc = new TextEncoder();
 

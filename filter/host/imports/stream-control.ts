@@ -2,10 +2,10 @@
 // proxy_continue_stream, proxy_close_stream. As in Envoy they act on the
 // calling (or effective) context's stream only after the VM call returns.
 import { performance } from "node:perf_hooks";
-import { GRPC_STATUS_UNSET, StreamType, WasmResult as R } from "./abi.ts";
-import { decodePairs } from "./pairs.ts";
-import type { LocalResponse } from "./local-reply.ts";
-import type { HostEnv, ImportTable } from "./host-env.ts";
+import { GRPC_STATUS_UNSET, StreamType, WasmResult as R } from "../abi.ts";
+import { decodePairs } from "../pairs.ts";
+import type { LocalResponse } from "../local-reply.ts";
+import type { HostEnv, ImportTable } from "../host-env.ts";
 
 export function streamControlImports(env: HostEnv): ImportTable {
   const { mem } = env;
@@ -53,9 +53,8 @@ export function streamControlImports(env: HostEnv): ImportTable {
       if (!s) return R.BadArgument;
       if (type !== StreamType.Request && type !== StreamType.Response) return R.BadArgument;
       env.defer(() => {
-        if (type === StreamType.Request && (s.phase === "paused" || s.phase === "request")) {
-          s.phase = "forwarded";
-          s.settle({ kind: "continued", requestHeaders: s.requestHeaders });
+        if (type === StreamType.Request) {
+          s.resumeRequest();
         } else if (type === StreamType.Response && s.phase === "response_paused") {
           s.phase = "response";
           if (s.pausedAt) {

@@ -2,8 +2,8 @@
 // (a new period restarts it, 0 stops it, re-armed after each proxy_on_tick),
 // proxy_set_tick_period_milliseconds and proxy_get_current_time_nanoseconds.
 import { performance } from "node:perf_hooks";
-import { WasmResult as R } from "./abi.ts";
-import type { HostEnv, ImportTable } from "./host-env.ts";
+import { WasmResult as R } from "../abi.ts";
+import type { HostEnv, ImportTable } from "../host-env.ts";
 
 /** Wall-clock time in ns (proxy_get_current_time_nanoseconds, WASI clock 0). */
 export function wallClockNs(): bigint {

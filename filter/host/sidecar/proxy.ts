@@ -9,16 +9,15 @@ import net from "node:net";
 import crypto from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { VmPool } from "./pool.ts";
-import { localResponseHeaders, type LocalResponse } from "./local-reply.ts";
-import type { HttpStream } from "./http-stream.ts";
-import type { HeaderPair } from "./pairs.ts";
-import { defaultLogger, type HostLogger } from "./logger.ts";
-import type { LogLevelName } from "./abi.ts";
+import { VmPool } from "../pool.ts";
+import { CONTROL_PLANE_CLUSTER, nodeFor, pluginConfigFor } from "./workload.ts";
+import { localResponseHeaders, type LocalResponse } from "../local-reply.ts";
+import type { HttpStream } from "../http-stream.ts";
+import type { HeaderPair } from "../pairs.ts";
+import { defaultLogger, type HostLogger } from "../logger.ts";
+import type { LogLevelName } from "../abi.ts";
 
-export const DEFAULT_WASM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../build/hfi-filter.wasm");
-/** The cluster name the filter uses for the control plane in a mesh (Istio outbound cluster). */
-export const CONTROL_PLANE_CLUSTER = "outbound|9090||hfi-control-plane.boifi.svc.cluster.local";
+export const DEFAULT_WASM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../build/hfi-filter.wasm");
 export const UPSTREAM_CONNECT_ERROR =
   "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
 
@@ -27,9 +26,12 @@ export interface SidecarOptions {
   listen: string;
   /** Upstream base URL, e.g. http://127.0.0.1:8000. */
   upstream: string;
-  /** Control plane gRPC address host:port. */
+  /** Control plane gRPC address host:port; several comma-separated fail over in order. */
   controlPlane: string;
-  service: string;
+  /** Service name (pod label app); the workload name too unless `workload` is set. */
+  service?: string;
+  /** Workload (Deployment) name: node metadata WORKLOAD_NAME. */
+  workload?: string;
   namespace: string;
   pod?: string;
   workers?: number;
@@ -37,7 +39,7 @@ export interface SidecarOptions {
   token?: string;
   /** Optional host:port for the metrics endpoint (/stats/prometheus). */
   metricsAddr?: string;
-  /** Extra labels for node metadata LABELS (app=<service> is always set). */
+  /** Pod labels for node metadata LABELS (with --service, app=<service> unless given here). */
   labels?: Record<string, string>;
   /** Raw plugin configuration (JSON); overrides the one built from the flags. */
   pluginConfig?: string;
@@ -64,26 +66,12 @@ export function splitHostPort(addr: string, flag: string): { host: string; port:
   return { host, port };
 }
 
-/** Istio-like node metadata for a workload. */
-export function nodeFor(o: Pick<SidecarOptions, "service" | "namespace" | "pod" | "labels">) {
-  const pod = o.pod ?? `${o.service}-local`;
-  return {
-    id: `sidecar~127.0.0.1~${pod}.${o.namespace}~${o.namespace}.svc.cluster.local`,
-    cluster: `${o.service}.${o.namespace}`,
-    metadata: {
-      WORKLOAD_NAME: o.service,
-      NAMESPACE: o.namespace,
-      NAME: pod,
-      LABELS: { app: o.service, "service.istio.io/canonical-name": o.service, ...o.labels },
-    },
-  };
-}
-
-/** The filter's plugin configuration (JSON) built from sidecar flags. */
-export function pluginConfigFor(o: Pick<SidecarOptions, "token">): string {
-  const cfg: Record<string, unknown> = { control_plane_cluster: CONTROL_PLANE_CLUSTER };
-  if (o.token) cfg.token = o.token;
-  return JSON.stringify(cfg);
+/** "a:9090,b:9090" -> each address checked; the sidecar fails over between them in order. */
+export function controlPlaneList(v: string): string[] {
+  const list = v.split(",").map((a) => a.trim()).filter((a) => a.length > 0);
+  if (list.length === 0) throw new Error(`--control-plane: no address given (want host:port[,host:port...])`);
+  for (const a of list) splitHostPort(a, "--control-plane");
+  return list;
 }
 
 const HOP_BY_HOP = new Set([
@@ -121,13 +109,14 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
   const listen = splitHostPort(o.listen, "--listen");
   const upstream = new URL(o.upstream);
   if (upstream.protocol !== "http:") throw new Error(`--upstream: only http:// upstreams are supported (got ${o.upstream})`);
-  splitHostPort(o.controlPlane, "--control-plane");
+  const controlPlanes = controlPlaneList(o.controlPlane);
+  const node = nodeFor(o);
   const pool = await VmPool.load(o.wasm ?? DEFAULT_WASM, {
     workers: o.workers ?? 1,
     pluginConfig: o.pluginConfig ?? pluginConfigFor(o),
-    node: nodeFor(o),
-    clusters: { [CONTROL_PLANE_CLUSTER]: o.controlPlane },
-    defaultCluster: o.controlPlane,
+    node,
+    clusters: { [CONTROL_PLANE_CLUSTER]: controlPlanes },
+    defaultCluster: controlPlanes,
     logger,
     logLevel: o.logLevel,
     failOpen: o.failOpen,
@@ -344,15 +333,25 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
 function hostMetrics(pool: VmPool): string {
   let active = 0;
   let crashes = 0;
-  for (const vm of pool.vms) {
+  let grpcStreams = 0;
+  let handlers = 0;
+  for (const vm of pool.allVms) {
     active += vm.activeStreams;
     crashes += vm.stats.crashes;
+    grpcStreams += vm.grpcStreamCount;
+    handlers += vm.grpcHandlerCount;
   }
   return [
     "# TYPE hfi_sidecar_active_streams gauge",
     `hfi_sidecar_active_streams ${active}`,
     "# TYPE hfi_sidecar_vm_crashes counter",
     `hfi_sidecar_vm_crashes ${crashes}`,
+    "# TYPE hfi_sidecar_vms gauge",
+    `hfi_sidecar_vms ${pool.allVms.length}`,
+    "# TYPE hfi_sidecar_grpc_streams gauge",
+    `hfi_sidecar_grpc_streams ${grpcStreams}`,
+    "# TYPE hfi_sidecar_grpc_handlers gauge",
+    `hfi_sidecar_grpc_handlers ${handlers}`,
     "",
   ].join("\n");
 }

@@ -1,9 +1,9 @@
 // `hfi sidecar`: run the filter in front of a local service, as the Envoy
 // sidecar would, against a real control plane.
 import { Command, Option, InvalidArgumentError } from "commander";
-import { startSidecar, DEFAULT_WASM } from "./sidecar.ts";
-import { defaultLogger } from "./logger.ts";
-import { LogLevel, type LogLevelName } from "./abi.ts";
+import { startSidecar, DEFAULT_WASM } from "./proxy.ts";
+import { defaultLogger } from "../logger.ts";
+import { LogLevel, type LogLevelName } from "../abi.ts";
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -23,13 +23,14 @@ export function sidecarCommand(): Command {
     // Usage errors throw to cli/main.ts, which exits 2 (addCommand does not inherit this).
     .exitOverride()
     .requiredOption("--upstream <url>", "upstream service base URL (http only)")
-    .requiredOption("--service <name>", "workload name (node metadata WORKLOAD_NAME, label app)")
+    .option("--service <name>", "service name: pod label app=<name>, and the workload name unless --workload is given")
+    .option("--workload <name>", "workload (Deployment) name: node metadata WORKLOAD_NAME, as Istio's injector sets it")
     .option("--listen <host:port>", "address to listen on", "127.0.0.1:15001")
-    .option("--control-plane <host:port>", "control plane gRPC address", process.env.HFI_CONTROL_PLANE ?? "127.0.0.1:9090")
+    .option("--control-plane <host:port,...>", "control plane gRPC address(es); several comma-separated fail over in order", process.env.HFI_CONTROL_PLANE ?? "127.0.0.1:9090")
     .option("--namespace <ns>", "workload namespace (node metadata NAMESPACE)", "default")
-    .option("--pod <name>", "pod name (node metadata NAME; default <service>-local)")
-    .option("--label <key=value>", "extra workload label (repeatable)", label)
-    .option("--workers <n>", "worker VMs, each with its own control-plane stream", positiveInt, 1)
+    .option("--pod <name>", "pod name (node metadata NAME; default <workload>-local)")
+    .option("--label <key=value>", "pod label (node metadata LABELS; repeatable)", label)
+    .option("--workers <n>", "worker VMs (Envoy --concurrency); with the main thread's VM each holds a control-plane stream", positiveInt, 1)
     .option("--wasm <path>", "filter module", DEFAULT_WASM)
     .option("--token <token>", "filter stream token (when the server requires one)", process.env.HFI_STREAM_TOKEN)
     .option("--plugin-config <json>", "raw plugin configuration JSON (overrides the one built from the flags)")
@@ -45,9 +46,18 @@ Example:
   hfi sidecar --listen 127.0.0.1:15001 --upstream http://127.0.0.1:8000 \\
     --control-plane 127.0.0.1:9090 --service frontend --namespace demo --workers 2
   curl -i http://127.0.0.1:15001/
+
+  # A Bookinfo-style workload: Deployment reviews-v1, labels app=reviews version=v1
+  # (policies with selector.service: reviews target it)
+  hfi sidecar --upstream http://127.0.0.1:9080 --workload reviews-v1 --label app=reviews --label version=v1
 `,
     )
     .action(async (opts) => {
+      if (!opts.service && !opts.workload) {
+        process.stderr.write("hfi sidecar: --workload <name> or --service <name> is required (who this workload is)\n");
+        process.exitCode = 2;
+        return;
+      }
       const logLevel = opts.logLevel as LogLevelName;
       const logger = defaultLogger(logLevel);
       let sidecar: Awaited<ReturnType<typeof startSidecar>>;
@@ -57,6 +67,7 @@ Example:
           upstream: opts.upstream,
           controlPlane: opts.controlPlane,
           service: opts.service,
+          workload: opts.workload,
           namespace: opts.namespace,
           pod: opts.pod,
           labels: opts.label,

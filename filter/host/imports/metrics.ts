@@ -1,9 +1,9 @@
 // Metric host functions (proxy_define/increment/record/get_metric): per-VM
 // ids in Envoy's encoding (type in the low 2 bits, first ids 4/5/6) for
 // metrics kept in a MetricStore that VMs may share (Envoy stats are process-wide).
-import { METRIC_ID_INCREMENT, MetricType, WasmResult as R } from "./abi.ts";
-import type { HostEnv, ImportTable } from "./host-env.ts";
-import type { Metric, MetricKind, MetricStore } from "./metrics.ts";
+import { METRIC_ID_INCREMENT, MetricType, WasmResult as R } from "../abi.ts";
+import type { HostEnv, ImportTable } from "../host-env.ts";
+import type { Metric, MetricKind, MetricStore } from "../metrics.ts";
 
 export function metricImports(env: HostEnv, store: MetricStore): ImportTable {
   const { mem } = env;
