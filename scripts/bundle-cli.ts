@@ -1,11 +1,11 @@
 // Bundles the `hfi` front end (cli/main.ts, the policy commands, the client,
 // the proto loader and their npm dependencies) into dist/cli/main.js, so a
 // short `hfi policy …` call loads a handful of files instead of a few hundred.
-// Imports of the server and the filter host stay external and load the
+// JSON (package.json, for --version) is inlined. Imports of the server and the filter host stay external and load the
 // per-file tsc output next to it (dist/server, dist/filter/host): those keep
 // their source layout, so paths resolved from import.meta.url hold.
 // Lazily imported modules (yaml, the subcommands) become chunks in
-// dist/cli/chunks/. Run by scripts/build.sh after tsc.
+// dist/cli/ beside main.js. Run by scripts/build.sh after tsc.
 import path from "node:path";
 import { build, type Plugin } from "esbuild";
 
@@ -19,7 +19,7 @@ const componentsExternal: Plugin = {
     b.onResolve({ filter: /^\.\.?\// }, (args) => {
       if (args.importer.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
       const target = path.resolve(args.resolveDir, args.path);
-      if (BUNDLED.some((dir) => target.startsWith(dir))) return undefined;
+      if (target.endsWith(".json") || BUNDLED.some((dir) => target.startsWith(dir))) return undefined;
       // The bundle sits where cli/main.ts sits, so a path relative to cli/ is right.
       const rel = path.relative(path.join(ROOT, "cli"), target).replace(/\.ts$/, ".js");
       return { path: rel.startsWith(".") ? rel : `./${rel}`, external: true };
@@ -32,7 +32,8 @@ const result = await build({
   outdir: OUT_DIR,
   bundle: true,
   splitting: true,
-  chunkNames: "chunks/[name]-[hash]",
+  // Chunks sit beside main.js: the external paths below are relative to cli/.
+  chunkNames: "[name]-[hash]",
   format: "esm",
   platform: "node",
   target: "node20",
