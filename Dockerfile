@@ -1,29 +1,35 @@
-# HFI control plane image: `hfi server` (node cli/bin/hfi.js server).
-#   npm run docker:build:server            (tags hfi/hfi-control-plane:dev)
-# TypeScript runs through tsx (a runtime dependency), so the image holds the
-# sources, not a build output. Configuration comes from HFI_* env vars
-# (server/config.ts); the Kubernetes manifests in k8s/ set them.
-FROM node:20-slim
-
-ENV NODE_ENV=production \
-    NPM_CONFIG_UPDATE_NOTIFIER=false
-WORKDIR /app
-
-# Dependencies first so source edits reuse this layer.
+# HFI control plane image: `hfi server` from the compiled JavaScript.
+#   npm run docker:build:server            (tags hfi/hfi-control-plane:dev, prints the size)
+# Stage 1 compiles (npm run build:js needs the dev dependencies) and then drops
+# the dev dependencies; stage 2 is Alpine with only the node binary (no npm,
+# yarn or corepack), dist/, the bin and the production node_modules.
+# Configuration comes from HFI_* env vars (server/config.ts); the Kubernetes
+# manifests in k8s/ set them.
+FROM node:26-alpine AS build
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false
+WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-
-# What `hfi` imports at run time: the proto contract (loader + generated
-# types), the server, the CLI and the filter's Node host (for `hfi sidecar`).
-COPY tsconfig.json ./
+RUN apk add --no-cache bash && npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.sh scripts/bundle-cli.ts scripts/
 COPY proto/ proto/
 COPY server/ server/
 COPY cli/ cli/
 COPY filter/host/ filter/host/
+RUN bash scripts/build.sh && npm prune --omit=dev --no-audit --no-fund
 
-# Files stay root-owned and read-only; the process runs as the image's
-# unprivileged "node" user (uid 1000, matching runAsUser in k8s/). tsx keeps
-# its transpile cache in /tmp (an emptyDir when the root fs is read-only).
+FROM alpine:3.23
+# The node binary needs the C++ runtime; everything else comes from stage 1.
+RUN apk add --no-cache libstdc++ libgcc
+COPY --from=build /usr/local/bin/node /usr/local/bin/node
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules/ node_modules/
+COPY --from=build /src/dist/ dist/
+COPY --from=build /src/cli/bin/hfi.js cli/bin/hfi.js
+# Files stay root-owned and read-only; the process runs unprivileged
+# (uid 1000, matching runAsUser in k8s/).
 USER 1000:1000
 EXPOSE 9090 8080
 ENTRYPOINT ["node", "cli/bin/hfi.js", "server"]

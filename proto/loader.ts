@@ -1,34 +1,117 @@
-// Loads the hfi.v1 protos at run time for @grpc/grpc-js. The options here are
-// the ones scripts/codegen.sh generates the TypeScript types for; change both
-// together.
-import { fileURLToPath } from "node:url";
-import path from "node:path";
-import * as protoLoader from "@grpc/proto-loader";
+// Loads the hfi.v1 contract from the descriptors scripts/codegen.sh
+// precompiles into proto/gen/descriptor.ts (no .proto is parsed at run time,
+// and no file is read: the loader works the same inside a bundle):
+//   HFI_V1_JSON            protobufjs JSON (snake_case names): gRPC + schema
+//   HFI_V1_DESCRIPTOR_SET  FileDescriptorSet (protoc-style): gRPC reflection
+//
+// The gRPC method definitions are built here from protobufjs (light build)
+// rather than by @grpc/proto-loader: proto-loader also turns every message
+// into a descriptor object up front, which is half the start-up time of a
+// short CLI call. The (de)serializers are the ones proto-loader makes:
+// fromObject + encode, and decode + toObject with the options below — the
+// options scripts/codegen.sh generates the TypeScript types for (change both
+// together).
 import * as grpc from "@grpc/grpc-js";
+import protobuf from "protobufjs/light.js";
+import type { PackageDefinition, ServiceDefinition } from "@grpc/proto-loader";
+import { HFI_V1_DESCRIPTOR_SET, HFI_V1_JSON } from "./gen/descriptor.ts";
 import type { ProtoGrpcType as PolicyServiceProto } from "./gen/policy_service.ts";
 import type { ProtoGrpcType as ConfigDiscoveryProto } from "./gen/config_discovery.ts";
 
-export const PROTO_DIR = path.dirname(fileURLToPath(import.meta.url));
-export const PROTO_FILES = [
-  "hfi/v1/policy.proto",
-  "hfi/v1/policy_service.proto",
-  "hfi/v1/config_discovery.proto",
-];
-
-export const LOADER_OPTIONS: protoLoader.Options = {
-  keepCase: false,
+export const CONVERSION_OPTIONS: protobuf.IConversionOptions = {
   longs: Number,
   enums: String,
   defaults: true,
   oneofs: true,
-  includeDirs: [PROTO_DIR],
 };
 
-let cached: protoLoader.PackageDefinition | undefined;
+interface JsonNamespace {
+  nested?: Record<string, JsonNamespace>;
+  fields?: Record<string, unknown>;
+  oneofs?: Record<string, { oneof: string[] }>;
+}
 
-/** The package definition (shared; also what gRPC reflection serves). */
-export function packageDefinition(): protoLoader.PackageDefinition {
-  cached ??= protoLoader.loadSync(PROTO_FILES, LOADER_OPTIONS);
+/** The protobufjs JSON descriptor with the .proto field names. */
+export function schemaJson(): JsonNamespace {
+  return HFI_V1_JSON as JsonNamespace;
+}
+
+function rootOf(ns: JsonNamespace): protobuf.Root {
+  const root = protobuf.Root.fromJSON(ns as protobuf.INamespace);
+  root.resolveAll();
+  return root;
+}
+
+let schema: protobuf.Root | undefined;
+/** hfi.v1 as a protobufjs Root with the original snake_case field names. */
+export function schemaRoot(): protobuf.Root {
+  schema ??= rootOf(schemaJson());
+  return schema;
+}
+
+/** Each FileDescriptorProto, encoded (what gRPC reflection serves). */
+export function fileDescriptorProtos(): Buffer[] {
+  const reader = protobuf.Reader.create(Buffer.from(HFI_V1_DESCRIPTOR_SET, "base64"));
+  const out: Buffer[] = [];
+  // FileDescriptorSet { repeated FileDescriptorProto file = 1; }
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === 1 && (tag & 7) === 2) out.push(Buffer.from(reader.bytes()));
+    else reader.skipType(tag & 7);
+  }
+  return out;
+}
+
+// The API uses lowerCamel field names (as proto-loader with keepCase: false).
+const lowerCamel = (s: string) => s.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+function camelCased(ns: JsonNamespace): JsonNamespace {
+  const out: JsonNamespace = { ...ns };
+  if (ns.fields) out.fields = Object.fromEntries(Object.entries(ns.fields).map(([k, v]) => [lowerCamel(k), v]));
+  if (ns.oneofs)
+    out.oneofs = Object.fromEntries(Object.entries(ns.oneofs).map(([k, v]) => [k, { ...v, oneof: v.oneof.map(lowerCamel) }]));
+  if (ns.nested) out.nested = Object.fromEntries(Object.entries(ns.nested).map(([k, v]) => [k, camelCased(v)]));
+  return out;
+}
+
+function serializer(type: protobuf.Type): (value: object) => Buffer {
+  return (value) => {
+    if (Array.isArray(value)) throw new Error(`cannot serialize an array as ${type.name}`);
+    return Buffer.from(type.encode(type.fromObject(value)).finish());
+  };
+}
+function deserializer(type: protobuf.Type): (bytes: Buffer) => object {
+  return (bytes) => type.toObject(type.decode(bytes), CONVERSION_OPTIONS);
+}
+
+function serviceDefinition(service: protobuf.Service): ServiceDefinition {
+  const def: Record<string, unknown> = {};
+  for (const m of service.methodsArray) {
+    const req = m.resolvedRequestType!;
+    const res = m.resolvedResponseType!;
+    def[m.name] = {
+      path: `/${service.fullName.slice(1)}/${m.name}`,
+      requestStream: !!m.requestStream,
+      responseStream: !!m.responseStream,
+      requestSerialize: serializer(req),
+      requestDeserialize: deserializer(req),
+      responseSerialize: serializer(res),
+      responseDeserialize: deserializer(res),
+      originalName: m.name.charAt(0).toLowerCase() + m.name.slice(1),
+    };
+  }
+  return def as unknown as ServiceDefinition;
+}
+
+let cached: PackageDefinition | undefined;
+
+/** Service definitions by full name, e.g. "hfi.v1.PolicyService". */
+export function packageDefinition(): PackageDefinition {
+  if (!cached) {
+    const v1 = rootOf(camelCased(schemaJson())).lookup("hfi.v1") as protobuf.Namespace;
+    cached = {};
+    for (const obj of v1.nestedArray)
+      if (obj instanceof protobuf.Service) cached[obj.fullName.slice(1)] = serviceDefinition(obj);
+  }
   return cached;
 }
 

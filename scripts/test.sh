@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command (npm test): checks generated code is fresh, type-checks,
-# builds the filter, makes sure etcd is available, then runs every uvu test
-# file in its own process (a crash in one file cannot hide another's results).
+# builds the filter and the compiled JS (dist/, what `hfi` runs), makes sure
+# etcd is available, then runs every uvu test file in its own process (a crash
+# in one file cannot hide another's results). Test files themselves run from
+# source through tsx.
 #   npm test                      everything
 #   npm test -- test/server       only files under a path
 set -uo pipefail
@@ -12,6 +14,7 @@ bash scripts/ensure-tools.sh || exit 1
 bash scripts/codegen.sh --check || exit 1
 npm run --silent build:filter || { echo "filter build failed" >&2; exit 1; }
 tsc -p tsconfig.json || { echo "type-check failed" >&2; exit 1; }
+bash scripts/build.sh || { echo "build failed" >&2; exit 1; }
 
 roots=("$@"); [ ${#roots[@]} -eq 0 ] && roots=(test)
 mapfile -t files < <(find "${roots[@]}" -name '*.test.ts' | sort)

@@ -6,10 +6,10 @@ import { createLogger } from "./log.ts";
 const EXAMPLES = `
 Examples:
   # embedded store in ./.hfi-data, gRPC on :9090, HTTP on :8080
-  hfi server
+  npx hfi server
 
   # etcd, management API protected by a token file
-  hfi server --etcd-endpoints http://etcd-0:2379,http://etcd-1:2379 \\
+  npx hfi server --etcd-endpoints http://etcd-0:2379,http://etcd-1:2379 \\
     --api-token-file /var/run/secrets/hfi/api-token
 
 Every flag also reads its environment variable (flag > env > default).`;

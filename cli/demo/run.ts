@@ -325,7 +325,7 @@ async function main(): Promise<void> {
       `\nDone: ${d.delayed} requests delayed, ${a.byStatus.get(503)} aborted with 503, and all ${h.requests} requests healthy after the policies were deleted.`,
     ),
   );
-  out(dim("Try it yourself: npm run server, then hfi sidecar ... and hfi policy apply -f cli/examples/ (see README.md)."));
+  out(dim("Try it yourself: npm run server, then npx hfi sidecar ... and npx hfi policy apply -f cli/examples/ (see README.md)."));
   await shutdown(0);
 }
 

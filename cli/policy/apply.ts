@@ -64,11 +64,10 @@ export function applyCommand(): Command {
       ),
     );
   examples(cmd, [
-    "hfi policy apply -f cli/examples/delay.yaml",
-    "hfi policy apply -f cli/examples/ --dry-run",
-    "cat policy.json | hfi policy apply -f -",
-    "hfi policy apply -f abort.yaml --duration-seconds 300 --start-delay-ms 200",
-    "hfi policy apply -f web-delay.yaml --expected-version 42",
+    "npx hfi policy apply -f cli/examples/delay.yaml",
+    "npx hfi policy apply -f cli/examples/ --dry-run",
+    "cat cli/examples/abort.yaml | npx hfi policy apply -f -",
+    "npx hfi policy apply -f cli/examples/abort.yaml --duration-seconds 300 --start-delay-ms 200",
   ]);
   return cmd.action(
     withClient(async (client, c) => {

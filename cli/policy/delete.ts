@@ -52,9 +52,8 @@ export function deleteCommand(): Command {
       ),
     );
   examples(cmd, [
-    "hfi policy delete frontend-delay",
-    "hfi policy delete frontend-delay --expected-version 42",
-    "hfi policy delete --all --yes",
+    "npx hfi policy delete frontend-slow",
+    "npx hfi policy delete --all --yes",
   ]);
   return cmd.action(
     withClient(async (client, c, names: unknown) => {

@@ -37,10 +37,10 @@ export function policyCommand(): Command {
     });
   });
   examples(cmd, [
-    "hfi policy apply -f cli/examples/delay.yaml",
-    "hfi policy list",
-    "hfi policy describe frontend-delay",
-    "HFI_SERVER=hfi-control-plane.hfi-system:9090 hfi policy status",
+    "npx hfi policy apply -f cli/examples/delay.yaml",
+    "npx hfi policy list",
+    "npx hfi policy describe frontend-slow",
+    "npx hfi policy status",
   ]);
   return strict(cmd);
 }

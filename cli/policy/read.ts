@@ -117,7 +117,7 @@ export function getCommand(): Command {
     .description("show one policy, or every policy when NAME is omitted")
     .argument("[name]", "policy name")
     .addOption(outputOption());
-  examples(cmd, ["hfi policy get", "hfi policy get frontend-delay -o yaml > frontend-delay.yaml"]);
+  examples(cmd, ["npx hfi policy get", "npx hfi policy get frontend-slow -o yaml > frontend-slow.yaml"]);
   return cmd.action(getAction());
 }
 
@@ -127,7 +127,7 @@ export function listCommand(): Command {
     .description("list every policy (sorted by name)")
     .option("--invalid", "list the values in the store that are not valid policies (written by another tool), with the reason")
     .addOption(outputOption());
-  examples(cmd, ["hfi policy list", "hfi policy list -o json", "hfi policy list --invalid"]);
+  examples(cmd, ["npx hfi policy list", "npx hfi policy list -o json", "npx hfi policy list --invalid"]);
   return cmd.action(getAction());
 }
 
@@ -203,7 +203,7 @@ export function describeCommand(): Command {
     .description("one policy in detail: selector, rules, expiry and which proxies have applied it")
     .argument("<name>", "policy name")
     .addOption(outputOption());
-  examples(cmd, ["hfi policy describe frontend-delay"]);
+  examples(cmd, ["npx hfi policy describe frontend-slow"]);
   return cmd.action(
     withClient(async (client: PolicyClient, c, name: unknown) => {
       const format = (c.opts() as { output: OutputFormat }).output;
@@ -319,7 +319,7 @@ export function statusCommand(): Command {
     .description("per policy and per proxy: which version is applied, ACK/NACK")
     .argument("[name]", "only this policy")
     .addOption(outputOption());
-  examples(cmd, ["hfi policy status", "hfi policy status frontend-delay -o json"]);
+  examples(cmd, ["npx hfi policy status", "npx hfi policy status frontend-slow -o json"]);
   return cmd.action(
     withClient(async (client, c, name?: unknown) => {
       const format = (c.opts() as { output: OutputFormat }).output;

@@ -47,7 +47,7 @@ export function watchCommand(): Command {
     .option("--no-initial", "only changes from now on, not the existing policies")
     .option("--no-reconnect", "end with an error when the connection is lost instead of reconnecting")
     .addOption(outputOption());
-  examples(cmd, ["hfi policy watch", "hfi policy watch --no-initial -o json | jq .policy.metadata.name"]);
+  examples(cmd, ["npx hfi policy watch", "npx hfi policy watch --no-initial -o json"]);
   return cmd.action(
     withClient(async (client, c) => {
       const flags = c.opts() as { initial: boolean; reconnect: boolean; output: OutputFormat };

@@ -30,6 +30,8 @@ if [ "$what" = server ]; then
   image="${prefix}hfi-control-plane:${tag}"
   info "building $image"
   docker build -t "$image" -f Dockerfile . || { fail "docker build of $image failed"; exit 1; }
+  bytes=$(docker image inspect -f '{{.Size}}' "$image")
+  info "$image: $((bytes / 1000000)) MB (target <= 150 MB)"
 else
   image="${prefix}hfi-filter:${tag}"
   info "building the filter module"

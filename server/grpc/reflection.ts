@@ -1,15 +1,17 @@
 // Server reflection (v1 + v1alpha via @grpc/reflection) with descriptors
-// protoc-style tools accept. proto-loader's descriptors (protobufjs) name map
-// entry types "Labels" instead of "LabelsEntry" and, with keepCase off, carry
-// camelCase field names; buf curl / grpcurl then fail to link the schema. We
-// reload the protos with their original field names and rename map entries.
+// protoc-style tools accept. hfi.v1 comes from the precompiled descriptor set
+// (buf-built, protoc-style). For grpc.health.v1 proto-loader's descriptors
+// (protobufjs) would name map entry types "Labels" instead of "LabelsEntry"
+// and, with keepCase off, carry camelCase field names; buf curl / grpcurl then
+// fail to link the schema, so we load it with its original field names and
+// rename map entries.
 import path from "node:path";
 import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import type * as grpc from "@grpc/grpc-js";
 import descriptor from "protobufjs/ext/descriptor/index.js";
 import { protoPath as healthProtoPath } from "grpc-health-check";
-import { PROTO_DIR, PROTO_FILES } from "../../proto/loader.ts";
+import { fileDescriptorProtos as hfiFileDescriptorProtos } from "../../proto/loader.ts";
 
 // grpc-health-check's bundled proto: <pkg>/proto/health/v1/health.proto
 const HEALTH_PROTO_DIR = path.resolve(path.dirname(healthProtoPath), "../..");
@@ -70,7 +72,7 @@ function fixedFiles(files: string[], includeDirs: string[]): Buffer[] {
 /** Adds grpc.reflection.v1 and v1alpha describing hfi.v1 and grpc.health.v1. */
 export function addReflection(server: grpc.Server): void {
   const fileDescriptorProtos = [
-    ...fixedFiles(PROTO_FILES, [PROTO_DIR]),
+    ...hfiFileDescriptorProtos(),
     ...fixedFiles([path.relative(HEALTH_PROTO_DIR, healthProtoPath)], [HEALTH_PROTO_DIR]),
   ];
   // @grpc/reflection only reads fileDescriptorProtos from the definition's entries.

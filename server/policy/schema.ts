@@ -1,25 +1,16 @@
 // Structural decoding of a plain JSON/YAML object against the hfi.v1 proto
-// schema, driven by protobufjs reflection (the same .proto files the gRPC
+// schema, driven by protobufjs reflection (the same descriptor the gRPC
 // loader uses, so a new field is accepted without touching this code).
 // Produces the proto-loader output shape (camelCase, defaults filled, oneof
 // `kind` set) and collects every structural error (unknown field, wrong
 // type, out-of-range integer) with a snake_case path.
-import path from "node:path";
 import protobuf from "protobufjs";
-import { PROTO_DIR } from "../../proto/loader.ts";
+import { schemaRoot } from "../../proto/loader.ts";
 import type { FieldError } from "./types.ts";
-
-let root: protobuf.Root | undefined;
 
 /** hfi.v1 types with the original snake_case field names. */
 export function schemaType(name: string): protobuf.Type {
-  if (!root) {
-    root = new protobuf.Root();
-    root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(PROTO_DIR, target));
-    root.loadSync(["hfi/v1/policy.proto"], { keepCase: true });
-    root.resolveAll();
-  }
-  return root.lookupType(`hfi.v1.${name}`);
+  return schemaRoot().lookupType(`hfi.v1.${name}`);
 }
 
 export function lowerCamel(snake: string): string {

@@ -1,6 +1,8 @@
 // Every file in cli/examples/ through `hfi policy apply` against a real
 // server: the valid ones are stored as described in cli/examples/README.md,
-// invalid.yaml fails with exactly the documented message.
+// the whole folder applies in one call, and invalid/percentage-over-100.yaml
+// (kept apart so the folder holds only valid policies) fails with exactly the
+// documented message.
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
@@ -26,7 +28,8 @@ const EXPECTED: Record<string, string[]> = {
 
 test("the examples directory holds exactly the documented files", () => {
   const files = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith(".yaml")).sort();
-  assert.equal(files, [...Object.keys(EXPECTED), "invalid.yaml"].sort());
+  assert.equal(files, Object.keys(EXPECTED).sort());
+  assert.equal(fs.readdirSync(path.join(EXAMPLES, "invalid")), ["percentage-over-100.yaml"]);
   const readme = fs.readFileSync(path.join(EXAMPLES, "README.md"), "utf8");
   for (const f of files) assert.ok(readme.includes(`\`${f}\``), `README.md describes ${f}`);
 });
@@ -80,13 +83,25 @@ test("every valid example applies (created), then applies again unchanged; shape
   }
 });
 
-test("invalid.yaml fails with exactly the message documented in cli/examples/README.md", async () => {
+test("`hfi policy apply -f cli/examples/` applies every example in one call", async () => {
+  const server = await startTestServer();
+  try {
+    const r = await runHfi(["policy", "apply", "-f", "cli/examples/"], { env: { HFI_SERVER: server.grpcAddress } });
+    assert.is(r.code, 0, r.stderr);
+    const created = Object.values(EXPECTED).flat().sort();
+    assert.equal([...r.stdout.matchAll(/policy "([^"]+)" created/g)].map((m) => m[1]).sort(), created);
+  } finally {
+    await server.close();
+  }
+});
+
+test("invalid/percentage-over-100.yaml fails with exactly the message documented in cli/examples/README.md", async () => {
   const readme = fs.readFileSync(path.join(EXAMPLES, "README.md"), "utf8");
-  const section = readme.slice(readme.indexOf("## `invalid.yaml`"));
+  const section = readme.slice(readme.indexOf("## `invalid/percentage-over-100.yaml`"));
   const expected = /```text\n([\s\S]*?)```/.exec(section)?.[1];
   assert.ok(expected, "README.md has the expected error block");
   // No server at all: local validation rejects it before any call.
-  const r = await runHfi(["policy", "apply", "-f", "cli/examples/invalid.yaml"], { env: { HFI_SERVER: "127.0.0.1:1" } });
+  const r = await runHfi(["policy", "apply", "-f", "cli/examples/invalid/percentage-over-100.yaml"], { env: { HFI_SERVER: "127.0.0.1:1" } });
   assert.is(r.code, 1);
   assert.is(r.stdout, "");
   assert.is(r.stderr, expected);

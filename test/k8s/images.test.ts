@@ -1,6 +1,6 @@
 // The container images, checked statically (no Docker engine here): the
-// control-plane Dockerfile copies every file `hfi server` imports and only
-// needs production dependencies; the filter image is Istio's single-layer
+// control-plane Dockerfile compiles in one stage and ships compiled JS with
+// production dependencies on a node-binary-only runtime stage; the filter image is Istio's single-layer
 // plugin.wasm layout; names and uids agree with the manifests.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -52,48 +52,69 @@ function importGraph(entry: string): { files: Set<string>; packages: Set<string>
   return { files, packages };
 }
 
-test("control-plane Dockerfile: node:20-slim, production deps, non-root, hfi server entry point", () => {
-  const ins = instructions("Dockerfile");
-  assert.is(ins[0].op, "FROM");
-  assert.match(ins[0].args, /^node:20-slim\b/);
-  assert.ok(ins.some((i) => i.op === "RUN" && /npm ci\b.*--omit=dev/.test(i.args)), "npm ci --omit=dev");
-  const user = ins.filter((i) => i.op === "USER").pop();
+/** The stages of a multi-stage Dockerfile. */
+function stages(file: string): { op: string; args: string }[][] {
+  const out: { op: string; args: string }[][] = [];
+  for (const i of instructions(file)) {
+    if (i.op === "FROM") out.push([]);
+    out[out.length - 1]!.push(i);
+  }
+  return out;
+}
+
+test("control-plane Dockerfile: multi-stage, Node LTS build, compiled JS, prod deps only, non-root, hfi server entry point", () => {
+  const [build, run] = stages("Dockerfile");
+  assert.ok(build && run, "two stages");
+  const major = Number(/^node:(\d+)-/.exec(build![0]!.args)?.[1]);
+  assert.ok(major >= 26 && major % 2 === 0, `build stage on an LTS Node (got ${build![0]!.args})`);
+  assert.ok(build!.some((i) => i.op === "RUN" && /scripts\/build\.sh/.test(i.args) && /npm prune --omit=dev/.test(i.args)), "compiles, then drops dev deps");
+  assert.not.match(run![0]!.args, /^node:/, "runtime stage is not a full node image (no npm)");
+  assert.ok(run!.some((i) => i.op === "COPY" && /--from=build \/usr\/local\/bin\/node /.test(i.args)), "node binary from the build stage");
+  const runCopies = run!.filter((i) => i.op === "COPY").map((i) => i.args);
+  assert.ok(runCopies.some((a) => /\/src\/dist\/ dist\//.test(a)), "dist/ copied");
+  assert.not.ok(runCopies.some((a) => /\/src\/(server|proto|filter)\//.test(a)), "no TypeScript sources in the runtime stage");
+  const user = run!.filter((i) => i.op === "USER").pop();
   assert.ok(user, "USER set");
   assert.not.match(user!.args, /^(root|0)(:|$)/);
-  assert.equal(JSON.parse(ins.find((i) => i.op === "ENTRYPOINT")!.args), ["node", "cli/bin/hfi.js", "server"]);
-  const exposed = ins.filter((i) => i.op === "EXPOSE").flatMap((i) => i.args.split(/\s+/));
+  assert.equal(JSON.parse(run!.find((i) => i.op === "ENTRYPOINT")!.args), ["node", "cli/bin/hfi.js", "server"]);
+  const exposed = run!.filter((i) => i.op === "EXPOSE").flatMap((i) => i.args.split(/\s+/));
   assert.equal(exposed.sort(), ["8080", "9090"]);
+  assert.match(read("scripts/k8s/docker-build.sh"), /docker image inspect -f '\{\{\.Size\}\}'/, "the build prints the size");
 });
 
-test("control-plane Dockerfile copies every file hfi imports, and .dockerignore keeps them", () => {
-  const copies = instructions("Dockerfile")
+test("control-plane Dockerfile's build stage copies every file the build compiles, and .dockerignore keeps them", () => {
+  const [build] = stages("Dockerfile");
+  const copies = build!
     .filter((i) => i.op === "COPY")
     .flatMap((i) => i.args.split(/\s+/).filter((a) => !a.startsWith("--")).slice(0, -1))
     .map((s) => s.replace(/\/$/, ""));
-  const ignored = read(".dockerignore")
+  const lines = read(".dockerignore")
     .split("\n")
     .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("#"))
-    .map((l) => l.replace(/^\*\*\//, "").replace(/\/$/, ""));
-  const { files } = importGraph("cli/bin/hfi.js");
+    .filter((l) => l && !l.startsWith("#"));
+  const kept = lines.filter((l) => l.startsWith("!")).map((l) => l.slice(1));
+  const ignored = lines.filter((l) => !l.startsWith("!")).map((l) => l.replace(/^\*\*\//, "").replace(/\/\*?$/, ""));
+  const { files } = importGraph("cli/main.ts");
   assert.ok(files.has("server/cli.ts") && files.has("proto/loader.ts"), "import graph reaches the server");
-  for (const f of files) {
+  for (const f of [...files, "scripts/build.sh", "scripts/bundle-cli.ts", "tsconfig.build.json"]) {
     const copied = copies.some((c) => f === c || f.startsWith(`${c}/`));
-    assert.ok(copied, `${f} is imported by hfi but not copied into the image`);
+    assert.ok(copied, `${f} is needed by the build but not copied into the build stage`);
     const dropped = ignored.find((g) => f === g || f.startsWith(`${g}/`));
-    assert.not.ok(dropped, `${f} is excluded by .dockerignore (${dropped})`);
+    assert.ok(!dropped || kept.includes(f), `${f} is excluded by .dockerignore (${dropped})`);
   }
-  for (const needed of ["package.json", "package-lock.json"]) {
-    assert.ok(copies.includes(needed), `${needed} copied`);
-  }
+  for (const needed of ["package.json", "package-lock.json"]) assert.ok(copies.includes(needed), `${needed} copied`);
 });
 
-test("everything hfi imports at run time is a production dependency (npm ci --omit=dev)", () => {
+test("everything hfi imports at run time is a production dependency; tsx, esbuild and assemblyscript are build tools", () => {
   const pkg = JSON.parse(read("package.json"));
-  const { packages } = importGraph("cli/bin/hfi.js");
-  assert.ok(packages.has("tsx"), "tsx runs the TypeScript sources");
+  const { packages } = importGraph("cli/main.ts");
+  assert.not.ok(packages.has("tsx"), "the compiled CLI does not import tsx");
   for (const p of packages) {
     assert.ok(pkg.dependencies?.[p], `${p} is imported at run time but is not in "dependencies"`);
+  }
+  for (const tool of ["tsx", "assemblyscript", "esbuild", "typescript"]) {
+    assert.not.ok(pkg.dependencies?.[tool], `${tool} is not a runtime dependency`);
+    assert.ok(pkg.devDependencies?.[tool], `${tool} is a dev dependency`);
   }
 });
 
@@ -120,7 +141,7 @@ test("images and uids agree with the manifests and the build script", () => {
   const plugin = objs.find((o) => o.kind === "WasmPlugin")!;
   assert.match(plugin.spec.url, /\/hfi-filter[:@]/);
   assert.ok(build.includes(`hfi-filter:\${tag}`));
-  // The tsx transpile cache needs a writable /tmp on the read-only root fs.
+  // A writable /tmp on the read-only root fs (Node and libraries write temp files there).
   assert.ok(pod.containers[0].securityContext.readOnlyRootFilesystem);
   const tmp = pod.containers[0].volumeMounts.find((m: any) => m.mountPath === "/tmp");
   assert.ok(tmp && pod.volumes.some((v: any) => v.name === tmp.name && v.emptyDir), "/tmp is an emptyDir");

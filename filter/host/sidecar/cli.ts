@@ -43,7 +43,7 @@ export function sidecarCommand(): Command {
       "after",
       `
 Example:
-  hfi sidecar --listen 127.0.0.1:15001 --upstream http://127.0.0.1:8000 \\
+  npx hfi sidecar --listen 127.0.0.1:15001 --upstream http://127.0.0.1:8000 \\
     --control-plane 127.0.0.1:9090 --service frontend --namespace demo --workers 2
   curl -i http://127.0.0.1:15001/
 
