@@ -38,6 +38,7 @@ export function proxyRecord(s: ConfigStream, replica: string): ProxyRecord {
     acked: entries(s.acked),
     nacked: entries(s.nacked?.record),
     connectedAtUnixMs: s.connectedAtUnixMs,
+    ...(s.ackedAtUnixMs ? { ackedAtUnixMs: s.ackedAtUnixMs } : {}),
   };
 }
 

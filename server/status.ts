@@ -44,11 +44,15 @@ export function policyStatus(p: StoredPolicy, groups: Map<string, Indexed[]>): P
   const nacked: ProxyRefOut[] = [];
   const pending: ProxyRefOut[] = [];
   let targeted = 0;
+  let lastAck = 0;
   for (const members of groups.values()) {
     if (!policyMatches(p.policy, members[0]!.record.identity)) continue;
     for (const m of members) {
       targeted++;
-      if (m.acked.get(name) === p.version) acked.push(ref(m.record));
+      if (m.acked.get(name) === p.version) {
+        acked.push(ref(m.record));
+        lastAck = Math.max(lastAck, m.record.ackedAtUnixMs ?? 0);
+      }
       else if (m.nacked.get(name) === p.version) nacked.push(ref(m.record, m.record.nackError));
       else pending.push(ref(m.record));
     }
@@ -66,6 +70,10 @@ export function policyStatus(p: StoredPolicy, groups: Map<string, Indexed[]>): P
     acked: acked.sort(byProxy),
     nacked: nacked.sort(byProxy),
     pending: pending.sort(byProxy),
+    ackedCount: acked.length,
+    nackedCount: nacked.length,
+    pendingCount: pending.length,
+    lastAckUnixMs: lastAck,
   };
 }
 

@@ -39,6 +39,8 @@ export class ConfigStream {
   sentNonce = "";
   acked: SnapshotRecord | undefined;
   ackedNonce = "";
+  /** Wall clock (ms) at which the ACK of `acked` arrived; 0 before any ACK. */
+  ackedAtUnixMs = 0;
   nacked: { record: SnapshotRecord | undefined; version: string; nonce: string; error: string } | undefined;
   /** Recent pushes by nonce, to resolve ACK/NACKs. */
   readonly pushes = new Map<string, SnapshotRecord>();
@@ -89,6 +91,7 @@ export class ConfigStream {
     if (!record || record.version !== version) return; // stale or unknown nonce: ignored, as in xDS
     this.acked = record;
     this.ackedNonce = nonce;
+    this.ackedAtUnixMs = Date.now();
     if (this.nacked?.record === record) this.nacked = undefined;
     this.hub.emit("ack", this, record);
   }

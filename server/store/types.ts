@@ -91,6 +91,8 @@ export interface ProxyRecord {
   acked: [string, number][];
   nacked: [string, number][];
   connectedAtUnixMs: number;
+  /** Wall clock (ms) at which the replica received the ACK of the snapshot in `acked`; absent before any ACK. */
+  ackedAtUnixMs?: number;
 }
 
 /**

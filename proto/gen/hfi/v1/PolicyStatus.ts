@@ -30,6 +30,16 @@ export interface PolicyStatus {
    * Targeted proxies that have neither ACKed nor NACKed it yet.
    */
   'pending'?: (_hfi_v1_ProxyRef)[];
+  /**
+   * Counts over the targeted proxies (the lists above may be truncated).
+   */
+  'ackedCount'?: (number);
+  'nackedCount'?: (number);
+  'pendingCount'?: (number);
+  /**
+   * Wall clock (ms) at which a replica received the latest ACK of this version; 0 if none.
+   */
+  'lastAckUnixMs'?: (number | string | Long);
 }
 
 export interface PolicyStatus__Output {
@@ -58,4 +68,14 @@ export interface PolicyStatus__Output {
    * Targeted proxies that have neither ACKed nor NACKed it yet.
    */
   'pending': (_hfi_v1_ProxyRef__Output)[];
+  /**
+   * Counts over the targeted proxies (the lists above may be truncated).
+   */
+  'ackedCount': (number);
+  'nackedCount': (number);
+  'pendingCount': (number);
+  /**
+   * Wall clock (ms) at which a replica received the latest ACK of this version; 0 if none.
+   */
+  'lastAckUnixMs': (number);
 }
