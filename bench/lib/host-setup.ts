@@ -8,8 +8,6 @@ import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import pino from "pino";
-import { spawn } from "node:child_process";
-import { freePort } from "../../test/support/ports.ts";
 import * as grpc from "@grpc/grpc-js";
 import { startServer, type RunningServer } from "../../server/main.ts";
 import { hfiGrpc } from "../../proto/loader.ts";
@@ -47,33 +45,6 @@ export async function startControlPlane(): Promise<ControlPlane> {
     async close() {
       client.close();
       await server.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** The control plane as its own process (`hfi server`), as in production. */
-export async function spawnControlPlane(): Promise<ControlPlane> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hfi-bench-"));
-  const grpcAddress = `127.0.0.1:${await freePort()}`;
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, "cli/bin/hfi.js"), "server", "--grpc-addr", grpcAddress, "--http-addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn"],
-    { stdio: ["ignore", "ignore", "inherit"] },
-  );
-  const exited = new Promise((r) => child.once("exit", r));
-  const client = new (hfiGrpc().PolicyService)(grpcAddress, grpc.credentials.createInsecure());
-  await new Promise<void>((resolve, reject) =>
-    client.waitForReady(Date.now() + 30_000, (err?: Error) => (err ? reject(err) : resolve())),
-  );
-  return {
-    server: { grpcAddress },
-    client,
-    apply: applyVia(client),
-    async close() {
-      client.close();
-      child.kill("SIGTERM");
-      await exited;
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -36,11 +36,13 @@ interface StoredRecord {
   acked?: [string, number][];
   nacked?: [string, number][];
   connectedAtUnixMs: number;
+  ackedAtUnixMs?: number;
 }
 
 export function encodeRecord(r: ProxyRecord): string {
   const v: StoredRecord = { identity: r.identity, sentVersion: r.sentVersion, sent: r.sent, connectedAtUnixMs: r.connectedAtUnixMs };
   if (r.ackedVersion) v.ackedVersion = r.ackedVersion;
+  if (r.ackedAtUnixMs) v.ackedAtUnixMs = r.ackedAtUnixMs;
   if (r.ackedVersion && r.ackedVersion !== r.sentVersion) v.acked = r.acked;
   if (r.nackedVersion) {
     v.nackedVersion = r.nackedVersion;
@@ -74,6 +76,7 @@ export function decodeRecord(replica: string, stream: string, text: string): Pro
       acked: v.acked ?? (ackedVersion ? v.sent : []),
       nacked: v.nacked ?? (nackedVersion ? v.sent : []),
       connectedAtUnixMs: Number(v.connectedAtUnixMs) || 0,
+      ...(Number(v.ackedAtUnixMs) > 0 ? { ackedAtUnixMs: Number(v.ackedAtUnixMs) } : {}),
     };
   } catch {
     return undefined;
