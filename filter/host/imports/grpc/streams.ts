@@ -56,11 +56,14 @@ export class GrpcStreams {
   private readonly handlers = new Map<number, Handler>();
   private nextToken: number = CalloutType.GrpcStream;
   private readonly sessions = new Map<string, http2.ClientHttp2Session>();
-  private readonly clusters: ClusterAddresses;
+  private clusterTable: ClusterAddresses | undefined;
   private closed = false;
 
-  constructor(private readonly env: HostEnv) {
-    this.clusters = new ClusterAddresses(env.options.clusters ?? {}, env.options.defaultCluster);
+  constructor(private readonly env: HostEnv) {}
+
+  /** Built on first use: the VM's options are not set yet when it constructs this. */
+  private get clusters(): ClusterAddresses {
+    return (this.clusterTable ??= new ClusterAddresses(this.env.options.clusters ?? {}, this.env.options.defaultCluster));
   }
 
   /** Streams whose remote side is still open. */
