@@ -363,7 +363,16 @@ export const HFI_V1_JSON = {
               }
             },
             "ListPoliciesRequest": {
-              "fields": {}
+              "fields": {
+                "page_size": {
+                  "type": "int32",
+                  "id": 1
+                },
+                "page_token": {
+                  "type": "string",
+                  "id": 2
+                }
+              }
             },
             "ListPoliciesResponse": {
               "fields": {
@@ -375,6 +384,35 @@ export const HFI_V1_JSON = {
                 "revision": {
                   "type": "int64",
                   "id": 2
+                },
+                "next_page_token": {
+                  "type": "string",
+                  "id": 3
+                },
+                "invalid_policies": {
+                  "rule": "repeated",
+                  "type": "InvalidPolicy",
+                  "id": 4
+                }
+              }
+            },
+            "InvalidPolicy": {
+              "fields": {
+                "name": {
+                  "type": "string",
+                  "id": 1
+                },
+                "version": {
+                  "type": "int64",
+                  "id": 2
+                },
+                "error": {
+                  "type": "string",
+                  "id": 3
+                },
+                "size_bytes": {
+                  "type": "int64",
+                  "id": 4
                 }
               }
             },
@@ -399,6 +437,10 @@ export const HFI_V1_JSON = {
                 "revision": {
                   "type": "int64",
                   "id": 2
+                },
+                "invalid": {
+                  "type": "InvalidPolicy",
+                  "id": 3
                 }
               }
             },
@@ -425,6 +467,11 @@ export const HFI_V1_JSON = {
                 "partial": {
                   "type": "string",
                   "id": 3
+                },
+                "invalid_policies": {
+                  "rule": "repeated",
+                  "type": "InvalidPolicy",
+                  "id": 4
                 }
               }
             },
@@ -473,6 +520,22 @@ export const HFI_V1_JSON = {
                   "rule": "repeated",
                   "type": "ProxyRef",
                   "id": 10
+                },
+                "acked_count": {
+                  "type": "uint32",
+                  "id": 11
+                },
+                "nacked_count": {
+                  "type": "uint32",
+                  "id": 12
+                },
+                "pending_count": {
+                  "type": "uint32",
+                  "id": 13
+                },
+                "last_ack_unix_ms": {
+                  "type": "int64",
+                  "id": 14
                 }
               }
             },
@@ -563,6 +626,23 @@ export const HFI_V1_JSON = {
               }
             },
             "Identity": {
+              "oneofs": {
+                "_version": {
+                  "oneof": [
+                    "version"
+                  ]
+                },
+                "_service_source": {
+                  "oneof": [
+                    "service_source"
+                  ]
+                },
+                "_version_source": {
+                  "oneof": [
+                    "version_source"
+                  ]
+                }
+              },
               "fields": {
                 "service": {
                   "type": "string",
@@ -584,6 +664,27 @@ export const HFI_V1_JSON = {
                   "keyType": "string",
                   "type": "string",
                   "id": 5
+                },
+                "version": {
+                  "type": "string",
+                  "id": 6,
+                  "options": {
+                    "proto3_optional": true
+                  }
+                },
+                "service_source": {
+                  "type": "string",
+                  "id": 7,
+                  "options": {
+                    "proto3_optional": true
+                  }
+                },
+                "version_source": {
+                  "type": "string",
+                  "id": 8,
+                  "options": {
+                    "proto3_optional": true
+                  }
                 }
               }
             },
@@ -708,4 +809,4 @@ export const HFI_V1_JSON = {
 
 /** hfi.v1 as a FileDescriptorSet (protoc-style, from buf build), base64. */
 export const HFI_V1_DESCRIPTOR_SET =
-  "CpEPChNoZmkvdjEvcG9saWN5LnByb3RvEgZoZmkudjEiXgoGUG9saWN5EiwKCG1ldGFkYXRhGAEgASgLMhAuaGZpLnYxLk1ldGFkYXRhUghtZXRhZGF0YRImCgRzcGVjGAIgASgLMhIuaGZpLnYxLlBvbGljeVNwZWNSBHNwZWMisAIKCE1ldGFkYXRhEhIKBG5hbWUYASABKAlSBG5hbWUSNAoGbGFiZWxzGAIgAygLMhwuaGZpLnYxLk1ldGFkYXRhLkxhYmVsc0VudHJ5UgZsYWJlbHMSGAoHdmVyc2lvbhgDIAEoA1IHdmVyc2lvbhIrChJjcmVhdGVkX2F0X3VuaXhfbXMYBCABKANSD2NyZWF0ZWRBdFVuaXhNcxIrChJ1cGRhdGVkX2F0X3VuaXhfbXMYBSABKANSD3VwZGF0ZWRBdFVuaXhNcxIrChJleHBpcmVzX2F0X3VuaXhfbXMYBiABKANSD2V4cGlyZXNBdFVuaXhNcxo5CgtMYWJlbHNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBInoKClBvbGljeVNwZWMSLAoIc2VsZWN0b3IYASABKAsyEC5oZmkudjEuU2VsZWN0b3JSCHNlbGVjdG9yEiIKBXJ1bGVzGAIgAygLMgwuaGZpLnYxLlJ1bGVSBXJ1bGVzEhoKCHByaW9yaXR5GAMgASgFUghwcmlvcml0eSKzAQoIU2VsZWN0b3ISGAoHc2VydmljZRgBIAEoCVIHc2VydmljZRIcCgluYW1lc3BhY2UYAiABKAlSCW5hbWVzcGFjZRI0CgZsYWJlbHMYAyADKAsyHC5oZmkudjEuU2VsZWN0b3IuTGFiZWxzRW50cnlSBmxhYmVscxo5CgtMYWJlbHNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBIlcKBFJ1bGUSKgoFbWF0Y2gYASABKAsyFC5oZmkudjEuUmVxdWVzdE1hdGNoUgVtYXRjaBIjCgVmYXVsdBgCIAEoCzINLmhmaS52MS5GYXVsdFIFZmF1bHQizwEKDFJlcXVlc3RNYXRjaBIrCgZtZXRob2QYASABKAsyEy5oZmkudjEuU3RyaW5nTWF0Y2hSBm1ldGhvZBInCgRwYXRoGAIgASgLMhMuaGZpLnYxLlN0cmluZ01hdGNoUgRwYXRoEi0KB2hlYWRlcnMYAyADKAsyEy5oZmkudjEuSGVhZGVyTWF0Y2hSB2hlYWRlcnMSOgoMcXVlcnlfcGFyYW1zGAQgAygLMhcuaGZpLnYxLlF1ZXJ5UGFyYW1NYXRjaFILcXVlcnlQYXJhbXMiXwoLU3RyaW5nTWF0Y2gSFgoFZXhhY3QYASABKAlIAFIFZXhhY3QSGAoGcHJlZml4GAIgASgJSABSBnByZWZpeBIWCgVyZWdleBgDIAEoCUgAUgVyZWdleEIGCgRraW5kIo8BCgtIZWFkZXJNYXRjaBISCgRuYW1lGAEgASgJUgRuYW1lEhYKBWV4YWN0GAIgASgJSABSBWV4YWN0EhgKBnByZWZpeBgDIAEoCUgAUgZwcmVmaXgSFgoFcmVnZXgYBCABKAlIAFIFcmVnZXgSGgoHcHJlc2VudBgFIAEoCEgAUgdwcmVzZW50QgYKBGtpbmQikwEKD1F1ZXJ5UGFyYW1NYXRjaBISCgRuYW1lGAEgASgJUgRuYW1lEhYKBWV4YWN0GAIgASgJSABSBWV4YWN0EhgKBnByZWZpeBgDIAEoCUgAUgZwcmVmaXgSFgoFcmVnZXgYBCABKAlIAFIFcmVnZXgSGgoHcHJlc2VudBgFIAEoCEgAUgdwcmVzZW50QgYKBGtpbmQi5wEKBUZhdWx0Eh4KCnBlcmNlbnRhZ2UYASABKAFSCnBlcmNlbnRhZ2USKAoFZGVsYXkYAiABKAsyEi5oZmkudjEuRGVsYXlGYXVsdFIFZGVsYXkSKAoFYWJvcnQYAyABKAsyEi5oZmkudjEuQWJvcnRGYXVsdFIFYWJvcnQSJAoOc3RhcnRfZGVsYXlfbXMYBCABKA1SDHN0YXJ0RGVsYXlNcxIpChBkdXJhdGlvbl9zZWNvbmRzGAUgASgNUg9kdXJhdGlvblNlY29uZHMSGQoIZGVsYXlfbXMYBiABKA1SB2RlbGF5TXMiMgoKRGVsYXlGYXVsdBIkCg5maXhlZF9kZWxheV9tcxgBIAEoDVIMZml4ZWREZWxheU1zIpEBCgpBYm9ydEZhdWx0Eh8KC2h0dHBfc3RhdHVzGAEgASgNUgpodHRwU3RhdHVzEhIKBGJvZHkYAiABKAlSBGJvZHkSLQoHaGVhZGVycxgDIAMoCzITLmhmaS52MS5IZWFkZXJWYWx1ZVIHaGVhZGVycxIfCgtncnBjX3N0YXR1cxgEIAEoDVIKZ3JwY1N0YXR1cyI3CgtIZWFkZXJWYWx1ZRISCgRuYW1lGAEgASgJUgRuYW1lEhQKBXZhbHVlGAIgASgJUgV2YWx1ZWIGcHJvdG8z0vYDBAgAGAAK/xUKG2hmaS92MS9wb2xpY3lfc2VydmljZS5wcm90bxIGaGZpLnYxGhNoZmkvdjEvcG9saWN5LnByb3RvIqEBChJBcHBseVBvbGljeVJlcXVlc3QSJgoGcG9saWN5GAEgASgLMg4uaGZpLnYxLlBvbGljeVIGcG9saWN5EikKEGV4cGVjdGVkX3ZlcnNpb24YAiABKANSD2V4cGVjdGVkVmVyc2lvbhIfCgtjcmVhdGVfb25seRgDIAEoCFIKY3JlYXRlT25seRIXCgdkcnlfcnVuGAQgASgIUgZkcnlSdW4iagoTQXBwbHlQb2xpY3lSZXNwb25zZRImCgZwb2xpY3kYASABKAsyDi5oZmkudjEuUG9saWN5UgZwb2xpY3kSKwoGcmVzdWx0GAIgASgOMhMuaGZpLnYxLkFwcGx5UmVzdWx0UgZyZXN1bHQiJgoQR2V0UG9saWN5UmVxdWVzdBISCgRuYW1lGAEgASgJUgRuYW1lIjsKEUdldFBvbGljeVJlc3BvbnNlEiYKBnBvbGljeRgBIAEoCzIOLmhmaS52MS5Qb2xpY3lSBnBvbGljeSIVChNMaXN0UG9saWNpZXNSZXF1ZXN0Il4KFExpc3RQb2xpY2llc1Jlc3BvbnNlEioKCHBvbGljaWVzGAEgAygLMg4uaGZpLnYxLlBvbGljeVIIcG9saWNpZXMSGgoIcmV2aXNpb24YAiABKANSCHJldmlzaW9uIlQKE0RlbGV0ZVBvbGljeVJlcXVlc3QSEgoEbmFtZRgBIAEoCVIEbmFtZRIpChBleHBlY3RlZF92ZXJzaW9uGAIgASgDUg9leHBlY3RlZFZlcnNpb24iWgoURGVsZXRlUG9saWN5UmVzcG9uc2USJgoGcG9saWN5GAEgASgLMg4uaGZpLnYxLlBvbGljeVIGcG9saWN5EhoKCHJldmlzaW9uGAIgASgDUghyZXZpc2lvbiIsChZHZXRQb2xpY3lTdGF0dXNSZXF1ZXN0EhIKBG5hbWUYASABKAlSBG5hbWUilAEKF0dldFBvbGljeVN0YXR1c1Jlc3BvbnNlEjAKCHBvbGljaWVzGAEgAygLMhQuaGZpLnYxLlBvbGljeVN0YXR1c1IIcG9saWNpZXMSLQoHcHJveGllcxgCIAMoCzITLmhmaS52MS5Qcm94eVN0YXR1c1IHcHJveGllcxIYCgdwYXJ0aWFsGAMgASgJUgdwYXJ0aWFsIvwCCgxQb2xpY3lTdGF0dXMSEgoEbmFtZRgBIAEoCVIEbmFtZRIYCgd2ZXJzaW9uGAIgASgDUgd2ZXJzaW9uEigKBnRhcmdldBgDIAEoCzIQLmhmaS52MS5TZWxlY3RvclIGdGFyZ2V0Eh0KCnJ1bGVfY291bnQYBCABKA1SCXJ1bGVDb3VudBIfCgtmYXVsdF90eXBlcxgFIAMoCVIKZmF1bHRUeXBlcxIrChJleHBpcmVzX2F0X3VuaXhfbXMYBiABKANSD2V4cGlyZXNBdFVuaXhNcxIpChB0YXJnZXRlZF9wcm94aWVzGAcgASgNUg90YXJnZXRlZFByb3hpZXMSJgoFYWNrZWQYCCADKAsyEC5oZmkudjEuUHJveHlSZWZSBWFja2VkEigKBm5hY2tlZBgJIAMoCzIQLmhmaS52MS5Qcm94eVJlZlIGbmFja2VkEioKB3BlbmRpbmcYCiADKAsyEC5oZmkudjEuUHJveHlSZWZSB3BlbmRpbmciTgoIUHJveHlSZWYSLAoIaWRlbnRpdHkYASABKAsyEC5oZmkudjEuSWRlbnRpdHlSCGlkZW50aXR5EhQKBWVycm9yGAIgASgJUgVlcnJvciKwAgoLUHJveHlTdGF0dXMSLAoIaWRlbnRpdHkYASABKAsyEC5oZmkudjEuSWRlbnRpdHlSCGlkZW50aXR5EiEKDHNlbnRfdmVyc2lvbhgCIAEoCVILc2VudFZlcnNpb24SIwoNYWNrZWRfdmVyc2lvbhgDIAEoCVIMYWNrZWRWZXJzaW9uEiUKDm5hY2tlZF92ZXJzaW9uGAQgASgJUg1uYWNrZWRWZXJzaW9uEh0KCm5hY2tfZXJyb3IYBSABKAlSCW5hY2tFcnJvchIaCghwb2xpY2llcxgGIAMoCVIIcG9saWNpZXMSLwoUY29ubmVjdGVkX2F0X3VuaXhfbXMYByABKANSEWNvbm5lY3RlZEF0VW5peE1zEhgKB3JlcGxpY2EYCCABKAlSB3JlcGxpY2EiYAoUV2F0Y2hQb2xpY2llc1JlcXVlc3QSIQoMc2VuZF9pbml0aWFsGAEgASgIUgtzZW5kSW5pdGlhbBIlCg5zdGFydF9yZXZpc2lvbhgCIAEoA1INc3RhcnRSZXZpc2lvbiK8AQoLUG9saWN5RXZlbnQSLAoEdHlwZRgBIAEoDjIYLmhmaS52MS5Qb2xpY3lFdmVudC5UeXBlUgR0eXBlEiYKBnBvbGljeRgCIAEoCzIOLmhmaS52MS5Qb2xpY3lSBnBvbGljeRIaCghyZXZpc2lvbhgDIAEoA1IIcmV2aXNpb24iOwoEVHlwZRIUChBUWVBFX1VOU1BFQ0lGSUVEEAASDAoIVFlQRV9QVVQQARIPCgtUWVBFX0RFTEVURRACIuABCghJZGVudGl0eRIYCgdzZXJ2aWNlGAEgASgJUgdzZXJ2aWNlEhwKCW5hbWVzcGFjZRgCIAEoCVIJbmFtZXNwYWNlEhAKA3BvZBgDIAEoCVIDcG9kEhkKCHByb3h5X2lkGAQgASgJUgdwcm94eUlkEjQKBmxhYmVscxgFIAMoCzIcLmhmaS52MS5JZGVudGl0eS5MYWJlbHNFbnRyeVIGbGFiZWxzGjkKC0xhYmVsc0VudHJ5EhAKA2tleRgBIAEoCVIDa2V5EhQKBXZhbHVlGAIgASgJUgV2YWx1ZToCOAEqfgoLQXBwbHlSZXN1bHQSHAoYQVBQTFlfUkVTVUxUX1VOU1BFQ0lGSUVEEAASGAoUQVBQTFlfUkVTVUxUX0NSRUFURUQQARIbChdBUFBMWV9SRVNVTFRfQ09ORklHVVJFRBACEhoKFkFQUExZX1JFU1VMVF9VTkNIQU5HRUQQAzLJAwoNUG9saWN5U2VydmljZRJGCgtBcHBseVBvbGljeRIaLmhmaS52MS5BcHBseVBvbGljeVJlcXVlc3QaGy5oZmkudjEuQXBwbHlQb2xpY3lSZXNwb25zZRJACglHZXRQb2xpY3kSGC5oZmkudjEuR2V0UG9saWN5UmVxdWVzdBoZLmhmaS52MS5HZXRQb2xpY3lSZXNwb25zZRJJCgxMaXN0UG9saWNpZXMSGy5oZmkudjEuTGlzdFBvbGljaWVzUmVxdWVzdBocLmhmaS52MS5MaXN0UG9saWNpZXNSZXNwb25zZRJJCgxEZWxldGVQb2xpY3kSGy5oZmkudjEuRGVsZXRlUG9saWN5UmVxdWVzdBocLmhmaS52MS5EZWxldGVQb2xpY3lSZXNwb25zZRJSCg9HZXRQb2xpY3lTdGF0dXMSHi5oZmkudjEuR2V0UG9saWN5U3RhdHVzUmVxdWVzdBofLmhmaS52MS5HZXRQb2xpY3lTdGF0dXNSZXNwb25zZRJECg1XYXRjaFBvbGljaWVzEhwuaGZpLnYxLldhdGNoUG9saWNpZXNSZXF1ZXN0GhMuaGZpLnYxLlBvbGljeUV2ZW50MAFiBnByb3RvM9L2AwQIABgACocHCh1oZmkvdjEvY29uZmlnX2Rpc2NvdmVyeS5wcm90bxIGaGZpLnYxGhNoZmkvdjEvcG9saWN5LnByb3RvGhtoZmkvdjEvcG9saWN5X3NlcnZpY2UucHJvdG8ihwEKE1N0cmVhbUNvbmZpZ1JlcXVlc3QSLwoJc3Vic2NyaWJlGAEgASgLMhEuaGZpLnYxLlN1YnNjcmliZVIJc3Vic2NyaWJlEh0KA2FjaxgCIAEoCzILLmhmaS52MS5BY2tSA2FjaxIgCgRuYWNrGAMgASgLMgwuaGZpLnYxLk5hY2tSBG5hY2sicgoJU3Vic2NyaWJlEiwKCGlkZW50aXR5GAEgASgLMhAuaGZpLnYxLklkZW50aXR5UghpZGVudGl0eRIhCgxsYXN0X3ZlcnNpb24YAiABKAlSC2xhc3RWZXJzaW9uEhQKBXRva2VuGAMgASgJUgV0b2tlbiI1CgNBY2sSGAoHdmVyc2lvbhgBIAEoCVIHdmVyc2lvbhIUCgVub25jZRgCIAEoCVIFbm9uY2UiTAoETmFjaxIYCgd2ZXJzaW9uGAEgASgJUgd2ZXJzaW9uEhQKBW5vbmNlGAIgASgJUgVub25jZRIUCgVlcnJvchgDIAEoCVIFZXJyb3IiowEKDkNvbmZpZ1NuYXBzaG90EhgKB3ZlcnNpb24YASABKAlSB3ZlcnNpb24SFAoFbm9uY2UYAiABKAlSBW5vbmNlEjIKCHBvbGljaWVzGAMgAygLMhYuaGZpLnYxLlNuYXBzaG90UG9saWN5Ughwb2xpY2llcxItChNzZXJ2ZXJfdGltZV91bml4X21zGAQgASgDUhBzZXJ2ZXJUaW1lVW5peE1zIo8BCg5TbmFwc2hvdFBvbGljeRISCgRuYW1lGAEgASgJUgRuYW1lEiIKBXJ1bGVzGAIgAygLMgwuaGZpLnYxLlJ1bGVSBXJ1bGVzEisKEmFwcGxpZWRfYXRfdW5peF9tcxgDIAEoA1IPYXBwbGllZEF0VW5peE1zEhgKB3ZlcnNpb24YBCABKANSB3ZlcnNpb24yYQoWQ29uZmlnRGlzY292ZXJ5U2VydmljZRJHCgxTdHJlYW1Db25maWcSGy5oZmkudjEuU3RyZWFtQ29uZmlnUmVxdWVzdBoWLmhmaS52MS5Db25maWdTbmFwc2hvdCgBMAFiBnByb3RvM9L2AwQIABgA";
+  "CpEPChNoZmkvdjEvcG9saWN5LnByb3RvEgZoZmkudjEiXgoGUG9saWN5EiwKCG1ldGFkYXRhGAEgASgLMhAuaGZpLnYxLk1ldGFkYXRhUghtZXRhZGF0YRImCgRzcGVjGAIgASgLMhIuaGZpLnYxLlBvbGljeVNwZWNSBHNwZWMisAIKCE1ldGFkYXRhEhIKBG5hbWUYASABKAlSBG5hbWUSNAoGbGFiZWxzGAIgAygLMhwuaGZpLnYxLk1ldGFkYXRhLkxhYmVsc0VudHJ5UgZsYWJlbHMSGAoHdmVyc2lvbhgDIAEoA1IHdmVyc2lvbhIrChJjcmVhdGVkX2F0X3VuaXhfbXMYBCABKANSD2NyZWF0ZWRBdFVuaXhNcxIrChJ1cGRhdGVkX2F0X3VuaXhfbXMYBSABKANSD3VwZGF0ZWRBdFVuaXhNcxIrChJleHBpcmVzX2F0X3VuaXhfbXMYBiABKANSD2V4cGlyZXNBdFVuaXhNcxo5CgtMYWJlbHNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBInoKClBvbGljeVNwZWMSLAoIc2VsZWN0b3IYASABKAsyEC5oZmkudjEuU2VsZWN0b3JSCHNlbGVjdG9yEiIKBXJ1bGVzGAIgAygLMgwuaGZpLnYxLlJ1bGVSBXJ1bGVzEhoKCHByaW9yaXR5GAMgASgFUghwcmlvcml0eSKzAQoIU2VsZWN0b3ISGAoHc2VydmljZRgBIAEoCVIHc2VydmljZRIcCgluYW1lc3BhY2UYAiABKAlSCW5hbWVzcGFjZRI0CgZsYWJlbHMYAyADKAsyHC5oZmkudjEuU2VsZWN0b3IuTGFiZWxzRW50cnlSBmxhYmVscxo5CgtMYWJlbHNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBIlcKBFJ1bGUSKgoFbWF0Y2gYASABKAsyFC5oZmkudjEuUmVxdWVzdE1hdGNoUgVtYXRjaBIjCgVmYXVsdBgCIAEoCzINLmhmaS52MS5GYXVsdFIFZmF1bHQizwEKDFJlcXVlc3RNYXRjaBIrCgZtZXRob2QYASABKAsyEy5oZmkudjEuU3RyaW5nTWF0Y2hSBm1ldGhvZBInCgRwYXRoGAIgASgLMhMuaGZpLnYxLlN0cmluZ01hdGNoUgRwYXRoEi0KB2hlYWRlcnMYAyADKAsyEy5oZmkudjEuSGVhZGVyTWF0Y2hSB2hlYWRlcnMSOgoMcXVlcnlfcGFyYW1zGAQgAygLMhcuaGZpLnYxLlF1ZXJ5UGFyYW1NYXRjaFILcXVlcnlQYXJhbXMiXwoLU3RyaW5nTWF0Y2gSFgoFZXhhY3QYASABKAlIAFIFZXhhY3QSGAoGcHJlZml4GAIgASgJSABSBnByZWZpeBIWCgVyZWdleBgDIAEoCUgAUgVyZWdleEIGCgRraW5kIo8BCgtIZWFkZXJNYXRjaBISCgRuYW1lGAEgASgJUgRuYW1lEhYKBWV4YWN0GAIgASgJSABSBWV4YWN0EhgKBnByZWZpeBgDIAEoCUgAUgZwcmVmaXgSFgoFcmVnZXgYBCABKAlIAFIFcmVnZXgSGgoHcHJlc2VudBgFIAEoCEgAUgdwcmVzZW50QgYKBGtpbmQikwEKD1F1ZXJ5UGFyYW1NYXRjaBISCgRuYW1lGAEgASgJUgRuYW1lEhYKBWV4YWN0GAIgASgJSABSBWV4YWN0EhgKBnByZWZpeBgDIAEoCUgAUgZwcmVmaXgSFgoFcmVnZXgYBCABKAlIAFIFcmVnZXgSGgoHcHJlc2VudBgFIAEoCEgAUgdwcmVzZW50QgYKBGtpbmQi5wEKBUZhdWx0Eh4KCnBlcmNlbnRhZ2UYASABKAFSCnBlcmNlbnRhZ2USKAoFZGVsYXkYAiABKAsyEi5oZmkudjEuRGVsYXlGYXVsdFIFZGVsYXkSKAoFYWJvcnQYAyABKAsyEi5oZmkudjEuQWJvcnRGYXVsdFIFYWJvcnQSJAoOc3RhcnRfZGVsYXlfbXMYBCABKA1SDHN0YXJ0RGVsYXlNcxIpChBkdXJhdGlvbl9zZWNvbmRzGAUgASgNUg9kdXJhdGlvblNlY29uZHMSGQoIZGVsYXlfbXMYBiABKA1SB2RlbGF5TXMiMgoKRGVsYXlGYXVsdBIkCg5maXhlZF9kZWxheV9tcxgBIAEoDVIMZml4ZWREZWxheU1zIpEBCgpBYm9ydEZhdWx0Eh8KC2h0dHBfc3RhdHVzGAEgASgNUgpodHRwU3RhdHVzEhIKBGJvZHkYAiABKAlSBGJvZHkSLQoHaGVhZGVycxgDIAMoCzITLmhmaS52MS5IZWFkZXJWYWx1ZVIHaGVhZGVycxIfCgtncnBjX3N0YXR1cxgEIAEoDVIKZ3JwY1N0YXR1cyI3CgtIZWFkZXJWYWx1ZRISCgRuYW1lGAEgASgJUgRuYW1lEhQKBXZhbHVlGAIgASgJUgV2YWx1ZWIGcHJvdG8z0vYDBAgAGAAKyRsKG2hmaS92MS9wb2xpY3lfc2VydmljZS5wcm90bxIGaGZpLnYxGhNoZmkvdjEvcG9saWN5LnByb3RvIqEBChJBcHBseVBvbGljeVJlcXVlc3QSJgoGcG9saWN5GAEgASgLMg4uaGZpLnYxLlBvbGljeVIGcG9saWN5EikKEGV4cGVjdGVkX3ZlcnNpb24YAiABKANSD2V4cGVjdGVkVmVyc2lvbhIfCgtjcmVhdGVfb25seRgDIAEoCFIKY3JlYXRlT25seRIXCgdkcnlfcnVuGAQgASgIUgZkcnlSdW4iagoTQXBwbHlQb2xpY3lSZXNwb25zZRImCgZwb2xpY3kYASABKAsyDi5oZmkudjEuUG9saWN5UgZwb2xpY3kSKwoGcmVzdWx0GAIgASgOMhMuaGZpLnYxLkFwcGx5UmVzdWx0UgZyZXN1bHQiJgoQR2V0UG9saWN5UmVxdWVzdBISCgRuYW1lGAEgASgJUgRuYW1lIjsKEUdldFBvbGljeVJlc3BvbnNlEiYKBnBvbGljeRgBIAEoCzIOLmhmaS52MS5Qb2xpY3lSBnBvbGljeSJRChNMaXN0UG9saWNpZXNSZXF1ZXN0EhsKCXBhZ2Vfc2l6ZRgBIAEoBVIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgCIAEoCVIJcGFnZVRva2VuIsgBChRMaXN0UG9saWNpZXNSZXNwb25zZRIqCghwb2xpY2llcxgBIAMoCzIOLmhmaS52MS5Qb2xpY3lSCHBvbGljaWVzEhoKCHJldmlzaW9uGAIgASgDUghyZXZpc2lvbhImCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAlSDW5leHRQYWdlVG9rZW4SQAoQaW52YWxpZF9wb2xpY2llcxgEIAMoCzIVLmhmaS52MS5JbnZhbGlkUG9saWN5Ug9pbnZhbGlkUG9saWNpZXMicgoNSW52YWxpZFBvbGljeRISCgRuYW1lGAEgASgJUgRuYW1lEhgKB3ZlcnNpb24YAiABKANSB3ZlcnNpb24SFAoFZXJyb3IYAyABKAlSBWVycm9yEh0KCnNpemVfYnl0ZXMYBCABKANSCXNpemVCeXRlcyJUChNEZWxldGVQb2xpY3lSZXF1ZXN0EhIKBG5hbWUYASABKAlSBG5hbWUSKQoQZXhwZWN0ZWRfdmVyc2lvbhgCIAEoA1IPZXhwZWN0ZWRWZXJzaW9uIosBChREZWxldGVQb2xpY3lSZXNwb25zZRImCgZwb2xpY3kYASABKAsyDi5oZmkudjEuUG9saWN5UgZwb2xpY3kSGgoIcmV2aXNpb24YAiABKANSCHJldmlzaW9uEi8KB2ludmFsaWQYAyABKAsyFS5oZmkudjEuSW52YWxpZFBvbGljeVIHaW52YWxpZCIsChZHZXRQb2xpY3lTdGF0dXNSZXF1ZXN0EhIKBG5hbWUYASABKAlSBG5hbWUi1gEKF0dldFBvbGljeVN0YXR1c1Jlc3BvbnNlEjAKCHBvbGljaWVzGAEgAygLMhQuaGZpLnYxLlBvbGljeVN0YXR1c1IIcG9saWNpZXMSLQoHcHJveGllcxgCIAMoCzITLmhmaS52MS5Qcm94eVN0YXR1c1IHcHJveGllcxIYCgdwYXJ0aWFsGAMgASgJUgdwYXJ0aWFsEkAKEGludmFsaWRfcG9saWNpZXMYBCADKAsyFS5oZmkudjEuSW52YWxpZFBvbGljeVIPaW52YWxpZFBvbGljaWVzIo4ECgxQb2xpY3lTdGF0dXMSEgoEbmFtZRgBIAEoCVIEbmFtZRIYCgd2ZXJzaW9uGAIgASgDUgd2ZXJzaW9uEigKBnRhcmdldBgDIAEoCzIQLmhmaS52MS5TZWxlY3RvclIGdGFyZ2V0Eh0KCnJ1bGVfY291bnQYBCABKA1SCXJ1bGVDb3VudBIfCgtmYXVsdF90eXBlcxgFIAMoCVIKZmF1bHRUeXBlcxIrChJleHBpcmVzX2F0X3VuaXhfbXMYBiABKANSD2V4cGlyZXNBdFVuaXhNcxIpChB0YXJnZXRlZF9wcm94aWVzGAcgASgNUg90YXJnZXRlZFByb3hpZXMSJgoFYWNrZWQYCCADKAsyEC5oZmkudjEuUHJveHlSZWZSBWFja2VkEigKBm5hY2tlZBgJIAMoCzIQLmhmaS52MS5Qcm94eVJlZlIGbmFja2VkEioKB3BlbmRpbmcYCiADKAsyEC5oZmkudjEuUHJveHlSZWZSB3BlbmRpbmcSHwoLYWNrZWRfY291bnQYCyABKA1SCmFja2VkQ291bnQSIQoMbmFja2VkX2NvdW50GAwgASgNUgtuYWNrZWRDb3VudBIjCg1wZW5kaW5nX2NvdW50GA0gASgNUgxwZW5kaW5nQ291bnQSJwoQbGFzdF9hY2tfdW5peF9tcxgOIAEoA1INbGFzdEFja1VuaXhNcyJOCghQcm94eVJlZhIsCghpZGVudGl0eRgBIAEoCzIQLmhmaS52MS5JZGVudGl0eVIIaWRlbnRpdHkSFAoFZXJyb3IYAiABKAlSBWVycm9yIrACCgtQcm94eVN0YXR1cxIsCghpZGVudGl0eRgBIAEoCzIQLmhmaS52MS5JZGVudGl0eVIIaWRlbnRpdHkSIQoMc2VudF92ZXJzaW9uGAIgASgJUgtzZW50VmVyc2lvbhIjCg1hY2tlZF92ZXJzaW9uGAMgASgJUgxhY2tlZFZlcnNpb24SJQoObmFja2VkX3ZlcnNpb24YBCABKAlSDW5hY2tlZFZlcnNpb24SHQoKbmFja19lcnJvchgFIAEoCVIJbmFja0Vycm9yEhoKCHBvbGljaWVzGAYgAygJUghwb2xpY2llcxIvChRjb25uZWN0ZWRfYXRfdW5peF9tcxgHIAEoA1IRY29ubmVjdGVkQXRVbml4TXMSGAoHcmVwbGljYRgIIAEoCVIHcmVwbGljYSJgChRXYXRjaFBvbGljaWVzUmVxdWVzdBIhCgxzZW5kX2luaXRpYWwYASABKAhSC3NlbmRJbml0aWFsEiUKDnN0YXJ0X3JldmlzaW9uGAIgASgDUg1zdGFydFJldmlzaW9uIrwBCgtQb2xpY3lFdmVudBIsCgR0eXBlGAEgASgOMhguaGZpLnYxLlBvbGljeUV2ZW50LlR5cGVSBHR5cGUSJgoGcG9saWN5GAIgASgLMg4uaGZpLnYxLlBvbGljeVIGcG9saWN5EhoKCHJldmlzaW9uGAMgASgDUghyZXZpc2lvbiI7CgRUeXBlEhQKEFRZUEVfVU5TUEVDSUZJRUQQABIMCghUWVBFX1BVVBABEg8KC1RZUEVfREVMRVRFEAIiiQMKCElkZW50aXR5EhgKB3NlcnZpY2UYASABKAlSB3NlcnZpY2USHAoJbmFtZXNwYWNlGAIgASgJUgluYW1lc3BhY2USEAoDcG9kGAMgASgJUgNwb2QSGQoIcHJveHlfaWQYBCABKAlSB3Byb3h5SWQSNAoGbGFiZWxzGAUgAygLMhwuaGZpLnYxLklkZW50aXR5LkxhYmVsc0VudHJ5UgZsYWJlbHMSHQoHdmVyc2lvbhgGIAEoCUgAUgd2ZXJzaW9uiAEBEioKDnNlcnZpY2Vfc291cmNlGAcgASgJSAFSDXNlcnZpY2VTb3VyY2WIAQESKgoOdmVyc2lvbl9zb3VyY2UYCCABKAlIAlINdmVyc2lvblNvdXJjZYgBARo5CgtMYWJlbHNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBQgoKCF92ZXJzaW9uQhEKD19zZXJ2aWNlX3NvdXJjZUIRCg9fdmVyc2lvbl9zb3VyY2UqfgoLQXBwbHlSZXN1bHQSHAoYQVBQTFlfUkVTVUxUX1VOU1BFQ0lGSUVEEAASGAoUQVBQTFlfUkVTVUxUX0NSRUFURUQQARIbChdBUFBMWV9SRVNVTFRfQ09ORklHVVJFRBACEhoKFkFQUExZX1JFU1VMVF9VTkNIQU5HRUQQAzLJAwoNUG9saWN5U2VydmljZRJGCgtBcHBseVBvbGljeRIaLmhmaS52MS5BcHBseVBvbGljeVJlcXVlc3QaGy5oZmkudjEuQXBwbHlQb2xpY3lSZXNwb25zZRJACglHZXRQb2xpY3kSGC5oZmkudjEuR2V0UG9saWN5UmVxdWVzdBoZLmhmaS52MS5HZXRQb2xpY3lSZXNwb25zZRJJCgxMaXN0UG9saWNpZXMSGy5oZmkudjEuTGlzdFBvbGljaWVzUmVxdWVzdBocLmhmaS52MS5MaXN0UG9saWNpZXNSZXNwb25zZRJJCgxEZWxldGVQb2xpY3kSGy5oZmkudjEuRGVsZXRlUG9saWN5UmVxdWVzdBocLmhmaS52MS5EZWxldGVQb2xpY3lSZXNwb25zZRJSCg9HZXRQb2xpY3lTdGF0dXMSHi5oZmkudjEuR2V0UG9saWN5U3RhdHVzUmVxdWVzdBofLmhmaS52MS5HZXRQb2xpY3lTdGF0dXNSZXNwb25zZRJECg1XYXRjaFBvbGljaWVzEhwuaGZpLnYxLldhdGNoUG9saWNpZXNSZXF1ZXN0GhMuaGZpLnYxLlBvbGljeUV2ZW50MAFiBnByb3RvM9L2AwQIABgACocHCh1oZmkvdjEvY29uZmlnX2Rpc2NvdmVyeS5wcm90bxIGaGZpLnYxGhNoZmkvdjEvcG9saWN5LnByb3RvGhtoZmkvdjEvcG9saWN5X3NlcnZpY2UucHJvdG8ihwEKE1N0cmVhbUNvbmZpZ1JlcXVlc3QSLwoJc3Vic2NyaWJlGAEgASgLMhEuaGZpLnYxLlN1YnNjcmliZVIJc3Vic2NyaWJlEh0KA2FjaxgCIAEoCzILLmhmaS52MS5BY2tSA2FjaxIgCgRuYWNrGAMgASgLMgwuaGZpLnYxLk5hY2tSBG5hY2sicgoJU3Vic2NyaWJlEiwKCGlkZW50aXR5GAEgASgLMhAuaGZpLnYxLklkZW50aXR5UghpZGVudGl0eRIhCgxsYXN0X3ZlcnNpb24YAiABKAlSC2xhc3RWZXJzaW9uEhQKBXRva2VuGAMgASgJUgV0b2tlbiI1CgNBY2sSGAoHdmVyc2lvbhgBIAEoCVIHdmVyc2lvbhIUCgVub25jZRgCIAEoCVIFbm9uY2UiTAoETmFjaxIYCgd2ZXJzaW9uGAEgASgJUgd2ZXJzaW9uEhQKBW5vbmNlGAIgASgJUgVub25jZRIUCgVlcnJvchgDIAEoCVIFZXJyb3IiowEKDkNvbmZpZ1NuYXBzaG90EhgKB3ZlcnNpb24YASABKAlSB3ZlcnNpb24SFAoFbm9uY2UYAiABKAlSBW5vbmNlEjIKCHBvbGljaWVzGAMgAygLMhYuaGZpLnYxLlNuYXBzaG90UG9saWN5Ughwb2xpY2llcxItChNzZXJ2ZXJfdGltZV91bml4X21zGAQgASgDUhBzZXJ2ZXJUaW1lVW5peE1zIo8BCg5TbmFwc2hvdFBvbGljeRISCgRuYW1lGAEgASgJUgRuYW1lEiIKBXJ1bGVzGAIgAygLMgwuaGZpLnYxLlJ1bGVSBXJ1bGVzEisKEmFwcGxpZWRfYXRfdW5peF9tcxgDIAEoA1IPYXBwbGllZEF0VW5peE1zEhgKB3ZlcnNpb24YBCABKANSB3ZlcnNpb24yYQoWQ29uZmlnRGlzY292ZXJ5U2VydmljZRJHCgxTdHJlYW1Db25maWcSGy5oZmkudjEuU3RyZWFtQ29uZmlnUmVxdWVzdBoWLmhmaS52MS5Db25maWdTbmFwc2hvdCgBMAFiBnByb3RvM9L2AwQIABgA";
