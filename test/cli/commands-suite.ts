@@ -245,7 +245,7 @@ export function commandSuite(label: string, start: () => Promise<TestServer>, cl
     for (const cmd of ["apply", "get", "list", "describe", "delete", "status", "watch"]) {
       r = await hfi([cmd, "--help"]);
       assert.is(r.code, 0, `${cmd} --help`);
-      assert.match(r.stdout, /Examples:\n  hfi policy /);
+      assert.match(r.stdout, /Examples:\n  npx hfi policy /);
       assert.match(r.stdout, /--server <host:port>/, "global options shown");
     }
   });

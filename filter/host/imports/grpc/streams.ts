@@ -23,6 +23,7 @@ import { ClusterAddresses } from "./clusters.ts";
 const GRPC_INTERNAL = 13;
 const GRPC_UNAVAILABLE = 14;
 /** Envoy router's local reply text when no response headers came from upstream. */
+const VALID_AUTHORITY = /^[A-Za-z0-9._~:@!$&'()*+,;=%[\]-]+$/;
 export const UPSTREAM_FAILURE_MESSAGE = "upstream connect error or disconnect/reset before headers. reset reason: ";
 
 interface Handler {
@@ -118,7 +119,9 @@ export class GrpcStreams {
       ":method": "POST",
       ":path": `/${serviceName}/${method}`,
       ":scheme": "http",
-      ":authority": ref.cluster ?? address,
+      // Envoy sends the cluster name as :authority; Istio's names ("outbound|9090||host") are not
+      // valid authorities for Node's HTTP/2 server (PROTOCOL_ERROR), so the host sends the address then.
+      ":authority": ref.cluster !== undefined && VALID_AUTHORITY.test(ref.cluster) ? ref.cluster : address,
       "content-type": "application/grpc",
       te: "trailers",
     };
