@@ -62,9 +62,12 @@ async function reset(): Promise<void> {
   assert.is(r.code, 0, r.stderr);
   await waitFor(async () => {
     const st = await client.getPolicyStatus();
-    return st.proxies.length === sidecars.size && st.proxies.every((p) => p.policies.length === 0 && p.ackedVersion === p.sentVersion);
+    return st.proxies.length === STREAMS_PER_SIDECAR * sidecars.size && st.proxies.every((p) => p.policies.length === 0 && p.ackedVersion === p.sentVersion);
   }, "every sidecar back to no policy");
 }
+
+/** As in Envoy: a sidecar with one worker has two VMs (main thread + worker), each with its own stream. */
+const STREAMS_PER_SIDECAR = 2;
 
 test.before(async () => {
   upstream = http.createServer((req, res) => {
@@ -82,7 +85,7 @@ test.before(async () => {
       await startSidecar({ listen: "127.0.0.1:0", upstream: upstreamUrl, controlPlane: server.grpcAddress, service, namespace, logger }),
     );
   }
-  await waitFor(async () => (await client.getPolicyStatus()).proxies.filter((p) => p.ackedVersion).length === sidecars.size, "all sidecars subscribed");
+  await waitFor(async () => (await client.getPolicyStatus()).proxies.filter((p) => p.ackedVersion).length === STREAMS_PER_SIDECAR * sidecars.size, "all sidecars subscribed");
 });
 
 test.after(async () => {

@@ -233,11 +233,12 @@ test("a new policy reaches every worker VM of a sidecar (own stream and root con
     logger: quietLogger,
   });
   try {
-    await applyAndWait(pc, abortPolicy("checkout-down", { service: "checkout" }, { path: "/t10", status: 502 }), 4);
+    // As in Envoy: the main thread's VM subscribes too, so 4 workers make 5 streams.
+    await applyAndWait(pc, abortPolicy("checkout-down", { service: "checkout" }, { path: "/t10", status: 502 }), 5);
     const st = await pc.status("checkout-down");
-    assert.is(st.policies[0]!.targetedProxies, 4);
+    assert.is(st.policies[0]!.targetedProxies, 5);
     const ids = new Set(st.policies[0]!.acked.map((a) => a.identity!.proxyId));
-    assert.is(ids.size, 4, "each worker has its own proxy id");
+    assert.is(ids.size, 5, "each VM (main thread + 4 workers) has its own proxy id");
     for (let i = 0; i < 8; i++) assert.is((await pool.request({ path: "/t10" })).status, 502);
     assert.is(pool.metrics()["wasmcustom.hfi_faults_aborts_total"], 8, "metrics are shared across workers like Envoy stats");
     await pc.delete("checkout-down");

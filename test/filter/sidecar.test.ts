@@ -168,7 +168,7 @@ test("hfi sidecar --help shows an example", async () => {
   child.stdout.on("data", (d) => (out += d));
   const code = await new Promise((r) => child.on("exit", r));
   assert.is(code, 0);
-  assert.match(out, /--control-plane <host:port>/);
+  assert.match(out, /--control-plane <host:port,\.\.\.>/);
   assert.match(out, /Example:\n  hfi sidecar --listen 127\.0\.0\.1:15001/);
 });
 
