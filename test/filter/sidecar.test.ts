@@ -169,7 +169,7 @@ test("hfi sidecar --help shows an example", async () => {
   const code = await new Promise((r) => child.on("exit", r));
   assert.is(code, 0);
   assert.match(out, /--control-plane <host:port,\.\.\.>/);
-  assert.match(out, /Example:\n  hfi sidecar --listen 127\.0\.0\.1:15001/);
+  assert.match(out, /Example:\n  npx hfi sidecar --listen 127\.0\.0\.1:15001/);
 });
 
 test("hfi sidecar refuses bad flags with exit code 2", async () => {

@@ -49,7 +49,7 @@ Example:
 
   # A Bookinfo-style workload: Deployment reviews-v1, labels app=reviews version=v1
   # (policies with selector.service: reviews target it)
-  hfi sidecar --upstream http://127.0.0.1:9080 --workload reviews-v1 --label app=reviews --label version=v1
+  npx hfi sidecar --upstream http://127.0.0.1:9080 --workload reviews-v1 --label app=reviews --label version=v1
 `,
     )
     .action(async (opts) => {
