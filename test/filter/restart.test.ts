@@ -26,7 +26,10 @@ test("control plane down and back: last snapshot keeps faulting, filters reconne
       clusters: { [CONTROL_PLANE_CLUSTER]: grpcAddr },
       logger: quietLogger,
     });
-    await applyAndWait(pc, abortPolicy("before-restart", { service: "frontend" }, { path: "/r1", status: 503 }), 2);
+    // Every VM holds a stream: the main thread's and the 2 workers' (as in Envoy).
+    const streams = pool.allVms.length;
+    assert.is(streams, 3);
+    await applyAndWait(pc, abortPolicy("before-restart", { service: "frontend" }, { path: "/r1", status: 503 }), streams);
 
     await server.close();
     server = undefined;
@@ -37,11 +40,11 @@ test("control plane down and back: last snapshot keeps faulting, filters reconne
     for (let i = 0; i < 4; i++) assert.is((await pool.request({ path: "/r1" })).status, 503);
 
     server = await startTestServer({ etcd, grpcAddr });
-    await waitAcked(pc, "before-restart", 2, 20_000);
+    await waitAcked(pc, "before-restart", streams, 20_000);
     assert.ok(pool.metrics()["wasmcustom.hfi_config_reconnects_total"]! >= 2, "both workers reconnected");
 
     // Changes after the restart reach both workers.
-    await applyAndWait(pc, abortPolicy("after-restart", { service: "frontend" }, { path: "/r2", status: 429 }), 2);
+    await applyAndWait(pc, abortPolicy("after-restart", { service: "frontend" }, { path: "/r2", status: 429 }), streams);
     for (let i = 0; i < 4; i++) assert.is((await pool.request({ path: "/r2" })).status, 429);
     await pc.delete("before-restart");
     await waitFor(async () => {
