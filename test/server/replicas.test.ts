@@ -85,7 +85,12 @@ test("two server processes on one etcd converge to the same snapshot version per
       // Status covers the proxies of both replicas (test/server/status-replicas.test.ts has the details).
       await waitFor(async () => (await cb.status("all")).policies[0]!.ackedCount === 3, "all three proxies ACKed, seen from B");
       // B lists its own proxies; A's are counted from A's summary (listed only while they lag).
-      assert.equal((await cb.status()).proxies.map((p) => p.identity!.proxyId), ["ab", "wb"]);
+      // (A's summary is published at most every 250 ms: until it shows wa's ACKs, wa is listed as lagging.)
+      const ids = await waitFor(async () => {
+        const got = (await cb.status()).proxies.map((p) => p.identity!.proxyId);
+        return got.join() === "ab,wb" ? got : undefined;
+      }, "B lists only its own proxies once A's summary has wa's ACKs");
+      assert.equal(ids, ["ab", "wb"]);
     } finally {
       ca.close();
       cb.close();
