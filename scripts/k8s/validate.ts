@@ -371,6 +371,8 @@ function checkWasmPlugins(objs: K8sObject[], add: Add): void {
     if (spec.failStrategy !== undefined && !FAIL_STRATEGIES.has(spec.failStrategy)) add(p, `spec.failStrategy: must be one of ${[...FAIL_STRATEGIES].join(", ")}`);
     if (spec.failStrategy !== "FAIL_OPEN") add(p, "spec.failStrategy: must be FAIL_OPEN (a broken filter must never break traffic)");
     if (!/^oci:\/\/[^/]+\/.+[:@].+/.test(spec.url ?? "")) add(p, `spec.url: must be oci://REGISTRY/IMAGE:TAG (got ${spec.url})`);
+    // The CRD's pattern: 64 hex digits (the image digest without "sha256:").
+    if (spec.sha256 !== undefined && !/^[a-f0-9]{64}$/.test(spec.sha256)) add(p, `spec.sha256: must be 64 lower-case hex digits, no sha256: prefix (got ${spec.sha256})`);
     if (spec.phase !== "AUTHN") add(p, "spec.phase: must be AUTHN");
     const cluster: string = spec.pluginConfig?.control_plane_cluster ?? "";
     const m = /^outbound\|(\d+)\|\|([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local$/.exec(cluster);

@@ -79,6 +79,7 @@ test("base: WasmPlugin pulls the OCI filter, fails open and points at the contro
   assert.is(w.spec.imagePullPolicy, "IfNotPresent");
   assert.is(w.spec.phase, "AUTHN");
   assert.is(w.spec.failStrategy, "FAIL_OPEN");
+  assert.match(w.spec.sha256, /^[a-f0-9]{64}$/, "the base pins the filter image's digest");
   assert.is(w.spec.pluginConfig.control_plane_cluster, "outbound|9090||hfi-control-plane.boifi.svc.cluster.local");
   assert.is(get(objs, "Namespace", "demo", "").metadata.labels["istio-injection"], "enabled");
   assert.is(get(objs, "PeerAuthentication", "default").spec.mtls.mode, "STRICT");
@@ -94,6 +95,7 @@ test("dev overlay: one etcd member, one replica, relaxed PDBs, dev registry", ()
   assert.is(get(objs, "PodDisruptionBudget", "hfi-control-plane").spec.minAvailable, 0);
   assert.is(get(objs, "Deployment", "hfi-control-plane").spec.template.spec.containers[0].image, "hfi/hfi-control-plane:dev");
   assert.match(get(objs, "WasmPlugin", "hfi-fault-injection", "demo").spec.url, /^oci:\/\/hfi-registry\.hfi-registry\.svc\.cluster\.local:5000\//);
+  assert.is(get(objs, "WasmPlugin", "hfi-fault-injection", "demo").spec.sha256, undefined, "dev re-pushes its tag: no pin");
   assert.is(get(objs, "Deployment", "frontend", "demo").spec.replicas, 3);
   get(objs, "Deployment", "productcatalog", "demo");
 });
@@ -120,6 +122,7 @@ const MUTATIONS: Mutation[] = [
   ["WasmPlugin failing closed", (o) => (plugin(o).spec.failStrategy = "FAIL_CLOSE"), /spec.failStrategy: must be FAIL_OPEN/],
   ["WasmPlugin fetched over plain HTTP", (o) => (plugin(o).spec.url = "http://nginx/hfi.wasm"), /spec.url: must be oci:\/\//],
   ["WasmPlugin field typo", (o) => (plugin(o).spec.failstrategy = "FAIL_OPEN"), /spec.failstrategy: unknown WasmPlugin field/],
+  ["WasmPlugin sha256 with a prefix", (o) => (plugin(o).spec.sha256 = `sha256:${"a".repeat(64)}`), /spec.sha256: must be 64 lower-case hex digits, no sha256: prefix/],
   ["gRPC port without appProtocol", (o) => delete cpSvc(o).spec.ports[0].appProtocol, /appProtocol: grpc/],
   ["Service selector typo", (o) => (cpSvc(o).spec.selector = { "app.kubernetes.io/name": "hfi-controlplane" }), /spec.selector: .* matches no pod template/],
   ["Service targetPort renamed", (o) => (cpSvc(o).spec.ports[1].targetPort = "web"), /targetPort: web is not a container port/],
