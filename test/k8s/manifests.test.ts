@@ -31,6 +31,17 @@ test("dev overlay renders and passes every check", () => {
   noProblems(dev());
 });
 
+test("fail-reload overlay: the base with failStrategy FAIL_RELOAD, everything else equal, passes every check", () => {
+  const objs = renderKustomization("k8s/overlays/fail-reload").map((r) => r.object);
+  noProblems(objs);
+  const plugin = get(objs, "WasmPlugin", "hfi-fault-injection", "demo");
+  assert.is(plugin.spec.failStrategy, "FAIL_RELOAD");
+  const expected = structuredClone(get(base(), "WasmPlugin", "hfi-fault-injection", "demo"));
+  expected.spec.failStrategy = "FAIL_RELOAD";
+  assert.equal(plugin, expected);
+  assert.is(objs.length, base().length);
+});
+
 test("the server source has the probe routes the scan relies on", () => {
   const paths = serverHttpPaths();
   for (const p of ["/healthz", "/readyz", "/metrics"]) assert.ok(paths.has(p), `server/http handles ${p}`);
@@ -119,7 +130,7 @@ const MUTATIONS: Mutation[] = [
   ["WasmPlugin cluster on the wrong port", (o) => (plugin(o).spec.pluginConfig.control_plane_cluster = "outbound|9091||hfi-control-plane.boifi.svc.cluster.local"), /has no port 9091/],
   ["WasmPlugin cluster in the wrong namespace", (o) => (plugin(o).spec.pluginConfig.control_plane_cluster = "outbound|9090||hfi-control-plane.hfi.svc.cluster.local"), /Service hfi\/hfi-control-plane is not part of the install/],
   ["WasmPlugin cluster name malformed", (o) => (plugin(o).spec.pluginConfig.control_plane_cluster = "hfi-control-plane:9090"), /control_plane_cluster: "hfi-control-plane:9090" is not outbound/],
-  ["WasmPlugin failing closed", (o) => (plugin(o).spec.failStrategy = "FAIL_CLOSE"), /spec.failStrategy: must be FAIL_OPEN/],
+  ["WasmPlugin failing closed", (o) => (plugin(o).spec.failStrategy = "FAIL_CLOSE"), /spec.failStrategy: must be FAIL_OPEN or FAIL_RELOAD/],
   ["WasmPlugin fetched over plain HTTP", (o) => (plugin(o).spec.url = "http://nginx/hfi.wasm"), /spec.url: must be oci:\/\//],
   ["WasmPlugin field typo", (o) => (plugin(o).spec.failstrategy = "FAIL_OPEN"), /spec.failstrategy: unknown WasmPlugin field/],
   ["WasmPlugin sha256 with a prefix", (o) => (plugin(o).spec.sha256 = `sha256:${"a".repeat(64)}`), /spec.sha256: must be 64 lower-case hex digits, no sha256: prefix/],
