@@ -122,6 +122,7 @@ export function proxyStatus(r: ProxyRecord): ProxyStatusOut {
     policies: r.sent.map(([name]) => name),
     connectedAtUnixMs: r.connectedAtUnixMs,
     replica: r.replica,
+    idle: r.idle ?? false,
   };
 }
 
