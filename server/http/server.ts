@@ -14,6 +14,9 @@ import type { PolicyStore } from "../store/types.ts";
 import type { ConfigStreams } from "../distribution/streams.ts";
 import type { PolicyView } from "../distribution/view.ts";
 import { collectStatus, PARTIAL_STATUS_HEADER } from "../status/report.ts";
+import { connectHandler, isConnectPath } from "./connect.ts";
+import { isLegacyPath, legacyRoute } from "./legacy/routes.ts";
+import { decodePath } from "./query.ts";
 import type { ProxyBoard } from "../status/proxy-board.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -114,18 +117,20 @@ async function ready(store: PolicyStore): Promise<string | undefined> {
 const json = (p: PolicyOut) => policyToJson(p);
 
 export function createHttpServer(deps: HttpDeps): http.Server {
-  const { ops, logger } = deps;
+  const { logger } = deps;
+  const connect = connectHandler(deps);
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://x");
-    const path = url.pathname.replace(/\/+$/, "") || "/";
+    // A malformed %XX is the client's mistake (400), never a 500.
+    const path = decodePath(url.pathname).replace(/\/+$/, "") || "/";
     const method = req.method ?? "GET";
 
     // Probes and metrics: never behind auth.
-    if (path === "/healthz" || path === "/v1/health") {
+    if (path === "/healthz") {
       return send(res, 200, { status: "ok" });
     }
-    if (path === "/readyz" || path === "/v1/ready") {
+    if (path === "/readyz") {
       if (deps.isClosing()) return send(res, 503, { status: "not ready", reason: "server shutting down" });
       const reason = await ready(deps.store);
       return reason ? send(res, 503, { status: "not ready", reason }) : send(res, 200, { status: "ready", store: deps.store.kind });
@@ -135,71 +140,26 @@ export function createHttpServer(deps: HttpDeps): http.Server {
       return send(res, 200, text, deps.metrics.registry.contentType);
     }
 
-    if (path !== "/v1/policies" && !path.startsWith("/v1/policies/")) {
-      throw new ApiError(grpc.status.NOT_FOUND, 404, `no route for ${method} ${path}`);
-    }
+    // HFI's own JSON: PolicyService over Connect (unary, application/json).
+    if (isConnectPath(path)) return connect(req, res, path);
+    // The old control plane's routes (server/http/legacy); HFI's JSON is on the Connect route.
+    if (isLegacyPath(path, method)) return legacyRoute(deps, req, res, path, url);
+    if (path !== "/v1/policies/status") throw new ApiError(grpc.status.NOT_FOUND, 404, `no route for ${method} ${path}`);
     const denied = checkBearer(deps.apiToken, req.headers.authorization);
     if (denied) {
       res.setHeader("www-authenticate", "Bearer");
       throw bad(401, denied);
     }
-
-    const allow = (methods: string[]) => {
-      if (!methods.includes(method)) {
-        res.setHeader("allow", methods.join(", "));
-        throw new ApiError(grpc.status.UNIMPLEMENTED, 405, `method ${method} not allowed on ${path}`);
-      }
-    };
-
-    if (path === "/v1/policies") {
-      allow(["GET", "POST"]);
-      if (method === "GET") {
-        const { policies, revision } = await ops.list();
-        return send(res, 200, { policies: policies.map((p) => json(p.policy)), revision });
-      }
-      const out = await ops.apply(await readPolicyBody(req), {
-        dryRun: url.searchParams.get("dryRun") === "true" || url.searchParams.get("dry_run") === "true",
-      });
-      return send(res, out.result === "APPLY_RESULT_CREATED" ? 201 : 200, { policy: json(out.policy), result: out.result.replace("APPLY_RESULT_", "").toLowerCase() });
+    const name = url.searchParams.get("name");
+    let policies = deps.view.list();
+    if (name) {
+      policies = policies.filter((p) => p.policy.metadata!.name === name);
+      if (!policies.length) throw new ApiError(grpc.status.NOT_FOUND, 404, `policy "${name}" not found`);
     }
-    if (path === "/v1/policies/status") {
-      allow(["GET"]);
-      const name = url.searchParams.get("name");
-      let policies = deps.view.list();
-      if (name) {
-        policies = policies.filter((p) => p.policy.metadata!.name === name);
-        if (!policies.length) throw new ApiError(grpc.status.NOT_FOUND, 404, `policy "${name}" not found`);
-      }
-      const { report, partial } = await collectStatus(policies, deps.proxies);
-      // Only this replica's proxies: said in a header and a field (absent when complete).
-      if (partial) res.setHeader(PARTIAL_STATUS_HEADER, partial);
-      return send(res, 200, report);
-    }
-    const name = decodeURIComponent(path.slice("/v1/policies/".length));
-    if (name.includes("/")) throw new ApiError(grpc.status.NOT_FOUND, 404, `no route for ${method} ${path}`);
-    allow(["GET", "PUT", "DELETE"]);
-    const expected = Number(url.searchParams.get("expectedVersion") ?? url.searchParams.get("expected_version") ?? 0);
-    if (!Number.isSafeInteger(expected) || expected < 0) throw bad(400, "expected_version: must be a non-negative integer");
-    if (method === "GET") return send(res, 200, json((await ops.get(name)).policy));
-    if (method === "DELETE") {
-      const { previous, revision } = await ops.delete(name, expected);
-      return send(res, 200, { policy: json(previous.policy), revision });
-    }
-    const body = await readPolicyBody(req);
-    const bodyName = (body as { metadata?: { name?: unknown } } | null)?.metadata?.name;
-    if (bodyName !== undefined && bodyName !== name) {
-      throw new ApiError(grpc.status.INVALID_ARGUMENT, 400, `metadata.name: must match the name in the URL ("${name}"), got ${JSON.stringify(bodyName)}`, [
-        { path: "metadata.name", reason: `must match the name in the URL ("${name}")` },
-      ]);
-    }
-    const input = body && typeof body === "object" && !Array.isArray(body) && bodyName === undefined
-      ? { ...(body as object), metadata: { ...((body as { metadata?: object }).metadata ?? {}), name } }
-      : body;
-    const out = await ops.apply(input, {
-      expectedVersion: expected,
-      dryRun: url.searchParams.get("dryRun") === "true" || url.searchParams.get("dry_run") === "true",
-    });
-    return send(res, out.result === "APPLY_RESULT_CREATED" ? 201 : 200, { policy: json(out.policy), result: out.result.replace("APPLY_RESULT_", "").toLowerCase() });
+    const { report, partial } = await collectStatus(policies, deps.proxies);
+    // Only this replica's proxies: said in a header and a field (absent when complete).
+    if (partial) res.setHeader(PARTIAL_STATUS_HEADER, partial);
+    return send(res, 200, report);
   }
 
   const server = http.createServer((req, res) => {
