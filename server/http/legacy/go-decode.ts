@@ -121,8 +121,8 @@ function syntaxMessage(text: string, err: Error): string {
   return err.message;
 }
 
-/** Decodes a body into the old FaultInjectionPolicy; throws GoDecodeError with the message gin would put after "invalid request body: ". */
-export function decodeLegacyPolicy(text: string): LegacyPolicy {
+/** json.Unmarshal of `text` into a value of Go type `t`; throws GoDecodeError with Go's message. */
+export function decodeGo(t: GoType, text: string): unknown {
   if (text.trim() === "") throw new GoDecodeError("EOF");
   let value: unknown;
   try {
@@ -131,7 +131,12 @@ export function decodeLegacyPolicy(text: string): LegacyPolicy {
     throw new GoDecodeError(syntaxMessage(text, err as Error));
   }
   const d = new Decoder();
-  const out = d.decode(FAULT_INJECTION_POLICY, value, { path: [] }) as LegacyPolicy;
+  const out = d.decode(t, value, { path: [] });
   if (d.firstError) throw new GoDecodeError(d.firstError);
   return out;
+}
+
+/** A body decoded into the old FaultInjectionPolicy, as gin's ShouldBindJSON does (message = what follows "invalid request body: "). */
+export function decodeLegacyPolicy(text: string): LegacyPolicy {
+  return decodeGo(FAULT_INJECTION_POLICY, text) as LegacyPolicy;
 }
