@@ -16,6 +16,7 @@ import { validateName } from "../../policy/index.ts";
 import type { FieldError } from "../../policy/types.ts";
 import { BodyTooLarge, readBoundedBody } from "../body.ts";
 import { booleanParam, versionParam } from "../query.ts";
+import { serveConfigStream } from "./config-stream.ts";
 import { fromHfi, toHfiInput, widening } from "./convert.ts";
 import { decodeLegacyPolicy, GoDecodeError } from "./go-decode.ts";
 import { goMap, sendGinNotFound, sendGo } from "./go-json.ts";
@@ -170,6 +171,15 @@ async function route(deps: LegacyDeps, req: http.IncomingMessage, res: http.Serv
     const reason = deps.isClosing() ? "server shutting down" : await ping(deps.store);
     if (reason) return sendGo(res, 503, goMap({ error: reason, reason: `${deps.store.kind} connection failed`, status: "not_ready" }));
     return sendGo(res, 200, goMap({ status: "ready", storage: deps.store.kind }));
+  }
+
+  if (path === "/v1/config/stream" && method === "GET") {
+    const denied = checkBearer(deps.apiToken, req.headers.authorization);
+    if (denied) {
+      res.setHeader("www-authenticate", "Bearer");
+      throw new LegacyReply(401, goMap({ error: denied }));
+    }
+    return serveConfigStream(deps.view, req, res);
   }
 
   const segments = path.split("/").slice(1); // ["v1", "policies", name?]
