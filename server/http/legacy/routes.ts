@@ -141,7 +141,7 @@ async function ping(store: PolicyStore): Promise<string | undefined> {
 
 /** True for the paths this module answers: everything under /v1/ but HFI's GET /v1/policies/status. */
 export function isLegacyPath(path: string, method: string): boolean {
-  if (path === "/v1/policies/status" && (method === "GET" || method === "HEAD")) return false;
+  if (path === "/v1/policies/status" && method === "GET") return false;
   return path === "/v1" || path.startsWith("/v1/");
 }
 
@@ -166,8 +166,8 @@ export async function legacyRoute(deps: LegacyDeps, req: http.IncomingMessage, r
 async function route(deps: LegacyDeps, req: http.IncomingMessage, res: http.ServerResponse, path: string, url: URL): Promise<void> {
   const method = req.method ?? "GET";
   // main.go: v1.GET("/health"), v1.GET("/ready").
-  if (path === "/v1/health" && (method === "GET" || method === "HEAD")) return sendGo(res, 200, { status: "healthy" });
-  if (path === "/v1/ready" && (method === "GET" || method === "HEAD")) {
+  if (path === "/v1/health" && method === "GET") return sendGo(res, 200, { status: "healthy" });
+  if (path === "/v1/ready" && method === "GET") {
     const reason = deps.isClosing() ? "server shutting down" : await ping(deps.store);
     if (reason) return sendGo(res, 503, goMap({ error: reason, reason: `${deps.store.kind} connection failed`, status: "not_ready" }));
     return sendGo(res, 200, goMap({ status: "ready", storage: deps.store.kind }));
