@@ -3,7 +3,9 @@
 // this replica (every worker) are listed one by one; other replicas count
 // from their published summaries and list only their laggards.
 import type { GetPolicyStatusResponseOut, PolicyStatusOut, ProxyRefOut, ProxyStatusOut } from "../../proto/loader.ts";
+import * as grpc from "@grpc/grpc-js";
 import type { ProxyRecord, StatusSummary, StoredPolicy } from "../store/types.ts";
+import { ApiError } from "../errors.ts";
 import { identityKey, policyMatches, selectorMatches } from "../selector.ts";
 
 export function faultTypes(p: StoredPolicy): string[] {
@@ -48,7 +50,20 @@ export interface StatusInputs {
   remoteLaggards: Map<string, Indexed[]>;
 }
 
-export function policyStatus(p: StoredPolicy, inputs: StatusInputs): PolicyStatusOut {
+/** Proxies listed per report (and per list of a policy) when the caller asks for no limit. */
+export const DEFAULT_PROXY_LIMIT = 100;
+/** Largest proxy_limit accepted: a report at this limit stays far below gRPC's 4 MiB message cap. */
+export const MAX_PROXY_LIMIT = 10_000;
+
+/** proxy_limit as given by a caller: 0 = the default; over the maximum is the caller's error. */
+export function proxyLimit(requested: number): number {
+  if (!Number.isInteger(requested) || requested < 0 || requested > MAX_PROXY_LIMIT) {
+    throw new ApiError(grpc.status.INVALID_ARGUMENT, 400, `proxy_limit: must be an integer between 0 and ${MAX_PROXY_LIMIT} (0 = ${DEFAULT_PROXY_LIMIT})`);
+  }
+  return requested === 0 ? DEFAULT_PROXY_LIMIT : requested;
+}
+
+export function policyStatus(p: StoredPolicy, inputs: StatusInputs, limit = DEFAULT_PROXY_LIMIT): PolicyStatusOut {
   const name = p.policy.metadata!.name;
   const acked: ProxyRefOut[] = [];
   const nacked: ProxyRefOut[] = [];
@@ -102,9 +117,9 @@ export function policyStatus(p: StoredPolicy, inputs: StatusInputs): PolicyStatu
     faultTypes: faultTypes(p),
     expiresAtUnixMs: p.policy.metadata?.expiresAtUnixMs ?? 0,
     targetedProxies: targeted,
-    acked: acked.sort(byProxy),
-    nacked: nacked.sort(byProxy),
-    pending: pending.sort(byProxy),
+    acked: acked.sort(byProxy).slice(0, limit),
+    nacked: nacked.sort(byProxy).slice(0, limit),
+    pending: pending.sort(byProxy).slice(0, limit),
     ackedCount,
     nackedCount,
     pendingCount: Math.max(0, targeted - ackedCount - nackedCount),
@@ -134,14 +149,27 @@ const byProxyThenReplica = (a: ProxyRecord, b: ProxyRecord) =>
 
 /**
  * Status of the given policies. proxies = this replica's records and the
- * other replicas' laggards (sorted by proxy id, then replica).
+ * other replicas' laggards (sorted by proxy id, then replica), the first
+ * `limit` of them; every list is cut at `limit` (counts stay exact) so a
+ * report stays small at any stream count (10k entries were megabytes).
  */
-export function statusReport(policies: StoredPolicy[], local: ProxyRecord[], remote: StatusSummary[] = []): GetPolicyStatusResponseOut {
+export function statusReport(
+  policies: StoredPolicy[],
+  local: ProxyRecord[],
+  remote: StatusSummary[] = [],
+  limit = DEFAULT_PROXY_LIMIT,
+): GetPolicyStatusResponseOut {
   const sortedLocal = [...local].sort(byProxyThenReplica);
   const laggards = remote.flatMap((s) => s.laggards).sort(byProxyThenReplica);
   const inputs: StatusInputs = { local: byIdentity(sortedLocal), remote, remoteLaggards: byIdentity(laggards) };
-  const proxies = [...sortedLocal, ...laggards].sort(byProxyThenReplica).map(proxyStatus);
-  return { policies: policies.map((p) => policyStatus(p, inputs)), proxies, partial: "", invalidPolicies: [] };
+  const all = [...sortedLocal, ...laggards].sort(byProxyThenReplica);
+  return {
+    policies: policies.map((p) => policyStatus(p, inputs, limit)),
+    proxies: all.slice(0, limit).map(proxyStatus),
+    partial: "",
+    invalidPolicies: [],
+    proxiesTotal: all.length,
+  };
 }
 
 /** gRPC trailer / REST field saying the report lacks other replicas' proxies (and why). */
@@ -164,9 +192,10 @@ export interface StatusSource {
 export async function collectStatus(
   policies: StoredPolicy[],
   board: StatusSource,
+  limit = DEFAULT_PROXY_LIMIT,
 ): Promise<{ report: GetPolicyStatusResponseOut; partial?: string }> {
   const { records, remote, partial: reason } = await board.snapshot();
   // ASCII, trimmed: it also goes into a gRPC trailer / HTTP header (trailing blanks drop the trailer).
   const partial = reason ? reason.replace(/[^\x20-\x7e]/g, "?").trim() : undefined;
-  return { report: { ...statusReport(policies, records, remote), partial: partial ?? "" }, ...(partial ? { partial } : {}) };
+  return { report: { ...statusReport(policies, records, remote, limit), partial: partial ?? "" }, ...(partial ? { partial } : {}) };
 }
