@@ -1,0 +1,215 @@
+// A replica's own proxies tallied where they live: per asked policy the
+// targeted / ACKed / NACKed counts and the first `limit` proxies of each
+// list, plus the first `limit` proxies overall. Each worker tallies its own
+// streams and the answering process merges the tallies, so a status call
+// moves O(limit) data and allocates O(limit) entries whatever the stream
+// count (one record per stream was megabytes per call at 10k streams).
+import type { IdentityOut, PolicyOut, ProxyRefOut, ProxyStatusOut } from "../../proto/loader.ts";
+import type { ConfigStreams } from "../distribution/streams.ts";
+import type { ProxyRecord } from "../store/types.ts";
+import { identityKey, policyMatches } from "../selector.ts";
+import { proxyRecord } from "./summary.ts";
+
+/** What a status call asks each process for. */
+export interface StatusQuery {
+  policies: { policy: PolicyOut; version: number }[];
+  /** Entries kept per list (proxies, and each policy's acked / nacked / pending). */
+  limit: number;
+}
+
+/** A list entry with its sort key (proxy id, replica, stream: the report's order). */
+export interface Keyed<T> {
+  key: string;
+  value: T;
+}
+
+export interface PolicyTally {
+  targeted: number;
+  acked: number;
+  nacked: number;
+  /** Latest ACK time (ms) of this policy version. */
+  lastAck: number;
+  ackedRefs: Keyed<ProxyRefOut>[];
+  nackedRefs: Keyed<ProxyRefOut>[];
+  pendingRefs: Keyed<ProxyRefOut>[];
+}
+
+export interface LocalTally {
+  /** Aligned with StatusQuery.policies. */
+  policies: PolicyTally[];
+  proxies: Keyed<ProxyStatusOut>[];
+  /** Proxies tallied (the length `proxies` would have without the limit). */
+  proxiesTotal: number;
+}
+
+const byKey = (a: Keyed<unknown>, b: Keyed<unknown>) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+export function sortKey(proxyId: string, replica: string, stream: string | number): string {
+  return `${proxyId}\u0000${replica}\u0000${String(stream).padStart(12, "0")}`;
+}
+
+/**
+ * The `limit` smallest entries by key, without building the others: once
+ * `limit` entries are known, anything at or past the largest of them is
+ * skipped before its value is made.
+ */
+export class FirstN<T> {
+  private items: Keyed<T>[] = [];
+  private cutoff: string | undefined;
+  constructor(private readonly limit: number) {}
+
+  add(key: string, make: () => T): void {
+    if (this.limit <= 0 || (this.cutoff !== undefined && key >= this.cutoff)) return;
+    this.items.push({ key, value: make() });
+    if (this.items.length >= 2 * this.limit) this.compact();
+  }
+
+  private compact(): void {
+    this.items.sort(byKey);
+    this.items.length = Math.min(this.items.length, this.limit);
+    if (this.limit > 0 && this.items.length === this.limit) this.cutoff = this.items[this.limit - 1]!.key;
+  }
+
+  values(): Keyed<T>[] {
+    this.compact();
+    return this.items;
+  }
+}
+
+/** Sorted merge of several lists, cut at `limit`. */
+export function mergeFirst<T>(lists: Keyed<T>[][], limit: number): Keyed<T>[] {
+  return lists.flat().sort(byKey).slice(0, limit);
+}
+
+/** One proxy as the tally sees it. */
+interface Row {
+  key: string;
+  identity: IdentityOut;
+  acked: ReadonlyMap<string, number> | undefined;
+  nacked: ReadonlyMap<string, number> | undefined;
+  ackedAt: number;
+  nackError: string;
+  status(): ProxyStatusOut;
+}
+
+function tally(groups: Iterable<{ identity: IdentityOut; rows: Iterable<Row> }>, q: StatusQuery): LocalTally {
+  const per = q.policies.map(() => ({
+    targeted: 0,
+    acked: 0,
+    nacked: 0,
+    lastAck: 0,
+    a: new FirstN<ProxyRefOut>(q.limit),
+    n: new FirstN<ProxyRefOut>(q.limit),
+    p: new FirstN<ProxyRefOut>(q.limit),
+  }));
+  const proxies = new FirstN<ProxyStatusOut>(q.limit);
+  let total = 0;
+  for (const g of groups) {
+    // Selection depends on the identity group only: matched once per group.
+    const matching: number[] = [];
+    q.policies.forEach((p, i) => policyMatches(p.policy, g.identity) && matching.push(i));
+    for (const r of g.rows) {
+      total++;
+      proxies.add(r.key, () => r.status());
+      for (const i of matching) {
+        const { policy, version } = q.policies[i]!;
+        const name = policy.metadata!.name;
+        const t = per[i]!;
+        t.targeted++;
+        if (r.acked?.get(name) === version) {
+          t.acked++;
+          t.lastAck = Math.max(t.lastAck, r.ackedAt);
+          t.a.add(r.key, () => ({ identity: r.identity, error: "" }));
+        } else if (r.nacked?.get(name) === version) {
+          t.nacked++;
+          t.n.add(r.key, () => ({ identity: r.identity, error: r.nackError }));
+        } else t.p.add(r.key, () => ({ identity: r.identity, error: "" }));
+      }
+    }
+  }
+  return {
+    policies: per.map((t) => ({
+      targeted: t.targeted,
+      acked: t.acked,
+      nacked: t.nacked,
+      lastAck: t.lastAck,
+      ackedRefs: t.a.values(),
+      nackedRefs: t.n.values(),
+      pendingRefs: t.p.values(),
+    })),
+    proxies: proxies.values(),
+    proxiesTotal: total,
+  };
+}
+
+/** The config streams of this process. */
+export function tallyStreams(streams: ConfigStreams, replica: string, q: StatusQuery): LocalTally {
+  const groups = [...streams.groups.values()].map((g) => ({
+    identity: g.identity,
+    rows: [...g.streams].map(
+      (s): Row => ({
+        key: sortKey(s.identity.proxyId, replica, s.id),
+        identity: s.identity,
+        acked: s.acked?.policies,
+        nacked: s.nacked?.record?.policies,
+        ackedAt: s.ackedAtMs,
+        nackError: s.nacked?.error ?? "",
+        status: () => proxyStatus(proxyRecord(s, replica)),
+      }),
+    ),
+  }));
+  return tally(groups, q);
+}
+
+/** Records (other replicas' laggards), grouped by identity like streams are. */
+export function tallyRecords(records: ProxyRecord[], q: StatusQuery): LocalTally {
+  const groups = new Map<string, { identity: IdentityOut; rows: Row[] }>();
+  for (const r of records) {
+    const k = identityKey(r.identity);
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { identity: r.identity, rows: [] }));
+    g.rows.push({
+      key: sortKey(r.identity.proxyId, r.replica, r.stream),
+      identity: r.identity,
+      acked: new Map(r.acked),
+      nacked: new Map(r.nacked),
+      ackedAt: r.ackedAtUnixMs ?? 0,
+      nackError: r.nackError,
+      status: () => proxyStatus(r),
+    });
+  }
+  return tally(groups.values(), q);
+}
+
+/** Tallies of several processes (the workers of one replica) as one. */
+export function mergeTallies(parts: LocalTally[], q: StatusQuery): LocalTally {
+  return {
+    policies: q.policies.map((_, i) => {
+      const ts = parts.map((p) => p.policies[i]!);
+      return {
+        targeted: ts.reduce((n, t) => n + t.targeted, 0),
+        acked: ts.reduce((n, t) => n + t.acked, 0),
+        nacked: ts.reduce((n, t) => n + t.nacked, 0),
+        lastAck: ts.reduce((n, t) => Math.max(n, t.lastAck), 0),
+        ackedRefs: mergeFirst(ts.map((t) => t.ackedRefs), q.limit),
+        nackedRefs: mergeFirst(ts.map((t) => t.nackedRefs), q.limit),
+        pendingRefs: mergeFirst(ts.map((t) => t.pendingRefs), q.limit),
+      };
+    }),
+    proxies: mergeFirst(parts.map((p) => p.proxies), q.limit),
+    proxiesTotal: parts.reduce((n, p) => n + p.proxiesTotal, 0),
+  };
+}
+
+export function proxyStatus(r: ProxyRecord): ProxyStatusOut {
+  return {
+    identity: r.identity,
+    sentVersion: r.sentVersion,
+    ackedVersion: r.ackedVersion,
+    nackedVersion: r.nackedVersion,
+    nackError: r.nackError,
+    policies: r.sent.map(([name]) => name),
+    connectedAtUnixMs: r.connectedAtUnixMs,
+    replica: r.replica,
+  };
+}
