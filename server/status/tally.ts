@@ -5,7 +5,7 @@
 // moves O(limit) data and allocates O(limit) entries whatever the stream
 // count (one record per stream was megabytes per call at 10k streams).
 import type { IdentityOut, PolicyOut, ProxyRefOut, ProxyStatusOut } from "../../proto/loader.ts";
-import type { ConfigStreams } from "../distribution/streams.ts";
+import type { ConfigStream, ConfigStreams } from "../distribution/streams.ts";
 import type { ProxyRecord } from "../store/types.ts";
 import { identityKey, policyMatches } from "../selector.ts";
 import { proxyRecord } from "./summary.ts";
@@ -81,18 +81,18 @@ export function mergeFirst<T>(lists: Keyed<T>[][], limit: number): Keyed<T>[] {
   return lists.flat().sort(byKey).slice(0, limit);
 }
 
-/** One proxy as the tally sees it. */
-interface Row {
-  key: string;
-  identity: IdentityOut;
-  acked: ReadonlyMap<string, number> | undefined;
-  nacked: ReadonlyMap<string, number> | undefined;
-  ackedAt: number;
-  nackError: string;
-  status(): ProxyStatusOut;
+/** How the tally reads one proxy (a stream, or a record): accessors, so no object per proxy is built. */
+interface ProxyReader<T> {
+  key(p: T): string;
+  identity(p: T): IdentityOut;
+  acked(p: T, policy: string): number | undefined;
+  nacked(p: T, policy: string): number | undefined;
+  ackedAt(p: T): number;
+  nackError(p: T): string;
+  status(p: T): ProxyStatusOut;
 }
 
-function tally(groups: Iterable<{ identity: IdentityOut; rows: Iterable<Row> }>, q: StatusQuery): LocalTally {
+function tally<T>(groups: Iterable<{ identity: IdentityOut; proxies: Iterable<T> }>, read: ProxyReader<T>, q: StatusQuery): LocalTally {
   const per = q.policies.map(() => ({
     targeted: 0,
     acked: 0,
@@ -108,22 +108,23 @@ function tally(groups: Iterable<{ identity: IdentityOut; rows: Iterable<Row> }>,
     // Selection depends on the identity group only: matched once per group.
     const matching: number[] = [];
     q.policies.forEach((p, i) => policyMatches(p.policy, g.identity) && matching.push(i));
-    for (const r of g.rows) {
+    for (const x of g.proxies) {
       total++;
-      proxies.add(r.key, () => r.status());
+      const key = read.key(x);
+      proxies.add(key, () => read.status(x));
       for (const i of matching) {
         const { policy, version } = q.policies[i]!;
         const name = policy.metadata!.name;
         const t = per[i]!;
         t.targeted++;
-        if (r.acked?.get(name) === version) {
+        if (read.acked(x, name) === version) {
           t.acked++;
-          t.lastAck = Math.max(t.lastAck, r.ackedAt);
-          t.a.add(r.key, () => ({ identity: r.identity, error: "" }));
-        } else if (r.nacked?.get(name) === version) {
+          t.lastAck = Math.max(t.lastAck, read.ackedAt(x));
+          t.a.add(key, () => ({ identity: read.identity(x), error: "" }));
+        } else if (read.nacked(x, name) === version) {
           t.nacked++;
-          t.n.add(r.key, () => ({ identity: r.identity, error: r.nackError }));
-        } else t.p.add(r.key, () => ({ identity: r.identity, error: "" }));
+          t.n.add(key, () => ({ identity: read.identity(x), error: read.nackError(x) }));
+        } else t.p.add(key, () => ({ identity: read.identity(x), error: "" }));
       }
     }
   }
@@ -144,41 +145,45 @@ function tally(groups: Iterable<{ identity: IdentityOut; rows: Iterable<Row> }>,
 
 /** The config streams of this process. */
 export function tallyStreams(streams: ConfigStreams, replica: string, q: StatusQuery): LocalTally {
-  const groups = [...streams.groups.values()].map((g) => ({
-    identity: g.identity,
-    rows: [...g.streams].map(
-      (s): Row => ({
-        key: sortKey(s.identity.proxyId, replica, s.id),
-        identity: s.identity,
-        acked: s.acked?.policies,
-        nacked: s.nacked?.record?.policies,
-        ackedAt: s.ackedAtMs,
-        nackError: s.nacked?.error ?? "",
-        status: () => proxyStatus(proxyRecord(s, replica)),
-      }),
-    ),
-  }));
-  return tally(groups, q);
+  const groups = [...streams.groups.values()].map((g) => ({ identity: g.identity, proxies: g.streams }));
+  return tally<ConfigStream>(
+    groups,
+    {
+      key: (s) => sortKey(s.identity.proxyId, replica, s.id),
+      identity: (s) => s.identity,
+      acked: (s, name) => s.acked?.policies.get(name),
+      nacked: (s, name) => s.nacked?.record?.policies.get(name),
+      ackedAt: (s) => s.ackedAtMs,
+      nackError: (s) => s.nacked?.error ?? "",
+      status: (s) => proxyStatus(proxyRecord(s, replica)),
+    },
+    q,
+  );
 }
 
 /** Records (other replicas' laggards), grouped by identity like streams are. */
 export function tallyRecords(records: ProxyRecord[], q: StatusQuery): LocalTally {
-  const groups = new Map<string, { identity: IdentityOut; rows: Row[] }>();
-  for (const r of records) {
-    const k = identityKey(r.identity);
+  type Indexed = { record: ProxyRecord; acked: Map<string, number>; nacked: Map<string, number> };
+  const groups = new Map<string, { identity: IdentityOut; proxies: Indexed[] }>();
+  for (const record of records) {
+    const k = identityKey(record.identity);
     let g = groups.get(k);
-    if (!g) groups.set(k, (g = { identity: r.identity, rows: [] }));
-    g.rows.push({
-      key: sortKey(r.identity.proxyId, r.replica, r.stream),
-      identity: r.identity,
-      acked: new Map(r.acked),
-      nacked: new Map(r.nacked),
-      ackedAt: r.ackedAtUnixMs ?? 0,
-      nackError: r.nackError,
-      status: () => proxyStatus(r),
-    });
+    if (!g) groups.set(k, (g = { identity: record.identity, proxies: [] }));
+    g.proxies.push({ record, acked: new Map(record.acked), nacked: new Map(record.nacked) });
   }
-  return tally(groups.values(), q);
+  return tally<Indexed>(
+    groups.values(),
+    {
+      key: ({ record: r }) => sortKey(r.identity.proxyId, r.replica, r.stream),
+      identity: ({ record: r }) => r.identity,
+      acked: (x, name) => x.acked.get(name),
+      nacked: (x, name) => x.nacked.get(name),
+      ackedAt: ({ record: r }) => r.ackedAtUnixMs ?? 0,
+      nackError: ({ record: r }) => r.nackError,
+      status: ({ record: r }) => proxyStatus(r),
+    },
+    q,
+  );
 }
 
 /** Tallies of several processes (the workers of one replica) as one. */
