@@ -81,6 +81,8 @@ test("GET /v1/policies: {\"policies\": [...]} sorted by name, zero percentage an
     const hfiJson = JSON.stringify({ policies: [{ metadata: { name: "d" }, spec: { rules: [{ match: {}, fault: { percentage: 100, delay: { fixedDelayMs: 500 } } }] } }] });
     assert.match(oldPluginParseError(hfiJson) ?? "", /missing field `fixed_delay_ms`/);
     assert.match(oldPluginParseError(JSON.stringify({ policies: [{ metadata: { name: "d" }, spec: { rules: [{ match: {}, fault: { abort: { httpStatus: 503 } } }] } }] })) ?? "", /missing field `percentage`/);
+    assert.match(oldPluginParseError(JSON.stringify({ policies: [{ metadata: { name: "d" }, spec: { rules: [{ match: {}, fault: { percentage: 12.5 } }] } }] })) ?? "", /invalid type: floating point `12.5`, expected u32/);
+    assert.match(oldPluginParseError(JSON.stringify({ policies: [{ metadata: { name: "d" }, spec: { rules: null } }] })) ?? "", /invalid type: null, expected a sequence/);
   } finally {
     await s.close();
   }

@@ -9,8 +9,15 @@
 type Check = (v: unknown, at: string) => string | undefined;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const invalid = (v: unknown, expected: string) =>
-  `invalid type: ${v === null ? "null" : Array.isArray(v) ? "sequence" : typeof v === "object" ? "map" : typeof v === "number" ? (Number.isInteger(v) ? (v < 0 ? `integer \`${v}\`` : `integer \`${v}\``) : `floating point \`${v}\``) : `${typeof v} ${JSON.stringify(v)}`}, expected ${expected}`;
+/** serde's "invalid type: <what was there>, expected <what the field is>". */
+function unexpected(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "sequence";
+  if (typeof v === "object") return "map";
+  if (typeof v === "number") return Number.isInteger(v) ? `integer \`${v}\`` : `floating point \`${v}\``;
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+const invalid = (v: unknown, expected: string) => `invalid type: ${unexpected(v)}, expected ${expected}`;
 
 const string: Check = (v) => (typeof v === "string" ? undefined : invalid(v, "a string"));
 const unsigned = (bits: 32 | 64): Check => (v) =>
