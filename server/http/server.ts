@@ -1,11 +1,9 @@
-// The HTTP side: probes, Prometheus metrics and the REST API of the old
-// control plane, on the same data as the gRPC API.
+// The HTTP side: probes, Prometheus metrics, the status report, the old
+// control plane's REST API (legacy/) and PolicyService as Connect JSON
+// (connect.ts), on the same data as the gRPC API.
 import http from "node:http";
 import * as grpc from "@grpc/grpc-js";
-import YAML from "yaml";
 import type { Logger } from "pino";
-import { policyToJson } from "../policy/index.ts";
-import type { PolicyOut } from "../../proto/loader.ts";
 import { checkBearer } from "../auth.ts";
 import { ApiError, errorBody, toApiError } from "../errors.ts";
 import type { Metrics } from "../metrics.ts";
@@ -19,7 +17,6 @@ import { isLegacyPath, legacyRoute } from "./legacy/routes.ts";
 import { decodePath } from "./query.ts";
 import type { ProxyBoard } from "../status/proxy-board.ts";
 
-export const MAX_BODY_BYTES = 1024 * 1024;
 /** How long /readyz waits for the store before answering 503. */
 export const READY_TIMEOUT_MS = 2000;
 
@@ -49,54 +46,6 @@ function sendError(res: http.ServerResponse, err: unknown): void {
 const bad = (status: number, message: string) =>
   new ApiError(status === 401 ? grpc.status.UNAUTHENTICATED : grpc.status.INVALID_ARGUMENT, status, message);
 
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  const tooLarge = () => bad(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
-  if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
-    req.resume(); // discard the upload so the client can read the answer
-    return Promise.reject(tooLarge());
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on("data", (chunk: Buffer) => {
-      if (over) return;
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        over = true;
-        chunks.length = 0;
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => !over && resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
-/** Request body as an object: JSON (default) or YAML by content-type. */
-async function readPolicyBody(req: http.IncomingMessage): Promise<unknown> {
-  const type = (req.headers["content-type"] ?? "application/json").split(";")[0]!.trim().toLowerCase();
-  const isJson = type === "application/json" || type.endsWith("+json") || type === "";
-  const isYaml = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"].includes(type);
-  if (!isJson && !isYaml) throw bad(415, `unsupported content-type "${type}": use application/json or application/yaml`);
-  const body = (await readBody(req)).toString("utf8");
-  if (!body.trim()) throw bad(400, "request body is empty: expected a policy");
-  if (isJson) {
-    try {
-      return JSON.parse(body);
-    } catch (err) {
-      throw bad(400, `malformed JSON body: ${(err as Error).message}`);
-    }
-  }
-  try {
-    return YAML.parse(body);
-  } catch (err) {
-    throw bad(400, `malformed YAML body: ${(err as Error).message}`);
-  }
-}
-
 async function ready(store: PolicyStore): Promise<string | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -113,8 +62,6 @@ async function ready(store: PolicyStore): Promise<string | undefined> {
     clearTimeout(timer);
   }
 }
-
-const json = (p: PolicyOut) => policyToJson(p);
 
 export function createHttpServer(deps: HttpDeps): http.Server {
   const { logger } = deps;
