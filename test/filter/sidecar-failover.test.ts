@@ -1,93 +1,51 @@
-// `hfi sidecar --control-plane A,B` (the real CLI process) fails over the way
-// Envoy's cluster does for the filter's config stream: a first address that
-// is down is skipped, and when the control plane it is on goes away mid-run
-// the streams reconnect to the other one. Each control plane is a real server
-// with its own store; where the streams are is read from each one's status
-// (a sidecar with --workers 1 holds 2 streams: main thread + worker).
+// `hfi sidecar --control-plane a,b`: the filter's config stream goes to the
+// first address that answers and moves to the next when its replica goes
+// away (two replicas on one real etcd, the compiled filter in the host).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { spawn, type ChildProcess } from "node:child_process";
-import { startTestServer, PolicyClient, type TestServer } from "../support/server.ts";
+import net from "node:net";
+import { TestEtcd } from "../support/etcd.ts";
 import { freePort } from "../support/ports.ts";
-import { HFI_BIN, cleanEnv } from "../cli/run.ts";
-import { FILTER_WASM, waitFor } from "./helpers.ts";
+import { PolicyClient, startTestServer } from "../support/server.ts";
+import { startSidecar } from "../../filter/host/sidecar/proxy.ts";
+import { FILTER_WASM, abortPolicy, quietLogger, waitFor } from "./helpers.ts";
 
-const STREAMS = 2; // --workers 1 + the main thread's VM
-
-let upstream: http.Server;
-let upstreamUrl = "";
-test.before(async () => {
-  upstream = http.createServer((_req, res) => res.end("ok"));
-  await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
-  upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-});
-test.after(() => new Promise<void>((r) => upstream.close(() => r())));
-
-async function sidecar(controlPlane: string): Promise<{ proc: ChildProcess; stop(): Promise<void> }> {
-  const port = await freePort();
-  const proc = spawn(
-    process.execPath,
-    [HFI_BIN, "sidecar", "--listen", `127.0.0.1:${port}`, "--upstream", upstreamUrl, "--control-plane", controlPlane, "--service", "payments", "--namespace", "demo", "--workers", "1", "--wasm", FILTER_WASM, "--log-level", "warn"],
-    { env: cleanEnv(), stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let stderr = "";
-  proc.stderr!.on("data", (d) => (stderr += String(d)));
-  await waitFor(async () => {
-    if (proc.exitCode !== null) throw new Error(`hfi sidecar exited ${proc.exitCode}: ${stderr}`);
-    return fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false);
-  }, "hfi sidecar listening", 20_000);
-  return {
-    proc,
-    stop: async () => {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((r) => proc.once("exit", r));
-      proc.kill("SIGTERM");
-      await exited;
-    },
-  };
-}
-
-/** Config streams of service payments that `server` currently holds and that ACKed. */
-async function streamsOn(pc: PolicyClient): Promise<number> {
-  const st = await pc.status();
-  return st.proxies.filter((p) => p.ackedVersion && p.identity?.service === "payments").length;
-}
-
-async function controlPlane(): Promise<{ server: TestServer; pc: PolicyClient }> {
-  const server = await startTestServer();
-  return { server, pc: new PolicyClient(server.grpcAddress) };
-}
-
-test("first address down: the streams go to the second", async () => {
+test("a dead first address and a replica that goes away: faults keep coming from the next one", async () => {
+  const etcd = await TestEtcd.start();
+  const a = await startTestServer({ etcd });
+  const b = await startTestServer({ etcd });
+  const upstream = http.createServer((_req, res) => res.end("ok"));
+  await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
+  const upstreamUrl = `http://127.0.0.1:${(upstream.address() as net.AddressInfo).port}`;
   const dead = `127.0.0.1:${await freePort()}`;
-  const b = await controlPlane();
-  const sc = await sidecar(`${dead},${b.server.grpcAddress}`);
+  const pcB = new PolicyClient(b.grpcAddress);
+  const sidecar = await startSidecar({
+    listen: "127.0.0.1:0",
+    upstream: upstreamUrl,
+    controlPlane: `${dead},${a.grpcAddress},${b.grpcAddress}`,
+    service: "frontend",
+    namespace: "demo",
+    wasm: FILTER_WASM,
+    logger: quietLogger,
+  });
+  const status = async (path: string) => (await fetch(`http://${sidecar.address}${path}`)).status;
   try {
-    await waitFor(async () => (await streamsOn(b.pc)) === STREAMS, `${STREAMS} streams on the second control plane`, 30_000);
+    await pcB.apply({ policy: abortPolicy("first", { service: "frontend" }, { status: 418, path: "/first" }) });
+    await waitFor(async () => (await status("/first")) === 418, "policy via the second address", 20_000);
+    // Its stream is on A (the first address that answers); B reports it through the shared status board.
+    await waitFor(async () => (await pcB.status("first")).proxies.some((p) => p.replica === a.replicaId), "the stream on A", 20_000);
+    await a.close();
+    await pcB.apply({ policy: abortPolicy("second", { service: "frontend" }, { status: 419, path: "/second" }) });
+    await waitFor(async () => (await status("/second")) === 419, "policy after A went away", 30_000);
+    assert.is(await status("/first"), 418, "the held rules stayed");
   } finally {
-    await sc.stop();
-    b.pc.close();
-    await b.server.close();
-  }
-});
-
-test("the first control plane dies mid-run: the streams reconnect to the other", async () => {
-  const a = await controlPlane();
-  const b = await controlPlane();
-  const sc = await sidecar(`${a.server.grpcAddress},${b.server.grpcAddress}`);
-  try {
-    await waitFor(async () => (await streamsOn(a.pc)) === STREAMS, `${STREAMS} streams on the first control plane`, 30_000);
-    assert.is(await streamsOn(b.pc), 0, "nothing on the second while the first is up");
-    a.pc.close();
-    await a.server.close();
-    await waitFor(async () => (await streamsOn(b.pc)) === STREAMS, `${STREAMS} streams moved to the second control plane`, 30_000);
-    assert.is(sc.proc.exitCode, null, "the sidecar kept running");
-  } finally {
-    await sc.stop();
-    b.pc.close();
-    await b.server.close();
+    await sidecar.close();
+    pcB.close();
+    await a.close().catch(() => {});
+    await b.close();
+    await new Promise((r) => upstream.close(r));
+    await etcd.stop();
   }
 });
 
