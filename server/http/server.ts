@@ -6,7 +6,9 @@ import YAML from "yaml";
 import type { Logger } from "pino";
 import { policyToJson } from "../policy/index.ts";
 import type { PolicyOut } from "../../proto/loader.ts";
-import { checkBearer } from "../auth.ts";
+import type { Access } from "../security/access.ts";
+import { httpCaller } from "./caller.ts";
+import { isProbePath, pingStore, probeAnswer, type Readiness } from "./probes.ts";
 import { ApiError, errorBody, toApiError } from "../errors.ts";
 import type { Metrics } from "../metrics.ts";
 import type { PolicyOps } from "../policy-ops.ts";
@@ -28,7 +30,9 @@ export interface HttpDeps {
   proxies: ProxyBoard;
   metrics: Metrics;
   logger: Logger;
-  apiToken?: string;
+  access: Access;
+  /** /readyz: can this replica serve config streams (probes.ts). */
+  readiness: Readiness;
   isClosing: () => boolean;
 }
 
@@ -94,21 +98,8 @@ async function readPolicyBody(req: http.IncomingMessage): Promise<unknown> {
   }
 }
 
-async function ready(store: PolicyStore): Promise<string | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      store.ping(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`store did not answer within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
-      }),
-    ]);
-    return undefined;
-  } catch (err) {
-    return `store unavailable: ${(err as Error)?.message ?? String(err)}`;
-  } finally {
-    clearTimeout(timer);
-  }
+function ready(store: PolicyStore): Promise<string | undefined> {
+  return pingStore(store);
 }
 
 const json = (p: PolicyOut) => policyToJson(p);
@@ -125,7 +116,11 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     if (path === "/healthz" || path === "/v1/health") {
       return send(res, 200, { status: "ok" });
     }
-    if (path === "/readyz" || path === "/v1/ready") {
+    if (isProbePath(path)) {
+      const [status, body] = await probeAnswer(path, deps);
+      return send(res, status, body);
+    }
+    if (path === "/v1/ready") {
       if (deps.isClosing()) return send(res, 503, { status: "not ready", reason: "server shutting down" });
       const reason = await ready(deps.store);
       return reason ? send(res, 503, { status: "not ready", reason }) : send(res, 200, { status: "ready", store: deps.store.kind });
@@ -138,10 +133,11 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     if (path !== "/v1/policies" && !path.startsWith("/v1/policies/")) {
       throw new ApiError(grpc.status.NOT_FOUND, 404, `no route for ${method} ${path}`);
     }
-    const denied = checkBearer(deps.apiToken, req.headers.authorization);
-    if (denied) {
-      res.setHeader("www-authenticate", "Bearer");
-      throw bad(401, denied);
+    try {
+      deps.access.management(httpCaller(req));
+    } catch (err) {
+      if ((err as { httpStatus?: number }).httpStatus === 401) res.setHeader("www-authenticate", "Bearer");
+      throw err;
     }
 
     const allow = (methods: string[]) => {
