@@ -140,7 +140,7 @@ test("REST errors: 400 validation/malformed, 404, 405, 413, 415, PUT name mismat
 });
 
 test("REST auth: 401 without the bearer token on /v1/policies*, probes and metrics open", async () => {
-  const s = await startTestServer({ apiToken: "t0ken" });
+  const s = await startTestServer({ apiToken: "t0ken", streamToken: "str3am" });
   try {
     assert.is((await req(s, "GET", "/v1/policies")).status, 401);
     const wrong = await req(s, "POST", "/v1/policies", policyJson("a"), { authorization: "Bearer nope" });
