@@ -51,6 +51,9 @@ function bind(server: grpc.Server, addr: string): Promise<number> {
 
 export async function startGrpc(deps: GrpcDeps): Promise<GrpcSide> {
   const { config, logger } = deps;
+  // grpc-js's own log lines ("E No address added ...") go to our log, not raw to stderr:
+  // what matters (e.g. which address is taken) is reported in words by the caller.
+  grpc.setLogger({ error: (...args: unknown[]) => logger.debug({ grpcJs: args.map(String).join(" ") }, "grpc-js") });
   const configCalls = new Set<RawGrpcCall<StreamConfigRequestOut>>();
   const watchers = new Set<grpc.ServerWritableStream<unknown, unknown>>();
   const server = new TolerantServer({
