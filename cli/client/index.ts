@@ -88,8 +88,11 @@ export interface PolicyClient {
     name: string,
     opts?: { expectedVersion?: number },
   ): Promise<{ policy: PolicyOut; revision: number; invalid?: InvalidPolicyOut }>;
-  /** One policy's status (and the proxies), or every policy's when name is omitted. */
-  getPolicyStatus(name?: string): Promise<GetPolicyStatusResponseOut>;
+  /**
+   * One policy's status (and the proxies), or every policy's when name is omitted. Proxy lists
+   * hold at most proxyLimit entries (server default 100, at most 10000); counts are exact.
+   */
+  getPolicyStatus(name?: string, opts?: { proxyLimit?: number }): Promise<GetPolicyStatusResponseOut>;
   /** Change events as they happen. Leaving the loop (break/return/throw) cancels the stream. */
   watchPolicies(opts?: WatchOptions): AsyncIterable<PolicyEventOut>;
   close(): void;
@@ -197,8 +200,11 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
       return out;
     },
 
-    getPolicyStatus(name = "") {
-      return unary<{ name: string }, GetPolicyStatusResponseOut>(stub.getPolicyStatus as never, { name });
+    getPolicyStatus(name = "", o = {}) {
+      return unary<{ name: string; proxyLimit: number }, GetPolicyStatusResponseOut>(stub.getPolicyStatus as never, {
+        name,
+        proxyLimit: o.proxyLimit ?? 0,
+      });
     },
 
     watchPolicies(o = {}) {

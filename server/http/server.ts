@@ -15,7 +15,7 @@ import type { PolicyOps } from "../policy-ops.ts";
 import type { PolicyStore } from "../store/types.ts";
 import type { ConfigStreams } from "../distribution/streams.ts";
 import type { PolicyView } from "../distribution/view.ts";
-import { collectStatus, PARTIAL_STATUS_HEADER } from "../status/report.ts";
+import { collectStatus, PARTIAL_STATUS_HEADER, proxyLimit } from "../status/report.ts";
 import type { ProxyBoard } from "../status/proxy-board.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -161,12 +161,14 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     if (path === "/v1/policies/status") {
       allow(["GET"]);
       const name = url.searchParams.get("name");
+      const limitParam = url.searchParams.get("proxy_limit") ?? url.searchParams.get("proxyLimit") ?? "0";
+      const limit = proxyLimit(/^\d+$/.test(limitParam) ? Number(limitParam) : NaN);
       let policies = deps.view.list();
       if (name) {
         policies = policies.filter((p) => p.policy.metadata!.name === name);
         if (!policies.length) throw new ApiError(grpc.status.NOT_FOUND, 404, `policy "${name}" not found`);
       }
-      const { report, partial } = await collectStatus(policies, deps.proxies);
+      const { report, partial } = await collectStatus(policies, deps.proxies, limit);
       // Only this replica's proxies: said in a header and a field (absent when complete).
       if (partial) res.setHeader(PARTIAL_STATUS_HEADER, partial);
       return send(res, 200, report);

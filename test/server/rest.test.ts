@@ -3,6 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { PolicyClient, startTestServer, type TestServer } from "../support/server.ts";
+import { EXPENSIVE_DEFAULT_METRICS } from "../../server/metrics.ts";
 
 const policyJson = (name: string, pct = 10) => ({
   metadata: { name },
@@ -39,6 +40,9 @@ test("probes and metrics", async () => {
     for (const name of ["hfi_config_pushes_total", "hfi_apply_to_push_seconds", "hfi_acks_total", "hfi_nacks_total", "hfi_store_errors_total", "hfi_invalid_policies_total", "hfi_config_streams"]) {
       assert.ok(m.text.includes(name), name);
     }
+    // Scrape cost must not grow with the stream count: no per-handle / per-fd walks.
+    for (const name of EXPENSIVE_DEFAULT_METRICS) assert.not.match(m.text, new RegExp(`^${name}[ {]`, "m"), name);
+    assert.match(m.text, /^nodejs_eventloop_lag_p99_seconds /m);
   } finally {
     await s.close();
   }
