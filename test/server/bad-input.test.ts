@@ -54,7 +54,7 @@ test("undecodable request messages are INVALID_ARGUMENT on every RPC, not INTERN
   }
 });
 
-test("a lone UTF-16 surrogate in any string is rejected with the field path (gRPC and REST), nothing stored", async () => {
+test("a lone UTF-16 surrogate in any string is rejected with the field path (JSON and YAML bodies), nothing stored", async () => {
   for (const s of servers) {
     const client = new PolicyClient(s.proc.grpcAddress);
     try {
