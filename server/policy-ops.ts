@@ -36,9 +36,11 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The user-controlled content of a policy: name, labels and spec. */
+/** The user-controlled content of a policy: name, labels, version label and spec. */
 function content(p: PolicyOut): string {
-  return canonicalJson(pruneMessage({ name: p.metadata?.name, labels: p.metadata?.labels ?? {}, spec: p.spec }));
+  return canonicalJson(
+    pruneMessage({ name: p.metadata?.name, labels: p.metadata?.labels ?? {}, versionLabel: p.metadata?.versionLabel ?? "", spec: p.spec }),
+  );
 }
 
 export interface PolicyOpsHooks {
