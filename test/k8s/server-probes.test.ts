@@ -78,13 +78,13 @@ test("probe paths answer on a live server; through an etcd outage readiness stay
     assert.match(metrics, /^hfi_store_up\{store="etcd"\} 0$/m);
     assert.is(await status(server, ready), 200, `${ready} stays 200: the replica still serves config streams from its view`);
     assert.is(await status(server, live), 200, `${live} stays 200: no restart loop while etcd is down`);
-    const write = await fetch(`http://${server.httpAddress}/v1/policies`, {
+    const write = await fetch(`http://${server.httpAddress}/hfi.v1.PolicyService/ApplyPolicy`, {
       method: "POST",
       headers: { authorization: "Bearer test-hfi_api_token", "content-type": "application/json" },
-      body: JSON.stringify({ metadata: { name: "during-outage" }, spec: { rules: [{ fault: { percentage: 1, abort: { http_status: 503 } } }] } }),
+      body: JSON.stringify({ policy: { metadata: { name: "during-outage" }, spec: { rules: [{ fault: { percentage: 1, abort: { http_status: 503 } } }] } } }),
     });
     assert.is(write.status, 503, "writes fail while the store is down");
-    assert.is(((await write.json()) as { code: string }).code, "UNAVAILABLE");
+    assert.is(((await write.json()) as { code: string }).code, "unavailable");
   } finally {
     await server?.close().catch(() => {});
     if (!etcdStopped) await etcd.stop();

@@ -54,23 +54,32 @@ test("undecodable request messages are INVALID_ARGUMENT on every RPC, not INTERN
   }
 });
 
-test("a lone UTF-16 surrogate in any string is rejected with the field path (JSON and YAML bodies), nothing stored", async () => {
+test("a lone UTF-16 surrogate in any string is rejected with the field path (Connect JSON and the old REST route), nothing stored", async () => {
   for (const s of servers) {
     const client = new PolicyClient(s.proc.grpcAddress);
     try {
-      // (gRPC cannot carry one: the UTF-8 decoder turns invalid bytes into U+FFFD. JSON and YAML escapes can.)
-      const yaml = 'metadata: {name: lone}\nspec:\n  selector: {service: "web\\ud800"}\n  rules: [{fault: {percentage: 1, abort: {http_status: 503}}}]\n';
-      const y = await fetch(`http://${s.proc.httpAddress}/v1/policies`, { method: "POST", headers: { "content-type": "application/yaml" }, body: yaml });
-      assert.is(y.status, 400, s.name);
-      assert.match(((await y.json()) as { error: string }).error, /spec\.selector\.service: is not valid Unicode: lone UTF-16 surrogate U\+D800 at character 3/);
-      const body = '{"metadata":{"name":"lone","labels":{"team":"a\\udfff"}},"spec":{"rules":[{"match":{"headers":[{"name":"x","exact":"\\ud83d"}]},"fault":{"percentage":1,"abort":{"http_status":503}}}]}}';
-      const res = await fetch(`http://${s.proc.httpAddress}/v1/policies`, { method: "POST", headers: { "content-type": "application/json" }, body });
-      assert.is(res.status, 400, s.name);
-      const json = (await res.json()) as { fieldErrors: { path: string; reason: string }[] };
-      assert.equal(
-        json.fieldErrors.map((e) => e.path),
-        ['metadata.labels["team"]', "spec.rules[0].match.headers[0].exact"],
+      // (gRPC cannot carry one: the UTF-8 decoder turns invalid bytes into U+FFFD. JSON escapes can.)
+      const connect = await fetch(`http://${s.proc.httpAddress}/hfi.v1.PolicyService/ApplyPolicy`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"policy":{"metadata":{"name":"lone","labels":{"team":"a\\udfff"}},"spec":{"selector":{"service":"web\\ud800"},"rules":[{"fault":{"percentage":1,"abort":{"http_status":503}}}]}}}',
+      });
+      assert.is(connect.status, 400, s.name);
+      assert.is(
+        ((await connect.json()) as { message: string }).message,
+        'policy.metadata.labels["team"]: is not valid Unicode: lone UTF-16 surrogate U+DFFF at character 1; policy.spec.selector.service: is not valid Unicode: lone UTF-16 surrogate U+D800 at character 3',
       );
+      // The old REST route (old body shape), same check.
+      const old = await fetch(`http://${s.proc.httpAddress}/v1/policies`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"metadata":{"name":"lone"},"spec":{"rules":[{"match":{"path":{"prefix":"/a\\ud800"}},"fault":{"percentage":1,"abort":{"httpStatus":503}}}]}}',
+      });
+      assert.is(old.status, 400, s.name);
+      // The old error shape (details.field + validation_message for a single error).
+      const json = (await old.json()) as { error: string; details: { field: string; validation_message: string } };
+      assert.is(json.error, "invalid_input");
+      assert.equal([json.details.field, json.details.validation_message], ["spec.rules[0].match.path.prefix", "is not valid Unicode: lone UTF-16 surrogate U+D800 at character 2"]);
       // A valid surrogate pair (an emoji) is fine.
       const fine = await client.apply({
         policy: { metadata: { name: "pair" }, spec: { rules: [{ match: { headers: [{ name: "x-note", exact: "ok 😀" }] }, fault: { percentage: 1, abort: { httpStatus: 503 } } }] } },

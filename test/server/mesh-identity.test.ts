@@ -76,7 +76,7 @@ test("only the last XFCC element (the sidecar's) counts; a header from anyone bu
   assert.is(none.code, grpc.status.UNAUTHENTICATED);
 });
 
-test("management: admin principal or API token; another mesh identity is PERMISSION_DENIED (gRPC and REST)", async () => {
+test("management: admin principal or API token; another mesh identity is PERMISSION_DENIED (gRPC, old REST, Connect)", async () => {
   const req = applyDef.requestSerialize({ policy: { metadata: { name: "by-admin" }, spec: { rules: [{ fault: { percentage: 1, abort: { httpStatus: 503 } } }] } } });
   const ok = await rawCall(server.grpcAddress, applyDef.path, req, { headers: { "x-forwarded-client-cert": xfcc(ADMIN) }, localAddress: SIDECAR });
   assert.is(ok.code, grpc.status.OK, ok.message);
@@ -101,6 +101,22 @@ test("management: admin principal or API token; another mesh identity is PERMISS
   assert.is(await rest({ "x-forwarded-client-cert": xfcc(ADMIN) }, SIDECAR), 200);
   assert.is(await rest({ "x-forwarded-client-cert": xfcc(DEMO) }, SIDECAR), 403);
   assert.is(await rest({ "x-forwarded-client-cert": xfcc(ADMIN) }, "127.0.0.1"), 401);
+
+  // Connect JSON on the HTTP port: the same check as gRPC.
+  const connect = (headers: Record<string, string>) =>
+    new Promise<number>((resolve, reject) => {
+      import("node:http").then(({ request }) => {
+        const [host, port] = server.httpAddress.split(":");
+        const r = request(
+          { host, port: Number(port), method: "POST", path: "/hfi.v1.PolicyService/ListPolicies", localAddress: SIDECAR, headers: { ...headers, "content-type": "application/json" } },
+          (res) => (res.resume(), resolve(res.statusCode!)),
+        );
+        r.on("error", reject);
+        r.end("{}");
+      });
+    });
+  assert.is(await connect({ "x-forwarded-client-cert": xfcc(ADMIN) }), 200);
+  assert.is(await connect({ "x-forwarded-client-cert": xfcc(DEMO) }), 403);
 });
 
 test.run();
