@@ -28,6 +28,7 @@ export type { ProxyRef, ProxyRef__Output as ProxyRefOut } from "./gen/hfi/v1/Pro
 export type { PolicyEvent, PolicyEvent__Output as PolicyEventOut } from "./gen/hfi/v1/PolicyEvent.ts";
 export type { StreamConfigRequest, StreamConfigRequest__Output as StreamConfigRequestOut } from "./gen/hfi/v1/StreamConfigRequest.ts";
 export type { Subscribe, Subscribe__Output as SubscribeOut } from "./gen/hfi/v1/Subscribe.ts";
+export type { Serving, Serving__Output as ServingOut } from "./gen/hfi/v1/Serving.ts";
 export type { ConfigSnapshot, ConfigSnapshot__Output as ConfigSnapshotOut } from "./gen/hfi/v1/ConfigSnapshot.ts";
 export type { SnapshotPolicy, SnapshotPolicy__Output as SnapshotPolicyOut } from "./gen/hfi/v1/SnapshotPolicy.ts";
 export type { PolicyServiceClient } from "./gen/hfi/v1/PolicyService.ts";
