@@ -18,6 +18,7 @@ import type { Identity as _hfi_v1_Identity, Identity__Output as _hfi_v1_Identity
 import type { InvalidPolicy as _hfi_v1_InvalidPolicy, InvalidPolicy__Output as _hfi_v1_InvalidPolicy__Output } from './hfi/v1/InvalidPolicy.ts';
 import type { ListPoliciesRequest as _hfi_v1_ListPoliciesRequest, ListPoliciesRequest__Output as _hfi_v1_ListPoliciesRequest__Output } from './hfi/v1/ListPoliciesRequest.ts';
 import type { ListPoliciesResponse as _hfi_v1_ListPoliciesResponse, ListPoliciesResponse__Output as _hfi_v1_ListPoliciesResponse__Output } from './hfi/v1/ListPoliciesResponse.ts';
+import type { LognormalDelay as _hfi_v1_LognormalDelay, LognormalDelay__Output as _hfi_v1_LognormalDelay__Output } from './hfi/v1/LognormalDelay.ts';
 import type { Metadata as _hfi_v1_Metadata, Metadata__Output as _hfi_v1_Metadata__Output } from './hfi/v1/Metadata.ts';
 import type { Policy as _hfi_v1_Policy, Policy__Output as _hfi_v1_Policy__Output } from './hfi/v1/Policy.ts';
 import type { PolicyEvent as _hfi_v1_PolicyEvent, PolicyEvent__Output as _hfi_v1_PolicyEvent__Output } from './hfi/v1/PolicyEvent.ts';
@@ -31,6 +32,7 @@ import type { RequestMatch as _hfi_v1_RequestMatch, RequestMatch__Output as _hfi
 import type { Rule as _hfi_v1_Rule, Rule__Output as _hfi_v1_Rule__Output } from './hfi/v1/Rule.ts';
 import type { Selector as _hfi_v1_Selector, Selector__Output as _hfi_v1_Selector__Output } from './hfi/v1/Selector.ts';
 import type { StringMatch as _hfi_v1_StringMatch, StringMatch__Output as _hfi_v1_StringMatch__Output } from './hfi/v1/StringMatch.ts';
+import type { UniformDelay as _hfi_v1_UniformDelay, UniformDelay__Output as _hfi_v1_UniformDelay__Output } from './hfi/v1/UniformDelay.ts';
 import type { WatchPoliciesRequest as _hfi_v1_WatchPoliciesRequest, WatchPoliciesRequest__Output as _hfi_v1_WatchPoliciesRequest__Output } from './hfi/v1/WatchPoliciesRequest.ts';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -58,6 +60,7 @@ export interface ProtoGrpcType {
       InvalidPolicy: MessageTypeDefinition<_hfi_v1_InvalidPolicy, _hfi_v1_InvalidPolicy__Output>
       ListPoliciesRequest: MessageTypeDefinition<_hfi_v1_ListPoliciesRequest, _hfi_v1_ListPoliciesRequest__Output>
       ListPoliciesResponse: MessageTypeDefinition<_hfi_v1_ListPoliciesResponse, _hfi_v1_ListPoliciesResponse__Output>
+      LognormalDelay: MessageTypeDefinition<_hfi_v1_LognormalDelay, _hfi_v1_LognormalDelay__Output>
       Metadata: MessageTypeDefinition<_hfi_v1_Metadata, _hfi_v1_Metadata__Output>
       Policy: MessageTypeDefinition<_hfi_v1_Policy, _hfi_v1_Policy__Output>
       PolicyEvent: MessageTypeDefinition<_hfi_v1_PolicyEvent, _hfi_v1_PolicyEvent__Output>
@@ -71,6 +74,7 @@ export interface ProtoGrpcType {
       Rule: MessageTypeDefinition<_hfi_v1_Rule, _hfi_v1_Rule__Output>
       Selector: MessageTypeDefinition<_hfi_v1_Selector, _hfi_v1_Selector__Output>
       StringMatch: MessageTypeDefinition<_hfi_v1_StringMatch, _hfi_v1_StringMatch__Output>
+      UniformDelay: MessageTypeDefinition<_hfi_v1_UniformDelay, _hfi_v1_UniformDelay__Output>
       WatchPoliciesRequest: MessageTypeDefinition<_hfi_v1_WatchPoliciesRequest, _hfi_v1_WatchPoliciesRequest__Output>
     }
   }

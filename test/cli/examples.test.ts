@@ -18,6 +18,7 @@ const EXPECTED: Record<string, string[]> = {
   "abort.yaml": ["payments-abort"],
   "api-abort.yaml": ["api-abort"],
   "delay.yaml": ["frontend-slow"],
+  "delay-distributions.yaml": ["fe-latency"],
   "frontend-delay.yaml": ["frontend-delay"],
   "header-match.yaml": ["checkout-test-users"],
   "late-stage.yaml": ["inventory-late-timeout"],
@@ -66,6 +67,10 @@ test("every valid example applies (created), then applies again unchanged; shape
     assert.is(r1!.fault!.abort!.httpStatus, 503);
     assert.is(r1!.fault!.abort!.body, "injected");
     assert.is(api.metadata!.expiresAtUnixMs, 0, "rule 2 has no duration: the policy does not expire");
+
+    const latency = await client.getPolicy("fe-latency");
+    assert.equal(latency.spec!.rules[0]!.fault!.delay!.uniform, { minMs: 100, maxMs: 200 });
+    assert.equal(latency.spec!.rules[1]!.fault!.delay!.lognormal, { p50Ms: 50, p99Ms: 400 }, "lowerCamelCase spelling");
 
     const late = await client.getPolicy("inventory-late-timeout");
     assert.is(late.spec!.rules[0]!.fault!.startDelayMs, 2000);
