@@ -14,6 +14,7 @@ export type { GetPolicyRequest, GetPolicyRequest__Output as GetPolicyRequestOut 
 export type { GetPolicyResponse, GetPolicyResponse__Output as GetPolicyResponseOut } from "./hfi/v1/GetPolicyResponse.ts";
 export type { GetPolicyStatusRequest, GetPolicyStatusRequest__Output as GetPolicyStatusRequestOut } from "./hfi/v1/GetPolicyStatusRequest.ts";
 export type { GetPolicyStatusResponse, GetPolicyStatusResponse__Output as GetPolicyStatusResponseOut } from "./hfi/v1/GetPolicyStatusResponse.ts";
+export type { GrpcMatch, GrpcMatch__Output as GrpcMatchOut } from "./hfi/v1/GrpcMatch.ts";
 export type { HeaderMatch, HeaderMatch__Output as HeaderMatchOut } from "./hfi/v1/HeaderMatch.ts";
 export type { HeaderValue, HeaderValue__Output as HeaderValueOut } from "./hfi/v1/HeaderValue.ts";
 export type { Identity, Identity__Output as IdentityOut } from "./hfi/v1/Identity.ts";

@@ -1,6 +1,6 @@
 // Issue 12's request-side faults end to end through `hfi sidecar` (the
 // proxy, worker VMs running the compiled filter, the real control plane, a
-// real upstream over HTTP): delay distributions.
+// real upstream over HTTP): delay distributions, the gRPC shorthand.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import http from "node:http";
@@ -96,6 +96,29 @@ test("delay.lognormal: draws around the median, recorded per request", async () 
   // Mean of this lognormal: 20 * exp(sigma^2 / 2) = 20.9 ms, standard error 1 ms over 40 draws.
   const mean = (after.sum - before.sum) / n;
   assert.ok(mean >= 15 && mean <= 27, `mean draw ${mean}`);
+});
+
+test("match.grpc compiles to the path: the service's calls get the gRPC-aware abort, others pass", async () => {
+  await applyAndWait(
+    pc,
+    policy("fe-grpc", [
+      { match: { grpc: { service: "demo.Catalog", method: "*" } }, fault: { percentage: 100, abort: { httpStatus: 503, grpcStatus: 14 } } },
+      { match: { grpc: { service: "*", method: "Ping" } }, fault: { percentage: 100, abort: { httpStatus: 418 } } },
+    ]),
+    2,
+  );
+  const grpcCall = (path: string) => fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/grpc", te: "trailers" }, body: new Uint8Array(5) });
+  const hit = await grpcCall("/demo.Catalog/ListProducts");
+  assert.is(hit.status, 200, "gRPC aborts are HTTP 200 with a grpc-status (trailers-only)");
+  assert.is(hit.headers.get("grpc-status"), "14");
+  assert.is(hit.headers.get("x-hfi-fault"), "fe-grpc");
+  const other = await grpcCall("/demo.Cart/ListProducts");
+  assert.is(other.status, 200);
+  assert.is(other.headers.get("grpc-status"), null, "another service reaches the upstream");
+  assert.match(await other.text(), /demo\.Cart/);
+  // service "*": any service's Ping; plain HTTP gets the HTTP status.
+  assert.is((await fetch(`${base}/demo.Cart/Ping`)).status, 418);
+  assert.is((await fetch(`${base}/demo.Cart/Ping/more`)).status, 200, "exactly /<service>/<method>");
 });
 
 test.run();

@@ -7,6 +7,7 @@ import fc from "fast-check";
 import {
   compileHfiRegex,
   encodedSize,
+  filterRules,
   hfiRegexError,
   parsePolicyDocuments,
   parsePolicyInput,
@@ -119,6 +120,25 @@ test("delay distributions: the issue's shapes, snake_case and lowerCamelCase ali
   assert.equal((policyToJson(ln) as any).spec.rules[0].fault.delay, { lognormal: { p50Ms: 50, p99Ms: 400 } });
 });
 
+test("match.grpc: stored as written (empty = \"*\"), compiled into the path matcher for the filter", () => {
+  const p = ok(withMatch({ grpc: { service: "demo.Catalog", method: "*" } }));
+  assert.equal(p.spec!.rules[0]!.match!.grpc, { service: "demo.Catalog", method: "*" });
+  assert.is(p.spec!.rules[0]!.match!.path, null, "the stored form keeps the shorthand");
+  assert.equal(ok(withMatch({ grpc: { service: "demo.Catalog" } })).spec!.rules[0]!.match!.grpc, { service: "demo.Catalog", method: "*" });
+  const compiled = (g: object) => {
+    const m = filterRules(ok(withMatch({ grpc: g })).spec!.rules)[0]!.match!;
+    assert.is(m.grpc, null);
+    return { [m.path!.kind!]: (m.path as any)[m.path!.kind!] };
+  };
+  assert.equal(compiled({ service: "demo.Catalog", method: "List" }), { exact: "/demo.Catalog/List" });
+  assert.equal(compiled({ service: "demo.Catalog", method: "*" }), { prefix: "/demo.Catalog/" });
+  assert.equal(compiled({ service: "*", method: "List" }), { regex: "^/[^/]+/List$" });
+  assert.equal(compiled({}), { regex: "^/[^/]+/[^/]+$" });
+  // The compiled regexes are in the HFI subset and mean what they say.
+  const any = compileHfiRegex("^/[^/]+/List$");
+  assert.ok(any.test("/a.B/List") && !any.test("/a.B/ListAll") && !any.test("/a/b/List"));
+});
+
 test("snake_case and lowerCamelCase field names are equivalent", () => {
   const snake = ok({
     metadata: { name: "x" },
@@ -217,6 +237,10 @@ const BAD: [string, unknown, string[]][] = [
   ["too many abort headers", withFault({ percentage: 5, abort: { http_status: 503, headers: Array.from({ length: 17 }, (_, i) => ({ name: `h${i}`, value: "v" })) } }), ["spec.rules[0].fault.abort.headers: must have at most 16 entries (got 17)"]],
   ["abort header value with CRLF", withFault({ percentage: 5, abort: { http_status: 503, headers: [{ name: "x-a", value: "a\r\nb: c" }] } }), ["spec.rules[0].fault.abort.headers[0].value: must not contain CR, LF or NUL"]],
   ["abort header the proxy owns", withFault({ percentage: 5, abort: { http_status: 503, headers: [{ name: "Content-Length", value: "1" }] } }), ["spec.rules[0].fault.abort.headers[0].name: is set by the proxy and cannot be overridden"]],
+  ["grpc beside path", withMatch({ path: { prefix: "/x" }, grpc: { service: "demo.Catalog" } }), ["spec.rules[0].match.grpc: conflicts with path (set only one: grpc compiles to the path matcher)"]],
+  ["grpc service not a name", withMatch({ grpc: { service: "demo/Catalog", method: "*" } }), [`spec.rules[0].match.grpc.service: must be "*" or a fully qualified service name (e.g. demo.Catalog; letters, digits, '_', dot-separated, at most 512 characters)`]],
+  ["grpc method not a name", withMatch({ grpc: { service: "demo.Catalog", method: "Get.All" } }), [`spec.rules[0].match.grpc.method: must be "*" or a method name (letters, digits, '_', at most 256 characters)`]],
+  ["grpc unknown field", withMatch({ grpc: { service: "demo.Catalog", verb: "x" } }), ["spec.rules[0].match.grpc.verb: unknown field"]],
   ["invalid regex", withMatch({ path: { regex: "(/api" } }), ["spec.rules[0].match.path.regex: unbalanced parentheses: missing ')'"]],
   ["backreference", withMatch({ path: { regex: "(a)\\1" } }), ["spec.rules[0].match.path.regex: backreferences are not supported (linear-time subset)"]],
   ["lookahead", withMatch({ path: { regex: "^/api(?=/v1)" } }), ["spec.rules[0].match.path.regex: lookahead and lookbehind are not supported (linear-time subset)"]],
