@@ -5,6 +5,7 @@ import type { AbortFault as _hfi_v1_AbortFault, AbortFault__Output as _hfi_v1_Ab
 import type { DelayFault as _hfi_v1_DelayFault, DelayFault__Output as _hfi_v1_DelayFault__Output } from './hfi/v1/DelayFault.ts';
 import type { Fault as _hfi_v1_Fault, Fault__Output as _hfi_v1_Fault__Output } from './hfi/v1/Fault.ts';
 import type { GrpcMatch as _hfi_v1_GrpcMatch, GrpcMatch__Output as _hfi_v1_GrpcMatch__Output } from './hfi/v1/GrpcMatch.ts';
+import type { HeaderControl as _hfi_v1_HeaderControl, HeaderControl__Output as _hfi_v1_HeaderControl__Output } from './hfi/v1/HeaderControl.ts';
 import type { HeaderMatch as _hfi_v1_HeaderMatch, HeaderMatch__Output as _hfi_v1_HeaderMatch__Output } from './hfi/v1/HeaderMatch.ts';
 import type { HeaderValue as _hfi_v1_HeaderValue, HeaderValue__Output as _hfi_v1_HeaderValue__Output } from './hfi/v1/HeaderValue.ts';
 import type { LognormalDelay as _hfi_v1_LognormalDelay, LognormalDelay__Output as _hfi_v1_LognormalDelay__Output } from './hfi/v1/LognormalDelay.ts';
@@ -29,6 +30,7 @@ export interface ProtoGrpcType {
       DelayFault: MessageTypeDefinition<_hfi_v1_DelayFault, _hfi_v1_DelayFault__Output>
       Fault: MessageTypeDefinition<_hfi_v1_Fault, _hfi_v1_Fault__Output>
       GrpcMatch: MessageTypeDefinition<_hfi_v1_GrpcMatch, _hfi_v1_GrpcMatch__Output>
+      HeaderControl: MessageTypeDefinition<_hfi_v1_HeaderControl, _hfi_v1_HeaderControl__Output>
       HeaderMatch: MessageTypeDefinition<_hfi_v1_HeaderMatch, _hfi_v1_HeaderMatch__Output>
       HeaderValue: MessageTypeDefinition<_hfi_v1_HeaderValue, _hfi_v1_HeaderValue__Output>
       LognormalDelay: MessageTypeDefinition<_hfi_v1_LognormalDelay, _hfi_v1_LognormalDelay__Output>
