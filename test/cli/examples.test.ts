@@ -17,6 +17,7 @@ const EXAMPLES = path.join(REPO, "cli/examples");
 const EXPECTED: Record<string, string[]> = {
   "abort.yaml": ["payments-abort"],
   "api-abort.yaml": ["api-abort"],
+  "caller.yaml": ["catalog-callers"],
   "delay.yaml": ["frontend-slow"],
   "delay-distributions.yaml": ["fe-latency"],
   "frontend-delay.yaml": ["frontend-delay"],
@@ -82,6 +83,10 @@ test("every valid example applies (created), then applies again unchanged; shape
     const onDemand = await client.getPolicy("fe-on-demand");
     assert.equal(onDemand.spec!.rules[0]!.fault!.headerControl, { maxDelayMs: 2000, allowAbort: true });
     assert.is(onDemand.spec!.rules[0]!.fault!.percentage, 0, "no percentage needed: the request chooses");
+
+    const callers = await client.getPolicy("catalog-callers");
+    assert.equal(callers.spec!.rules[0]!.match!.source, { service: "checkout", namespace: "", principal: "" });
+    assert.is(callers.spec!.rules[1]!.match!.source!.principal, "cluster.local/ns/demo/sa/checkout", "spiffe:// dropped");
 
     const late = await client.getPolicy("inventory-late-timeout");
     assert.is(late.spec!.rules[0]!.fault!.startDelayMs, 2000);

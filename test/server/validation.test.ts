@@ -147,6 +147,14 @@ test("fault.header_control: the issue's shape alone (no percentage needed), in b
   ok(withFault({ percentage: 5, abort: { http_status: 503 }, header_control: { allow_abort: true } }));
 });
 
+test("match.source: the issue's shape; principal normalised without spiffe://", () => {
+  const p = ok(withMatch({ grpc: { service: "demo.Catalog", method: "*" }, source: { service: "checkout" } }));
+  assert.equal(p.spec!.rules[0]!.match!.source, { service: "checkout", namespace: "", principal: "" });
+  const byPrincipal = ok(withMatch({ source: { principal: "spiffe://cluster.local/ns/demo/sa/checkout" } }));
+  assert.is(byPrincipal.spec!.rules[0]!.match!.source!.principal, "cluster.local/ns/demo/sa/checkout");
+  assert.equal(ok(withMatch({ source: { service: "*", namespace: "demo" } })).spec!.rules[0]!.match!.source, { service: "", namespace: "demo", principal: "" });
+});
+
 test("snake_case and lowerCamelCase field names are equivalent", () => {
   const snake = ok({
     metadata: { name: "x" },
@@ -252,6 +260,11 @@ const BAD: [string, unknown, string[]][] = [
   ["grpc service not a name", withMatch({ grpc: { service: "demo/Catalog", method: "*" } }), [`spec.rules[0].match.grpc.service: must be "*" or a fully qualified service name (e.g. demo.Catalog; letters, digits, '_', dot-separated, at most 512 characters)`]],
   ["grpc method not a name", withMatch({ grpc: { service: "demo.Catalog", method: "Get.All" } }), [`spec.rules[0].match.grpc.method: must be "*" or a method name (letters, digits, '_', at most 256 characters)`]],
   ["grpc unknown field", withMatch({ grpc: { service: "demo.Catalog", verb: "x" } }), ["spec.rules[0].match.grpc.verb: unknown field"]],
+  ["source principal beside service", withMatch({ source: { service: "checkout", principal: "cluster.local/ns/demo/sa/checkout" } }), ["spec.rules[0].match.source.principal: conflicts with service/namespace (match the caller by one or the other)"]],
+  ["source empty", withMatch({ source: { service: "*" } }), ["spec.rules[0].match.source: must set service, namespace or principal"]],
+  ["source namespace not a label", withMatch({ source: { namespace: "Demo" } }), [`spec.rules[0].match.source.namespace: must be "*" or an RFC 1123 label (a-z, 0-9, '-', at most 63 characters)`]],
+  ["source service not a name", withMatch({ source: { service: "check out" } }), [`spec.rules[0].match.source.service: must be "*" or a workload name (letters, digits, '-', '_', '.', at most 253 characters)`]],
+  ["source principal with spaces", withMatch({ source: { principal: "cluster.local/ns/demo/sa/a b" } }), ["spec.rules[0].match.source.principal: must be a SPIFFE identity such as cluster.local/ns/demo/sa/checkout (no whitespace, at most 1024 bytes)"]],
   ["invalid regex", withMatch({ path: { regex: "(/api" } }), ["spec.rules[0].match.path.regex: unbalanced parentheses: missing ')'"]],
   ["backreference", withMatch({ path: { regex: "(a)\\1" } }), ["spec.rules[0].match.path.regex: backreferences are not supported (linear-time subset)"]],
   ["lookahead", withMatch({ path: { regex: "^/api(?=/v1)" } }), ["spec.rules[0].match.path.regex: lookahead and lookbehind are not supported (linear-time subset)"]],
