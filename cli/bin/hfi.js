@@ -36,7 +36,7 @@ function newerSource(dir) {
 const fresh =
   stamp > 0 &&
   process.env.HFI_FROM_SOURCE !== "1" &&
-  !["proto/", "server/", "cli/", "filter/host/"].some((d) => newerSource(new URL(d, root)));
+  !["proto/", "policy/", "server/", "cli/", "filter/host/"].some((d) => newerSource(new URL(d, root)));
 
 // A module that cannot be found is an install problem: say what to run
 // instead of printing Node's stack trace.

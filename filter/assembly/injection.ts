@@ -1,15 +1,17 @@
 // Per-request fault injection (stream contexts): pick the first matching,
 // unexpired rule, roll its percentage, then hold the whole request (headers,
-// body, trailers) for start_delay_ms / fixed_delay_ms on the root's timer
-// queue and resume or abort.
+// body, trailers) for start_delay_ms / the delay (fixed, or drawn from the
+// rule's distribution) on the root's timer queue and resume or abort.
 
 import * as abi from "./abi";
 import { Action, WasmResult } from "./abi";
 import { utf8, ptrOf } from "./bytes";
-import { Rule, RequestView } from "./rules";
+import { Rule, RequestView, DELAY_UNIFORM, DELAY_LOGNORMAL, setPeerLoader } from "./rules";
+import { loadPeer } from "./peer";
 import { Root, reschedule } from "./root";
 import { mAborts, mDelays, mDelayMs } from "./metrics";
 import * as rng from "./rng";
+import * as control from "./header-control";
 
 const ABORT_DETAILS = utf8("hfi_fault_abort");
 
@@ -22,6 +24,10 @@ class Pending {
   phase: u8;
   grpc: bool;
   seq: u32 = 0;
+  // Header-controlled (fault.header_control): the request's own delay and abort status replace the rule's.
+  byHeaders: bool = false;
+  delayMs: u32 = 0;
+  status: u32 = 0;
   constructor(root: Root, rule: Rule, phase: u8, grpc: bool) {
     this.root = root;
     this.rule = rule;
@@ -33,6 +39,7 @@ class Pending {
 const streamRoot = new Map<u32, Root>();
 const pendings = new Map<u32, Pending>();
 const request = new RequestView();
+setPeerLoader(loadPeer);
 let seqCounter: u32 = 0;
 
 // The stream created last (Envoy calls proxy_on_request_headers right after
@@ -80,19 +87,30 @@ export function onRequestHeaders(contextId: u32): u32 {
   const hp = abi.pairsPtr;
   let chosen: Rule | null = null;
   let grpc = false;
+  let byHeaders = false;
   if (request.load(hp, abi.pairsLen)) {
     grpc = request.isGrpc;
     const serverNow: i64 = root.hasExpiringRules ? abi.wallNowMs() + root.clockOffsetMs : 0;
     const i = request.firstMatch(root.snapshot, serverNow);
-    if (i >= 0) chosen = unchecked(rules[i]);
+    if (i >= 0) {
+      chosen = unchecked(rules[i]);
+      if (chosen.hasHeaderControl) byHeaders = control.read(request.pairs, chosen);
+    }
   }
   if (hp != 0) heap.free(hp);
   if (chosen == null) return Action.Continue;
   const rule = changetype<Rule>(chosen);
-  if (rule.delayMs == 0 && !rule.hasAbort) return Action.Continue;
-  if (rule.ppm == 0) return Action.Continue;
-  if (rule.ppm < 1000000 && rng.uniformMillion() >= rule.ppm) return Action.Continue;
+  // A request that asks for a fault rolls its own share; the rule's percentage is for its other faults.
+  const ppm = byHeaders ? control.chosenPpm : rule.ppm;
+  if (!byHeaders && rule.delayMs == 0 && rule.delayDist == 0 && !rule.hasAbort) return Action.Continue;
+  if (ppm == 0) return Action.Continue;
+  if (ppm < 1000000 && rng.uniformMillion() >= ppm) return Action.Continue;
   const p = new Pending(root, rule, PHASE_START, grpc);
+  if (byHeaders) {
+    p.byHeaders = true;
+    p.delayMs = control.chosenDelayMs;
+    p.status = control.chosenStatus;
+  }
   pendings.set(contextId, p);
   root.waiting++;
   if (rule.startDelayMs > 0) {
@@ -121,7 +139,7 @@ export function fireDue(root: Root): void {
       if (applyFault(root, ctx, p) == Action.Continue) abi.continueRequest();
     } else {
       finishPending(root, ctx);
-      if (p.rule.hasAbort) sendAbort(p.rule, p.grpc);
+      if (aborts(p)) sendAbort(p);
       else abi.continueRequest();
     }
   }
@@ -134,25 +152,49 @@ function wait(root: Root, ctx: u32, p: Pending, ms: u32): void {
   reschedule(root);
 }
 
-function sendAbort(rule: Rule, grpc: bool): void {
-  const grpcStatus: i32 = grpc && rule.grpcStatus != 0 ? <i32>rule.grpcStatus : -1;
-  abi.sendLocalResponse(rule.httpStatus, ABORT_DETAILS, ptrOf(rule.body), rule.body.byteLength, rule.abortHeaders, grpcStatus);
+@inline function aborts(p: Pending): bool {
+  return p.byHeaders ? p.status != 0 : p.rule.hasAbort;
+}
+
+function sendAbort(p: Pending): void {
+  const rule = p.rule;
+  if (p.byHeaders) {
+    // The status the request asked for, no body; gRPC callers get the grpc-status Envoy maps from it.
+    abi.sendLocalResponse(p.status, ABORT_DETAILS, 0, 0, rule.hcReplyHeaders, -1);
+  } else {
+    const grpcStatus: i32 = p.grpc && rule.grpcStatus != 0 ? <i32>rule.grpcStatus : -1;
+    abi.sendLocalResponse(rule.httpStatus, ABORT_DETAILS, ptrOf(rule.body), rule.body.byteLength, rule.abortHeaders, grpcStatus);
+  }
   abi.incrementMetric(mAborts, 1);
+}
+
+// The server's delay limit (2 minutes): lognormal draws above it are cut to it.
+const MAX_DELAY_MS: f64 = 120000;
+
+/** This request's delay in ms: the fixed one, or a draw from the rule's distribution. */
+function delayOf(rule: Rule): u32 {
+  if (rule.delayDist == DELAY_UNIFORM) return <u32>rule.delayA + rng.uniformBelow(<u32>rule.delayB);
+  if (rule.delayDist == DELAY_LOGNORMAL) {
+    const ms = Math.round(Math.exp(rule.delayA + rule.delayB * rng.standardNormal()));
+    return <u32>(ms < MAX_DELAY_MS ? ms : MAX_DELAY_MS);
+  }
+  return rule.delayMs;
 }
 
 /** Starts the fault proper (after any start delay). Returns the header action for the current call. */
 function applyFault(root: Root, ctx: u32, p: Pending): Action {
   const rule = p.rule;
-  if (rule.delayMs > 0) {
+  const delayMs = p.byHeaders ? p.delayMs : delayOf(rule);
+  if (delayMs > 0) {
     abi.incrementMetric(mDelays, 1);
-    abi.recordMetric(mDelayMs, <u64>rule.delayMs);
+    abi.recordMetric(mDelayMs, <u64>delayMs);
     p.phase = PHASE_DELAY;
-    wait(root, ctx, p, rule.delayMs);
+    wait(root, ctx, p, delayMs);
     return Action.StopAllIterationAndWatermark;
   }
   finishPending(root, ctx);
-  if (rule.hasAbort) {
-    sendAbort(rule, p.grpc);
+  if (aborts(p)) {
+    sendAbort(p);
     return Action.StopAllIterationAndWatermark;
   }
   return Action.Continue;
