@@ -74,7 +74,7 @@ test("a time-limited policy expires through its etcd lease and an updated snapsh
   }
 });
 
-test("etcd SIGKILL + restart with streams open: last snapshot kept, 503/UNAVAILABLE while down, nothing lost after", async () => {
+test("etcd SIGKILL + restart with streams open: last snapshot kept, store health 503 and writes UNAVAILABLE while down (still ready), nothing lost after", async () => {
   const etcd = await TestEtcd.start();
   const s = await startTestServer({ etcd });
   const c = new PolicyClient(s.grpcAddress);
@@ -85,11 +85,13 @@ test("etcd SIGKILL + restart with streams open: last snapshot kept, 503/UNAVAILA
     const held = subs.map((x) => x.latest!.version);
 
     await etcd.kill();
-    const ready = await waitFor(async () => {
-      const r = await fetch(`${s.baseUrl}/readyz`);
+    // Store health says the store is down; readiness (can serve config streams) stays 200.
+    const health = await waitFor(async () => {
+      const r = await fetch(`${s.baseUrl}/healthz/store`);
       return r.status === 503 ? ((await r.json()) as { reason: string }) : undefined;
-    }, "/readyz 503");
-    assert.match(ready.reason, /store unavailable/);
+    }, "/healthz/store 503");
+    assert.ok(health.reason.length > 0, "store health names the reason");
+    assert.is((await fetch(`${s.baseUrl}/readyz`)).status, 200, "still ready: the view is held");
     const err = await c.apply({ policy: abortPolicy("during") }).then(
       () => undefined,
       (e: grpc.ServiceError) => e,
@@ -103,7 +105,7 @@ test("etcd SIGKILL + restart with streams open: last snapshot kept, 503/UNAVAILA
     assert.equal(subs.slice(0, 2).map((x) => [x.status, x.latest!.version]), held.map((v) => [undefined, v]));
 
     await relaunch(etcd);
-    await waitFor(async () => (await fetch(`${s.baseUrl}/readyz`)).status === 200, "/readyz 200 again", 20_000);
+    await waitFor(async () => (await fetch(`${s.baseUrl}/healthz/store`)).status === 200, "/healthz/store 200 again", 20_000);
     await waitFor(() => c.apply({ policy: abortPolicy("after") }).then(() => true, () => false), "apply after restart", 20_000);
     for (const x of subs) await x.waitFor((y) => names(y).join() === "after,before", "after pushed", 20_000);
     for (const x of subs) {
