@@ -30,5 +30,8 @@ export type { StreamConfigRequest, StreamConfigRequest__Output as StreamConfigRe
 export type { Subscribe, Subscribe__Output as SubscribeOut } from "./gen/hfi/v1/Subscribe.ts";
 export type { ConfigSnapshot, ConfigSnapshot__Output as ConfigSnapshotOut } from "./gen/hfi/v1/ConfigSnapshot.ts";
 export type { SnapshotPolicy, SnapshotPolicy__Output as SnapshotPolicyOut } from "./gen/hfi/v1/SnapshotPolicy.ts";
+export type { PauseRequest, PauseRequest__Output as PauseRequestOut } from "./gen/hfi/v1/PauseRequest.ts";
+export type { PauseState, PauseState__Output as PauseStateOut } from "./gen/hfi/v1/PauseState.ts";
+export type { PauseResponse__Output as PauseResponseOut } from "./gen/hfi/v1/PauseResponse.ts";
 export type { PolicyServiceClient } from "./gen/hfi/v1/PolicyService.ts";
 export type { ConfigDiscoveryServiceClient } from "./gen/hfi/v1/ConfigDiscoveryService.ts";

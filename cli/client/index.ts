@@ -12,6 +12,7 @@ import type {
   DeletePolicyResponseOut,
   GetPolicyStatusResponseOut,
   InvalidPolicyOut,
+  PauseStateOut,
 } from "../../proto/types.ts";
 import { HfiClientError, toClientError } from "./errors.ts";
 import { resumingWatch, streamIterator, type ResumeOptions } from "./watch.ts";
@@ -40,6 +41,9 @@ export interface ApplyOptions {
   /** Validate and report the outcome; store nothing. */
   dryRun?: boolean;
 }
+
+/** Exactly one of these. */
+export type PauseScope = { all: true } | { namespace: string } | { policy: string };
 
 export type ApplyOutcome = "created" | "configured" | "unchanged";
 
@@ -77,7 +81,7 @@ export interface PolicyClient {
    * Every policy, following the pages of ListPolicies; `invalid`: values in
    * the store that are not valid policies (deletePolicy removes them).
    */
-  listPolicies(): Promise<{ policies: PolicyOut[]; revision: number; invalid: InvalidPolicyOut[] }>;
+  listPolicies(): Promise<{ policies: PolicyOut[]; revision: number; invalid: InvalidPolicyOut[]; pause?: PauseStateOut }>;
   /** One page of ListPolicies (pageSize 0: as many as fit one response); nextPageToken "" on the last. */
   listPoliciesPage(opts?: { pageSize?: number; pageToken?: string }): Promise<ListPoliciesResponseOut>;
   /**
@@ -90,6 +94,14 @@ export interface PolicyClient {
   ): Promise<{ policy: PolicyOut; revision: number; invalid?: InvalidPolicyOut }>;
   /** One policy's status (and the proxies), or every policy's when name is omitted. */
   getPolicyStatus(name?: string): Promise<GetPolicyStatusResponseOut>;
+  /**
+   * The kill switch: stop injecting for every policy (`{all: true}`), on the
+   * workloads of a namespace, or for one policy, until resumePolicies.
+   * Resolves with the switch's new state.
+   */
+  pausePolicies(scope: PauseScope): Promise<PauseStateOut>;
+  /** Undoes a pause; `{all: true}` resumes everything (global, namespaces, policies). */
+  resumePolicies(scope: PauseScope): Promise<PauseStateOut>;
   /** Change events as they happen. Leaving the loop (break/return/throw) cancels the stream. */
   watchPolicies(opts?: WatchOptions): AsyncIterable<PolicyEventOut>;
   close(): void;
@@ -173,15 +185,17 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
       const invalid: InvalidPolicyOut[] = [];
       let revision = 0;
       let pageToken = "";
+      let pause: PauseStateOut | undefined;
       do {
         const res = await client.listPoliciesPage({ pageToken });
+        pause ??= res.pause ?? undefined;
         // Every page reports the revision the listing started at.
         revision ||= res.revision;
         for (const p of res.policies) policies.push(p);
         for (const e of res.invalidPolicies ?? []) invalid.push(e);
         pageToken = res.nextPageToken ?? "";
       } while (pageToken);
-      return { policies, revision, invalid };
+      return pause ? { policies, revision, invalid, pause } : { policies, revision, invalid };
     },
 
     async deletePolicy(name, o = {}) {
@@ -199,6 +213,16 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
 
     getPolicyStatus(name = "") {
       return unary<{ name: string }, GetPolicyStatusResponseOut>(stub.getPolicyStatus as never, { name });
+    },
+
+    async pausePolicies(scope) {
+      const res = await unary<PauseScope, { state: PauseStateOut | null }>(stub.pausePolicies as never, scope);
+      return res.state ?? { all: false, namespaces: [], policies: [], updatedAtUnixMs: 0 };
+    },
+
+    async resumePolicies(scope) {
+      const res = await unary<PauseScope, { state: PauseStateOut | null }>(stub.resumePolicies as never, scope);
+      return res.state ?? { all: false, namespaces: [], policies: [], updatedAtUnixMs: 0 };
     },
 
     watchPolicies(o = {}) {

@@ -1,4 +1,6 @@
 // `hfi policy get|list|describe|status`: reading policies and convergence.
+import { describePause } from "../pause.ts";
+import type { PauseStateOut } from "../client/index.ts";
 import { Command } from "commander";
 import type { PolicyClient } from "../client/index.ts";
 import type { GetPolicyStatusResponseOut, InvalidPolicyOut, PolicyOut, PolicyStatusOut, ProxyRefOut } from "../../proto/types.ts";
@@ -21,6 +23,8 @@ import {
 import { renderTable, type Column } from "./table.ts";
 import { colorEnabled, outputWidth, painter } from "./style.ts";
 
+
+const somethingPaused = (s: PauseStateOut | null | undefined) => !!s && (s.all || s.namespaces.length > 0 || s.policies.length > 0);
 
 const tableOpts = () => ({ width: outputWidth(), color: colorEnabled() });
 
@@ -101,12 +105,13 @@ function getAction() {
       const p = await client.getPolicy(name);
       process.stdout.write(await renderPolicies([p], format, true));
     } else {
-      const { policies, invalid } = await client.listPolicies();
+      const { policies, invalid, pause } = await client.listPolicies();
       if (opts.invalid) {
         process.stdout.write(await renderInvalid(invalid, format));
         return;
       }
       process.stdout.write(await renderPolicies(policies, format, false));
+      if (format === "table" && somethingPaused(pause)) process.stdout.write(`\n${describePause(pause)}\n`);
       if (invalid.length > 0) process.stderr.write(`${invalidHint(invalid.length)}\n`);
     }
   });
@@ -175,6 +180,7 @@ export function describeText(p: PolicyOut, status: PolicyStatusOut | undefined, 
       m?.expiresAtUnixMs ? `${expiresText(m.expiresAtUnixMs)} (${isoTime(m.expiresAtUnixMs)})` : "never",
     ),
     field("Priority", String(p.spec?.priority ?? 0)),
+    field("Paused", status?.paused ? "yes (hfi resume to undo)" : "no"),
     field("Selector", selectorText(p.spec?.selector)),
     `${paint("bold", "Rules:")}`,
   ];
@@ -252,13 +258,14 @@ export function statusText(st: GetPolicyStatusResponseOut): string {
   const opts = tableOpts();
   const paint = painter(opts.color);
   const out: string[] = [];
+  if (somethingPaused(st.pause)) out.push(paint("yellow", describePause(st.pause)) + "\n\n");
   if (st.policies.length === 0) out.push("No policies.\n");
   else
     out.push(
       renderTable(
         STATUS_COLUMNS,
         st.policies.map((s) => [
-          s.name,
+          s.paused ? `${s.name} (paused)` : s.name,
           String(s.version),
           targetText(s.target),
           s.faultTypes.join("+") || "-",

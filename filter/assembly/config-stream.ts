@@ -10,6 +10,7 @@ import { readConfig, resolveIdentity } from "./config";
 import { Root, BACKOFF_START_MS, reschedule } from "./root";
 import { mNacks, mReconnects, mVersion } from "./metrics";
 import * as rng from "./rng";
+import { releasePaused } from "./injection";
 
 const SERVICE_NAME = utf8("hfi.v1.ConfigDiscoveryService");
 const METHOD_NAME = utf8("StreamConfig");
@@ -220,6 +221,7 @@ function applySnapshotMessage(root: Root, size: i32): void {
   root.snapshot = snap;
   root.hasExpiringRules = expiring;
   abi.recordMetric(mVersion, versionGauge(snap.version));
+  releasePaused(root, snap.paused);
   if (root.grpcToken != 0) abi.grpcSend(root.grpcToken, encodeAck(snap.version, snap.nonce));
   abi.log(LogLevel.Info, "hfi: applied config version " + str(snap.version) + " (" + snap.policyCount.toString() +
     " policies, " + snap.rules.length.toString() + " rules)");

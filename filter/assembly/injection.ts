@@ -5,7 +5,7 @@
 
 import * as abi from "./abi";
 import { Action, WasmResult } from "./abi";
-import { utf8, ptrOf } from "./bytes";
+import { utf8, ptrOf, eqBytes } from "./bytes";
 import { Rule, RequestView } from "./rules";
 import { Root, reschedule } from "./root";
 import { mAborts, mDelays, mDelayMs } from "./metrics";
@@ -126,6 +126,35 @@ export function fireDue(root: Root): void {
     }
   }
   if (switched) abi.setEffectiveContext(root.id);
+}
+
+/**
+ * A new snapshot pauses policies: every request of this root held by one of
+ * them goes on at once, without its fault (as its stream, via set_effective_context).
+ */
+export function releasePaused(root: Root, paused: ArrayBuffer[]): void {
+  if (paused.length == 0 || root.waiting <= 0) return;
+  const ids = pendings.keys();
+  let switched = false;
+  for (let i = 0; i < ids.length; i++) {
+    const ctx = unchecked(ids[i]);
+    const p = pendings.get(ctx);
+    if (p.root !== root || !inList(p.rule.policyName, paused)) continue;
+    finishPending(root, ctx);
+    if (abi.setEffectiveContext(ctx) != WasmResult.Ok) continue;
+    switched = true;
+    abi.continueRequest();
+  }
+  if (switched) abi.setEffectiveContext(root.id);
+  reschedule(root);
+}
+
+function inList(name: ArrayBuffer, names: ArrayBuffer[]): bool {
+  for (let i = 0; i < names.length; i++) {
+    const n = unchecked(names[i]);
+    if (eqBytes(ptrOf(name), name.byteLength, ptrOf(n), n.byteLength)) return true;
+  }
+  return false;
 }
 
 function wait(root: Root, ctx: u32, p: Pending, ms: u32): void {

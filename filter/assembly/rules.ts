@@ -58,6 +58,7 @@ export class Snapshot {
   serverTimeMs: i64 = 0;
   policyCount: i32 = 0;
   rules: Rule[] = [];
+  paused: ArrayBuffer[] = []; // names of paused policies (their rules are not in `rules`)
   quick: StaticArray<i64> = new StaticArray<i64>(0); // Q_STRIDE bytes per rule, see prepareSnapshot
   prefixes: ArrayBuffer[] = []; // regex literal prefixes the quick table points at (kept alive here)
 }

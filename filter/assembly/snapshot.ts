@@ -292,9 +292,10 @@ function decodeRule(r: Reader, rule: Rule): bool {
   return true;
 }
 
-function decodePolicy(r: Reader, out: Rule[], index: i32): bool {
+function decodePolicy(r: Reader, out: Rule[], index: i32, paused: ArrayBuffer[]): bool {
   let name = new ArrayBuffer(0);
   let appliedAt: i64 = 0;
+  let isPaused = false;
   const rules: Rule[] = [];
   while (r.more()) {
     const tag = r.tag();
@@ -310,9 +311,17 @@ function decodePolicy(r: Reader, out: Rule[], index: i32): bool {
     } else if (f == 3) {
       if (!r.expect(tag, 0)) break;
       appliedAt = <i64>r.varint();
+    } else if (f == 5) {
+      if (!r.expect(tag, 0)) break;
+      isPaused = r.varint() != 0;
     } else if (tag != 0) r.skip(tag & 7);
   }
   if (r.err != null) return readerFailed(r, "");
+  // Paused: validated like any policy (a bad one is still NACKed), but none of its rules is matched.
+  if (isPaused) {
+    paused.push(name);
+    return true;
+  }
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i];
     rule.policyName = name;
@@ -374,7 +383,7 @@ export function decodeSnapshot(ptr: usize, len: i32): DecodeResult {
     else if (f == 4) { if (!r.expect(tag, 0)) break; r.skip(0); }
     else if (f == 3) {
       if (!r.expect(tag, 2)) break;
-      if (!decodePolicy(r.sub(), snap.rules, np)) {
+      if (!decodePolicy(r.sub(), snap.rules, np, snap.paused)) {
         prefix("policies[" + np.toString() + "]");
         res.error = errPath + ": " + errMsg;
         return res;

@@ -23,6 +23,9 @@ import type { ListPoliciesRequest as _hfi_v1_ListPoliciesRequest, ListPoliciesRe
 import type { ListPoliciesResponse as _hfi_v1_ListPoliciesResponse, ListPoliciesResponse__Output as _hfi_v1_ListPoliciesResponse__Output } from './hfi/v1/ListPoliciesResponse.ts';
 import type { Metadata as _hfi_v1_Metadata, Metadata__Output as _hfi_v1_Metadata__Output } from './hfi/v1/Metadata.ts';
 import type { Nack as _hfi_v1_Nack, Nack__Output as _hfi_v1_Nack__Output } from './hfi/v1/Nack.ts';
+import type { PauseRequest as _hfi_v1_PauseRequest, PauseRequest__Output as _hfi_v1_PauseRequest__Output } from './hfi/v1/PauseRequest.ts';
+import type { PauseResponse as _hfi_v1_PauseResponse, PauseResponse__Output as _hfi_v1_PauseResponse__Output } from './hfi/v1/PauseResponse.ts';
+import type { PauseState as _hfi_v1_PauseState, PauseState__Output as _hfi_v1_PauseState__Output } from './hfi/v1/PauseState.ts';
 import type { Policy as _hfi_v1_Policy, Policy__Output as _hfi_v1_Policy__Output } from './hfi/v1/Policy.ts';
 import type { PolicyEvent as _hfi_v1_PolicyEvent, PolicyEvent__Output as _hfi_v1_PolicyEvent__Output } from './hfi/v1/PolicyEvent.ts';
 import type { PolicyServiceClient as _hfi_v1_PolicyServiceClient, PolicyServiceDefinition as _hfi_v1_PolicyServiceDefinition } from './hfi/v1/PolicyService.ts';
@@ -70,6 +73,9 @@ export interface ProtoGrpcType {
       ListPoliciesResponse: MessageTypeDefinition<_hfi_v1_ListPoliciesResponse, _hfi_v1_ListPoliciesResponse__Output>
       Metadata: MessageTypeDefinition<_hfi_v1_Metadata, _hfi_v1_Metadata__Output>
       Nack: MessageTypeDefinition<_hfi_v1_Nack, _hfi_v1_Nack__Output>
+      PauseRequest: MessageTypeDefinition<_hfi_v1_PauseRequest, _hfi_v1_PauseRequest__Output>
+      PauseResponse: MessageTypeDefinition<_hfi_v1_PauseResponse, _hfi_v1_PauseResponse__Output>
+      PauseState: MessageTypeDefinition<_hfi_v1_PauseState, _hfi_v1_PauseState__Output>
       Policy: MessageTypeDefinition<_hfi_v1_Policy, _hfi_v1_Policy__Output>
       PolicyEvent: MessageTypeDefinition<_hfi_v1_PolicyEvent, _hfi_v1_PolicyEvent__Output>
       PolicyService: SubtypeConstructor<typeof grpc.Client, _hfi_v1_PolicyServiceClient> & { service: _hfi_v1_PolicyServiceDefinition }

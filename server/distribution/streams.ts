@@ -199,6 +199,7 @@ export class ConfigStreams extends EventEmitter<{
   /** Local writes in flight: policy name → performance.now() at the write. */
   private readonly writeStarts = new Map<string, number>();
   private readonly onChange = (c: ViewChange) => this.apply(c);
+  private readonly onPause = (_s: unknown, receivedAt: number) => this.repause(receivedAt);
   private readonly jobs = new Map<IdentityGroup, FanOutJob>();
   private running = false;
   readonly drainTimeoutMs: number;
@@ -216,6 +217,7 @@ export class ConfigStreams extends EventEmitter<{
     this.queueBudgetBytes = opts.queueBudgetBytes ?? DEFAULT_QUEUE_BUDGET_BYTES;
     for (const p of opts.view.policies.values()) this.entry(p);
     opts.view.on("change", this.onChange);
+    opts.view.on("pause", this.onPause);
     opts.metrics.streamsByVersion = () => this.countByVersion();
   }
 
@@ -294,7 +296,7 @@ export class ConfigStreams extends EventEmitter<{
     const key = identityKey(identity);
     let group = this.groups.get(key);
     if (!group) {
-      group = new IdentityGroup(key, identity, () => this.nextNonce());
+      group = new IdentityGroup(key, identity, () => this.nextNonce(), () => this.opts.view.pause);
       for (const p of this.opts.view.policies.values()) {
         if (group.matches(p.policy)) group.members.set(p.policy.metadata!.name, this.entry(p));
       }
@@ -355,13 +357,23 @@ export class ConfigStreams extends EventEmitter<{
         } else if (group.members.delete(name)) dirty = true;
       }
       if (!dirty || !group.rebuild()) continue;
-      // A job already running for this group starts over with the new record (streams skip what they hold).
-      const prev = this.jobs.get(group);
-      this.jobs.delete(group);
-      this.jobs.set(group, { group, next: group.streams.values(), origin: prev ? Math.min(prev.origin, origin) : origin });
-      this.emit("push", group);
+      this.schedule(group, origin);
     }
     if (!this.running && this.jobs.size) this.runSlice();
+  }
+
+  /** The pause switch changed: every group whose snapshot it changes is pushed. */
+  private repause(origin: number): void {
+    for (const group of this.groups.values()) if (group.rebuild()) this.schedule(group, origin);
+    if (!this.running && this.jobs.size) this.runSlice();
+  }
+
+  private schedule(group: IdentityGroup, origin: number): void {
+    // A job already running for this group starts over with the new record (streams skip what they hold).
+    const prev = this.jobs.get(group);
+    this.jobs.delete(group);
+    this.jobs.set(group, { group, next: group.streams.values(), origin: prev ? Math.min(prev.origin, origin) : origin });
+    this.emit("push", group);
   }
 
   /** Pushes up to FANOUT_SLICE streams, then yields to the event loop if work remains. */
@@ -402,6 +414,7 @@ export class ConfigStreams extends EventEmitter<{
 
   close(): void {
     this.opts.view.off("change", this.onChange);
+    this.opts.view.off("pause", this.onPause);
     this.jobs.clear();
   }
 }

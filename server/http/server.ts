@@ -1,6 +1,7 @@
 // The HTTP side: probes, Prometheus metrics and the REST API of the old
 // control plane, on the same data as the gRPC API.
 import http from "node:http";
+import { changePause, pauseMessage } from "../pause/ops.ts";
 import * as grpc from "@grpc/grpc-js";
 import YAML from "yaml";
 import type { Logger } from "pino";
@@ -135,7 +136,7 @@ export function createHttpServer(deps: HttpDeps): http.Server {
       return send(res, 200, text, deps.metrics.registry.contentType);
     }
 
-    if (path !== "/v1/policies" && !path.startsWith("/v1/policies/")) {
+    if (path !== "/v1/policies" && !path.startsWith("/v1/policies/") && path !== "/v1/pause" && path !== "/v1/resume") {
       throw new ApiError(grpc.status.NOT_FOUND, 404, `no route for ${method} ${path}`);
     }
     const denied = checkBearer(deps.apiToken, req.headers.authorization);
@@ -151,6 +152,18 @@ export function createHttpServer(deps: HttpDeps): http.Server {
       }
     };
 
+    if (path === "/v1/pause" || path === "/v1/resume") {
+      // Scope in the query (?all=true | ?namespace=NS | ?policy=NAME): no body to parse.
+      allow(path === "/v1/pause" ? ["GET", "POST"] : ["POST"]);
+      if (method === "GET") return send(res, 200, { state: pauseMessage(deps.view.pause) });
+      const q = url.searchParams;
+      const state = await changePause(deps.store, path === "/v1/pause" ? "pause" : "resume", {
+        all: q.get("all") === "true",
+        namespace: q.get("namespace") ?? undefined,
+        policy: q.get("policy") ?? undefined,
+      });
+      return send(res, 200, { state: pauseMessage(state) });
+    }
     if (path === "/v1/policies") {
       allow(["GET", "POST"]);
       if (method === "GET") {

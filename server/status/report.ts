@@ -109,6 +109,7 @@ export function policyStatus(p: StoredPolicy, inputs: StatusInputs): PolicyStatu
     nackedCount,
     pendingCount: Math.max(0, targeted - ackedCount - nackedCount),
     lastAckUnixMs: lastAck,
+    paused: false,
   };
 }
 
@@ -141,7 +142,7 @@ export function statusReport(policies: StoredPolicy[], local: ProxyRecord[], rem
   const laggards = remote.flatMap((s) => s.laggards).sort(byProxyThenReplica);
   const inputs: StatusInputs = { local: byIdentity(sortedLocal), remote, remoteLaggards: byIdentity(laggards) };
   const proxies = [...sortedLocal, ...laggards].sort(byProxyThenReplica).map(proxyStatus);
-  return { policies: policies.map((p) => policyStatus(p, inputs)), proxies, partial: "", invalidPolicies: [] };
+  return { policies: policies.map((p) => policyStatus(p, inputs)), proxies, partial: "", invalidPolicies: [], pause: null };
 }
 
 /** gRPC trailer / REST field saying the report lacks other replicas' proxies (and why). */
