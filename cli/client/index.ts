@@ -13,12 +13,15 @@ import type {
   GetPolicyStatusResponseOut,
   InvalidPolicyOut,
   PauseStateOut,
+  PolicyStatusOut,
 } from "../../proto/types.ts";
 import { HfiClientError, toClientError } from "./errors.ts";
 import { resumingWatch, streamIterator, type ResumeOptions } from "./watch.ts";
+import { waitApplied, waitDeleted, waitMs } from "./convergence.ts";
 
 export { HfiClientError, FIELD_ERRORS_METADATA_KEY, type GrpcCodeName } from "./errors.ts";
 export { backoffDelay, type ResumeOptions } from "./watch.ts";
+export { ConvergenceError, DEFAULT_WAIT_MS } from "./convergence.ts";
 export type * from "../../proto/types.ts";
 
 export const DEFAULT_SERVER = "127.0.0.1:9090";
@@ -40,6 +43,13 @@ export interface ApplyOptions {
   createOnly?: boolean;
   /** Validate and report the outcome; store nothing. */
   dryRun?: boolean;
+  /**
+   * Resolve only once every targeted proxy has ACKed the new version: `true`
+   * (at most DEFAULT_WAIT_MS, 60 s) or a timeout in ms. Rejects with a
+   * ConvergenceError listing the proxies that NACKed (at once) or had not
+   * ACKed by then. The policy stays applied either way.
+   */
+  wait?: boolean | number;
 }
 
 /** Exactly one of these. */
@@ -51,6 +61,8 @@ export interface ApplyResultOut {
   /** The stored policy (for a dry run: what would be stored). */
   policy: PolicyOut;
   result: ApplyOutcome;
+  /** With `wait`: the policy's status once converged. */
+  status?: PolicyStatusOut;
 }
 
 export interface WatchOptions {
@@ -90,7 +102,7 @@ export interface PolicyClient {
    */
   deletePolicy(
     name: string,
-    opts?: { expectedVersion?: number },
+    opts?: { expectedVersion?: number; /** As ApplyOptions.wait: until no proxy holds the policy any more. */ wait?: boolean | number },
   ): Promise<{ policy: PolicyOut; revision: number; invalid?: InvalidPolicyOut }>;
   /** One policy's status (and the proxies), or every policy's when name is omitted. */
   getPolicyStatus(name?: string): Promise<GetPolicyStatusResponseOut>;
@@ -162,10 +174,16 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
           dryRun: o.dryRun ?? false,
         },
       );
-      return {
+      const out: ApplyResultOut = {
         policy: requirePolicy(res.policy, "apply"),
         result: RESULTS[res.result as string] ?? "configured",
       };
+      const wait = waitMs(o.wait);
+      if (wait !== undefined && !o.dryRun) {
+        const name = out.policy.metadata?.name ?? "";
+        out.status = await waitApplied((n) => client.getPolicyStatus(n), name, out.policy.metadata?.version ?? 0, wait, server);
+      }
+      return out;
     },
 
     async getPolicy(name) {
@@ -208,6 +226,8 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
         revision: res.revision,
       };
       if (res.invalid) out.invalid = res.invalid;
+      const wait = waitMs(o.wait);
+      if (wait !== undefined) await waitDeleted((n) => client.getPolicyStatus(n), name, wait, server);
       return out;
     },
 
