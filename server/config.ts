@@ -33,6 +33,8 @@ interface RawOptions {
   workers: string;
   streamDrainTimeout: string;
   streamQueueBudget: string;
+  maxDuration: string;
+  defaultDuration: string;
 }
 
 export const SERVER_OPTIONS: readonly ServerOption[] = [
@@ -52,6 +54,8 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
   { flag: "--workers", env: "HFI_WORKERS", default: "", key: "workers", description: "processes serving gRPC and config streams (1-64; 1 = everything in one process); default: available CPU cores" },
   { flag: "--stream-drain-timeout", env: "HFI_STREAM_DRAIN_TIMEOUT", default: "30", key: "streamDrainTimeout", description: "seconds a config stream may stay backed up (not reading) before it is closed with RESOURCE_EXHAUSTED (1-3600)" },
   { flag: "--stream-queue-budget", env: "HFI_STREAM_QUEUE_BUDGET", default: "64", key: "streamQueueBudget", description: "MiB of snapshot bytes queued on backed-up config streams per worker before further writes wait (1-4096)" },
+  { flag: "--max-duration", env: "HFI_MAX_DURATION", default: "", key: "maxDuration", description: "longest fault.duration_seconds an apply may set (1-31536000 seconds); rules without one get --default-duration; default: off (no limit, rules may run until deleted)" },
+  { flag: "--default-duration", env: "HFI_DEFAULT_DURATION", default: "", key: "defaultDuration", description: "duration_seconds given to rules that set none, when --max-duration is set (at most --max-duration); default: --max-duration" },
 ];
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -79,6 +83,10 @@ export interface ServerConfig {
   workers: number;
   streamDrainTimeoutMs: number;
   streamQueueBudgetBytes: number;
+  /** Duration limit of rules (seconds); undefined = none. */
+  maxDurationSeconds?: number;
+  /** duration_seconds of rules that set none (only with maxDurationSeconds). */
+  defaultDurationSeconds?: number;
 }
 
 /** Available CPU cores (the --workers default). */
@@ -138,7 +146,14 @@ export function loadServerConfig(
   const workers = raw.workers.trim() === "" ? defaultWorkers() : intOption("--workers", raw.workers.trim(), 1, 64);
   const drain = intOption("--stream-drain-timeout", raw.streamDrainTimeout.trim(), 1, 3600, " seconds");
   const budget = intOption("--stream-queue-budget", raw.streamQueueBudget.trim(), 1, 4096, " MiB");
+  const maxDuration = raw.maxDuration.trim() === "" ? undefined : intOption("--max-duration", raw.maxDuration.trim(), 1, 31_536_000, " seconds");
+  let defaultDuration: number | undefined;
+  if (raw.defaultDuration.trim() !== "") {
+    if (maxDuration === undefined) throw new ConfigError("--default-duration: needs --max-duration");
+    defaultDuration = intOption("--default-duration", raw.defaultDuration.trim(), 1, maxDuration, " seconds (--max-duration)");
+  } else defaultDuration = maxDuration;
   return {
+    ...(maxDuration !== undefined ? { maxDurationSeconds: maxDuration, defaultDurationSeconds: defaultDuration } : {}),
     workers,
     streamDrainTimeoutMs: drain * 1000,
     streamQueueBudgetBytes: budget * 1024 * 1024,

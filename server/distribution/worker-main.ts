@@ -4,6 +4,7 @@
 // Status reads and the replica's summary go through the primary, which
 // gathers every worker's streams. Signals are the primary's to handle: a
 // worker stops when the primary says so, or when the primary is gone.
+import { durationLimitOf } from "../policy/duration-limit.ts";
 import process from "node:process";
 import type { ServerConfig } from "../config.ts";
 import { createLogger } from "../log.ts";
@@ -60,7 +61,7 @@ for (const e of ["added", "sent", "ack", "nack", "removed"] as const) streams.on
 const ops = new PolicyOps(store, metrics, {
   writeStart: (name) => streams.noteWriteStart(name),
   writeFailed: (name) => streams.noteWriteFailed(name),
-}, { maxTotalBytes: config.maxStoreBytes });
+}, { maxTotalBytes: config.maxStoreBytes, durationLimit: durationLimitOf(config) });
 const proxies = { snapshot: () => peer.request<ProxySnapshot>("status-snapshot") };
 const grpc = await startGrpc({ config, ops, view, streams, proxies, store, metrics, logger });
 peer.notify("listening", { port: grpc.port });
