@@ -65,7 +65,6 @@ export function deleteCommand(): Command {
     )
     .addOption(waitOption("return once no proxy holds the policy any more"));
   examples(cmd, [
-    "npx hfi policy delete frontend-slow",
     "npx hfi policy delete frontend-slow --wait",
     "npx hfi policy delete --all --yes",
   ]);

@@ -17,7 +17,13 @@ export class PluginConfig {
   service: string = "";
   namespace: string = "";
   pod: string = "";
+  /** Requests this VM may hold (delay / start delay) at once; more pass untouched. */
+  maxActiveFaults: i32 = DEFAULT_MAX_ACTIVE_FAULTS;
 }
+
+/** Default of max_active_faults: bounded memory per VM whatever the policies say. */
+export const DEFAULT_MAX_ACTIVE_FAULTS: i32 = 1000;
+const MAX_ACTIVE_FAULTS_LIMIT: i32 = 1000000;
 
 export class Identity {
   service: string = "";
@@ -56,7 +62,26 @@ export function readConfig(size: i32): PluginConfig {
   cfg.service = pick(members, "service", "service", "");
   cfg.namespace = pick(members, "namespace", "namespace", "");
   cfg.pod = pick(members, "pod", "pod", "");
+  const maf = pick(members, "max_active_faults", "maxActiveFaults", "");
+  if (maf.length > 0) {
+    const n = wholeNumber(maf);
+    if (n < 0 || n > MAX_ACTIVE_FAULTS_LIMIT)
+      abi.log(LogLevel.Warn, "hfi: max_active_faults must be a whole number 0-" + MAX_ACTIVE_FAULTS_LIMIT.toString() + " (got " + maf + "); using " + DEFAULT_MAX_ACTIVE_FAULTS.toString());
+    else cfg.maxActiveFaults = n;
+  }
   return cfg;
+}
+
+/** "123" → 123; -1 for anything else (signs, fractions, exponents, > 9 digits). */
+function wholeNumber(s: string): i32 {
+  if (s.length == 0 || s.length > 9) return -1;
+  let n: i32 = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
+  }
+  return n;
 }
 
 function pick(m: StringMembers, a: string, b: string, dflt: string): string {

@@ -8,7 +8,7 @@ import { Action, WasmResult } from "./abi";
 import { utf8, ptrOf, eqBytes } from "./bytes";
 import { Rule, RequestView } from "./rules";
 import { Root, reschedule } from "./root";
-import { mAborts, mDelays, mDelayMs } from "./metrics";
+import { mAborts, mDelays, mDelayMs, mOverMaxActive } from "./metrics";
 import * as rng from "./rng";
 
 const ABORT_DETAILS = utf8("hfi_fault_abort");
@@ -92,6 +92,11 @@ export function onRequestHeaders(contextId: u32): u32 {
   if (rule.delayMs == 0 && !rule.hasAbort) return Action.Continue;
   if (rule.ppm == 0) return Action.Continue;
   if (rule.ppm < 1000000 && rng.uniformMillion() >= rule.ppm) return Action.Continue;
+  // max_active_faults: a request that would be held beyond the VM's limit passes untouched.
+  if ((rule.delayMs > 0 || rule.startDelayMs > 0) && pendings.size >= root.config.maxActiveFaults) {
+    abi.incrementMetric(mOverMaxActive, 1);
+    return Action.Continue;
+  }
   const p = new Pending(root, rule, PHASE_START, grpc);
   pendings.set(contextId, p);
   root.waiting++;

@@ -343,11 +343,12 @@ function config(text: string): { ok: boolean; out: Json } {
   return rc === 1 ? { ok: true, out: JSON.parse(out) } : { ok: false, out };
 }
 
-test("configuration JSON: string members are read, other values skipped", () => {
+test("configuration JSON: string and number members are read (numbers as text), other values skipped", () => {
   const c = config(` { "control_plane_cluster": "outbound|9090||cp.ns.svc.cluster.local", "token": "t\\"k\\u00e9\\ud83d\\ude00",
     "nested": {"a": [1, 2.5e3, true, null, {"b": "c"}]}, "n": -1, "serviceName": "x\\/y" } `);
   assert.ok(c.ok, c.out);
-  assert.equal(c.out, { control_plane_cluster: "outbound|9090||cp.ns.svc.cluster.local", token: "t\"ké😀", serviceName: "x/y" });
+  assert.equal(c.out, { control_plane_cluster: "outbound|9090||cp.ns.svc.cluster.local", token: "t\"ké😀", n: "-1", serviceName: "x/y" });
+  assert.equal(config(`{"max_active_faults": 25, "x": 2.5e3}`).out, { max_active_faults: "25", x: "2.5e3" });
   assert.equal(config("{}").out, {});
 });
 
