@@ -311,7 +311,7 @@ function decodePolicy(r: Reader, out: Rule[], index: i32, paused: ArrayBuffer[])
     } else if (f == 3) {
       if (!r.expect(tag, 0)) break;
       appliedAt = <i64>r.varint();
-    } else if (f == 5) {
+    } else if (f == 30) {
       if (!r.expect(tag, 0)) break;
       isPaused = r.varint() != 0;
     } else if (tag != 0) r.skip(tag & 7);
