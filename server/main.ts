@@ -3,7 +3,7 @@
 // reflection) and HTTP (probes, metrics, REST). startServer runs it all in
 // this process; runServer (`hfi server`) runs a primary and --workers
 // worker processes when more than one is asked for (distribution/workers.ts).
-import { durationLimitOf } from "./policy/duration-limit.ts";
+import { durationLimitOf } from "./duration-limit.ts";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";

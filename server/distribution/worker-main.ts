@@ -4,7 +4,7 @@
 // Status reads and the replica's summary go through the primary, which
 // gathers every worker's streams. Signals are the primary's to handle: a
 // worker stops when the primary says so, or when the primary is gone.
-import { durationLimitOf } from "../policy/duration-limit.ts";
+import { durationLimitOf } from "../duration-limit.ts";
 import process from "node:process";
 import type { ServerConfig } from "../config.ts";
 import { createLogger } from "../log.ts";

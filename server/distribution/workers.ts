@@ -6,7 +6,7 @@
 // is fed by its own watch on the primary's store, so all see the same
 // changes in the same order. A worker that dies is started again; its
 // filters reconnect (to any worker) and get the current snapshot.
-import { durationLimitOf } from "../policy/duration-limit.ts";
+import { durationLimitOf } from "../duration-limit.ts";
 import cluster, { type Worker } from "node:cluster";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";

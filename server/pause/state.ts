@@ -3,8 +3,7 @@
 // `hfi pause` / `hfi resume` and pushed to filters like any policy change:
 // a paused policy stays in the snapshot with `paused: true`, so proxies keep
 // ACKing it and release the requests it was holding.
-import { validateName } from "../policy/index.ts";
-import { PolicyValidationError } from "../policy/types.ts";
+import { PolicyValidationError, validateName } from "../../policy/index.ts";
 
 export interface PauseState {
   /** Every policy, in every namespace. */

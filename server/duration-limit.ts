@@ -2,8 +2,8 @@
 // no fault runs forever by accident. Checked after validation, on the
 // normalised policy: a rule over the maximum is rejected naming its field; a
 // rule without duration_seconds gets the default.
-import type { PolicyOut } from "../../proto/loader.ts";
-import { PolicyValidationError, type FieldError } from "./types.ts";
+import type { PolicyOut } from "../proto/loader.ts";
+import { PolicyValidationError, type FieldError } from "../policy/index.ts";
 
 export interface DurationLimit {
   maxSeconds: number;
