@@ -33,5 +33,8 @@ export type { SnapshotPolicy, SnapshotPolicy__Output as SnapshotPolicyOut } from
 export type { PauseRequest, PauseRequest__Output as PauseRequestOut } from "./gen/hfi/v1/PauseRequest.ts";
 export type { PauseState, PauseState__Output as PauseStateOut } from "./gen/hfi/v1/PauseState.ts";
 export type { PauseResponse__Output as PauseResponseOut } from "./gen/hfi/v1/PauseResponse.ts";
+export type { FaultTotals, FaultTotals__Output as FaultTotalsOut } from "./gen/hfi/v1/FaultTotals.ts";
+export type { FaultCountStatus, FaultCountStatus__Output as FaultCountStatusOut } from "./gen/hfi/v1/FaultCountStatus.ts";
+export type { FaultReport, FaultReport__Output as FaultReportOut } from "./gen/hfi/v1/FaultReport.ts";
 export type { PolicyServiceClient } from "./gen/hfi/v1/PolicyService.ts";
 export type { ConfigDiscoveryServiceClient } from "./gen/hfi/v1/ConfigDiscoveryService.ts";

@@ -1,6 +1,7 @@
 // Prometheus metrics, one registry per server instance (tests run several
 // servers in one process).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { faultMetrics, type FaultMetrics } from "./faults/ledger.ts";
 
 export interface Metrics {
   registry: Registry;
@@ -10,6 +11,8 @@ export interface Metrics {
   nacks: Counter;
   storeErrors: Counter<"op">;
   invalidPolicies: Counter;
+  /** Per-policy fault counts reported by the filters (faults/ledger.ts). */
+  faults: FaultMetrics;
   /** Set by the stream registry: open streams per sent snapshot version. */
   streamsByVersion: () => Map<string, number>;
 }
@@ -31,6 +34,7 @@ export function createMetrics(): Metrics {
     storeErrors: new Counter({ name: "hfi_store_errors_total", help: "Failed store operations by operation", labelNames: ["op"], registers: [registry] }),
     invalidPolicies: new Counter({ name: "hfi_invalid_policies_total", help: "Invalid policy values seen in the store (never pushed)", registers: [registry] }),
     streamsByVersion: () => new Map(),
+    faults: faultMetrics(registry),
   };
   new Gauge({
     name: "hfi_config_streams",

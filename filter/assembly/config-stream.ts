@@ -7,7 +7,7 @@ import { LogLevel, BufferType, WasmResult } from "./abi";
 import { ByteWriter, utf8, str, ptrOf, encodePairs } from "./bytes";
 import { decodeSnapshot, MAX_SNAPSHOT_BYTES } from "./snapshot";
 import { readConfig, resolveIdentity } from "./config";
-import { Root, BACKOFF_START_MS, reschedule } from "./root";
+import { Root, BACKOFF_START_MS, reschedule, reportDueMs } from "./root";
 import { mNacks, mReconnects, mVersion } from "./metrics";
 import * as rng from "./rng";
 import { releasePaused } from "./injection";
@@ -60,6 +60,16 @@ export function onConfigMessage(root: Root, size: u32): void {
   root.backoffMs = BACKOFF_START_MS;
   root.failures = 0;
   applySnapshotMessage(root, <i32>size);
+}
+
+/** From proxy_on_tick: send the fault report when one is due. */
+export function reportIfDue(root: Root): void {
+  if (root.grpcToken == 0 || abi.monoNowMs() < reportDueMs(root)) return;
+  const msg = root.faults.encodeReport();
+  root.faults.lastReportMs = abi.monoNowMs();
+  if (msg != null && abi.grpcSend(root.grpcToken, msg) != WasmResult.Ok) {
+    abi.log(LogLevel.Debug, "hfi: fault report not sent (stream closing); counts follow on the next stream");
+  }
 }
 
 /** proxy_on_grpc_close on the config stream: reconnect later (unless shutting down). */
@@ -218,6 +228,14 @@ function applySnapshotMessage(root: Root, size: i32): void {
   let expiring = false;
   for (let i = 0; i < snap.rules.length; i++) if (snap.rules[i].expiresAtMs != 0) { expiring = true; break; }
   root.clockOffsetMs = snap.serverTimeMs > 0 ? snap.serverTimeMs - abi.wallNowMs() : 0;
+  // Counts carry over by (policy, rule, abort status); rules gone are dropped once reported.
+  const faults = root.faults;
+  faults.unmarkAll();
+  for (let i = 0; i < snap.rules.length; i++) {
+    const r = snap.rules[i];
+    r.counts = faults.attach(r.policyName, r.index, r.hasAbort ? r.httpStatus : 0);
+  }
+  faults.prune();
   root.snapshot = snap;
   root.hasExpiringRules = expiring;
   abi.recordMetric(mVersion, versionGauge(snap.version));

@@ -8,6 +8,7 @@ import { PairsView } from "./bytes";
 import { decodeStringStruct } from "./snapshot";
 import { parseStringMembers, jsonError, StringMembers } from "./json";
 import * as rng from "./rng";
+import { DEFAULT_REPORT_INTERVAL_MS } from "./counters";
 
 const DEFAULT_CLUSTER = "outbound|9090||hfi-control-plane.boifi.svc.cluster.local";
 
@@ -19,6 +20,8 @@ export class PluginConfig {
   pod: string = "";
   /** Requests this VM may hold (delay / start delay) at once; more pass untouched. */
   maxActiveFaults: i32 = DEFAULT_MAX_ACTIVE_FAULTS;
+  /** Fault reports go out at most this often (ms). */
+  reportIntervalMs: i32 = DEFAULT_REPORT_INTERVAL_MS;
 }
 
 /** Default of max_active_faults: bounded memory per VM whatever the policies say. */
@@ -68,6 +71,13 @@ export function readConfig(size: i32): PluginConfig {
     if (n < 0 || n > MAX_ACTIVE_FAULTS_LIMIT)
       abi.log(LogLevel.Warn, "hfi: max_active_faults must be a whole number 0-" + MAX_ACTIVE_FAULTS_LIMIT.toString() + " (got " + maf + "); using " + DEFAULT_MAX_ACTIVE_FAULTS.toString());
     else cfg.maxActiveFaults = n;
+  }
+  const ri = pick(members, "report_interval_ms", "reportIntervalMs", "");
+  if (ri.length > 0) {
+    const n = wholeNumber(ri);
+    if (n < 100 || n > 60000)
+      abi.log(LogLevel.Warn, "hfi: report_interval_ms must be a whole number 100-60000 (got " + ri + "); using " + DEFAULT_REPORT_INTERVAL_MS.toString());
+    else cfg.reportIntervalMs = n;
   }
   return cfg;
 }

@@ -6,7 +6,7 @@
 import * as abi from "./abi";
 import { Action, DataAction } from "./abi";
 import { Root, roots, rootOf, ensureSeeded, reschedule } from "./root";
-import { configure, reconnectIfDue, onConfigMessage, onConfigClose, shutdown } from "./config-stream";
+import { configure, reconnectIfDue, reportIfDue, onConfigMessage, onConfigClose, shutdown } from "./config-stream";
 import { attachStream, detachStream, onRequestHeaders, isHeld, fireDue } from "./injection";
 import { defineMetrics } from "./metrics";
 import "./abort"; // abort handler (asc --use abort=...)
@@ -103,6 +103,7 @@ function cbTick(rootId: u32): void {
   abi.refreshLogLevel();
   fireDue(root);
   reconnectIfDue(root);
+  reportIfDue(root);
   reschedule(root);
 }
 

@@ -7,6 +7,7 @@ import * as abi from "./abi";
 import { Action, WasmResult } from "./abi";
 import { utf8, ptrOf, eqBytes } from "./bytes";
 import { Rule, RequestView } from "./rules";
+import { RuleCounts } from "./counters";
 import { Root, reschedule } from "./root";
 import { mAborts, mDelays, mDelayMs, mOverMaxActive } from "./metrics";
 import * as rng from "./rng";
@@ -89,12 +90,17 @@ export function onRequestHeaders(contextId: u32): u32 {
   if (hp != 0) heap.free(hp);
   if (chosen == null) return Action.Continue;
   const rule = changetype<Rule>(chosen);
+  const counts = rule.counts;
+  if (counts != null) { counts.matched++; touch(root, counts); }
   if (rule.delayMs == 0 && !rule.hasAbort) return Action.Continue;
-  if (rule.ppm == 0) return Action.Continue;
-  if (rule.ppm < 1000000 && rng.uniformMillion() >= rule.ppm) return Action.Continue;
+  if (rule.ppm == 0 || (rule.ppm < 1000000 && rng.uniformMillion() >= rule.ppm)) {
+    if (counts != null) counts.skippedPct++;
+    return Action.Continue;
+  }
   // max_active_faults: a request that would be held beyond the VM's limit passes untouched.
   if ((rule.delayMs > 0 || rule.startDelayMs > 0) && pendings.size >= root.config.maxActiveFaults) {
     abi.incrementMetric(mOverMaxActive, 1);
+    if (counts != null) counts.skippedMax++;
     return Action.Continue;
   }
   const p = new Pending(root, rule, PHASE_START, grpc);
@@ -126,7 +132,7 @@ export function fireDue(root: Root): void {
       if (applyFault(root, ctx, p) == Action.Continue) abi.continueRequest();
     } else {
       finishPending(root, ctx);
-      if (p.rule.hasAbort) sendAbort(p.rule, p.grpc);
+      if (p.rule.hasAbort) sendAbort(root, p.rule, p.grpc);
       else abi.continueRequest();
     }
   }
@@ -168,10 +174,21 @@ function wait(root: Root, ctx: u32, p: Pending, ms: u32): void {
   reschedule(root);
 }
 
-function sendAbort(rule: Rule, grpc: bool): void {
+function sendAbort(root: Root, rule: Rule, grpc: bool): void {
   const grpcStatus: i32 = grpc && rule.grpcStatus != 0 ? <i32>rule.grpcStatus : -1;
   abi.sendLocalResponse(rule.httpStatus, ABORT_DETAILS, ptrOf(rule.body), rule.body.byteLength, rule.abortHeaders, grpcStatus);
   abi.incrementMetric(mAborts, 1);
+  const c = rule.counts;
+  if (c != null) { c.aborted++; touch(root, c); }
+}
+
+/** Marks counts changed; the first change after a report arms the tick that sends the next one. */
+@inline function touch(root: Root, c: RuleCounts): void {
+  c.dirty = true;
+  if (!root.faults.dirty) {
+    root.faults.dirty = true;
+    reschedule(root);
+  }
 }
 
 /** Starts the fault proper (after any start delay). Returns the header action for the current call. */
@@ -180,13 +197,15 @@ function applyFault(root: Root, ctx: u32, p: Pending): Action {
   if (rule.delayMs > 0) {
     abi.incrementMetric(mDelays, 1);
     abi.recordMetric(mDelayMs, <u64>rule.delayMs);
+    const c = rule.counts;
+    if (c != null) { c.delayed++; c.delayMs += <u64>rule.delayMs; touch(root, c); }
     p.phase = PHASE_DELAY;
     wait(root, ctx, p, rule.delayMs);
     return Action.StopAllIterationAndWatermark;
   }
   finishPending(root, ctx);
   if (rule.hasAbort) {
-    sendAbort(rule, p.grpc);
+    sendAbort(root, rule, p.grpc);
     return Action.StopAllIterationAndWatermark;
   }
   return Action.Continue;

@@ -3,6 +3,7 @@
 // buffer) and allocates nothing.
 
 import { Regex } from "./regex";
+import { RuleCounts } from "./counters";
 import { PairsView, eqBytes, eqIgnoreCase, startsWith, startsWithIgnoreCase, ptrOf, utf8 } from "./bytes";
 
 export const KIND_NONE: u8 = 0;
@@ -34,6 +35,8 @@ export class KeyedMatcher {
 
 export class Rule {
   policyName: ArrayBuffer = new ArrayBuffer(0);
+  index: u32 = 0; // position in its policy (the `rule` of fault counts)
+  counts: RuleCounts | null = null; // set when the snapshot is applied
   method: StringMatcher | null = null;
   path: StringMatcher | null = null;
   headers: KeyedMatcher[] = [];

@@ -325,6 +325,7 @@ function decodePolicy(r: Reader, out: Rule[], index: i32, paused: ArrayBuffer[])
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i];
     rule.policyName = name;
+    rule.index = <u32>i;
     if (rule.durationSeconds > 0) rule.expiresAtMs = appliedAt + <i64>rule.durationSeconds * 1000;
     if (rule.hasAbort) {
       const names = rule.abortHeaderNames.slice(0);

@@ -8,6 +8,8 @@ import type { DelayFault as _hfi_v1_DelayFault, DelayFault__Output as _hfi_v1_De
 import type { DeletePolicyRequest as _hfi_v1_DeletePolicyRequest, DeletePolicyRequest__Output as _hfi_v1_DeletePolicyRequest__Output } from './hfi/v1/DeletePolicyRequest.ts';
 import type { DeletePolicyResponse as _hfi_v1_DeletePolicyResponse, DeletePolicyResponse__Output as _hfi_v1_DeletePolicyResponse__Output } from './hfi/v1/DeletePolicyResponse.ts';
 import type { Fault as _hfi_v1_Fault, Fault__Output as _hfi_v1_Fault__Output } from './hfi/v1/Fault.ts';
+import type { FaultCountStatus as _hfi_v1_FaultCountStatus, FaultCountStatus__Output as _hfi_v1_FaultCountStatus__Output } from './hfi/v1/FaultCountStatus.ts';
+import type { FaultTotals as _hfi_v1_FaultTotals, FaultTotals__Output as _hfi_v1_FaultTotals__Output } from './hfi/v1/FaultTotals.ts';
 import type { GetPolicyRequest as _hfi_v1_GetPolicyRequest, GetPolicyRequest__Output as _hfi_v1_GetPolicyRequest__Output } from './hfi/v1/GetPolicyRequest.ts';
 import type { GetPolicyResponse as _hfi_v1_GetPolicyResponse, GetPolicyResponse__Output as _hfi_v1_GetPolicyResponse__Output } from './hfi/v1/GetPolicyResponse.ts';
 import type { GetPolicyStatusRequest as _hfi_v1_GetPolicyStatusRequest, GetPolicyStatusRequest__Output as _hfi_v1_GetPolicyStatusRequest__Output } from './hfi/v1/GetPolicyStatusRequest.ts';
@@ -51,6 +53,8 @@ export interface ProtoGrpcType {
       DeletePolicyRequest: MessageTypeDefinition<_hfi_v1_DeletePolicyRequest, _hfi_v1_DeletePolicyRequest__Output>
       DeletePolicyResponse: MessageTypeDefinition<_hfi_v1_DeletePolicyResponse, _hfi_v1_DeletePolicyResponse__Output>
       Fault: MessageTypeDefinition<_hfi_v1_Fault, _hfi_v1_Fault__Output>
+      FaultCountStatus: MessageTypeDefinition<_hfi_v1_FaultCountStatus, _hfi_v1_FaultCountStatus__Output>
+      FaultTotals: MessageTypeDefinition<_hfi_v1_FaultTotals, _hfi_v1_FaultTotals__Output>
       GetPolicyRequest: MessageTypeDefinition<_hfi_v1_GetPolicyRequest, _hfi_v1_GetPolicyRequest__Output>
       GetPolicyResponse: MessageTypeDefinition<_hfi_v1_GetPolicyResponse, _hfi_v1_GetPolicyResponse__Output>
       GetPolicyStatusRequest: MessageTypeDefinition<_hfi_v1_GetPolicyStatusRequest, _hfi_v1_GetPolicyStatusRequest__Output>

@@ -21,6 +21,7 @@ import type { PolicyView, ViewChange } from "./view.ts";
 import { identityKey } from "../selector.ts";
 import { encodeSnapshotPolicy, snapshotPolicyOf } from "./snapshot.ts";
 import { IdentityGroup, type PolicyEntry, type SnapshotRecord } from "./groups.ts";
+import { FaultLedger, StreamFaults } from "../faults/ledger.ts";
 
 export type { SnapshotRecord } from "./groups.ts";
 export { IdentityGroup } from "./groups.ts";
@@ -64,6 +65,8 @@ export class ConfigStream {
   private stallTimer: NodeJS.Timeout | undefined;
   closed = false;
   group!: IdentityGroup;
+  /** Fault reports of this stream (faults/ledger.ts). */
+  readonly faults = new StreamFaults();
 
   constructor(
     readonly id: number,
@@ -172,6 +175,8 @@ export interface ConfigStreamsOptions {
   metrics: Metrics;
   drainTimeoutMs?: number;
   queueBudgetBytes?: number;
+  /** Cardinality bound of the fault counts (default DEFAULT_MAX_FAULT_SERIES). */
+  maxFaultSeries?: number;
 }
 
 /** A fan-out in progress: the streams of one group still to be pushed. */
@@ -192,6 +197,8 @@ export class ConfigStreams extends EventEmitter<{
   removed: [ConfigStream];
 }> {
   readonly groups = new Map<string, IdentityGroup>();
+  /** Fault counts the filters of this process reported. */
+  readonly faults: FaultLedger;
   private readonly entries = new Map<string, PolicyEntry>();
   private nextId = 1;
   private nonceCounter = 0;
@@ -215,6 +222,7 @@ export class ConfigStreams extends EventEmitter<{
     this.setMaxListeners(0);
     this.drainTimeoutMs = opts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
     this.queueBudgetBytes = opts.queueBudgetBytes ?? DEFAULT_QUEUE_BUDGET_BYTES;
+    this.faults = new FaultLedger(opts.metrics.faults, opts.maxFaultSeries);
     for (const p of opts.view.policies.values()) this.entry(p);
     opts.view.on("change", this.onChange);
     opts.view.on("pause", this.onPause);

@@ -46,6 +46,7 @@ const streams = new ConfigStreams({
 });
 peer.handle("records", () => proxyRecords(streams, replicaId));
 peer.handle("summary", () => summarize(streams, replicaId));
+peer.handle("faults", () => streams.faults.list());
 peer.handle("metrics", () => metrics.registry.getMetricsAsJSON());
 
 // Stream events come by the thousand during a fan-out: one note per interval.

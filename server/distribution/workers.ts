@@ -6,6 +6,7 @@
 // is fed by its own watch on the primary's store, so all see the same
 // changes in the same order. A worker that dies is started again; its
 // filters reconnect (to any worker) and get the current snapshot.
+import { mergeSeries, type FaultSeries } from "../faults/ledger.ts";
 import { durationLimitOf } from "../duration-limit.ts";
 import cluster, { type Worker } from "node:cluster";
 import { fileURLToPath } from "node:url";
@@ -78,6 +79,7 @@ export async function startPrimary(config: ServerConfig, logger: Logger): Promis
   const local: LocalStatus = {
     records: async () => (await gather<ProxyRecord[]>("records")).flat(),
     summary: async () => mergeSummaries(replicaId, await gather<StatusSummary>("summary")),
+    faults: async () => mergeSeries(await gather<FaultSeries[]>("faults")),
     onChange(fn) {
       changeListeners.add(fn);
       return () => changeListeners.delete(fn);

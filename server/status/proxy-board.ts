@@ -12,6 +12,7 @@ import type { ProxyRecord, ProxyStatusBoard, StatusSummary } from "../store/type
 import type { ConfigStreams } from "../distribution/streams.ts";
 import type { ProxySnapshot } from "./report.ts";
 import { proxyRecords, summarize } from "./summary.ts";
+import type { FaultSeries } from "../faults/ledger.ts";
 
 export const DEFAULT_FLUSH_MS = 250;
 export const DEFAULT_REMOTE_CACHE_MS = 1000;
@@ -27,6 +28,8 @@ export function defaultReplicaId(): string {
 export interface LocalStatus {
   records(): Promise<ProxyRecord[]>;
   summary(): Promise<StatusSummary>;
+  /** The replica's fault counts (every worker's ledger, merged). */
+  faults(): Promise<FaultSeries[]>;
   /** fn runs whenever a stream's status may have changed; returns an unsubscribe. */
   onChange(fn: () => void): () => void;
 }
@@ -36,6 +39,7 @@ export function streamsStatus(streams: ConfigStreams, replica: string): LocalSta
   return {
     records: async () => proxyRecords(streams, replica),
     summary: async () => summarize(streams, replica),
+    faults: async () => streams.faults.list(),
     onChange(fn) {
       const events = ["added", "sent", "ack", "nack", "removed"] as const;
       for (const e of events) streams.on(e, fn);
@@ -139,14 +143,14 @@ export class ProxyBoard {
 
   /** Records of this replica and the other replicas' summaries (from the board, cached). */
   async snapshot(): Promise<ProxySnapshot> {
-    const records = await this.opts.local.records();
-    if (!this.opts.board) return { records, remote: [] };
+    const [records, faults] = await Promise.all([this.opts.local.records(), this.opts.local.faults()]);
+    if (!this.opts.board) return { records, remote: [], faults };
     try {
-      return { records, remote: await this.remoteSummaries() };
+      return { records, remote: await this.remoteSummaries(), faults };
     } catch (err) {
       const partial = `proxies of other replicas unavailable: ${(err as Error).message}`;
       this.opts.logger.warn({ err: (err as Error).message }, "status: reporting this replica's proxies only");
-      return { records, remote: [], partial };
+      return { records, remote: [], partial, faults };
     }
   }
 

@@ -6,6 +6,8 @@ import type { GetPolicyStatusResponseOut, PolicyStatusOut, ProxyRefOut, ProxySta
 import type { ProxyRecord, StatusSummary, StoredPolicy } from "../store/types.ts";
 import { identityKey, policyMatches, selectorMatches } from "../selector.ts";
 import { faultKindsOf } from "../../policy/index.ts";
+import { mergeSeries, type FaultSeries } from "../faults/ledger.ts";
+import { policyFaults } from "../faults/status.ts";
 
 /** The fault kinds of every rule, sorted (status `fault_types`). */
 export function faultTypes(p: StoredPolicy): string[] {
@@ -106,6 +108,8 @@ export function policyStatus(p: StoredPolicy, inputs: StatusInputs): PolicyStatu
     pendingCount: Math.max(0, targeted - ackedCount - nackedCount),
     lastAckUnixMs: lastAck,
     paused: false,
+    faultsTotal: null,
+    faults: [],
   };
 }
 
@@ -133,12 +137,19 @@ const byProxyThenReplica = (a: ProxyRecord, b: ProxyRecord) =>
  * Status of the given policies. proxies = this replica's records and the
  * other replicas' laggards (sorted by proxy id, then replica).
  */
-export function statusReport(policies: StoredPolicy[], local: ProxyRecord[], remote: StatusSummary[] = []): GetPolicyStatusResponseOut {
+export function statusReport(policies: StoredPolicy[], local: ProxyRecord[], remote: StatusSummary[] = [], faults: FaultSeries[] = []): GetPolicyStatusResponseOut {
+  const series = mergeSeries([faults, ...remote.map((s) => s.faults ?? [])]);
   const sortedLocal = [...local].sort(byProxyThenReplica);
   const laggards = remote.flatMap((s) => s.laggards).sort(byProxyThenReplica);
   const inputs: StatusInputs = { local: byIdentity(sortedLocal), remote, remoteLaggards: byIdentity(laggards) };
   const proxies = [...sortedLocal, ...laggards].sort(byProxyThenReplica).map(proxyStatus);
-  return { policies: policies.map((p) => policyStatus(p, inputs)), proxies, partial: "", invalidPolicies: [], pause: null };
+  return {
+    policies: policies.map((p) => ({ ...policyStatus(p, inputs), ...policyFaults(p.policy.metadata!.name, series, sortedLocal) })),
+    proxies,
+    partial: "",
+    invalidPolicies: [],
+    pause: null,
+  };
 }
 
 /** gRPC trailer / REST field saying the report lacks other replicas' proxies (and why). */
@@ -150,6 +161,8 @@ export interface ProxySnapshot {
   remote: StatusSummary[];
   /** Set when other replicas' summaries could not be read (only this replica's proxies are included). */
   partial?: string;
+  /** This replica's fault counts (every process). */
+  faults?: FaultSeries[];
 }
 
 /** Where a process gets the replica's status from (the board, or the primary for a worker). */
@@ -162,8 +175,8 @@ export async function collectStatus(
   policies: StoredPolicy[],
   board: StatusSource,
 ): Promise<{ report: GetPolicyStatusResponseOut; partial?: string }> {
-  const { records, remote, partial: reason } = await board.snapshot();
+  const { records, remote, partial: reason, faults } = await board.snapshot();
   // ASCII, trimmed: it also goes into a gRPC trailer / HTTP header (trailing blanks drop the trailer).
   const partial = reason ? reason.replace(/[^\x20-\x7e]/g, "?").trim() : undefined;
-  return { report: { ...statusReport(policies, records, remote), partial: partial ?? "" }, ...(partial ? { partial } : {}) };
+  return { report: { ...statusReport(policies, records, remote, faults), partial: partial ?? "" }, ...(partial ? { partial } : {}) };
 }

@@ -4,6 +4,7 @@
 // pass (streams of a group share snapshot records, so counting is per
 // record, not per policy per stream); summaries of several workers merge
 // into the replica's one record.
+import { mergeSeries } from "../faults/ledger.ts";
 import type { GroupSummary, ProxyRecord, StatusSummary } from "../store/types.ts";
 import type { ConfigStream, ConfigStreams, SnapshotRecord } from "../distribution/streams.ts";
 import { identityKey } from "../selector.ts";
@@ -29,6 +30,7 @@ export function proxyRecord(s: ConfigStream, replica: string): ProxyRecord {
     nacked: entries(s.nacked?.record),
     connectedAtUnixMs: s.connectedAtUnixMs,
     ackedAtUnixMs: s.ackedAtMs,
+    ...(s.faults.counted.size ? { faults: [...s.faults.counted].map(([k, t]) => [k, { ...t }] as [string, typeof t]) } : {}),
   };
 }
 
@@ -91,6 +93,7 @@ export function summarize(streams: ConfigStreams, replica: string): StatusSummar
     groups,
     laggards: lag.slice(0, MAX_LAGGARDS).map((s) => proxyRecord(s, replica)),
     laggardsOmitted: Math.max(0, lag.length - MAX_LAGGARDS),
+    faults: streams.faults.list(),
   };
 }
 
@@ -131,5 +134,6 @@ export function mergeSummaries(replica: string, parts: StatusSummary[]): StatusS
     groups: [...groups.values()].map((m) => ({ ...m.g, acked: [...m.acked.values()], nacked: [...m.nacked.values()] })),
     laggards: laggards.slice(0, MAX_LAGGARDS),
     laggardsOmitted: omitted + Math.max(0, laggards.length - MAX_LAGGARDS),
+    faults: mergeSeries(parts.map((p) => p.faults ?? [])),
   };
 }
