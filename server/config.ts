@@ -35,6 +35,7 @@ interface RawOptions {
   streamQueueBudget: string;
   maxDuration: string;
   defaultDuration: string;
+  maxFaultSeries: string;
 }
 
 export const SERVER_OPTIONS: readonly ServerOption[] = [
@@ -56,6 +57,7 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
   { flag: "--stream-queue-budget", env: "HFI_STREAM_QUEUE_BUDGET", default: "64", key: "streamQueueBudget", description: "MiB of snapshot bytes queued on backed-up config streams per worker before further writes wait (1-4096)" },
   { flag: "--max-duration", env: "HFI_MAX_DURATION", default: "", key: "maxDuration", description: "longest fault.duration_seconds an apply may set (1-31536000 seconds); rules without one get --default-duration; default: off (no limit, rules may run until deleted)" },
   { flag: "--default-duration", env: "HFI_DEFAULT_DURATION", default: "", key: "defaultDuration", description: "duration_seconds given to rules that set none, when --max-duration is set (at most --max-duration); default: --max-duration" },
+  { flag: "--max-fault-series", env: "HFI_MAX_FAULT_SERIES", default: "2000", key: "maxFaultSeries", description: "label sets (policy, rule, abort status, service, namespace) of fault counts per process (1-100000); further ones are counted under policy=\"_overflow\"" },
 ];
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -87,6 +89,8 @@ export interface ServerConfig {
   maxDurationSeconds?: number;
   /** duration_seconds of rules that set none (only with maxDurationSeconds). */
   defaultDurationSeconds?: number;
+  /** Cardinality bound of the fault counts per process. */
+  maxFaultSeries: number;
 }
 
 /** Available CPU cores (the --workers default). */
@@ -152,7 +156,9 @@ export function loadServerConfig(
     if (maxDuration === undefined) throw new ConfigError("--default-duration: needs --max-duration");
     defaultDuration = intOption("--default-duration", raw.defaultDuration.trim(), 1, maxDuration, " seconds (--max-duration)");
   } else defaultDuration = maxDuration;
+  const maxFaultSeries = intOption("--max-fault-series", raw.maxFaultSeries.trim(), 1, 100_000);
   return {
+    maxFaultSeries,
     ...(maxDuration !== undefined ? { maxDurationSeconds: maxDuration, defaultDurationSeconds: defaultDuration } : {}),
     workers,
     streamDrainTimeoutMs: drain * 1000,

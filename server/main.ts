@@ -94,6 +94,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     metrics,
     drainTimeoutMs: config.streamDrainTimeoutMs,
     queueBudgetBytes: config.streamQueueBudgetBytes,
+    maxFaultSeries: config.maxFaultSeries,
   });
   const replicaId = replicaKey(config.replicaId || defaultReplicaId());
   // Declared before the board so its onLost callback can reach it.

@@ -3,7 +3,7 @@ import { describePause } from "../pause.ts";
 import type { PauseStateOut } from "../client/index.ts";
 import { Command } from "commander";
 import type { PolicyClient } from "../client/index.ts";
-import type { GetPolicyStatusResponseOut, InvalidPolicyOut, PolicyOut, PolicyStatusOut, ProxyRefOut } from "../../proto/types.ts";
+import type { FaultCountStatusOut, GetPolicyStatusResponseOut, InvalidPolicyOut, PolicyOut, PolicyStatusOut, ProxyRefOut } from "../../proto/types.ts";
 import { examples, outputOption, print, toJson, toYaml, withClient, type OutputFormat } from "./common.ts";
 import { convertMessage, policyDocument, type Doc } from "./document.ts";
 import {
@@ -201,6 +201,9 @@ export function describeText(p: PolicyOut, status: PolicyStatusOut | undefined, 
   lines.push(...refLines("ACKed", status?.acked, false));
   lines.push(...refLines("NACKed", status?.nacked, true).map((l) => paint("red", l)));
   lines.push(...refLines("pending", status?.pending, false));
+  const injected = status ? faultCountLines([status], true) : [];
+  lines.push(field("Faults", injected.length ? "" : "none counted yet"));
+  lines.push(...injected);
   return lines.join("\n") + "\n";
 }
 
@@ -254,6 +257,31 @@ function proxyState(p: GetPolicyStatusResponseOut["proxies"][number]): string {
   return "PENDING";
 }
 
+/** "abort 503: 60, delay: 60 (0.3 s total), matched 60, skipped 12 (percentage)" for one count entry. */
+function countsText(t: FaultCountStatusOut["totals"], status: number): string {
+  const n = (v: number | undefined) => Number(v ?? 0);
+  const parts: string[] = [];
+  if (n(t?.aborted)) parts.push(`abort ${status}: ${n(t?.aborted)}`);
+  if (n(t?.delayed)) parts.push(`delay: ${n(t?.delayed)} (${(n(t?.delayMs) / 1000).toFixed(3)} s total)`);
+  parts.push(`matched ${n(t?.matched)}`);
+  if (n(t?.skippedPercentage)) parts.push(`skipped ${n(t?.skippedPercentage)} (percentage)`);
+  if (n(t?.skippedMaxActive)) parts.push(`skipped ${n(t?.skippedMaxActive)} (max_active_faults)`);
+  return parts.join(", ");
+}
+
+/** The per-policy fault counts: per rule and workload, then (withProxies) per proxy. */
+export function faultCountLines(policies: PolicyStatusOut[], withProxies: boolean): string[] {
+  const out: string[] = [];
+  for (const p of policies) {
+    for (const f of p.faults ?? []) {
+      if (f.proxyId && !withProxies) continue;
+      const who = f.proxyId ? `proxy ${f.proxyId}` : `${f.service || "?"}.${f.namespace || "?"}`;
+      out.push(`  ${p.name} rule ${f.rule} ${who}: ${countsText(f.totals, f.abortStatus)} (since ${isoTime(Number(f.sinceUnixMs))})`);
+    }
+  }
+  return out;
+}
+
 export function statusText(st: GetPolicyStatusResponseOut): string {
   const opts = tableOpts();
   const paint = painter(opts.color);
@@ -277,6 +305,8 @@ export function statusText(st: GetPolicyStatusResponseOut): string {
         opts,
       ),
     );
+  const counts = faultCountLines(st.policies, st.policies.length === 1);
+  if (counts.length) out.push("\nFaults injected:\n" + counts.join("\n") + "\n");
   out.push("\n");
   if (st.partial) out.push(paint("yellow", `Partial: ${st.partial} (showing this replica's proxies only)`) + "\n");
   if (st.proxies.length === 0) out.push("No proxies connected.\n");

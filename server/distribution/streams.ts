@@ -195,6 +195,8 @@ export class ConfigStreams extends EventEmitter<{
   added: [ConfigStream];
   sent: [ConfigStream];
   removed: [ConfigStream];
+  /** A fault report was counted. */
+  faults: [ConfigStream];
 }> {
   readonly groups = new Map<string, IdentityGroup>();
   /** Fault counts the filters of this process reported. */

@@ -43,6 +43,7 @@ const streams = new ConfigStreams({
   metrics,
   drainTimeoutMs: config.streamDrainTimeoutMs,
   queueBudgetBytes: config.streamQueueBudgetBytes,
+  maxFaultSeries: config.maxFaultSeries,
 });
 peer.handle("records", () => proxyRecords(streams, replicaId));
 peer.handle("summary", () => summarize(streams, replicaId));
@@ -57,7 +58,7 @@ const changed = () => {
     peer.notify("status-changed");
   }, hello.statusNotifyMs);
 };
-for (const e of ["added", "sent", "ack", "nack", "removed"] as const) streams.on(e, changed);
+for (const e of ["added", "sent", "ack", "nack", "removed", "faults"] as const) streams.on(e, changed);
 
 const ops = new PolicyOps(store, metrics, {
   writeStart: (name) => streams.noteWriteStart(name),

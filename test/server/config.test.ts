@@ -24,6 +24,7 @@ test("defaults match the documented ones", () => {
     workers: os.availableParallelism(),
     streamDrainTimeoutMs: 30_000,
     streamQueueBudgetBytes: 64 * 1024 * 1024,
+    maxFaultSeries: 2000,
   });
   const envs = SERVER_OPTIONS.map((o) => o.env);
   for (const e of ["HFI_GRPC_ADDR", "HFI_HTTP_ADDR", "HFI_ETCD_ENDPOINTS", "HFI_ETCD_PREFIX", "HFI_DATA_DIR", "HFI_LOG_LEVEL", "HFI_API_TOKEN_FILE", "HFI_API_TOKEN", "HFI_STREAM_TOKEN_FILE", "HFI_STREAM_TOKEN"]) {
