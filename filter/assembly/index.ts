@@ -9,6 +9,7 @@ import { Root, roots, rootOf, ensureSeeded, reschedule } from "./root";
 import { configure, reconnectIfDue, reportIfDue, onConfigMessage, onConfigClose, shutdown } from "./config-stream";
 import { attachStream, detachStream, onRequestHeaders, isHeld, fireDue } from "./injection";
 import { defineMetrics } from "./metrics";
+import { onResponseHeaders as markResponse } from "./marker";
 import "./abort"; // abort handler (asc --use abort=...)
 
 // ---------------------------------------------------------------------------
@@ -149,6 +150,9 @@ export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream
 }
 
 export function proxy_on_response_headers(contextId: u32, headerCount: u32, endOfStream: u32): u32 {
+  enter();
+  markResponse(contextId);
+  leave(NEVER);
   return Action.Continue;
 }
 

@@ -8,6 +8,7 @@ import { Action, WasmResult } from "./abi";
 import { utf8, ptrOf, eqBytes } from "./bytes";
 import { Rule, RequestView } from "./rules";
 import { RuleCounts } from "./counters";
+import { markDelayed, forgetStream } from "./marker";
 import { Root, reschedule } from "./root";
 import { mAborts, mDelays, mDelayMs, mOverMaxActive } from "./metrics";
 import * as rng from "./rng";
@@ -50,6 +51,7 @@ export function attachStream(contextId: u32, root: Root): void {
 
 /** proxy_on_delete of a stream context: it leaves the timer queue. */
 export function detachStream(contextId: u32): void {
+  forgetStream(contextId);
   if (pendings.has(contextId)) {
     const p = pendings.get(contextId);
     finishPending(p.root, contextId);
@@ -199,6 +201,7 @@ function applyFault(root: Root, ctx: u32, p: Pending): Action {
     abi.recordMetric(mDelayMs, <u64>rule.delayMs);
     const c = rule.counts;
     if (c != null) { c.delayed++; c.delayMs += <u64>rule.delayMs; touch(root, c); }
+    if (!rule.hasAbort) markDelayed(ctx, rule.policyName); // delay + abort: the abort's reply is marked
     p.phase = PHASE_DELAY;
     wait(root, ctx, p, rule.delayMs);
     return Action.StopAllIterationAndWatermark;

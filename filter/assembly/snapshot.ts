@@ -12,6 +12,8 @@ export const MAX_SNAPSHOT_BYTES: i32 = 4 * 1024 * 1024;
 export const MAX_TOTAL_REGEX_STATES: i32 = 200000;
 
 const HFI_FAULT_HEADER = utf8("x-hfi-fault");
+const HFI_FAULT_KIND_HEADER = utf8("x-hfi-fault-kind");
+const HFI_KIND_ABORT = utf8("abort");
 
 class Reader {
   pos: usize;
@@ -332,6 +334,8 @@ function decodePolicy(r: Reader, out: Rule[], index: i32, paused: ArrayBuffer[])
       const values = rule.abortHeaderValues.slice(0);
       names.push(HFI_FAULT_HEADER);
       values.push(name);
+      names.push(HFI_FAULT_KIND_HEADER);
+      values.push(HFI_KIND_ABORT);
       rule.abortHeaders = encodePairs(names, values);
     }
     out.push(rule);

@@ -115,7 +115,7 @@ export function decodeSummary(replica: string, text: string): StatusSummary | un
       groups: v.groups.filter((g) => g && g.identity && Array.isArray(g.acked) && Array.isArray(g.nacked)),
       laggards,
       laggardsOmitted: Number(v.laggardsOmitted) || 0,
-      faults: Array.isArray(v.faults) ? v.faults.filter((f) => f && typeof f.policy === "string" && f.totals && typeof f.totals === "object") : [],
+      ...(Array.isArray(v.faults) ? { faults: v.faults.filter((f) => f && typeof f.policy === "string" && f.totals && typeof f.totals === "object") } : {}),
     };
   } catch {
     return undefined;
