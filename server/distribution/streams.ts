@@ -229,6 +229,7 @@ export class ConfigStreams extends EventEmitter<{
     opts.view.on("change", this.onChange);
     opts.view.on("pause", this.onPause);
     opts.metrics.streamsByVersion = () => this.countByVersion();
+    opts.metrics.streamsByState = () => this.countByState();
   }
 
   nextNonce(): string {
@@ -411,6 +412,17 @@ export class ConfigStreams extends EventEmitter<{
   /** True while a fan-out is still being written (tests, benchmarks). */
   get fanningOut(): boolean {
     return this.jobs.size > 0;
+  }
+
+  private countByState(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const s of this.streams()) {
+      const v = s.sent?.version ?? "";
+      const state = s.nacked && s.nacked.version === v ? "nacked" : s.acked?.version === v && v ? "acked" : "pending";
+      const k = `${state} ${v}`;
+      m.set(k, (m.get(k) ?? 0) + 1);
+    }
+    return m;
   }
 
   private countByVersion(): Map<string, number> {

@@ -43,6 +43,7 @@ export class PolicyView extends EventEmitter<{ change: [ViewChange]; synced: [];
     super();
     // One listener per WatchPolicies call and per waiting subscriber.
     this.setMaxListeners(0);
+    opts.metrics.pauseActive = () => (this.pause.all || this.pause.namespaces.length || this.pause.policies.length ? 1 : 0);
   }
 
   /** Loads the initial state (retrying in the background while the store is down). */
