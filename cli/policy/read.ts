@@ -202,7 +202,7 @@ export function describeText(p: PolicyOut, status: PolicyStatusOut | undefined, 
   lines.push(...refLines("NACKed", status?.nacked, true).map((l) => paint("red", l)));
   lines.push(...refLines("pending", status?.pending, false));
   const injected = status ? faultCountLines([status], true) : [];
-  lines.push(field("Faults", injected.length ? "" : "none counted yet"));
+  lines.push(injected.length ? paint("bold", "Faults:") : field("Faults", "none counted yet"));
   lines.push(...injected);
   return lines.join("\n") + "\n";
 }
