@@ -1,17 +1,18 @@
 // Per-request fault injection (stream contexts): pick the first matching,
 // unexpired rule, roll its percentage, then hold the whole request (headers,
-// body, trailers) for start_delay_ms / fixed_delay_ms on the root's timer
-// queue and resume or abort.
+// body, trailers) for start_delay_ms / the delay (fixed, or drawn from the
+// rule's distribution) on the root's timer queue and resume or abort.
 
 import * as abi from "./abi";
 import { Action, WasmResult } from "./abi";
 import { utf8, ptrOf, eqBytes } from "./bytes";
-import { Rule, RequestView } from "./rules";
+import { Rule, RequestView, DELAY_UNIFORM, DELAY_LOGNORMAL } from "./rules";
 import { RuleCounts } from "./counters";
 import { markDelayed, forgetStream } from "./marker";
 import { Root, reschedule } from "./root";
 import { mAborts, mDelays, mDelayMs, mOverMaxActive } from "./metrics";
 import * as rng from "./rng";
+import * as control from "./header-control";
 
 const ABORT_DETAILS = utf8("hfi_fault_abort");
 
@@ -24,6 +25,10 @@ class Pending {
   phase: u8;
   grpc: bool;
   seq: u32 = 0;
+  // Header-controlled (fault.header_control): the request's own delay and abort status replace the rule's.
+  byHeaders: bool = false;
+  delayMs: u32 = 0;
+  status: u32 = 0;
   constructor(root: Root, rule: Rule, phase: u8, grpc: bool) {
     this.root = root;
     this.rule = rule;
@@ -83,29 +88,41 @@ export function onRequestHeaders(contextId: u32): u32 {
   const hp = abi.pairsPtr;
   let chosen: Rule | null = null;
   let grpc = false;
+  let byHeaders = false;
   if (request.load(hp, abi.pairsLen)) {
     grpc = request.isGrpc;
     const serverNow: i64 = root.hasExpiringRules ? abi.wallNowMs() + root.clockOffsetMs : 0;
     const i = request.firstMatch(root.snapshot, serverNow);
-    if (i >= 0) chosen = unchecked(rules[i]);
+    if (i >= 0) {
+      chosen = unchecked(rules[i]);
+      if (chosen.hasHeaderControl) byHeaders = control.read(request.pairs, chosen);
+    }
   }
   if (hp != 0) heap.free(hp);
   if (chosen == null) return Action.Continue;
   const rule = changetype<Rule>(chosen);
   const counts = rule.counts;
   if (counts != null) { counts.matched++; touch(root, counts); }
-  if (rule.delayMs == 0 && !rule.hasAbort) return Action.Continue;
-  if (rule.ppm == 0 || (rule.ppm < 1000000 && rng.uniformMillion() >= rule.ppm)) {
+  // A request that asks for a fault rolls its own share; the rule's percentage is for its other faults.
+  const ppm = byHeaders ? control.chosenPpm : rule.ppm;
+  if (!byHeaders && rule.delayMs == 0 && rule.delayDist == 0 && !rule.hasAbort) return Action.Continue;
+  if (ppm == 0 || (ppm < 1000000 && rng.uniformMillion() >= ppm)) {
     if (counts != null) counts.skippedPct++;
     return Action.Continue;
   }
   // max_active_faults: a request that would be held beyond the VM's limit passes untouched.
-  if ((rule.delayMs > 0 || rule.startDelayMs > 0) && pendings.size >= root.config.maxActiveFaults) {
+  const holds = rule.startDelayMs > 0 || (byHeaders ? control.chosenDelayMs > 0 : rule.delayMs > 0 || rule.delayDist != 0);
+  if (holds && pendings.size >= root.config.maxActiveFaults) {
     abi.incrementMetric(mOverMaxActive, 1);
     if (counts != null) counts.skippedMax++;
     return Action.Continue;
   }
   const p = new Pending(root, rule, PHASE_START, grpc);
+  if (byHeaders) {
+    p.byHeaders = true;
+    p.delayMs = control.chosenDelayMs;
+    p.status = control.chosenStatus;
+  }
   pendings.set(contextId, p);
   root.waiting++;
   if (rule.startDelayMs > 0) {
@@ -134,7 +151,7 @@ export function fireDue(root: Root): void {
       if (applyFault(root, ctx, p) == Action.Continue) abi.continueRequest();
     } else {
       finishPending(root, ctx);
-      if (p.rule.hasAbort) sendAbort(root, p.rule, p.grpc);
+      if (aborts(p)) sendAbort(p);
       else abi.continueRequest();
     }
   }
@@ -176,12 +193,22 @@ function wait(root: Root, ctx: u32, p: Pending, ms: u32): void {
   reschedule(root);
 }
 
-function sendAbort(root: Root, rule: Rule, grpc: bool): void {
-  const grpcStatus: i32 = grpc && rule.grpcStatus != 0 ? <i32>rule.grpcStatus : -1;
-  abi.sendLocalResponse(rule.httpStatus, ABORT_DETAILS, ptrOf(rule.body), rule.body.byteLength, rule.abortHeaders, grpcStatus);
+@inline function aborts(p: Pending): bool {
+  return p.byHeaders ? p.status != 0 : p.rule.hasAbort;
+}
+
+function sendAbort(p: Pending): void {
+  const rule = p.rule;
+  if (p.byHeaders) {
+    // The status the request asked for, no body; gRPC callers get the grpc-status Envoy maps from it.
+    abi.sendLocalResponse(p.status, ABORT_DETAILS, 0, 0, rule.hcReplyHeaders, -1);
+  } else {
+    const grpcStatus: i32 = p.grpc && rule.grpcStatus != 0 ? <i32>rule.grpcStatus : -1;
+    abi.sendLocalResponse(rule.httpStatus, ABORT_DETAILS, ptrOf(rule.body), rule.body.byteLength, rule.abortHeaders, grpcStatus);
+  }
   abi.incrementMetric(mAborts, 1);
   const c = rule.counts;
-  if (c != null) { c.aborted++; touch(root, c); }
+  if (c != null) { c.aborted++; touch(p.root, c); }
 }
 
 /** Marks counts changed; the first change after a report arms the tick that sends the next one. */
@@ -193,22 +220,36 @@ function sendAbort(root: Root, rule: Rule, grpc: bool): void {
   }
 }
 
+// The server's delay limit (2 minutes): lognormal draws above it are cut to it.
+const MAX_DELAY_MS: f64 = 120000;
+
+/** This request's delay in ms: the fixed one, or a draw from the rule's distribution. */
+function delayOf(rule: Rule): u32 {
+  if (rule.delayDist == DELAY_UNIFORM) return <u32>rule.delayA + rng.uniformBelow(<u32>rule.delayB);
+  if (rule.delayDist == DELAY_LOGNORMAL) {
+    const ms = Math.round(Math.exp(rule.delayA + rule.delayB * rng.standardNormal()));
+    return <u32>(ms < MAX_DELAY_MS ? ms : MAX_DELAY_MS);
+  }
+  return rule.delayMs;
+}
+
 /** Starts the fault proper (after any start delay). Returns the header action for the current call. */
 function applyFault(root: Root, ctx: u32, p: Pending): Action {
   const rule = p.rule;
-  if (rule.delayMs > 0) {
+  const delayMs = p.byHeaders ? p.delayMs : delayOf(rule);
+  if (delayMs > 0) {
     abi.incrementMetric(mDelays, 1);
-    abi.recordMetric(mDelayMs, <u64>rule.delayMs);
+    abi.recordMetric(mDelayMs, <u64>delayMs);
     const c = rule.counts;
-    if (c != null) { c.delayed++; c.delayMs += <u64>rule.delayMs; touch(root, c); }
-    if (!rule.hasAbort) markDelayed(ctx, rule.policyName); // delay + abort: the abort's reply is marked
+    if (c != null) { c.delayed++; c.delayMs += <u64>delayMs; touch(root, c); }
+    if (!aborts(p)) markDelayed(ctx, rule.policyName); // delay + abort: the abort's reply is marked
     p.phase = PHASE_DELAY;
-    wait(root, ctx, p, rule.delayMs);
+    wait(root, ctx, p, delayMs);
     return Action.StopAllIterationAndWatermark;
   }
   finishPending(root, ctx);
-  if (rule.hasAbort) {
-    sendAbort(root, rule, p.grpc);
+  if (aborts(p)) {
+    sendAbort(p);
     return Action.StopAllIterationAndWatermark;
   }
   return Action.Continue;

@@ -4,8 +4,11 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 import type { AbortFault as _hfi_v1_AbortFault, AbortFault__Output as _hfi_v1_AbortFault__Output } from './hfi/v1/AbortFault.ts';
 import type { DelayFault as _hfi_v1_DelayFault, DelayFault__Output as _hfi_v1_DelayFault__Output } from './hfi/v1/DelayFault.ts';
 import type { Fault as _hfi_v1_Fault, Fault__Output as _hfi_v1_Fault__Output } from './hfi/v1/Fault.ts';
+import type { GrpcMatch as _hfi_v1_GrpcMatch, GrpcMatch__Output as _hfi_v1_GrpcMatch__Output } from './hfi/v1/GrpcMatch.ts';
+import type { HeaderControl as _hfi_v1_HeaderControl, HeaderControl__Output as _hfi_v1_HeaderControl__Output } from './hfi/v1/HeaderControl.ts';
 import type { HeaderMatch as _hfi_v1_HeaderMatch, HeaderMatch__Output as _hfi_v1_HeaderMatch__Output } from './hfi/v1/HeaderMatch.ts';
 import type { HeaderValue as _hfi_v1_HeaderValue, HeaderValue__Output as _hfi_v1_HeaderValue__Output } from './hfi/v1/HeaderValue.ts';
+import type { LognormalDelay as _hfi_v1_LognormalDelay, LognormalDelay__Output as _hfi_v1_LognormalDelay__Output } from './hfi/v1/LognormalDelay.ts';
 import type { Metadata as _hfi_v1_Metadata, Metadata__Output as _hfi_v1_Metadata__Output } from './hfi/v1/Metadata.ts';
 import type { Policy as _hfi_v1_Policy, Policy__Output as _hfi_v1_Policy__Output } from './hfi/v1/Policy.ts';
 import type { PolicySpec as _hfi_v1_PolicySpec, PolicySpec__Output as _hfi_v1_PolicySpec__Output } from './hfi/v1/PolicySpec.ts';
@@ -14,6 +17,7 @@ import type { RequestMatch as _hfi_v1_RequestMatch, RequestMatch__Output as _hfi
 import type { Rule as _hfi_v1_Rule, Rule__Output as _hfi_v1_Rule__Output } from './hfi/v1/Rule.ts';
 import type { Selector as _hfi_v1_Selector, Selector__Output as _hfi_v1_Selector__Output } from './hfi/v1/Selector.ts';
 import type { StringMatch as _hfi_v1_StringMatch, StringMatch__Output as _hfi_v1_StringMatch__Output } from './hfi/v1/StringMatch.ts';
+import type { UniformDelay as _hfi_v1_UniformDelay, UniformDelay__Output as _hfi_v1_UniformDelay__Output } from './hfi/v1/UniformDelay.ts';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -25,8 +29,11 @@ export interface ProtoGrpcType {
       AbortFault: MessageTypeDefinition<_hfi_v1_AbortFault, _hfi_v1_AbortFault__Output>
       DelayFault: MessageTypeDefinition<_hfi_v1_DelayFault, _hfi_v1_DelayFault__Output>
       Fault: MessageTypeDefinition<_hfi_v1_Fault, _hfi_v1_Fault__Output>
+      GrpcMatch: MessageTypeDefinition<_hfi_v1_GrpcMatch, _hfi_v1_GrpcMatch__Output>
+      HeaderControl: MessageTypeDefinition<_hfi_v1_HeaderControl, _hfi_v1_HeaderControl__Output>
       HeaderMatch: MessageTypeDefinition<_hfi_v1_HeaderMatch, _hfi_v1_HeaderMatch__Output>
       HeaderValue: MessageTypeDefinition<_hfi_v1_HeaderValue, _hfi_v1_HeaderValue__Output>
+      LognormalDelay: MessageTypeDefinition<_hfi_v1_LognormalDelay, _hfi_v1_LognormalDelay__Output>
       Metadata: MessageTypeDefinition<_hfi_v1_Metadata, _hfi_v1_Metadata__Output>
       Policy: MessageTypeDefinition<_hfi_v1_Policy, _hfi_v1_Policy__Output>
       PolicySpec: MessageTypeDefinition<_hfi_v1_PolicySpec, _hfi_v1_PolicySpec__Output>
@@ -35,6 +42,7 @@ export interface ProtoGrpcType {
       Rule: MessageTypeDefinition<_hfi_v1_Rule, _hfi_v1_Rule__Output>
       Selector: MessageTypeDefinition<_hfi_v1_Selector, _hfi_v1_Selector__Output>
       StringMatch: MessageTypeDefinition<_hfi_v1_StringMatch, _hfi_v1_StringMatch__Output>
+      UniformDelay: MessageTypeDefinition<_hfi_v1_UniformDelay, _hfi_v1_UniformDelay__Output>
     }
   }
 }
