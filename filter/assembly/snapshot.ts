@@ -388,7 +388,7 @@ function decodePolicy(r: Reader, out: Rule[], index: i32, paused: ArrayBuffer[])
       values.push(HFI_KIND_ABORT);
       rule.abortHeaders = encodePairs(names, values);
     }
-    if (rule.hasHeaderControl) rule.hcReplyHeaders = encodePairs([HFI_FAULT_HEADER], [name]);
+    if (rule.hasHeaderControl) rule.hcReplyHeaders = encodePairs([HFI_FAULT_HEADER, HFI_FAULT_KIND_HEADER], [name, HFI_KIND_ABORT]);
     out.push(rule);
   }
   return true;

@@ -91,8 +91,11 @@ test("decodes every field of a snapshot encoded from the proto contract", () => 
   assert.is(r0.abort.grpcStatus, 14);
   assert.is(r0.abort.body, "unavailable");
   assert.equal(r0.abort.headers, [["retry-after", "1"]]);
-  // Pre-serialised reply headers: retry-after plus x-hfi-fault: <policy>.
-  assert.is(r0.abort.pairsLen, 4 + 2 * 8 + ("retry-after".length + 1 + 2) + ("x-hfi-fault".length + 1 + "checkout-abort".length + 1));
+  // Pre-serialised reply headers: retry-after plus x-hfi-fault: <policy> and x-hfi-fault-kind: abort.
+  assert.is(
+    r0.abort.pairsLen,
+    4 + 3 * 8 + ("retry-after".length + 1 + 2) + ("x-hfi-fault".length + 1 + "checkout-abort".length + 1) + ("x-hfi-fault-kind".length + 1 + "abort".length + 1),
+  );
   assert.is(r0.expiresAtMs, 1_700_000_000_000 + 60_000);
   assert.is(r1.ppm, 1_000_000);
   assert.is(r1.delayMs, 250);
