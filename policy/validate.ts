@@ -76,6 +76,9 @@ export class Validator {
       const reason = validateName(p.metadata.name);
       if (reason && !this.d.hasError("metadata.name")) this.err("metadata.name", reason);
       this.labels(p.metadata.labels, "metadata.labels");
+      const label = p.metadata.versionLabel ?? "";
+      if (label.length > LIMITS.versionLabelMaxLength)
+        this.err("metadata.version_label", `must be at most ${LIMITS.versionLabelMaxLength} characters`);
       // Output-only fields are accepted (round trip of `get -o yaml`) and ignored.
       for (const k of OUTPUT_ONLY_METADATA) p.metadata[k] = 0;
     }

@@ -13,7 +13,8 @@ import { PolicyOps } from "../policy-ops.ts";
 import type { PolicyStore } from "../store/types.ts";
 import { startGrpc } from "../grpc/server.ts";
 import type { ProxySnapshot } from "../status/report.ts";
-import { proxyRecords, summarize } from "../status/summary.ts";
+import { summarize } from "../status/summary.ts";
+import { tallyStreams, type StatusQuery } from "../status/tally.ts";
 import { IpcPeer, type Channel } from "./ipc.ts";
 import { IpcStore } from "./ipc-store.ts";
 import { ConfigStreams } from "./streams.ts";
@@ -45,9 +46,9 @@ const streams = new ConfigStreams({
   queueBudgetBytes: config.streamQueueBudgetBytes,
   maxFaultSeries: config.maxFaultSeries,
 });
-peer.handle("records", () => proxyRecords(streams, replicaId));
+peer.handle("tally", (q) => tallyStreams(streams, replicaId, q as StatusQuery));
 peer.handle("summary", () => summarize(streams, replicaId));
-peer.handle("faults", () => streams.faults.list());
+
 peer.handle("metrics", () => metrics.registry.getMetricsAsJSON());
 
 // Stream events come by the thousand during a fan-out: one note per interval.
@@ -64,7 +65,7 @@ const ops = new PolicyOps(store, metrics, {
   writeStart: (name) => streams.noteWriteStart(name),
   writeFailed: (name) => streams.noteWriteFailed(name),
 }, { maxTotalBytes: config.maxStoreBytes, durationLimit: durationLimitOf(config) });
-const proxies = { snapshot: () => peer.request<ProxySnapshot>("status-snapshot") };
+const proxies = { snapshot: (q: StatusQuery) => peer.request<ProxySnapshot>("status-snapshot", q) };
 const grpc = await startGrpc({ config, ops, view, streams, proxies, store, metrics, logger });
 peer.notify("listening", { port: grpc.port });
 

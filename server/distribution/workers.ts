@@ -6,7 +6,6 @@
 // is fed by its own watch on the primary's store, so all see the same
 // changes in the same order. A worker that dies is started again; its
 // filters reconnect (to any worker) and get the current snapshot.
-import { mergeSeries, type FaultSeries } from "../faults/ledger.ts";
 import { durationLimitOf } from "../duration-limit.ts";
 import cluster, { type Worker } from "node:cluster";
 import { fileURLToPath } from "node:url";
@@ -15,12 +14,13 @@ import { AggregatorRegistry } from "prom-client";
 import { parseAddr, type ServerConfig } from "../config.ts";
 import { createMetrics } from "../metrics.ts";
 import { PolicyOps } from "../policy-ops.ts";
-import { hasStatusBoard, type ProxyRecord, type StatusSummary } from "../store/types.ts";
+import { hasStatusBoard, type StatusSummary } from "../store/types.ts";
 import { replicaKey } from "../store/etcd-board.ts";
 import { createHttpServer } from "../http/server.ts";
 import { closeHttp, dialable, listenHttp, openStore } from "../main.ts";
 import { defaultReplicaId, ProxyBoard, type LocalStatus } from "../status/proxy-board.ts";
 import { mergeSummaries } from "../status/summary.ts";
+import { mergeTallies, type LocalTally, type StatusQuery } from "../status/tally.ts";
 import { IpcPeer, type Channel } from "./ipc.ts";
 import { serveStore } from "./ipc-store.ts";
 import { ConfigStreams } from "./streams.ts";
@@ -71,15 +71,14 @@ export async function startPrimary(config: ServerConfig, logger: Logger): Promis
   let closing = false;
 
   const live = () => [...slots.values()];
-  const gather = async <T>(kind: string): Promise<T[]> =>
-    (await Promise.allSettled(live().filter((s) => s.ready).map((s) => s.peer.request<T>(kind, undefined, GATHER_TIMEOUT_MS)))).flatMap((r) =>
+  const gather = async <T>(kind: string, payload?: unknown): Promise<T[]> =>
+    (await Promise.allSettled(live().filter((s) => s.ready).map((s) => s.peer.request<T>(kind, payload, GATHER_TIMEOUT_MS)))).flatMap((r) =>
       r.status === "fulfilled" ? [r.value] : [],
     );
   const changeListeners = new Set<() => void>();
   const local: LocalStatus = {
-    records: async () => (await gather<ProxyRecord[]>("records")).flat(),
+    tally: async (q) => mergeTallies(await gather<LocalTally>("tally", q), q),
     summary: async () => mergeSummaries(replicaId, await gather<StatusSummary>("summary")),
-    faults: async () => mergeSeries(await gather<FaultSeries[]>("faults")),
     onChange(fn) {
       changeListeners.add(fn);
       return () => changeListeners.delete(fn);
@@ -126,7 +125,7 @@ export async function startPrimary(config: ServerConfig, logger: Logger): Promis
     const peer = new IpcPeer(worker as unknown as Channel);
     const stopServing = serveStore(peer, store);
     peer.handle("hello", (): WorkerHello => ({ config, storeKind: store.kind, replicaId, workerIndex: index, statusNotifyMs: STATUS_NOTIFY_MS }));
-    peer.handle("status-snapshot", () => status.snapshot());
+    peer.handle("status-snapshot", (q) => status.snapshot(q as StatusQuery));
     peer.onNote("status-changed", () => changeListeners.forEach((fn) => fn()));
     const port = new Promise<number>((resolve, reject) => {
       peer.onNote("listening", (p) => {

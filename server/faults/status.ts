@@ -1,8 +1,8 @@
 // Per-policy fault counts in GetPolicyStatus: per rule and workload from the
-// ledgers of every process of every replica, then per proxy of this replica.
+// ledgers of every process of every replica, then per proxy of this replica
+// (from the status tally, the first proxy_limit of them).
 import type { FaultCountStatusOut, FaultTotalsOut } from "../../proto/loader.ts";
-import type { ProxyRecord } from "../store/types.ts";
-import { addTotals, splitCountKey, zeroTotals, type FaultSeries, type Totals } from "./ledger.ts";
+import { addTotals, zeroTotals, type FaultSeries, type Totals } from "./ledger.ts";
 
 /** Entries per policy at most (per-service first, then per proxy). */
 export const MAX_STATUS_FAULT_ENTRIES = 200;
@@ -12,7 +12,7 @@ const totalsMessage = (t: Totals): FaultTotalsOut => ({ ...t });
 export function policyFaults(
   name: string,
   series: FaultSeries[],
-  records: ProxyRecord[],
+  perProxy: FaultCountStatusOut[],
 ): { faultsTotal: FaultTotalsOut; faults: FaultCountStatusOut[] } {
   const total = zeroTotals();
   const out: FaultCountStatusOut[] = [];
@@ -21,20 +21,6 @@ export function policyFaults(
     addTotals(total, s.totals);
     out.push({ service: s.service, namespace: s.namespace, proxyId: "", rule: s.rule, abortStatus: s.status, totals: totalsMessage(s.totals), sinceUnixMs: s.sinceUnixMs });
   }
-  for (const r of records) {
-    for (const [key, t] of r.faults ?? []) {
-      const k = splitCountKey(key);
-      if (k.policy !== name) continue;
-      out.push({
-        service: r.identity.service,
-        namespace: r.identity.namespace,
-        proxyId: r.identity.proxyId,
-        rule: k.rule,
-        abortStatus: k.status,
-        totals: totalsMessage(t),
-        sinceUnixMs: r.connectedAtUnixMs,
-      });
-    }
-  }
+  out.push(...perProxy);
   return { faultsTotal: totalsMessage(total), faults: out.slice(0, MAX_STATUS_FAULT_ENTRIES) };
 }

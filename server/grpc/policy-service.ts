@@ -11,7 +11,7 @@ import type { PolicyView, ViewChange } from "../distribution/view.ts";
 import type { PolicyStore, StoredPolicy, StoreEvent, Watch } from "../store/types.ts";
 import { invalidMessage, listPoliciesPage } from "./list-policies.ts";
 import type { ConfigStreams } from "../distribution/streams.ts";
-import { collectStatus, PARTIAL_STATUS_HEADER, type StatusSource } from "../status/report.ts";
+import { collectStatus, PARTIAL_STATUS_HEADER, proxyLimit, type StatusSource } from "../status/report.ts";
 import { grpcPolicyInput } from "./messages.ts";
 import { changePause, pauseMessage } from "../pause/ops.ts";
 import { isPolicyPaused } from "../pause/state.ts";
@@ -75,12 +75,13 @@ export function policyServiceHandlers(deps: PolicyServiceDeps): PolicyServiceHan
       return { policy: previous.policy, revision, invalid: invalid ? invalidMessage(invalid) : null };
     }),
     GetPolicyStatus: unary(deps, "GetPolicyStatus", async (req, trailer) => {
+      const limit = proxyLimit(req.proxyLimit);
       let policies = deps.view.list();
       if (req.name) {
         policies = policies.filter((p) => p.policy.metadata!.name === req.name);
         if (!policies.length) throw new ApiError(grpc.status.NOT_FOUND, 404, `policy "${req.name}" not found`);
       }
-      const { report: raw, partial } = await collectStatus(policies, deps.proxies);
+      const { report: raw, partial } = await collectStatus(policies, deps.proxies, limit);
       if (partial) trailer.set(PARTIAL_STATUS_HEADER, partial);
       const pause = deps.view.pause;
       const report = {

@@ -8,11 +8,11 @@ import os from "node:os";
 import crypto from "node:crypto";
 import type { Logger } from "pino";
 import type { Metrics } from "../metrics.ts";
-import type { ProxyRecord, ProxyStatusBoard, StatusSummary } from "../store/types.ts";
+import type { ProxyStatusBoard, StatusSummary } from "../store/types.ts";
 import type { ConfigStreams } from "../distribution/streams.ts";
 import type { ProxySnapshot } from "./report.ts";
-import { proxyRecords, summarize } from "./summary.ts";
-import type { FaultSeries } from "../faults/ledger.ts";
+import { summarize } from "./summary.ts";
+import { tallyStreams, type LocalTally, type StatusQuery } from "./tally.ts";
 
 export const DEFAULT_FLUSH_MS = 250;
 export const DEFAULT_REMOTE_CACHE_MS = 1000;
@@ -26,10 +26,9 @@ export function defaultReplicaId(): string {
 
 /** Where this replica's proxies are: one process's streams, or every worker's. */
 export interface LocalStatus {
-  records(): Promise<ProxyRecord[]>;
+  /** This replica's proxies tallied for a status call. */
+  tally(q: StatusQuery): Promise<LocalTally>;
   summary(): Promise<StatusSummary>;
-  /** The replica's fault counts (every worker's ledger, merged). */
-  faults(): Promise<FaultSeries[]>;
   /** fn runs whenever a stream's status may have changed; returns an unsubscribe. */
   onChange(fn: () => void): () => void;
 }
@@ -37,11 +36,10 @@ export interface LocalStatus {
 /** The streams of this process as the replica's whole status. */
 export function streamsStatus(streams: ConfigStreams, replica: string): LocalStatus {
   return {
-    records: async () => proxyRecords(streams, replica),
+    tally: async (q) => tallyStreams(streams, replica, q),
     summary: async () => summarize(streams, replica),
-    faults: async () => streams.faults.list(),
     onChange(fn) {
-      const events = ["added", "sent", "ack", "nack", "removed", "faults"] as const;
+      const events = ["added", "sent", "ack", "nack", "removed"] as const;
       for (const e of events) streams.on(e, fn);
       return () => {
         for (const e of events) streams.off(e, fn);
@@ -141,16 +139,16 @@ export class ProxyBoard {
     await this.flushing;
   }
 
-  /** Records of this replica and the other replicas' summaries (from the board, cached). */
-  async snapshot(): Promise<ProxySnapshot> {
-    const [records, faults] = await Promise.all([this.opts.local.records(), this.opts.local.faults()]);
-    if (!this.opts.board) return { records, remote: [], faults };
+  /** This replica's tally for `q` and the other replicas' summaries (from the board, cached). */
+  async snapshot(q: StatusQuery): Promise<ProxySnapshot> {
+    const local = await this.opts.local.tally(q);
+    if (!this.opts.board) return { local, remote: [] };
     try {
-      return { records, remote: await this.remoteSummaries(), faults };
+      return { local, remote: await this.remoteSummaries() };
     } catch (err) {
       const partial = `proxies of other replicas unavailable: ${(err as Error).message}`;
       this.opts.logger.warn({ err: (err as Error).message }, "status: reporting this replica's proxies only");
-      return { records, remote: [], partial, faults };
+      return { local, remote: [], partial };
     }
   }
 

@@ -30,15 +30,7 @@ export function proxyRecord(s: ConfigStream, replica: string): ProxyRecord {
     nacked: entries(s.nacked?.record),
     connectedAtUnixMs: s.connectedAtUnixMs,
     ackedAtUnixMs: s.ackedAtMs,
-    ...(s.faults.counted.size ? { faults: [...s.faults.counted].map(([k, t]) => [k, { ...t }] as [string, typeof t]) } : {}),
   };
-}
-
-/** Every stream of `streams` as a record (per-proxy detail for this process). */
-export function proxyRecords(streams: ConfigStreams, replica: string): ProxyRecord[] {
-  const out: ProxyRecord[] = [];
-  for (const s of streams.streams()) out.push(proxyRecord(s, replica));
-  return out;
 }
 
 export function summarize(streams: ConfigStreams, replica: string): StatusSummary {

@@ -2,7 +2,7 @@
 // test suite checks (test/server/store-contract.test.ts).
 import type { IdentityOut, PolicyOut } from "../../proto/loader.ts";
 import type { PauseChange, PauseState } from "../pause/state.ts";
-import type { FaultSeries, Totals } from "../faults/ledger.ts";
+import type { FaultSeries } from "../faults/ledger.ts";
 
 /** A policy as stored: normalised and validated, metadata filled by the store. */
 export interface StoredPolicy {
@@ -176,8 +176,6 @@ export interface ProxyRecord {
   connectedAtUnixMs: number;
   /** Wall clock of the last ACK this replica accepted on the stream (0: none). */
   ackedAtUnixMs?: number;
-  /** [policy\0rule\0status, counts] the stream reported since it connected. */
-  faults?: [string, Totals][];
 }
 
 /** Streams of one identity group in a replica's status summary. */

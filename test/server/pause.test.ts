@@ -1,4 +1,4 @@
-// The pause switch on the embedded store: REST and gRPC calls, input errors
+// The pause switch on the embedded store: Connect JSON and gRPC calls, input errors
 // naming the field, per-namespace snapshots, and the state surviving a
 // server restart on the same data dir (nothing paused before it is read).
 import fs from "node:fs";
@@ -32,18 +32,19 @@ test("embedded store: pause by namespace and name, errors, survives restart", as
     await shop.waitFor((s) => s.policies.length === 2);
     await other.waitFor((s) => s.policies.length === 2);
 
-    // REST: scope in the query.
-    const post = (p: string) => fetch(`${server!.baseUrl}${p}`, { method: "POST" });
-    let res = await post("/v1/pause?namespace=shop");
+    // HTTP: PolicyService over Connect JSON on the HTTP port.
+    const post = (method: string, body: unknown) =>
+      fetch(`${server!.baseUrl}/hfi.v1.PolicyService/${method}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    let res = await post("PausePolicies", { namespace: "shop" });
     assert.is(res.status, 200);
     assert.equal(((await res.json()) as { state: { namespaces: string[] } }).state.namespaces, ["shop"]);
     await shop.waitFor((s) => pausedNames(s).join() === "alpha,beta", "shop paused");
     assert.equal(pausedNames(other.latest!), []);
 
-    res = await post("/v1/pause?all=true&namespace=shop");
+    res = await post("PausePolicies", { all: true, namespace: "shop" });
     assert.is(res.status, 400);
     assert.match(await res.text(), "exactly one of all, namespace, policy");
-    res = await post("/v1/pause?namespace=Not_A_Namespace");
+    res = await post("PausePolicies", { namespace: "Not_A_Namespace" });
     assert.is(res.status, 400);
     assert.match(await res.text(), "namespace: must be a lowercase RFC 1123 label");
 
@@ -71,12 +72,12 @@ test("embedded store: pause by namespace and name, errors, survives restart", as
     const first = await again.waitFor((s) => s.policies.length === 2);
     assert.equal(pausedNames(first), ["alpha", "beta"]);
     assert.is(again.snapshots.length, 1);
-    const got = (await (await fetch(`${server.baseUrl}/v1/pause`)).json()) as { state: { namespaces: string[]; policies: string[] } };
-    assert.equal(got.state.namespaces, ["shop"]);
-    assert.equal(got.state.policies, ["beta"]);
+    const got = (await (await post("ListPolicies", {})).json()) as { pause: { namespaces: string[]; policies: string[] } };
+    assert.equal(got.pause.namespaces, ["shop"]);
+    assert.equal(got.pause.policies, ["beta"]);
 
     // Resume everything clears both.
-    res = await post("/v1/resume?all=true");
+    res = await post("ResumePolicies", { all: true });
     assert.is(res.status, 200);
     await again.waitFor((s) => pausedNames(s).length === 0, "resumed");
   } finally {

@@ -197,11 +197,19 @@ test("normalisation: header names lowercased, percentage rounded to 1e-4, missin
   assert.equal((policyToJson(p) as any).spec.rules[0].match.headers, [{ name: "x-user-id", present: false }]);
 });
 
+test("metadata.version_label: the user's version string, kept as given, at most 128 characters", () => {
+  assert.is(ok({ ...base(), metadata: { name: "p", version_label: "1.0.0" } }).metadata!.versionLabel, "1.0.0");
+  assert.is((policyToJson(ok({ ...base(), metadata: { name: "p", versionLabel: "2.1.0" } })) as any).metadata.versionLabel, "2.1.0");
+  const r = parsePolicyInput({ ...base(), metadata: { name: "p", version_label: "x".repeat(129) } });
+  assert.ok(!r.ok);
+  assert.equal(r.ok ? [] : r.errors, [{ path: "metadata.version_label", reason: "must be at most 128 characters" }]);
+});
+
 test("output-only metadata is accepted and ignored (get -o yaml | apply -f - round trip)", () => {
   const stored = ok(base());
   stored.metadata = { ...stored.metadata!, version: 42, createdAtUnixMs: 1, updatedAtUnixMs: 2, expiresAtUnixMs: 3 };
   const again = ok(policyToJson(stored));
-  assert.equal(again.metadata, { name: "p", labels: {}, version: 0, createdAtUnixMs: 0, updatedAtUnixMs: 0, expiresAtUnixMs: 0 });
+  assert.equal(again.metadata, { name: "p", labels: {}, version: 0, createdAtUnixMs: 0, updatedAtUnixMs: 0, expiresAtUnixMs: 0, versionLabel: "" });
   // proto3 JSON writes int64 as strings; those are fine too.
   ok({ ...base(), metadata: { name: "p", version: "42", created_at_unix_ms: "1700000000000" } });
   // The output object itself (proto-loader shape: nulls, defaults, oneof `kind`) parses to the same.

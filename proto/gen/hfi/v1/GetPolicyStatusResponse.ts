@@ -19,6 +19,11 @@ export interface GetPolicyStatusResponse {
    */
   'invalidPolicies'?: (_hfi_v1_InvalidPolicy)[];
   /**
+   * Proxies this report could list (this replica's, plus other replicas'
+   * laggards) before proxy_limit cut `proxies`.
+   */
+  'proxiesTotal'?: (number);
+  /**
    * The pause switch (see PausePolicies).
    */
   'pause'?: (_hfi_v1_PauseState | null);
@@ -37,6 +42,11 @@ export interface GetPolicyStatusResponse__Output {
    * only when every policy is asked for.
    */
   'invalidPolicies': (_hfi_v1_InvalidPolicy__Output)[];
+  /**
+   * Proxies this report could list (this replica's, plus other replicas'
+   * laggards) before proxy_limit cut `proxies`.
+   */
+  'proxiesTotal': (number);
   /**
    * The pause switch (see PausePolicies).
    */
