@@ -38,10 +38,14 @@ test("apply: over the maximum is INVALID_ARGUMENT naming the field; unset gets t
     assert.ok(exp >= before + 120_000 && exp <= Date.now() + 120_000, `expiry ${exp}`);
     const ok = await pc.apply({ policy: policy("explicit", 600) });
     assert.is(ok.policy!.spec!.rules[0]!.fault!.durationSeconds, 600);
-    // REST reports the same error.
-    const rest = await fetch(`${server.baseUrl}/v1/policies`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(policy("rest", 9999)) });
-    assert.is(rest.status, 400);
-    assert.match(await rest.text(), "duration_seconds: must be at most 600");
+    // Connect JSON on the HTTP port reports the same error.
+    const http = await fetch(`${server.baseUrl}/hfi.v1.PolicyService/ApplyPolicy`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ policy: policy("http", 9999) }),
+    });
+    assert.is(http.status, 400);
+    assert.match(await http.text(), "spec.rules[0].fault.duration_seconds: must be at most 600");
   } finally {
     pc.close();
     await server.close();
