@@ -1,7 +1,8 @@
 // Fault counts aggregated across replicas (two servers on one etcd: each
 // counts its own filters, GetPolicyStatus on either sums both through the
 // status board) and across the workers of one replica (`--workers 2` as a
-// real process: /metrics and status of the primary cover every worker).
+// real process: /metrics and status of the primary cover every worker; the
+// pause switch reaches filters on every worker).
 // The compiled filter in the host reports; nothing is faked.
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -13,6 +14,7 @@ import * as assert from "uvu/assert";
 import { TestEtcd } from "../support/etcd.ts";
 import { PolicyClient, startTestServer, waitFor, type TestServer } from "../support/server.ts";
 import { loadFilter, waitAcked } from "../filter/helpers.ts";
+import { createPolicyClient } from "../../cli/client/index.ts";
 import type { WasmVm } from "../../filter/host/vm.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -100,6 +102,19 @@ test("workers: the primary's /metrics and status cover the filters of every work
       return Number(p.faultsTotal?.aborted) === 10 ? p : undefined;
     }, "status over the workers");
     assert.equal(st.faults.filter((f) => f.proxyId).map((f) => Number(f.totals!.aborted)).sort(), [1, 2, 3, 4]);
+    // The pause switch through a worker (its store calls and the switch's watch go over IPC to the primary).
+    const client = createPolicyClient({ server: listening.grpcAddress });
+    try {
+      assert.ok((await client.pausePolicies({ all: true })).all);
+      await waitFor(async () => {
+        for (const vm of vms) if ((await vm.request({ path: "/" })).status !== 200) return false;
+        return true;
+      }, "every VM on both workers paused");
+      await client.resumePolicies({ all: true });
+      await waitFor(async () => (await vms[3]!.request({ path: "/" })).status === 503, "resumed");
+    } finally {
+      client.close();
+    }
   } finally {
     for (const vm of vms) await vm.close();
     pc?.close();
