@@ -246,7 +246,7 @@ const STATUS_COLUMNS: Column[] = [
 const PROXY_COLUMNS: Column[] = [
   { header: "PROXY", min: 12, shrinkFirst: 2 },
   { header: "WORKLOAD", min: 8 },
-  { header: "STATE", color: (t) => (t === "ACK" ? "green" : t === "NACK" ? "red" : "yellow") },
+  { header: "STATE", color: (t) => (t.startsWith("ACK") ? "green" : t.startsWith("NACK") ? "red" : "yellow") },
   { header: "VERSION", min: 8, shrinkFirst: 0 },
   { header: "POLICIES", min: 8, shrinkFirst: 0 },
 ];
@@ -317,7 +317,8 @@ export function statusText(st: GetPolicyStatusResponseOut): string {
         st.proxies.map((p) => [
           proxyLabel(p.identity),
           workloadText(p.identity),
-          proxyState(p),
+          // idle: a VM that has handled no request (Envoy's main-thread VM never does).
+          p.idle ? `${proxyState(p)} idle` : proxyState(p),
           (proxyState(p) === "NACK" ? p.nackedVersion : p.ackedVersion || p.sentVersion) || "-",
           p.policies.length ? `${p.policies.length}: ${p.policies.join(",")}` : "0",
         ]),

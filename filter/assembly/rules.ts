@@ -31,6 +31,28 @@ export class StringMatcher {
   }
 }
 
+/** match.source: empty fields are unconstrained (the server sends at least one). */
+export class SourceMatcher {
+  service: ArrayBuffer = new ArrayBuffer(0);
+  namespace: ArrayBuffer = new ArrayBuffer(0);
+  principal: ArrayBuffer = new ArrayBuffer(0); // without spiffe://
+}
+
+/** The calling workload of the current request, read from the host on first use. */
+export class Peer {
+  loaded: bool = false;
+  principal: ArrayBuffer = new ArrayBuffer(0); // URI SAN without spiffe://; empty = no mTLS
+  service: ArrayBuffer = new ArrayBuffer(0);
+  namespace: ArrayBuffer = new ArrayBuffer(0); // peer metadata, else the principal's ns/<ns>
+}
+
+// Reads the peer into the Peer it is given. Installed by injection.ts (host
+// properties); the test entry installs its own. No host import here.
+let peerLoader: (p: Peer) => void = (p: Peer): void => {};
+export function setPeerLoader(f: (p: Peer) => void): void {
+  peerLoader = f;
+}
+
 /** A header or query-parameter condition. */
 export class KeyedMatcher {
   name: ArrayBuffer = new ArrayBuffer(0);
@@ -45,6 +67,7 @@ export class Rule {
   path: StringMatcher | null = null;
   headers: KeyedMatcher[] = [];
   query: KeyedMatcher[] = [];
+  source: SourceMatcher | null = null;
   ppm: u32 = 0; // parts per million, 0..1e6
   delayMs: u32 = 0; // fixed delay; a distribution's draws replace it (DELAY_*)
   delayDist: u8 = 0; // DELAY_FIXED, DELAY_UNIFORM, DELAY_LOGNORMAL
@@ -110,7 +133,7 @@ export function prepareSnapshot(snap: Snapshot): void {
   let rec = changetype<usize>(q);
   for (let i = 0; i < rules.length; i++, rec += Q_STRIDE) {
     const r = rules[i];
-    let full = r.headers.length + r.query.length;
+    let full = r.headers.length + r.query.length + (r.source != null ? 1 : 0);
     const m = r.method;
     if (m != null) {
       const key = methodKey(ptrOf(m.value), m.value.byteLength);
@@ -235,8 +258,10 @@ export class RequestView {
   queryPtr: usize = 0;
   queryLen: i32 = 0;
   isGrpc: bool = false;
+  peer: Peer = new Peer();
 
   load(ptr: usize, size: i32): bool {
+    this.peer.loaded = false;
     this.methodPtr = 0; this.methodLen = 0;
     this.pathPtr = 0; this.pathLen = 0;
     this.queryPtr = 0; this.queryLen = 0;
@@ -334,7 +359,24 @@ export class RequestView {
     const qs = r.query;
     for (let i = 0, n = qs.length; i < n; i++) if (!this.queryHolds(unchecked(qs[i]))) return false;
     if (mRe && !m!.test(this.methodPtr, this.methodLen)) return false;
-    return !pRe || pm!.test(this.pathPtr, this.pathLen);
+    if (pRe && !pm!.test(this.pathPtr, this.pathLen)) return false;
+    // The caller's identity costs host calls: read last, once per request.
+    const src = r.source;
+    return src == null || this.sourceHolds(src);
+  }
+
+  sourceHolds(src: SourceMatcher): bool {
+    const peer = this.peer;
+    if (!peer.loaded) {
+      peer.principal = new ArrayBuffer(0);
+      peer.service = new ArrayBuffer(0);
+      peer.namespace = new ArrayBuffer(0);
+      peerLoader(peer);
+      peer.loaded = true;
+    }
+    if (src.principal.byteLength > 0 && !eqBytes(ptrOf(peer.principal), peer.principal.byteLength, ptrOf(src.principal), src.principal.byteLength)) return false;
+    if (src.service.byteLength > 0 && !eqBytes(ptrOf(peer.service), peer.service.byteLength, ptrOf(src.service), src.service.byteLength)) return false;
+    return src.namespace.byteLength == 0 || eqBytes(ptrOf(peer.namespace), peer.namespace.byteLength, ptrOf(src.namespace), src.namespace.byteLength);
   }
 }
 

@@ -1,6 +1,7 @@
 // One HTTP stream (one stream context) going through the filter: its phase,
 // headers and the filter's decision, plus request(), which runs a whole
 // request/response through a VM without a network.
+import type { DownstreamPeer } from "./peer.ts";
 import { performance } from "node:perf_hooks";
 import type { HeaderPair } from "./pairs.ts";
 import { getHeader, pairsToRecord, toPairs, type HeadersInit } from "./headers.ts";
@@ -20,6 +21,8 @@ export interface RequestInit {
   response?: { status?: number; headers?: HeadersInit; body?: string };
   /** Aborting resets the stream (downstream disconnect): the filter sees done/log/delete. */
   signal?: AbortSignal;
+  /** The downstream peer (mTLS principal, Istio peer metadata); none = plaintext from an unknown caller. */
+  peer?: DownstreamPeer;
 }
 
 export interface RequestResult {
@@ -34,6 +37,8 @@ export interface RequestResult {
   requestHeaders: HeaderPair[];
   /** With a body: ms from the start until the filter let the whole body go upstream. */
   bodyReleasedMs?: number;
+  /** With a body: what the filter let go upstream (the whole body, unless it was cut short). */
+  upstreamBody?: Uint8Array;
   grpcStatus?: number;
 }
 
@@ -73,7 +78,7 @@ export interface StreamOwner {
 
 /** What runRequest() needs: a way to start a stream. */
 export interface StreamStarter {
-  startStream(headers: HeaderPair[], endOfStream?: boolean): HttpStream;
+  startStream(headers: HeaderPair[], endOfStream?: boolean, peer?: DownstreamPeer): HttpStream;
 }
 
 /** An HTTP stream (one stream context) going through the filter. */
@@ -98,6 +103,8 @@ export class HttpStream {
   private readonly startedAt = performance.now();
   /** ms from the start until the whole body passed the filter. */
   bodyReleasedMs: number | undefined;
+  /** The request body bytes the filter let go upstream so far, in order. */
+  forwardedBody: Uint8Array = EMPTY;
   private bodyWaiters: (() => void)[] = [];
   private decisionPromise: Promise<StreamDecision> | undefined;
   /** The decision once known (synchronously after start() unless paused). */
@@ -110,6 +117,8 @@ export class HttpStream {
     readonly vm: StreamOwner,
     readonly contextId: number,
     headers: HeaderPair[],
+    /** Who is calling (downstream connection): connection.* and filter_state.downstream_peer properties. */
+    readonly peer?: DownstreamPeer,
   ) {
     this.requestHeaders = headers;
   }
@@ -232,6 +241,7 @@ export class HttpStream {
   }
 
   private releaseBody(): void {
+    if (this.heldBody) this.forwardedBody = this.forwardedBody.length ? concat(this.forwardedBody, this.heldBody) : this.heldBody;
     this.heldBody = undefined;
     this.bodySeen = false;
     if (!this.heldEnd) return;
@@ -263,7 +273,7 @@ export async function runRequest(vm: StreamStarter, init: RequestInit): Promise<
     ...toPairs(init.headers).filter(([k]) => !k.startsWith(":")),
   ];
   const reqBody = typeof init.body === "string" ? enc.encode(init.body) : init.body;
-  const stream = vm.startStream(headers, !init.hasBody && reqBody === undefined);
+  const stream = vm.startStream(headers, !init.hasBody && reqBody === undefined, init.peer);
   if (reqBody !== undefined) stream.requestBody(reqBody, true);
   const onAbort = () => stream.finish();
   if (init.signal) {
@@ -310,6 +320,7 @@ export async function runRequest(vm: StreamStarter, init: RequestInit): Promise<
       pausedMs: stream.pausedMs,
       requestHeaders: stream.requestHeaders,
       ...(stream.bodyReleasedMs !== undefined ? { bodyReleasedMs: stream.bodyReleasedMs } : {}),
+      ...(reqBody !== undefined ? { upstreamBody: stream.forwardedBody } : {}),
       grpcStatus: gs === undefined ? undefined : Number(gs),
     };
   } finally {

@@ -9,6 +9,7 @@ import { FilterHeadersStatus, LogLevel, WasmResult as R } from "./abi.ts";
 import { checkModule, type CheckedModule } from "./strict.ts";
 import type { HeaderPair } from "./pairs.ts";
 import type { PropertyValue } from "./properties.ts";
+import type { DownstreamPeer } from "./peer.ts";
 import { MetricStore } from "./metrics.ts";
 import { defaultLogger, levelOf, type HostLogger } from "./logger.ts";
 import { GuestMemory } from "./guest-memory.ts";
@@ -304,10 +305,10 @@ export class WasmVm implements HostEnv, StreamOwner {
   // ----------------------------------------------------------- HTTP streams
 
   /** Start a stream: proxy_on_context_create + proxy_on_request_headers. */
-  startStream(headers: HeaderPair[], endOfStream = true): HttpStream {
+  startStream(headers: HeaderPair[], endOfStream = true, peer?: DownstreamPeer): HttpStream {
     if (this.closed) throw new Error("VM is closed");
     const id = this.nextContextId++;
-    const stream = new HttpStream(this, id, headers);
+    const stream = new HttpStream(this, id, headers, peer);
     this.contexts.set(id, { id, rootId: this.rootContextId, stream });
     if (this.failure) {
       this.failStream(stream);

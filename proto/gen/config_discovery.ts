@@ -44,7 +44,9 @@ import type { QueryParamMatch as _hfi_v1_QueryParamMatch, QueryParamMatch__Outpu
 import type { RequestMatch as _hfi_v1_RequestMatch, RequestMatch__Output as _hfi_v1_RequestMatch__Output } from './hfi/v1/RequestMatch.ts';
 import type { Rule as _hfi_v1_Rule, Rule__Output as _hfi_v1_Rule__Output } from './hfi/v1/Rule.ts';
 import type { Selector as _hfi_v1_Selector, Selector__Output as _hfi_v1_Selector__Output } from './hfi/v1/Selector.ts';
+import type { Serving as _hfi_v1_Serving, Serving__Output as _hfi_v1_Serving__Output } from './hfi/v1/Serving.ts';
 import type { SnapshotPolicy as _hfi_v1_SnapshotPolicy, SnapshotPolicy__Output as _hfi_v1_SnapshotPolicy__Output } from './hfi/v1/SnapshotPolicy.ts';
+import type { SourceMatch as _hfi_v1_SourceMatch, SourceMatch__Output as _hfi_v1_SourceMatch__Output } from './hfi/v1/SourceMatch.ts';
 import type { StreamConfigRequest as _hfi_v1_StreamConfigRequest, StreamConfigRequest__Output as _hfi_v1_StreamConfigRequest__Output } from './hfi/v1/StreamConfigRequest.ts';
 import type { StringMatch as _hfi_v1_StringMatch, StringMatch__Output as _hfi_v1_StringMatch__Output } from './hfi/v1/StringMatch.ts';
 import type { Subscribe as _hfi_v1_Subscribe, Subscribe__Output as _hfi_v1_Subscribe__Output } from './hfi/v1/Subscribe.ts';
@@ -102,7 +104,9 @@ export interface ProtoGrpcType {
       RequestMatch: MessageTypeDefinition<_hfi_v1_RequestMatch, _hfi_v1_RequestMatch__Output>
       Rule: MessageTypeDefinition<_hfi_v1_Rule, _hfi_v1_Rule__Output>
       Selector: MessageTypeDefinition<_hfi_v1_Selector, _hfi_v1_Selector__Output>
+      Serving: MessageTypeDefinition<_hfi_v1_Serving, _hfi_v1_Serving__Output>
       SnapshotPolicy: MessageTypeDefinition<_hfi_v1_SnapshotPolicy, _hfi_v1_SnapshotPolicy__Output>
+      SourceMatch: MessageTypeDefinition<_hfi_v1_SourceMatch, _hfi_v1_SourceMatch__Output>
       StreamConfigRequest: MessageTypeDefinition<_hfi_v1_StreamConfigRequest, _hfi_v1_StreamConfigRequest__Output>
       StringMatch: MessageTypeDefinition<_hfi_v1_StringMatch, _hfi_v1_StringMatch__Output>
       Subscribe: MessageTypeDefinition<_hfi_v1_Subscribe, _hfi_v1_Subscribe__Output>

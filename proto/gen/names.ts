@@ -43,7 +43,9 @@ export type { QueryParamMatch, QueryParamMatch__Output as QueryParamMatchOut } f
 export type { RequestMatch, RequestMatch__Output as RequestMatchOut } from "./hfi/v1/RequestMatch.ts";
 export type { Rule, Rule__Output as RuleOut } from "./hfi/v1/Rule.ts";
 export type { Selector, Selector__Output as SelectorOut } from "./hfi/v1/Selector.ts";
+export type { Serving, Serving__Output as ServingOut } from "./hfi/v1/Serving.ts";
 export type { SnapshotPolicy, SnapshotPolicy__Output as SnapshotPolicyOut } from "./hfi/v1/SnapshotPolicy.ts";
+export type { SourceMatch, SourceMatch__Output as SourceMatchOut } from "./hfi/v1/SourceMatch.ts";
 export type { StreamConfigRequest, StreamConfigRequest__Output as StreamConfigRequestOut } from "./hfi/v1/StreamConfigRequest.ts";
 export type { StringMatch, StringMatch__Output as StringMatchOut } from "./hfi/v1/StringMatch.ts";
 export type { Subscribe, Subscribe__Output as SubscribeOut } from "./hfi/v1/Subscribe.ts";

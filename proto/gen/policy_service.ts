@@ -38,6 +38,7 @@ import type { QueryParamMatch as _hfi_v1_QueryParamMatch, QueryParamMatch__Outpu
 import type { RequestMatch as _hfi_v1_RequestMatch, RequestMatch__Output as _hfi_v1_RequestMatch__Output } from './hfi/v1/RequestMatch.ts';
 import type { Rule as _hfi_v1_Rule, Rule__Output as _hfi_v1_Rule__Output } from './hfi/v1/Rule.ts';
 import type { Selector as _hfi_v1_Selector, Selector__Output as _hfi_v1_Selector__Output } from './hfi/v1/Selector.ts';
+import type { SourceMatch as _hfi_v1_SourceMatch, SourceMatch__Output as _hfi_v1_SourceMatch__Output } from './hfi/v1/SourceMatch.ts';
 import type { StringMatch as _hfi_v1_StringMatch, StringMatch__Output as _hfi_v1_StringMatch__Output } from './hfi/v1/StringMatch.ts';
 import type { UniformDelay as _hfi_v1_UniformDelay, UniformDelay__Output as _hfi_v1_UniformDelay__Output } from './hfi/v1/UniformDelay.ts';
 import type { WatchPoliciesRequest as _hfi_v1_WatchPoliciesRequest, WatchPoliciesRequest__Output as _hfi_v1_WatchPoliciesRequest__Output } from './hfi/v1/WatchPoliciesRequest.ts';
@@ -87,6 +88,7 @@ export interface ProtoGrpcType {
       RequestMatch: MessageTypeDefinition<_hfi_v1_RequestMatch, _hfi_v1_RequestMatch__Output>
       Rule: MessageTypeDefinition<_hfi_v1_Rule, _hfi_v1_Rule__Output>
       Selector: MessageTypeDefinition<_hfi_v1_Selector, _hfi_v1_Selector__Output>
+      SourceMatch: MessageTypeDefinition<_hfi_v1_SourceMatch, _hfi_v1_SourceMatch__Output>
       StringMatch: MessageTypeDefinition<_hfi_v1_StringMatch, _hfi_v1_StringMatch__Output>
       UniformDelay: MessageTypeDefinition<_hfi_v1_UniformDelay, _hfi_v1_UniformDelay__Output>
       WatchPoliciesRequest: MessageTypeDefinition<_hfi_v1_WatchPoliciesRequest, _hfi_v1_WatchPoliciesRequest__Output>

@@ -67,6 +67,8 @@ export class ConfigStream {
   group!: IdentityGroup;
   /** Fault reports of this stream (faults/ledger.ts). */
   readonly faults = new StreamFaults();
+  /** The filter VM has handled an HTTP request (Subscribe.serving or a Serving message); never for Envoy's main-thread VM. */
+  serving = false;
 
   constructor(
     readonly id: number,
@@ -148,6 +150,13 @@ export class ConfigStream {
     this.hub.emit("ack", this, record);
   }
 
+  /** The VM reported its first HTTP request. */
+  markServing(): void {
+    if (this.serving || this.closed) return;
+    this.serving = true;
+    this.hub.emit("serving", this);
+  }
+
   nack(version: string, nonce: string, error: string): void {
     const record = this.pushes.get(nonce);
     this.nacked = { record, version, nonce, error };
@@ -194,6 +203,7 @@ export class ConfigStreams extends EventEmitter<{
   /** Stream lifecycle and each snapshot written (status follows these). */
   added: [ConfigStream];
   sent: [ConfigStream];
+  serving: [ConfigStream];
   removed: [ConfigStream];
   /** A fault report was counted. */
   faults: [ConfigStream];
@@ -303,7 +313,7 @@ export class ConfigStreams extends EventEmitter<{
   }
 
   /** Registers a subscribed stream and sends it the current snapshot. */
-  add(identity: IdentityOut, sink: StreamSink): ConfigStream {
+  add(identity: IdentityOut, sink: StreamSink, serving = false): ConfigStream {
     const key = identityKey(identity);
     let group = this.groups.get(key);
     if (!group) {
@@ -316,6 +326,7 @@ export class ConfigStreams extends EventEmitter<{
     }
     const stream = new ConfigStream(this.nextId++, identity, Date.now(), sink, this);
     stream.group = group;
+    stream.serving = serving;
     group.streams.add(stream);
     this.emit("added", stream);
     stream.push(group.forNewStream(), undefined);

@@ -59,7 +59,7 @@ const changed = () => {
     peer.notify("status-changed");
   }, hello.statusNotifyMs);
 };
-for (const e of ["added", "sent", "ack", "nack", "removed", "faults"] as const) streams.on(e, changed);
+for (const e of ["added", "sent", "ack", "nack", "serving", "removed", "faults"] as const) streams.on(e, changed);
 
 const ops = new PolicyOps(store, metrics, {
   writeStart: (name) => streams.noteWriteStart(name),

@@ -124,7 +124,7 @@ export interface PolicyStore {
   usage(): Promise<StoreUsage>;
   get(name: string): Promise<StoredPolicy | undefined>;
   /**
-   * Write a policy (already validated and normalised by server/policy). The
+   * Write a policy (already validated and normalised by policy/). The
    * store stamps metadata (version, created/updated/expires times). Without
    * expectedVersion/createOnly it never fails for a concurrent write: the
    * last write wins (by revision).
@@ -176,6 +176,8 @@ export interface ProxyRecord {
   connectedAtUnixMs: number;
   /** Wall clock of the last ACK this replica accepted on the stream (0: none). */
   ackedAtUnixMs?: number;
+  /** The VM has handled no HTTP request (Envoy's main-thread VM, or a worker without traffic yet). */
+  idle?: boolean;
 }
 
 /** Streams of one identity group in a replica's status summary. */

@@ -147,6 +147,34 @@ test("fault.header_control: the issue's shape alone (no percentage needed), in b
   ok(withFault({ percentage: 5, abort: { http_status: 503 }, header_control: { allow_abort: true } }));
 });
 
+test("match.source: the issue's shape; principal normalised without spiffe://", () => {
+  const p = ok(withMatch({ grpc: { service: "demo.Catalog", method: "*" }, source: { service: "checkout" } }));
+  assert.equal(p.spec!.rules[0]!.match!.source, { service: "checkout", namespace: "", principal: "" });
+  const byPrincipal = ok(withMatch({ source: { principal: "spiffe://cluster.local/ns/demo/sa/checkout" } }));
+  assert.is(byPrincipal.spec!.rules[0]!.match!.source!.principal, "cluster.local/ns/demo/sa/checkout");
+  assert.equal(ok(withMatch({ source: { service: "*", namespace: "demo" } })).spec!.rules[0]!.match!.source, { service: "", namespace: "demo", principal: "" });
+});
+
+test("issue 12's request-side rules parse exactly as written in the issue", () => {
+  const text = `metadata: {name: fe-response}
+spec:
+  selector: {service: frontend, namespace: demo}
+  rules:
+    - match: {path: {prefix: /slow}}
+      fault: {percentage: 100, delay: {uniform: {min_ms: 100, max_ms: 200}}}
+    - match: {path: {prefix: /tail}}
+      fault: {percentage: 100, delay: {lognormal: {p50_ms: 50, p99_ms: 400}}}
+    - match: {path: {prefix: /on-demand}}
+      fault: {header_control: {max_delay_ms: 2000, allow_abort: true}}
+    - match: {grpc: {service: demo.Catalog, method: "*"}, source: {service: checkout}}
+      fault: {percentage: 10, abort: {grpc_status: 14}}
+`;
+  const [doc] = parsePolicyDocuments(text);
+  assert.ok(doc!.ok, JSON.stringify(doc));
+  // abort with grpc_status only: HTTP 200 carrying grpc-status 14, as Envoy's fault filter answers.
+  assert.equal((doc as { policy: PolicyOut }).policy.spec!.rules[3]!.fault!.abort, { httpStatus: 200, body: "", headers: [], grpcStatus: 14 });
+});
+
 test("snake_case and lowerCamelCase field names are equivalent", () => {
   const snake = ok({
     metadata: { name: "x" },
@@ -250,6 +278,7 @@ const BAD: [string, unknown, string[]][] = [
   ["http status 199", withFault({ percentage: 5, abort: { http_status: 199 } }), ["spec.rules[0].fault.abort.http_status: must be between 200 and 599"]],
   ["http status 600", withFault({ percentage: 5, abort: { http_status: 600 } }), ["spec.rules[0].fault.abort.http_status: must be between 200 and 599"]],
   ["abort without status", withFault({ percentage: 5, abort: { body: "x" } }), ["spec.rules[0].fault.abort.http_status: must be between 200 and 599"]],
+  ["abort with a bad grpc status only", withFault({ percentage: 5, abort: { grpc_status: 17 } }), ["spec.rules[0].fault.abort.grpc_status: must be between 0 and 16"]],
   ["grpc status 17", withFault({ percentage: 5, abort: { http_status: 503, grpc_status: 17 } }), ["spec.rules[0].fault.abort.grpc_status: must be between 0 and 16"]],
   ["oversize abort body", withFault({ percentage: 5, abort: { http_status: 503, body: "x".repeat(4097) } }), ["spec.rules[0].fault.abort.body: must be at most 4096 bytes (got 4097)"]],
   ["abort body counted in UTF-8 bytes", withFault({ percentage: 5, abort: { http_status: 503, body: "é".repeat(2049) } }), ["spec.rules[0].fault.abort.body: must be at most 4096 bytes (got 4098)"]],
@@ -260,6 +289,11 @@ const BAD: [string, unknown, string[]][] = [
   ["grpc service not a name", withMatch({ grpc: { service: "demo/Catalog", method: "*" } }), [`spec.rules[0].match.grpc.service: must be "*" or a fully qualified service name (e.g. demo.Catalog; letters, digits, '_', dot-separated, at most 512 characters)`]],
   ["grpc method not a name", withMatch({ grpc: { service: "demo.Catalog", method: "Get.All" } }), [`spec.rules[0].match.grpc.method: must be "*" or a method name (letters, digits, '_', at most 256 characters)`]],
   ["grpc unknown field", withMatch({ grpc: { service: "demo.Catalog", verb: "x" } }), ["spec.rules[0].match.grpc.verb: unknown field"]],
+  ["source principal beside service", withMatch({ source: { service: "checkout", principal: "cluster.local/ns/demo/sa/checkout" } }), ["spec.rules[0].match.source.principal: conflicts with service/namespace (match the caller by one or the other)"]],
+  ["source empty", withMatch({ source: { service: "*" } }), ["spec.rules[0].match.source: must set service, namespace or principal"]],
+  ["source namespace not a label", withMatch({ source: { namespace: "Demo" } }), [`spec.rules[0].match.source.namespace: must be "*" or an RFC 1123 label (a-z, 0-9, '-', at most 63 characters)`]],
+  ["source service not a name", withMatch({ source: { service: "check out" } }), [`spec.rules[0].match.source.service: must be "*" or a workload name (letters, digits, '-', '_', '.', at most 253 characters)`]],
+  ["source principal with spaces", withMatch({ source: { principal: "cluster.local/ns/demo/sa/a b" } }), ["spec.rules[0].match.source.principal: must be a SPIFFE identity such as cluster.local/ns/demo/sa/checkout (no whitespace, at most 1024 bytes)"]],
   ["invalid regex", withMatch({ path: { regex: "(/api" } }), ["spec.rules[0].match.path.regex: unbalanced parentheses: missing ')'"]],
   ["backreference", withMatch({ path: { regex: "(a)\\1" } }), ["spec.rules[0].match.path.regex: backreferences are not supported (linear-time subset)"]],
   ["lookahead", withMatch({ path: { regex: "^/api(?=/v1)" } }), ["spec.rules[0].match.path.regex: lookahead and lookbehind are not supported (linear-time subset)"]],

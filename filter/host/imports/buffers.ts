@@ -7,6 +7,7 @@ import { getHeader } from "../headers.ts";
 import type { HttpStream } from "../http-stream.ts";
 import type { HostEnv, ImportTable } from "../host-env.ts";
 import { lookupPath, serializeProperty, splitPath, type PropertyValue } from "../properties.ts";
+import { connectionProperties, filterStateProperties } from "../peer.ts";
 
 export interface BufferSource {
   readonly pluginConfig: Uint8Array;
@@ -65,6 +66,8 @@ export function propertyImports(env: HostEnv, properties: Record<string, Propert
     const s = env.context()?.stream;
     if (head === "request" && s) return lookupPath(requestProperties(s), rest);
     if (head === "response" && s) return lookupPath(responseProperties(s), rest);
+    if (head === "connection" && s) return lookupPath(connectionProperties(s.peer), rest);
+    if (head === "filter_state" && s) return lookupPath(filterStateProperties(s.peer), rest);
     const joined = tokens.join(".");
     if (rest.length === 0 || !(head! in properties)) {
       if (joined in properties) return properties[joined];

@@ -4,6 +4,7 @@
 // rest are proxied to the upstream with streaming bodies. Upstream
 // connection failures become Envoy's 503. Response headers go through
 // proxy_on_response_headers.
+import type { DownstreamPeer } from "../peer.ts";
 import http from "node:http";
 import net from "node:net";
 import crypto from "node:crypto";
@@ -48,6 +49,14 @@ export interface SidecarOptions {
   failOpen?: boolean;
   /** How long close() lets in-flight requests finish (ms). */
   drainMs?: number;
+  /**
+   * Who calls this sidecar: the downstream peer identity every request's
+   * connection carries (what Envoy learns from the caller's mTLS certificate
+   * and Istio's metadata exchange). The sidecar serves plain HTTP and
+   * terminates no TLS, so the identity is given here. Absent: an unknown,
+   * plaintext caller.
+   */
+  peer?: DownstreamPeer;
 }
 
 export interface RunningSidecar {
@@ -145,7 +154,7 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
     const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
     let stream: HttpStream;
     try {
-      stream = pool.startStream(headers, !hasBody);
+      stream = pool.startStream(headers, !hasBody, o.peer);
     } catch (err) {
       logger.error({ err: (err as Error).message }, "sidecar: cannot start stream");
       res.writeHead(503).end();
