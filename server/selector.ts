@@ -58,5 +58,6 @@ export function normaliseIdentity(id: Partial<IdentityOut> | null | undefined): 
     ...(id?.version ? { version: id.version } : {}),
     ...(id?.serviceSource ? { serviceSource: id.serviceSource } : {}),
     ...(id?.versionSource ? { versionSource: id.versionSource } : {}),
+    ...(id?.serviceAccount ? { serviceAccount: id.serviceAccount } : {}),
   };
 }

@@ -112,6 +112,7 @@ function encodeSubscribe(root: Root): ArrayBuffer {
   ident.fieldString(6, utf8(idn.version));
   ident.fieldString(7, utf8(idn.serviceSource));
   ident.fieldString(8, utf8(idn.versionSource));
+  ident.fieldString(9, utf8(idn.serviceAccount));
   const sub = new ByteWriter(128);
   sub.fieldBytes(1, ident.finish());
   sub.fieldString(2, root.snapshot.version);

@@ -26,9 +26,16 @@ export interface Identity {
    */
   'serviceSource'?: (string);
   'versionSource'?: (string);
+  /**
+   * Kubernetes service account the workload runs as (Istio node metadata
+   * SERVICE_ACCOUNT); empty when unknown. Under --mesh-identity a non-empty
+   * value must match the caller's SPIFFE ID.
+   */
+  'serviceAccount'?: (string);
   '_version'?: "version";
   '_serviceSource'?: "serviceSource";
   '_versionSource'?: "versionSource";
+  '_serviceAccount'?: "serviceAccount";
 }
 
 /**
@@ -56,7 +63,14 @@ export interface Identity__Output {
    */
   'serviceSource'?: (string);
   'versionSource'?: (string);
+  /**
+   * Kubernetes service account the workload runs as (Istio node metadata
+   * SERVICE_ACCOUNT); empty when unknown. Under --mesh-identity a non-empty
+   * value must match the caller's SPIFFE ID.
+   */
+  'serviceAccount'?: (string);
   '_version'?: "version";
   '_serviceSource'?: "serviceSource";
   '_versionSource'?: "versionSource";
+  '_serviceAccount'?: "serviceAccount";
 }
