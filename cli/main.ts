@@ -16,6 +16,8 @@ const subcommands: Record<string, () => Promise<Command>> = {
   server: async () => (await import("../server/cli.ts")).serverCommand(),
   sidecar: async () => (await import("../filter/host/sidecar/cli.ts")).sidecarCommand(),
   policy: async () => (await import("./policy/index.ts")).policyCommand(),
+  pause: async () => (await import("./pause.ts")).pauseCommand(),
+  resume: async () => (await import("./pause.ts")).resumeCommand(),
   completion: async () => (await import("./completion.ts")).completionCommand(fullTree),
 };
 

@@ -38,6 +38,9 @@ interface RawOptions {
   workers: string;
   streamDrainTimeout: string;
   streamQueueBudget: string;
+  maxDuration: string;
+  defaultDuration: string;
+  maxFaultSeries: string;
   allowUnauthenticated: string;
   meshIdentity: string;
   meshTrustedProxies: string;
@@ -61,6 +64,9 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
   { flag: "--workers", env: "HFI_WORKERS", default: "", key: "workers", description: "processes serving gRPC and config streams (1-64; 1 = everything in one process); default: 1 below 4 cores, else cores - 1" },
   { flag: "--stream-drain-timeout", env: "HFI_STREAM_DRAIN_TIMEOUT", default: "30", key: "streamDrainTimeout", description: "seconds a config stream may stay backed up (not reading) before it is closed with RESOURCE_EXHAUSTED (1-3600)" },
   { flag: "--stream-queue-budget", env: "HFI_STREAM_QUEUE_BUDGET", default: "64", key: "streamQueueBudget", description: "MiB of snapshot bytes queued on backed-up config streams per worker before further writes wait (1-4096)" },
+  { flag: "--max-duration", env: "HFI_MAX_DURATION", default: "", key: "maxDuration", description: "longest fault.duration_seconds an apply may set (1-31536000 seconds); rules without one get --default-duration; default: off (no limit, rules may run until deleted)" },
+  { flag: "--default-duration", env: "HFI_DEFAULT_DURATION", default: "", key: "defaultDuration", description: "duration_seconds given to rules that set none, when --max-duration is set (at most --max-duration); default: --max-duration" },
+  { flag: "--max-fault-series", env: "HFI_MAX_FAULT_SERIES", default: "2000", key: "maxFaultSeries", description: "label sets (policy, rule, abort status, service, namespace) of fault counts per process (1-100000); further ones are counted under policy=\"_overflow\"" },
   { flag: "--mesh-identity", env: "HFI_MESH_IDENTITY", default: "false", key: "meshIdentity", boolean: true, description: "trust the caller's SPIFFE ID in x-forwarded-client-cert from the local sidecar (--mesh-trusted-proxies): a config stream's identity claim must match its namespace (and service account), management calls need an admin principal (--mesh-admin-principals) or the API token" },
   { flag: "--mesh-trusted-proxies", env: "HFI_MESH_TRUSTED_PROXIES", default: "127.0.0.6", key: "meshTrustedProxies", description: "comma-separated source IPs whose x-forwarded-client-cert is believed (the local sidecar; Istio's inbound source address is 127.0.0.6)" },
   { flag: "--mesh-admin-principals", env: "HFI_MESH_ADMIN_PRINCIPALS", default: "", key: "meshAdminPrincipals", description: "comma-separated SPIFFE IDs allowed to call the management API under --mesh-identity (spiffe://cluster.local/ns/boifi/sa/hfi-admin or cluster.local/ns/boifi/sa/hfi-admin)" },
@@ -103,6 +109,12 @@ export interface ServerConfig {
   workers: number;
   streamDrainTimeoutMs: number;
   streamQueueBudgetBytes: number;
+  /** Duration limit of rules (seconds); undefined = none. */
+  maxDurationSeconds?: number;
+  /** duration_seconds of rules that set none (only with maxDurationSeconds). */
+  defaultDurationSeconds?: number;
+  /** Cardinality bound of the fault counts per process. */
+  maxFaultSeries: number;
 }
 
 /**
@@ -167,12 +179,21 @@ export function loadServerConfig(
   const workers = raw.workers.trim() === "" ? defaultWorkers() : intOption("--workers", raw.workers.trim(), 1, 64);
   const drain = intOption("--stream-drain-timeout", raw.streamDrainTimeout.trim(), 1, 3600, " seconds");
   const budget = intOption("--stream-queue-budget", raw.streamQueueBudget.trim(), 1, 4096, " MiB");
+  const maxDuration = raw.maxDuration.trim() === "" ? undefined : intOption("--max-duration", raw.maxDuration.trim(), 1, 31_536_000, " seconds");
+  let defaultDuration: number | undefined;
+  if (raw.defaultDuration.trim() !== "") {
+    if (maxDuration === undefined) throw new ConfigError("--default-duration: needs --max-duration");
+    defaultDuration = intOption("--default-duration", raw.defaultDuration.trim(), 1, maxDuration, " seconds (--max-duration)");
+  } else defaultDuration = maxDuration;
+  const maxFaultSeries = intOption("--max-fault-series", raw.maxFaultSeries.trim(), 1, 100_000);
   const list = (v: string) =>
     v
       .split(",")
       .map((x) => x.trim())
       .filter(Boolean);
   const config: ServerConfig = {
+    maxFaultSeries,
+    ...(maxDuration !== undefined ? { maxDurationSeconds: maxDuration, defaultDurationSeconds: defaultDuration } : {}),
     workers,
     streamDrainTimeoutMs: drain * 1000,
     streamQueueBudgetBytes: budget * 1024 * 1024,

@@ -3,6 +3,7 @@
 // reflection) and HTTP (probes, metrics, REST). startServer runs it all in
 // this process; runServer (`hfi server`) runs a primary and --workers
 // worker processes when more than one is asked for (distribution/workers.ts).
+import { durationLimitOf } from "./duration-limit.ts";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
@@ -117,6 +118,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     metrics,
     drainTimeoutMs: config.streamDrainTimeoutMs,
     queueBudgetBytes: config.streamQueueBudgetBytes,
+    maxFaultSeries: config.maxFaultSeries,
   });
   const replicaId = replicaKey(config.replicaId || defaultReplicaId());
   // Declared before the board so its onLost callback can reach it.
@@ -136,7 +138,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const ops = new PolicyOps(store, metrics, {
     writeStart: (name) => streams.noteWriteStart(name),
     writeFailed: (name) => streams.noteWriteFailed(name),
-  }, { maxTotalBytes: config.maxStoreBytes });
+  }, { maxTotalBytes: config.maxStoreBytes, durationLimit: durationLimitOf(config) });
 
   let closing = false;
   const httpServer = createHttpServer({

@@ -1,6 +1,7 @@
 // Prometheus metrics, one registry per server instance (tests run several
 // servers in one process).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { faultMetrics, type FaultMetrics } from "./faults/ledger.ts";
 
 export interface Metrics {
   registry: Registry;
@@ -10,8 +11,14 @@ export interface Metrics {
   nacks: Counter;
   storeErrors: Counter<"op">;
   invalidPolicies: Counter;
+  /** Per-policy fault counts reported by the filters (faults/ledger.ts). */
+  faults: FaultMetrics;
   /** Set by the stream registry: open streams per sent snapshot version. */
   streamsByVersion: () => Map<string, number>;
+  /** Set by the stream registry: open streams by "state version" (state acked, nacked or pending). */
+  streamsByState: () => Map<string, number>;
+  /** Set by the view: 1 while anything is paused. */
+  pauseActive: () => number;
 }
 
 /** prom-client default metrics HFI does not export (cost grows with the stream count). */
@@ -46,6 +53,9 @@ export function createMetrics(): Metrics {
     storeErrors: new Counter({ name: "hfi_store_errors_total", help: "Failed store operations by operation", labelNames: ["op"], registers: [registry] }),
     invalidPolicies: new Counter({ name: "hfi_invalid_policies_total", help: "Invalid policy values seen in the store (never pushed)", registers: [registry] }),
     streamsByVersion: () => new Map(),
+    streamsByState: () => new Map(),
+    pauseActive: () => 0,
+    faults: faultMetrics(registry),
   };
   new Gauge({
     name: "hfi_config_streams",
@@ -55,6 +65,29 @@ export function createMetrics(): Metrics {
     collect() {
       this.reset();
       for (const [version, n] of metrics.streamsByVersion()) this.set({ version }, n);
+    },
+  });
+  new Gauge({
+    name: "hfi_config_streams_by_state",
+    help: "Connected config streams by the state of the snapshot last sent to them (acked, nacked, pending) and its version",
+    labelNames: ["state", "version"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [key, n] of metrics.streamsByState()) {
+        const [state, version] = key.split(" ");
+        this.set({ state: state!, version: version ?? "" }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: "hfi_pause_active",
+    help: "1 while the pause switch stops any injection (hfi pause), else 0",
+    registers: [registry],
+    // Every process of a replica has the same view: not a sum.
+    aggregator: "max",
+    collect() {
+      this.set(metrics.pauseActive());
     },
   });
   return metrics;

@@ -5,6 +5,7 @@ import type { PolicyOut } from "../proto/loader.ts";
 import { LIMITS, messageType, parsePolicyInput, policyExpiry, PolicyValidationError, setFields, validateName } from "../policy/index.ts";
 import { StoreError, type DeleteResult, type InvalidEntry, type ListPage, type PolicyStore, type StoredPolicy } from "./store/types.ts";
 import type { Metrics } from "./metrics.ts";
+import { enforceDurationLimit, type DurationLimit } from "./duration-limit.ts";
 
 export type ApplyResult = "APPLY_RESULT_CREATED" | "APPLY_RESULT_CONFIGURED" | "APPLY_RESULT_UNCHANGED";
 
@@ -52,10 +53,13 @@ export interface PolicyOpsHooks {
 export interface PolicyOpsOptions {
   /** Total size limit of the store in bytes (default LIMITS.maxTotalPolicyBytes). */
   maxTotalBytes?: number;
+  /** --max-duration / --default-duration (absent: rules may run until deleted). */
+  durationLimit?: DurationLimit;
 }
 
 export class PolicyOps {
   private readonly maxTotalBytes: number;
+  private readonly durationLimit: DurationLimit | undefined;
   constructor(
     private readonly store: PolicyStore,
     private readonly metrics: Metrics,
@@ -63,6 +67,7 @@ export class PolicyOps {
     opts: PolicyOpsOptions = {},
   ) {
     this.maxTotalBytes = opts.maxTotalBytes ?? LIMITS.maxTotalPolicyBytes;
+    this.durationLimit = opts.durationLimit;
   }
 
   /** Counts failures of the store itself (not conflicts or missing names). */
@@ -84,7 +89,7 @@ export class PolicyOps {
   }
 
   async apply(input: unknown, opts: ApplyOptions = {}): Promise<ApplyOutcome> {
-    const policy = this.parse(input);
+    const policy = enforceDurationLimit(this.parse(input), this.durationLimit);
     const name = policy.metadata!.name;
     const existing = await this.storeOp("get", () => this.store.get(name));
     if (opts.createOnly && existing) {

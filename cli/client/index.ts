@@ -12,13 +12,17 @@ import type {
   DeletePolicyResponseOut,
   GetPolicyStatusResponseOut,
   InvalidPolicyOut,
+  PauseStateOut,
+  PolicyStatusOut,
 } from "../../proto/types.ts";
 import { HfiClientError, isConnectionFailure, toClientError } from "./errors.ts";
 import { httpPortMessage, probeHttp } from "./http-probe.ts";
 import { resumingWatch, streamIterator, type ResumeOptions } from "./watch.ts";
+import { waitApplied, waitDeleted, waitMs } from "./convergence.ts";
 
 export { HfiClientError, FIELD_ERRORS_METADATA_KEY, type GrpcCodeName } from "./errors.ts";
 export { backoffDelay, type ResumeOptions } from "./watch.ts";
+export { ConvergenceError, DEFAULT_WAIT_MS } from "./convergence.ts";
 export type * from "../../proto/types.ts";
 
 export const DEFAULT_SERVER = "127.0.0.1:9090";
@@ -45,7 +49,17 @@ export interface ApplyOptions {
   createOnly?: boolean;
   /** Validate and report the outcome; store nothing. */
   dryRun?: boolean;
+  /**
+   * Resolve only once every targeted proxy has ACKed the new version: `true`
+   * (at most DEFAULT_WAIT_MS, 60 s) or a timeout in ms. Rejects with a
+   * ConvergenceError listing the proxies that NACKed (at once) or had not
+   * ACKed by then. The policy stays applied either way.
+   */
+  wait?: boolean | number;
 }
+
+/** Exactly one of these. */
+export type PauseScope = { all: true } | { namespace: string } | { policy: string };
 
 export type ApplyOutcome = "created" | "configured" | "unchanged";
 
@@ -53,6 +67,8 @@ export interface ApplyResultOut {
   /** The stored policy (for a dry run: what would be stored). */
   policy: PolicyOut;
   result: ApplyOutcome;
+  /** With `wait`: the policy's status once converged. */
+  status?: PolicyStatusOut;
 }
 
 export interface WatchOptions {
@@ -83,7 +99,7 @@ export interface PolicyClient {
    * Every policy, following the pages of ListPolicies; `invalid`: values in
    * the store that are not valid policies (deletePolicy removes them).
    */
-  listPolicies(): Promise<{ policies: PolicyOut[]; revision: number; invalid: InvalidPolicyOut[] }>;
+  listPolicies(): Promise<{ policies: PolicyOut[]; revision: number; invalid: InvalidPolicyOut[]; pause?: PauseStateOut }>;
   /** One page of ListPolicies (pageSize 0: as many as fit one response); nextPageToken "" on the last. */
   listPoliciesPage(opts?: { pageSize?: number; pageToken?: string }): Promise<ListPoliciesResponseOut>;
   /**
@@ -92,13 +108,21 @@ export interface PolicyClient {
    */
   deletePolicy(
     name: string,
-    opts?: { expectedVersion?: number },
+    opts?: { expectedVersion?: number; /** As ApplyOptions.wait: until no proxy holds the policy any more. */ wait?: boolean | number },
   ): Promise<{ policy: PolicyOut; revision: number; invalid?: InvalidPolicyOut }>;
   /**
    * One policy's status (and the proxies), or every policy's when name is omitted. Proxy lists
    * hold at most proxyLimit entries (server default 100, at most 10000); counts are exact.
    */
   getPolicyStatus(name?: string, opts?: { proxyLimit?: number }): Promise<GetPolicyStatusResponseOut>;
+  /**
+   * The kill switch: stop injecting for every policy (`{all: true}`), on the
+   * workloads of a namespace, or for one policy, until resumePolicies.
+   * Resolves with the switch's new state.
+   */
+  pausePolicies(scope: PauseScope): Promise<PauseStateOut>;
+  /** Undoes a pause; `{all: true}` resumes everything (global, namespaces, policies). */
+  resumePolicies(scope: PauseScope): Promise<PauseStateOut>;
   /** Change events as they happen. Leaving the loop (break/return/throw) cancels the stream. */
   watchPolicies(opts?: WatchOptions): AsyncIterable<PolicyEventOut>;
   close(): void;
@@ -219,10 +243,16 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
           dryRun: o.dryRun ?? false,
         },
       );
-      return {
+      const out: ApplyResultOut = {
         policy: requirePolicy(res.policy, "apply"),
         result: RESULTS[res.result as string] ?? "configured",
       };
+      const wait = waitMs(o.wait);
+      if (wait !== undefined && !o.dryRun) {
+        const name = out.policy.metadata?.name ?? "";
+        out.status = await waitApplied((n) => client.getPolicyStatus(n), name, out.policy.metadata?.version ?? 0, wait, server);
+      }
+      return out;
     },
 
     async getPolicy(name) {
@@ -242,15 +272,17 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
       const invalid: InvalidPolicyOut[] = [];
       let revision = 0;
       let pageToken = "";
+      let pause: PauseStateOut | undefined;
       do {
         const res = await client.listPoliciesPage({ pageToken });
+        pause ??= res.pause ?? undefined;
         // Every page reports the revision the listing started at.
         revision ||= res.revision;
         for (const p of res.policies) policies.push(p);
         for (const e of res.invalidPolicies ?? []) invalid.push(e);
         pageToken = res.nextPageToken ?? "";
       } while (pageToken);
-      return { policies, revision, invalid };
+      return pause ? { policies, revision, invalid, pause } : { policies, revision, invalid };
     },
 
     async deletePolicy(name, o = {}) {
@@ -263,6 +295,8 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
         revision: res.revision,
       };
       if (res.invalid) out.invalid = res.invalid;
+      const wait = waitMs(o.wait);
+      if (wait !== undefined) await waitDeleted((n) => client.getPolicyStatus(n), name, wait, server);
       return out;
     },
 
@@ -271,6 +305,16 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
         name,
         proxyLimit: o.proxyLimit ?? 0,
       });
+    },
+
+    async pausePolicies(scope) {
+      const res = await unary<PauseScope, { state: PauseStateOut | null }>("pausePolicies", scope);
+      return res.state ?? { all: false, namespaces: [], policies: [], updatedAtUnixMs: 0 };
+    },
+
+    async resumePolicies(scope) {
+      const res = await unary<PauseScope, { state: PauseStateOut | null }>("resumePolicies", scope);
+      return res.state ?? { all: false, namespaces: [], policies: [], updatedAtUnixMs: 0 };
     },
 
     watchPolicies(o = {}) {

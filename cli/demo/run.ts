@@ -25,7 +25,7 @@ const PATHS = ["/api/products", "/api/cart"];
 const DELAY_MS = 500;
 /** A request this slow was delayed by the policy (healthy ones take a few ms). */
 const DELAYED_AT_MS = 400;
-const PHASE_SECONDS = { baseline: 4, delay: 8, abort: 8, healthy: 6 };
+const PHASE_SECONDS = { baseline: 4, delay: 8, abort: 8, paused: 4, healthy: 6 };
 
 const interactive = process.stdout.isTTY === true && !process.env.CI;
 const color = interactive && !process.env.NO_COLOR;
@@ -38,7 +38,7 @@ const yellow = (s: string) => paint(33, s);
 
 const out = (s = "") => process.stdout.write(`${s}\n`);
 let stepNo = 0;
-const TOTAL_STEPS = 7;
+const TOTAL_STEPS = 9;
 const step = (title: string) => out(`\n${bold(`▸ ${++stepNo}/${TOTAL_STEPS} ${title}`)}`);
 const info = (s: string) => out(`    ${s}`);
 
@@ -262,7 +262,7 @@ async function main(): Promise<void> {
 
   step(`Delay policy: half of frontend's requests wait ${DELAY_MS} ms (hfi policy apply)`);
   let t0 = Date.now();
-  await hfi(["policy", "apply", "-f", "cli/examples/frontend-delay.yaml"]);
+  await hfi(["policy", "apply", "-f", "cli/examples/frontend-delay.yaml", "--wait=10s"]);
   let version = await waitUntil("the sidecar to ACK the delay policy", () => sidecarAcked("frontend-delay"));
   info(`the sidecar ACKed policy version ${version} ${Date.now() - t0} ms after the apply command started (pushed, not polled)`);
   const delayed = await runPhase(PHASE_SECONDS.delay);
@@ -276,6 +276,26 @@ async function main(): Promise<void> {
   info(`the sidecar ACKed policy version ${version} after ${Date.now() - t0} ms`);
   info(dim("priority 10 puts it first: /api/cart requests roll the abort, /api/products ones still roll the delay"));
   const aborted = await runPhase(PHASE_SECONDS.abort);
+
+  step("Per-policy counts: what each policy injected, reported by the filter (hfi policy status)");
+  // The filter reports every 5 s; wait for the counts of the abort phase.
+  await waitUntil("the sidecar's fault report", async () => {
+    const st = await client!.getPolicyStatus("frontend-cart-abort");
+    return Number(st.policies[0]?.faultsTotal?.aborted ?? 0) > 0 ? st : undefined;
+  });
+  await hfi(["policy", "status", "frontend-cart-abort"]);
+
+  step("Kill switch: hfi pause stops every fault at once, the policies stay");
+  t0 = Date.now();
+  await hfi(["pause"]);
+  await waitUntil("the sidecar to ACK the paused snapshot", async () => {
+    const st = await client!.getPolicyStatus();
+    const p = st.proxies.find((x) => x.identity?.service === "frontend");
+    return st.policies.every((x) => x.paused) && p && p.ackedVersion === p.sentVersion ? p : undefined;
+  });
+  info(`the sidecar ACKed the paused snapshot ${Date.now() - t0} ms after hfi pause started`);
+  const paused = await runPhase(PHASE_SECONDS.paused);
+  await hfi(["resume"]);
 
   step("Deleting the policies: traffic is healthy again");
   await hfi(["policy", "describe", "frontend-delay"]);
@@ -295,6 +315,7 @@ async function main(): Promise<void> {
     ["healthy (before)", summarize(baseline, DELAYED_AT_MS)],
     ["delay 50%", summarize(delayed, DELAYED_AT_MS)],
     ["delay + abort", summarize(aborted, DELAYED_AT_MS)],
+    ["paused", summarize(paused, DELAYED_AT_MS)],
     ["policies deleted", summarize(healthy, DELAYED_AT_MS)],
   ];
   out(`\n${bold("Summary")}`);
@@ -310,7 +331,10 @@ async function main(): Promise<void> {
   const problems: string[] = [];
   const [, d] = phases[1]!;
   const [, a] = phases[2]!;
-  const [, h] = phases[3]!;
+  const [, pz] = phases[3]!;
+  const [, h] = phases[4]!;
+  const pFailed = pz.requests - (pz.byStatus.get(200) ?? 0);
+  if (pFailed > 0 || pz.delayed > 0) problems.push(`${pFailed} requests failed and ${pz.delayed} were delayed while paused`);
   if (d.delayed === 0) problems.push("no request was delayed while the delay policy was applied");
   if ((a.byStatus.get(503) ?? 0) === 0) problems.push("no request was aborted while the abort policy was applied");
   const hFailed = h.requests - (h.byStatus.get(200) ?? 0);

@@ -6,6 +6,8 @@ import type { PolicyClient } from "../client/index.ts";
 import { HfiClientError } from "../client/index.ts";
 import type { PolicyOut } from "../../proto/types.ts";
 import { casConflict, CliError, examples, parseNonNegativeInt, parsePositiveInt, print, withClient } from "./common.ts";
+import { waitOption, waitedLine } from "./wait.ts";
+import { waitApplied, waitMs } from "../client/convergence.ts";
 import { policyChanges } from "./document.ts";
 import { readSources } from "./input.ts";
 import { colorEnabled, painter } from "./style.ts";
@@ -17,6 +19,7 @@ interface ApplyFlags {
   durationSeconds?: number;
   startDelayMs?: number;
   expectedVersion?: number;
+  wait?: boolean | number;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -62,12 +65,14 @@ export function applyCommand(): Command {
       new Option("--expected-version <n>", "apply only if the stored policy is at this version (one document only)").argParser(
         parsePositiveInt,
       ),
-    );
+    )
+    .addOption(waitOption("return once every targeted proxy has ACKed the new version"));
   examples(cmd, [
     "npx hfi policy apply -f cli/examples/delay.yaml",
     "npx hfi policy apply -f cli/examples/ --dry-run",
     "cat cli/examples/abort.yaml | npx hfi policy apply -f -",
     "npx hfi policy apply -f cli/examples/abort.yaml --duration-seconds 300 --start-delay-ms 200",
+    "npx hfi policy apply -f cli/examples/delay.yaml --wait=30s",
   ]);
   return cmd.action(
     withClient(async (client, c) => {
@@ -121,14 +126,25 @@ export function applyCommand(): Command {
         return;
       }
       let stored = 0;
+      const applied: PolicyOut[] = [];
       for (const v of policies) {
         try {
           const r = await client.applyPolicy(v.policy, { expectedVersion });
           print(`policy "${r.policy.metadata?.name}" ${r.result}`);
+          applied.push(r.policy);
           stored++;
         } catch (err) {
           await failed(v, err, stored);
         }
+      }
+      const wait = waitMs(flags.wait);
+      if (wait === undefined) return;
+      // One deadline for the whole command; the policies stay stored whatever happens.
+      const deadline = Date.now() + wait;
+      for (const p of applied) {
+        const name = p.metadata?.name ?? "";
+        const st = await waitApplied((n) => client.getPolicyStatus(n), name, p.metadata?.version ?? 0, Math.max(0, deadline - Date.now()), client.server);
+        print(waitedLine(name, st));
       }
     }),
   );

@@ -3,11 +3,14 @@ import readline from "node:readline/promises";
 import { Command, Option } from "commander";
 import { HfiClientError, type PolicyClient } from "../client/index.ts";
 import { casConflict, CliError, examples, parsePositiveInt, print, withClient } from "./common.ts";
+import { waitOption } from "./wait.ts";
+import { waitDeleted, waitMs } from "../client/convergence.ts";
 
 interface DeleteFlags {
   all?: boolean;
   yes?: boolean;
   expectedVersion?: number;
+  wait?: boolean | number;
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -21,12 +24,14 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 /** Deletes each name; reports every failure and fails at the end if any did. */
-async function deleteNames(client: PolicyClient, names: string[], expectedVersion?: number): Promise<void> {
+async function deleteNames(client: PolicyClient, names: string[], expectedVersion?: number, wait?: boolean | number): Promise<void> {
   const failures: string[] = [];
+  const deleted: string[] = [];
   for (const name of names) {
     try {
       const res = await client.deletePolicy(name, { expectedVersion });
       print(res.invalid ? `invalid entry "${name}" deleted (${res.invalid.error})` : `policy "${name}" deleted`);
+      if (!res.invalid) deleted.push(name);
     } catch (err) {
       if (err instanceof HfiClientError && err.code === "NOT_FOUND") failures.push(`policy "${name}" not found`);
       else if (err instanceof HfiClientError && err.code === "ABORTED" && expectedVersion !== undefined) {
@@ -38,6 +43,13 @@ async function deleteNames(client: PolicyClient, names: string[], expectedVersio
   }
   if (failures.length === 1) throw new CliError(failures[0]!);
   if (failures.length > 1) throw new CliError(`${failures.length} policies could not be deleted`, failures);
+  const ms = waitMs(wait);
+  if (ms === undefined) return;
+  const deadline = Date.now() + ms;
+  for (const name of deleted) {
+    await waitDeleted((n) => client.getPolicyStatus(n), name, Math.max(0, deadline - Date.now()), client.server);
+    print(`policy "${name}" removed from every proxy`);
+  }
 }
 
 export function deleteCommand(): Command {
@@ -50,9 +62,10 @@ export function deleteCommand(): Command {
       new Option("--expected-version <n>", "delete only if the policy is at this version (one NAME only)").argParser(
         parsePositiveInt,
       ),
-    );
+    )
+    .addOption(waitOption("return once no proxy holds the policy any more"));
   examples(cmd, [
-    "npx hfi policy delete frontend-slow",
+    "npx hfi policy delete frontend-slow --wait",
     "npx hfi policy delete --all --yes",
   ]);
   return cmd.action(
@@ -64,7 +77,7 @@ export function deleteCommand(): Command {
       if (flags.expectedVersion !== undefined && (flags.all || list.length !== 1)) {
         c.error("error: --expected-version needs exactly one policy name", { exitCode: 2 });
       }
-      if (!flags.all) return deleteNames(client, list, flags.expectedVersion);
+      if (!flags.all) return deleteNames(client, list, flags.expectedVersion, flags.wait);
 
       const { policies, invalid } = await client.listPolicies();
       // Invalid entries too: they sit under policy names and nothing else removes them.
@@ -83,7 +96,7 @@ export function deleteCommand(): Command {
           return;
         }
       }
-      await deleteNames(client, all);
+      await deleteNames(client, all, undefined, flags.wait);
     }),
   );
 }

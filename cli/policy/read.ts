@@ -1,7 +1,9 @@
 // `hfi policy get|list|describe|status`: reading policies and convergence.
+import { describePause } from "../pause.ts";
+import type { PauseStateOut } from "../client/index.ts";
 import { Command, InvalidArgumentError } from "commander";
 import type { PolicyClient } from "../client/index.ts";
-import type { GetPolicyStatusResponseOut, InvalidPolicyOut, PolicyOut, PolicyStatusOut, ProxyRefOut } from "../../proto/types.ts";
+import type { FaultCountStatusOut, GetPolicyStatusResponseOut, InvalidPolicyOut, PolicyOut, PolicyStatusOut, ProxyRefOut } from "../../proto/types.ts";
 import { examples, outputOption, print, toJson, toYaml, withClient, type OutputFormat } from "./common.ts";
 import { convertMessage, policyDocument, type Doc } from "./document.ts";
 import {
@@ -22,6 +24,8 @@ import { renderTable, type Column } from "./table.ts";
 import { faultDetails, messageType } from "../../policy/model.ts";
 import { colorEnabled, outputWidth, painter } from "./style.ts";
 
+
+const somethingPaused = (s: PauseStateOut | null | undefined) => !!s && (s.all || s.namespaces.length > 0 || s.policies.length > 0);
 
 const tableOpts = () => ({ width: outputWidth(), color: colorEnabled() });
 
@@ -102,12 +106,13 @@ function getAction() {
       const p = await client.getPolicy(name);
       process.stdout.write(await renderPolicies([p], format, true));
     } else {
-      const { policies, invalid } = await client.listPolicies();
+      const { policies, invalid, pause } = await client.listPolicies();
       if (opts.invalid) {
         process.stdout.write(await renderInvalid(invalid, format));
         return;
       }
       process.stdout.write(await renderPolicies(policies, format, false));
+      if (format === "table" && somethingPaused(pause)) process.stdout.write(`\n${describePause(pause)}\n`);
       if (invalid.length > 0) process.stderr.write(`${invalidHint(invalid.length)}\n`);
     }
   });
@@ -176,6 +181,7 @@ export function describeText(p: PolicyOut, status: PolicyStatusOut | undefined, 
       m?.expiresAtUnixMs ? `${expiresText(m.expiresAtUnixMs)} (${isoTime(m.expiresAtUnixMs)})` : "never",
     ),
     field("Priority", String(p.spec?.priority ?? 0)),
+    field("Paused", status?.paused ? "yes (hfi resume to undo)" : "no"),
     field("Selector", selectorText(p.spec?.selector)),
     `${paint("bold", "Rules:")}`,
   ];
@@ -195,6 +201,9 @@ export function describeText(p: PolicyOut, status: PolicyStatusOut | undefined, 
   lines.push(...refLines("ACKed", status?.acked, false));
   lines.push(...refLines("NACKed", status?.nacked, true).map((l) => paint("red", l)));
   lines.push(...refLines("pending", status?.pending, false));
+  const injected = status ? faultCountLines([status], true) : [];
+  lines.push(injected.length ? paint("bold", "Faults:") : field("Faults", "none counted yet"));
+  lines.push(...injected);
   return lines.join("\n") + "\n";
 }
 
@@ -248,17 +257,43 @@ function proxyState(p: GetPolicyStatusResponseOut["proxies"][number]): string {
   return "PENDING";
 }
 
+/** "abort 503: 60, delay: 60 (0.3 s total), matched 60, skipped 12 (percentage)" for one count entry. */
+function countsText(t: FaultCountStatusOut["totals"], status: number): string {
+  const n = (v: number | undefined) => Number(v ?? 0);
+  const parts: string[] = [];
+  if (n(t?.aborted)) parts.push(`abort ${status}: ${n(t?.aborted)}`);
+  if (n(t?.delayed)) parts.push(`delay: ${n(t?.delayed)} (${(n(t?.delayMs) / 1000).toFixed(3)} s total)`);
+  parts.push(`matched ${n(t?.matched)}`);
+  if (n(t?.skippedPercentage)) parts.push(`skipped ${n(t?.skippedPercentage)} (percentage)`);
+  if (n(t?.skippedMaxActive)) parts.push(`skipped ${n(t?.skippedMaxActive)} (max_active_faults)`);
+  return parts.join(", ");
+}
+
+/** The per-policy fault counts: per rule and workload, then (withProxies) per proxy. */
+export function faultCountLines(policies: PolicyStatusOut[], withProxies: boolean): string[] {
+  const out: string[] = [];
+  for (const p of policies) {
+    for (const f of p.faults ?? []) {
+      if (f.proxyId && !withProxies) continue;
+      const who = f.proxyId ? `proxy ${f.proxyId}` : `${f.service || "?"}.${f.namespace || "?"}`;
+      out.push(`  ${p.name} rule ${f.rule} ${who}: ${countsText(f.totals, f.abortStatus)} (since ${isoTime(Number(f.sinceUnixMs))})`);
+    }
+  }
+  return out;
+}
+
 export function statusText(st: GetPolicyStatusResponseOut): string {
   const opts = tableOpts();
   const paint = painter(opts.color);
   const out: string[] = [];
+  if (somethingPaused(st.pause)) out.push(paint("yellow", describePause(st.pause)) + "\n\n");
   if (st.policies.length === 0) out.push("No policies.\n");
   else
     out.push(
       renderTable(
         STATUS_COLUMNS,
         st.policies.map((s) => [
-          s.name,
+          s.paused ? `${s.name} (paused)` : s.name,
           String(s.version),
           targetText(s.target),
           s.faultTypes.join("+") || "-",
@@ -270,6 +305,8 @@ export function statusText(st: GetPolicyStatusResponseOut): string {
         opts,
       ),
     );
+  const counts = faultCountLines(st.policies, st.policies.length === 1);
+  if (counts.length) out.push("\nFaults injected:\n" + counts.join("\n") + "\n");
   out.push("\n");
   if (st.partial) out.push(paint("yellow", `Partial: ${st.partial} (showing this replica's proxies only)`) + "\n");
   if (st.proxies.length === 0) out.push("No proxies connected.\n");

@@ -11,6 +11,8 @@ declare function proxy_get_log_level(levelPtr: usize): i32;
 declare function proxy_get_buffer_bytes(type: i32, start: u32, length: u32, ptrPtr: usize, sizePtr: usize): i32;
 @external("env", "proxy_get_header_map_pairs")
 declare function proxy_get_header_map_pairs(type: i32, ptrPtr: usize, sizePtr: usize): i32;
+@external("env", "proxy_replace_header_map_value")
+declare function proxy_replace_header_map_value(type: i32, keyPtr: usize, keySize: usize, valuePtr: usize, valueSize: usize): i32;
 @external("env", "proxy_get_property")
 declare function proxy_get_property(pathPtr: usize, pathSize: usize, ptrPtr: usize, sizePtr: usize): i32;
 @external("env", "proxy_send_local_response")
@@ -55,7 +57,7 @@ export const enum Action { Continue = 0, StopIteration = 1, StopAllIterationAndW
 /** proxy_on_request_body results (FilterDataStatus). */
 export const enum DataAction { Continue = 0, StopIterationAndWatermark = 2 }
 export const enum BufferType { GrpcReceiveBuffer = 5, VmConfiguration = 6, PluginConfiguration = 7 }
-export const enum MapType { RequestHeaders = 0 }
+export const enum MapType { RequestHeaders = 0, ResponseHeaders = 2 }
 export const enum StreamType { Request = 0 }
 export const enum MetricType { Counter = 0, Gauge = 1, Histogram = 2 }
 
@@ -157,6 +159,11 @@ export function getProperty(segments: string[]): HostBytes | null {
 export function sendLocalResponse(status: u32, details: ArrayBuffer, bodyPtr: usize, bodyLen: i32, headers: ArrayBuffer, grpcStatus: i32): i32 {
   return proxy_send_local_response(status, changetype<usize>(details), <usize>details.byteLength,
     bodyPtr, <usize>bodyLen, changetype<usize>(headers), <usize>headers.byteLength, grpcStatus);
+}
+
+/** Sets a header of the current stream's map (replacing any value it had). */
+export function replaceHeader(map: MapType, key: ArrayBuffer, value: ArrayBuffer): i32 {
+  return proxy_replace_header_map_value(<i32>map, changetype<usize>(key), <usize>key.byteLength, changetype<usize>(value), <usize>value.byteLength);
 }
 
 export function continueRequest(): i32 {

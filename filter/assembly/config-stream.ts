@@ -7,9 +7,10 @@ import { LogLevel, BufferType, WasmResult } from "./abi";
 import { ByteWriter, utf8, str, ptrOf, encodePairs } from "./bytes";
 import { decodeSnapshot, MAX_SNAPSHOT_BYTES } from "./snapshot";
 import { readConfig, resolveIdentity } from "./config";
-import { Root, BACKOFF_START_MS, reschedule } from "./root";
+import { Root, BACKOFF_START_MS, reschedule, reportDueMs } from "./root";
 import { mNacks, mReconnects, mVersion } from "./metrics";
 import * as rng from "./rng";
+import { releasePaused } from "./injection";
 
 const SERVICE_NAME = utf8("hfi.v1.ConfigDiscoveryService");
 const METHOD_NAME = utf8("StreamConfig");
@@ -59,6 +60,16 @@ export function onConfigMessage(root: Root, size: u32): void {
   root.backoffMs = BACKOFF_START_MS;
   root.failures = 0;
   applySnapshotMessage(root, <i32>size);
+}
+
+/** From proxy_on_tick: send the fault report when one is due. */
+export function reportIfDue(root: Root): void {
+  if (root.grpcToken == 0 || abi.monoNowMs() < reportDueMs(root)) return;
+  const msg = root.faults.encodeReport();
+  root.faults.lastReportMs = abi.monoNowMs();
+  if (msg != null && abi.grpcSend(root.grpcToken, msg) != WasmResult.Ok) {
+    abi.log(LogLevel.Debug, "hfi: fault report not sent (stream closing); counts follow on the next stream");
+  }
 }
 
 /** proxy_on_grpc_close on the config stream: reconnect later (unless shutting down). */
@@ -237,9 +248,18 @@ function applySnapshotMessage(root: Root, size: i32): void {
   let expiring = false;
   for (let i = 0; i < snap.rules.length; i++) if (snap.rules[i].expiresAtMs != 0) { expiring = true; break; }
   root.clockOffsetMs = snap.serverTimeMs > 0 ? snap.serverTimeMs - abi.wallNowMs() : 0;
+  // Counts carry over by (policy, rule, abort status); rules gone are dropped once reported.
+  const faults = root.faults;
+  faults.unmarkAll();
+  for (let i = 0; i < snap.rules.length; i++) {
+    const r = snap.rules[i];
+    r.counts = faults.attach(r.policyName, r.index, r.hasAbort ? r.httpStatus : 0);
+  }
+  faults.prune();
   root.snapshot = snap;
   root.hasExpiringRules = expiring;
   abi.recordMetric(mVersion, versionGauge(snap.version));
+  releasePaused(root, snap.paused);
   if (root.grpcToken != 0) abi.grpcSend(root.grpcToken, encodeAck(snap.version, snap.nonce));
   abi.log(LogLevel.Info, "hfi: applied config version " + str(snap.version) + " (" + snap.policyCount.toString() +
     " policies, " + snap.rules.length.toString() + " rules)");

@@ -8,6 +8,7 @@ import { PairsView } from "./bytes";
 import { decodeStringStruct } from "./snapshot";
 import { parseStringMembers, jsonError, StringMembers } from "./json";
 import * as rng from "./rng";
+import { DEFAULT_REPORT_INTERVAL_MS } from "./counters";
 
 const DEFAULT_CLUSTER = "outbound|9090||hfi-control-plane.boifi.svc.cluster.local";
 
@@ -17,7 +18,15 @@ export class PluginConfig {
   service: string = "";
   namespace: string = "";
   pod: string = "";
+  /** Requests this VM may hold (delay / start delay) at once; more pass untouched. */
+  maxActiveFaults: i32 = DEFAULT_MAX_ACTIVE_FAULTS;
+  /** Fault reports go out at most this often (ms). */
+  reportIntervalMs: i32 = DEFAULT_REPORT_INTERVAL_MS;
 }
+
+/** Default of max_active_faults: bounded memory per VM whatever the policies say. */
+export const DEFAULT_MAX_ACTIVE_FAULTS: i32 = 1000;
+const MAX_ACTIVE_FAULTS_LIMIT: i32 = 1000000;
 
 export class Identity {
   service: string = "";
@@ -58,7 +67,33 @@ export function readConfig(size: i32): PluginConfig {
   cfg.service = pick(members, "service", "service", "");
   cfg.namespace = pick(members, "namespace", "namespace", "");
   cfg.pod = pick(members, "pod", "pod", "");
+  const maf = pick(members, "max_active_faults", "maxActiveFaults", "");
+  if (maf.length > 0) {
+    const n = wholeNumber(maf);
+    if (n < 0 || n > MAX_ACTIVE_FAULTS_LIMIT)
+      abi.log(LogLevel.Warn, "hfi: max_active_faults must be a whole number 0-" + MAX_ACTIVE_FAULTS_LIMIT.toString() + " (got " + maf + "); using " + DEFAULT_MAX_ACTIVE_FAULTS.toString());
+    else cfg.maxActiveFaults = n;
+  }
+  const ri = pick(members, "report_interval_ms", "reportIntervalMs", "");
+  if (ri.length > 0) {
+    const n = wholeNumber(ri);
+    if (n < 100 || n > 60000)
+      abi.log(LogLevel.Warn, "hfi: report_interval_ms must be a whole number 100-60000 (got " + ri + "); using " + DEFAULT_REPORT_INTERVAL_MS.toString());
+    else cfg.reportIntervalMs = n;
+  }
   return cfg;
+}
+
+/** "123" → 123; -1 for anything else (signs, fractions, exponents, > 9 digits). */
+function wholeNumber(s: string): i32 {
+  if (s.length == 0 || s.length > 9) return -1;
+  let n: i32 = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
+  }
+  return n;
 }
 
 function pick(m: StringMembers, a: string, b: string, dflt: string): string {

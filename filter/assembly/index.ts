@@ -6,9 +6,10 @@
 import * as abi from "./abi";
 import { Action, DataAction } from "./abi";
 import { Root, roots, rootOf, ensureSeeded, reschedule } from "./root";
-import { configure, reconnectIfDue, onConfigMessage, onConfigClose, shutdown, noteServing } from "./config-stream";
+import { configure, reconnectIfDue, reportIfDue, onConfigMessage, onConfigClose, shutdown, noteServing } from "./config-stream";
 import { attachStream, detachStream, onRequestHeaders, isHeld, fireDue } from "./injection";
 import { defineMetrics } from "./metrics";
+import { onResponseHeaders as markResponse } from "./marker";
 import "./abort"; // abort handler (asc --use abort=...)
 
 // ---------------------------------------------------------------------------
@@ -105,6 +106,7 @@ function cbTick(rootId: u32): void {
   abi.refreshLogLevel();
   fireDue(root);
   reconnectIfDue(root);
+  reportIfDue(root);
   reschedule(root);
 }
 
@@ -150,6 +152,9 @@ export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream
 }
 
 export function proxy_on_response_headers(contextId: u32, headerCount: u32, endOfStream: u32): u32 {
+  enter();
+  markResponse(contextId);
+  leave(NEVER);
   return Action.Continue;
 }
 

@@ -5,11 +5,13 @@
 
 import * as abi from "./abi";
 import { Action, WasmResult } from "./abi";
-import { utf8, ptrOf } from "./bytes";
+import { utf8, ptrOf, eqBytes } from "./bytes";
 import { Rule, RequestView, DELAY_UNIFORM, DELAY_LOGNORMAL, setPeerLoader } from "./rules";
 import { loadPeer } from "./peer";
+import { RuleCounts } from "./counters";
+import { markDelayed, forgetStream } from "./marker";
 import { Root, reschedule } from "./root";
-import { mAborts, mDelays, mDelayMs } from "./metrics";
+import { mAborts, mDelays, mDelayMs, mOverMaxActive } from "./metrics";
 import * as rng from "./rng";
 import * as control from "./header-control";
 
@@ -56,6 +58,7 @@ export function attachStream(contextId: u32, root: Root): void {
 
 /** proxy_on_delete of a stream context: it leaves the timer queue. */
 export function detachStream(contextId: u32): void {
+  forgetStream(contextId);
   if (pendings.has(contextId)) {
     const p = pendings.get(contextId);
     finishPending(p.root, contextId);
@@ -100,11 +103,22 @@ export function onRequestHeaders(contextId: u32): u32 {
   if (hp != 0) heap.free(hp);
   if (chosen == null) return Action.Continue;
   const rule = changetype<Rule>(chosen);
+  const counts = rule.counts;
+  if (counts != null) { counts.matched++; touch(root, counts); }
   // A request that asks for a fault rolls its own share; the rule's percentage is for its other faults.
   const ppm = byHeaders ? control.chosenPpm : rule.ppm;
   if (!byHeaders && rule.delayMs == 0 && rule.delayDist == 0 && !rule.hasAbort) return Action.Continue;
-  if (ppm == 0) return Action.Continue;
-  if (ppm < 1000000 && rng.uniformMillion() >= ppm) return Action.Continue;
+  if (ppm == 0 || (ppm < 1000000 && rng.uniformMillion() >= ppm)) {
+    if (counts != null) counts.skippedPct++;
+    return Action.Continue;
+  }
+  // max_active_faults: a request that would be held beyond the VM's limit passes untouched.
+  const holds = rule.startDelayMs > 0 || (byHeaders ? control.chosenDelayMs > 0 : rule.delayMs > 0 || rule.delayDist != 0);
+  if (holds && pendings.size >= root.config.maxActiveFaults) {
+    abi.incrementMetric(mOverMaxActive, 1);
+    if (counts != null) counts.skippedMax++;
+    return Action.Continue;
+  }
   const p = new Pending(root, rule, PHASE_START, grpc);
   if (byHeaders) {
     p.byHeaders = true;
@@ -146,6 +160,35 @@ export function fireDue(root: Root): void {
   if (switched) abi.setEffectiveContext(root.id);
 }
 
+/**
+ * A new snapshot pauses policies: every request of this root held by one of
+ * them goes on at once, without its fault (as its stream, via set_effective_context).
+ */
+export function releasePaused(root: Root, paused: ArrayBuffer[]): void {
+  if (paused.length == 0 || root.waiting <= 0) return;
+  const ids = pendings.keys();
+  let switched = false;
+  for (let i = 0; i < ids.length; i++) {
+    const ctx = unchecked(ids[i]);
+    const p = pendings.get(ctx);
+    if (p.root !== root || !inList(p.rule.policyName, paused)) continue;
+    finishPending(root, ctx);
+    if (abi.setEffectiveContext(ctx) != WasmResult.Ok) continue;
+    switched = true;
+    abi.continueRequest();
+  }
+  if (switched) abi.setEffectiveContext(root.id);
+  reschedule(root);
+}
+
+function inList(name: ArrayBuffer, names: ArrayBuffer[]): bool {
+  for (let i = 0; i < names.length; i++) {
+    const n = unchecked(names[i]);
+    if (eqBytes(ptrOf(name), name.byteLength, ptrOf(n), n.byteLength)) return true;
+  }
+  return false;
+}
+
 function wait(root: Root, ctx: u32, p: Pending, ms: u32): void {
   p.seq = ++seqCounter;
   root.timers.push(abi.monoNowMs() + <i64>ms, ctx, p.seq);
@@ -166,6 +209,17 @@ function sendAbort(p: Pending): void {
     abi.sendLocalResponse(rule.httpStatus, ABORT_DETAILS, ptrOf(rule.body), rule.body.byteLength, rule.abortHeaders, grpcStatus);
   }
   abi.incrementMetric(mAborts, 1);
+  const c = rule.counts;
+  if (c != null) { c.aborted++; touch(p.root, c); }
+}
+
+/** Marks counts changed; the first change after a report arms the tick that sends the next one. */
+@inline function touch(root: Root, c: RuleCounts): void {
+  c.dirty = true;
+  if (!root.faults.dirty) {
+    root.faults.dirty = true;
+    reschedule(root);
+  }
 }
 
 // The server's delay limit (2 minutes): lognormal draws above it are cut to it.
@@ -188,6 +242,9 @@ function applyFault(root: Root, ctx: u32, p: Pending): Action {
   if (delayMs > 0) {
     abi.incrementMetric(mDelays, 1);
     abi.recordMetric(mDelayMs, <u64>delayMs);
+    const c = rule.counts;
+    if (c != null) { c.delayed++; c.delayMs += <u64>delayMs; touch(root, c); }
+    if (!aborts(p)) markDelayed(ctx, rule.policyName); // delay + abort: the abort's reply is marked
     p.phase = PHASE_DELAY;
     wait(root, ctx, p, delayMs);
     return Action.StopAllIterationAndWatermark;

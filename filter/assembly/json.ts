@@ -1,6 +1,7 @@
 // A minimal JSON reader for the plugin configuration: one top-level object
-// whose string members are returned; other member values (numbers, bools,
-// null, nested objects/arrays) are validated and skipped. Hand-written because
+// whose string and number members are returned (numbers as their text);
+// other member values (bools, null, nested objects/arrays) are validated and
+// skipped. Hand-written because
 // the AssemblyScript JSON libraries either target old compilers
 // (assemblyscript-json 1.1.0) or need a compiler transform (json-as), and both
 // abort (= trap the VM) on malformed input. Never throws; errors are strings.
@@ -119,10 +120,17 @@ class JsonReader {
           this.i++;
           this.ws();
         }
-        if (isObject && depth == 0 && this.c() == 34) {
+        const first = this.c();
+        if (isObject && depth == 0 && first == 34) {
           const v = this.str();
           this.keys.push(key);
           this.values.push(v);
+        } else if (isObject && depth == 0 && (first == 45 || (first >= 48 && first <= 57))) {
+          // Top-level numbers are kept as their text (max_active_faults: 100).
+          const start = this.i;
+          this.value(depth + 1);
+          this.keys.push(key);
+          this.values.push(String.UTF8.decodeUnsafe(this.p + <usize>start, <usize>(this.i - start)));
         } else {
           this.value(depth + 1);
         }

@@ -12,6 +12,7 @@ export let mReconnects: u32 = 0xffffffff;
 export let mNacks: u32 = 0xffffffff;
 export let mVersion: u32 = 0xffffffff;
 export let mDelayMs: u32 = 0xffffffff;
+export let mOverMaxActive: u32 = 0xffffffff;
 let metricsDefined = false;
 
 export function defineMetrics(): void {
@@ -22,5 +23,6 @@ export function defineMetrics(): void {
   mReconnects = abi.defineMetric(MetricType.Counter, "wasmcustom.hfi_config_reconnects_total");
   mNacks = abi.defineMetric(MetricType.Counter, "wasmcustom.hfi_config_nacks_total");
   mVersion = abi.defineMetric(MetricType.Gauge, "wasmcustom.hfi_config_version");
-  mDelayMs = abi.defineMetric(MetricType.Histogram, "wasmcustom.hfi_delay_ms");
+  mDelayMs = abi.defineMetric(MetricType.Histogram, "wasmcustom.hfi_fault_delay_milliseconds");
+  mOverMaxActive = abi.defineMetric(MetricType.Counter, "wasmcustom.hfi_faults_skipped_max_active_total");
 }

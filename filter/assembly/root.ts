@@ -7,6 +7,7 @@ import { Snapshot } from "./rules";
 import { TimerQueue } from "./timers";
 import { PluginConfig, Identity } from "./config";
 import * as rng from "./rng";
+import { FaultCounters } from "./counters";
 
 export const BACKOFF_START_MS: i32 = 500;
 const MAX_TICK_MS: i64 = 3600000;
@@ -31,6 +32,7 @@ export class Root {
   serving: bool = false;
   shuttingDown: bool = false;
   timers: TimerQueue = new TimerQueue();
+  faults: FaultCounters = new FaultCounters();
   waiting: i32 = 0;
   tickPeriod: u32 = 0;
   constructor(id: u32) {
@@ -57,11 +59,20 @@ export function ensureSeeded(): void {
   rng.mixIn(<u64>abi.monoNowMs() ^ (<u64>abi.wallNowMs() << 20));
 }
 
+/** When the next fault report may go out (i64.MAX_VALUE: nothing to report or no stream). */
+export function reportDueMs(root: Root): i64 {
+  const f = root.faults;
+  if (!f.dirty || root.grpcToken == 0) return i64.MAX_VALUE;
+  return f.lastReportMs < 0 ? 0 : f.lastReportMs + <i64>root.config.reportIntervalMs;
+}
+
 /** Arms the tick timer for the earliest of: a waiting request, the reconnect (0 = off). */
 export function reschedule(root: Root): void {
   if (root.waiting <= 0 && root.timers.size > 0) { root.timers.clear(); root.waiting = 0; }
   let next = root.timers.peekDeadline();
   if (root.reconnectAtMs >= 0 && root.reconnectAtMs < next) next = root.reconnectAtMs;
+  const due = reportDueMs(root);
+  if (due < next) next = due;
   let period: u32 = 0;
   if (next != i64.MAX_VALUE) {
     let d = next - abi.monoNowMs();

@@ -3,6 +3,7 @@
 // buffer) and allocates nothing.
 
 import { Regex } from "./regex";
+import { RuleCounts } from "./counters";
 import { PairsView, eqBytes, eqIgnoreCase, startsWith, startsWithIgnoreCase, ptrOf, utf8 } from "./bytes";
 
 export const KIND_NONE: u8 = 0;
@@ -60,6 +61,8 @@ export class KeyedMatcher {
 
 export class Rule {
   policyName: ArrayBuffer = new ArrayBuffer(0);
+  index: u32 = 0; // position in its policy (the `rule` of fault counts)
+  counts: RuleCounts | null = null; // set when the snapshot is applied
   method: StringMatcher | null = null;
   path: StringMatcher | null = null;
   headers: KeyedMatcher[] = [];
@@ -92,6 +95,7 @@ export class Snapshot {
   serverTimeMs: i64 = 0;
   policyCount: i32 = 0;
   rules: Rule[] = [];
+  paused: ArrayBuffer[] = []; // names of paused policies (their rules are not in `rules`)
   quick: StaticArray<i64> = new StaticArray<i64>(0); // Q_STRIDE bytes per rule, see prepareSnapshot
   prefixes: ArrayBuffer[] = []; // regex literal prefixes the quick table points at (kept alive here)
 }

@@ -12,6 +12,8 @@ export const MAX_SNAPSHOT_BYTES: i32 = 4 * 1024 * 1024;
 export const MAX_TOTAL_REGEX_STATES: i32 = 200000;
 
 const HFI_FAULT_HEADER = utf8("x-hfi-fault");
+const HFI_FAULT_KIND_HEADER = utf8("x-hfi-fault-kind");
+const HFI_KIND_ABORT = utf8("abort");
 
 class Reader {
   pos: usize;
@@ -357,9 +359,10 @@ function decodeRule(r: Reader, rule: Rule): bool {
   return true;
 }
 
-function decodePolicy(r: Reader, out: Rule[], index: i32): bool {
+function decodePolicy(r: Reader, out: Rule[], index: i32, paused: ArrayBuffer[]): bool {
   let name = new ArrayBuffer(0);
   let appliedAt: i64 = 0;
+  let isPaused = false;
   const rules: Rule[] = [];
   while (r.more()) {
     const tag = r.tag();
@@ -375,21 +378,32 @@ function decodePolicy(r: Reader, out: Rule[], index: i32): bool {
     } else if (f == 3) {
       if (!r.expect(tag, 0)) break;
       appliedAt = <i64>r.varint();
+    } else if (f == 30) {
+      if (!r.expect(tag, 0)) break;
+      isPaused = r.varint() != 0;
     } else if (tag != 0) r.skip(tag & 7);
   }
   if (r.err != null) return readerFailed(r, "");
+  // Paused: validated like any policy (a bad one is still NACKed), but none of its rules is matched.
+  if (isPaused) {
+    paused.push(name);
+    return true;
+  }
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i];
     rule.policyName = name;
+    rule.index = <u32>i;
     if (rule.durationSeconds > 0) rule.expiresAtMs = appliedAt + <i64>rule.durationSeconds * 1000;
     if (rule.hasAbort) {
       const names = rule.abortHeaderNames.slice(0);
       const values = rule.abortHeaderValues.slice(0);
       names.push(HFI_FAULT_HEADER);
       values.push(name);
+      names.push(HFI_FAULT_KIND_HEADER);
+      values.push(HFI_KIND_ABORT);
       rule.abortHeaders = encodePairs(names, values);
     }
-    if (rule.hasHeaderControl) rule.hcReplyHeaders = encodePairs([HFI_FAULT_HEADER], [name]);
+    if (rule.hasHeaderControl) rule.hcReplyHeaders = encodePairs([HFI_FAULT_HEADER, HFI_FAULT_KIND_HEADER], [name, HFI_KIND_ABORT]);
     out.push(rule);
   }
   return true;
@@ -440,7 +454,7 @@ export function decodeSnapshot(ptr: usize, len: i32): DecodeResult {
     else if (f == 4) { if (!r.expect(tag, 0)) break; r.skip(0); }
     else if (f == 3) {
       if (!r.expect(tag, 2)) break;
-      if (!decodePolicy(r.sub(), snap.rules, np)) {
+      if (!decodePolicy(r.sub(), snap.rules, np, snap.paused)) {
         prefix("policies[" + np.toString() + "]");
         res.error = errPath + ": " + errMsg;
         return res;

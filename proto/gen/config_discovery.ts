@@ -11,6 +11,10 @@ import type { DelayFault as _hfi_v1_DelayFault, DelayFault__Output as _hfi_v1_De
 import type { DeletePolicyRequest as _hfi_v1_DeletePolicyRequest, DeletePolicyRequest__Output as _hfi_v1_DeletePolicyRequest__Output } from './hfi/v1/DeletePolicyRequest.ts';
 import type { DeletePolicyResponse as _hfi_v1_DeletePolicyResponse, DeletePolicyResponse__Output as _hfi_v1_DeletePolicyResponse__Output } from './hfi/v1/DeletePolicyResponse.ts';
 import type { Fault as _hfi_v1_Fault, Fault__Output as _hfi_v1_Fault__Output } from './hfi/v1/Fault.ts';
+import type { FaultCount as _hfi_v1_FaultCount, FaultCount__Output as _hfi_v1_FaultCount__Output } from './hfi/v1/FaultCount.ts';
+import type { FaultCountStatus as _hfi_v1_FaultCountStatus, FaultCountStatus__Output as _hfi_v1_FaultCountStatus__Output } from './hfi/v1/FaultCountStatus.ts';
+import type { FaultReport as _hfi_v1_FaultReport, FaultReport__Output as _hfi_v1_FaultReport__Output } from './hfi/v1/FaultReport.ts';
+import type { FaultTotals as _hfi_v1_FaultTotals, FaultTotals__Output as _hfi_v1_FaultTotals__Output } from './hfi/v1/FaultTotals.ts';
 import type { GetPolicyRequest as _hfi_v1_GetPolicyRequest, GetPolicyRequest__Output as _hfi_v1_GetPolicyRequest__Output } from './hfi/v1/GetPolicyRequest.ts';
 import type { GetPolicyResponse as _hfi_v1_GetPolicyResponse, GetPolicyResponse__Output as _hfi_v1_GetPolicyResponse__Output } from './hfi/v1/GetPolicyResponse.ts';
 import type { GetPolicyStatusRequest as _hfi_v1_GetPolicyStatusRequest, GetPolicyStatusRequest__Output as _hfi_v1_GetPolicyStatusRequest__Output } from './hfi/v1/GetPolicyStatusRequest.ts';
@@ -26,6 +30,9 @@ import type { ListPoliciesResponse as _hfi_v1_ListPoliciesResponse, ListPolicies
 import type { LognormalDelay as _hfi_v1_LognormalDelay, LognormalDelay__Output as _hfi_v1_LognormalDelay__Output } from './hfi/v1/LognormalDelay.ts';
 import type { Metadata as _hfi_v1_Metadata, Metadata__Output as _hfi_v1_Metadata__Output } from './hfi/v1/Metadata.ts';
 import type { Nack as _hfi_v1_Nack, Nack__Output as _hfi_v1_Nack__Output } from './hfi/v1/Nack.ts';
+import type { PauseRequest as _hfi_v1_PauseRequest, PauseRequest__Output as _hfi_v1_PauseRequest__Output } from './hfi/v1/PauseRequest.ts';
+import type { PauseResponse as _hfi_v1_PauseResponse, PauseResponse__Output as _hfi_v1_PauseResponse__Output } from './hfi/v1/PauseResponse.ts';
+import type { PauseState as _hfi_v1_PauseState, PauseState__Output as _hfi_v1_PauseState__Output } from './hfi/v1/PauseState.ts';
 import type { Policy as _hfi_v1_Policy, Policy__Output as _hfi_v1_Policy__Output } from './hfi/v1/Policy.ts';
 import type { PolicyEvent as _hfi_v1_PolicyEvent, PolicyEvent__Output as _hfi_v1_PolicyEvent__Output } from './hfi/v1/PolicyEvent.ts';
 import type { PolicyServiceClient as _hfi_v1_PolicyServiceClient, PolicyServiceDefinition as _hfi_v1_PolicyServiceDefinition } from './hfi/v1/PolicyService.ts';
@@ -64,6 +71,10 @@ export interface ProtoGrpcType {
       DeletePolicyRequest: MessageTypeDefinition<_hfi_v1_DeletePolicyRequest, _hfi_v1_DeletePolicyRequest__Output>
       DeletePolicyResponse: MessageTypeDefinition<_hfi_v1_DeletePolicyResponse, _hfi_v1_DeletePolicyResponse__Output>
       Fault: MessageTypeDefinition<_hfi_v1_Fault, _hfi_v1_Fault__Output>
+      FaultCount: MessageTypeDefinition<_hfi_v1_FaultCount, _hfi_v1_FaultCount__Output>
+      FaultCountStatus: MessageTypeDefinition<_hfi_v1_FaultCountStatus, _hfi_v1_FaultCountStatus__Output>
+      FaultReport: MessageTypeDefinition<_hfi_v1_FaultReport, _hfi_v1_FaultReport__Output>
+      FaultTotals: MessageTypeDefinition<_hfi_v1_FaultTotals, _hfi_v1_FaultTotals__Output>
       GetPolicyRequest: MessageTypeDefinition<_hfi_v1_GetPolicyRequest, _hfi_v1_GetPolicyRequest__Output>
       GetPolicyResponse: MessageTypeDefinition<_hfi_v1_GetPolicyResponse, _hfi_v1_GetPolicyResponse__Output>
       GetPolicyStatusRequest: MessageTypeDefinition<_hfi_v1_GetPolicyStatusRequest, _hfi_v1_GetPolicyStatusRequest__Output>
@@ -79,6 +90,9 @@ export interface ProtoGrpcType {
       LognormalDelay: MessageTypeDefinition<_hfi_v1_LognormalDelay, _hfi_v1_LognormalDelay__Output>
       Metadata: MessageTypeDefinition<_hfi_v1_Metadata, _hfi_v1_Metadata__Output>
       Nack: MessageTypeDefinition<_hfi_v1_Nack, _hfi_v1_Nack__Output>
+      PauseRequest: MessageTypeDefinition<_hfi_v1_PauseRequest, _hfi_v1_PauseRequest__Output>
+      PauseResponse: MessageTypeDefinition<_hfi_v1_PauseResponse, _hfi_v1_PauseResponse__Output>
+      PauseState: MessageTypeDefinition<_hfi_v1_PauseState, _hfi_v1_PauseState__Output>
       Policy: MessageTypeDefinition<_hfi_v1_Policy, _hfi_v1_Policy__Output>
       PolicyEvent: MessageTypeDefinition<_hfi_v1_PolicyEvent, _hfi_v1_PolicyEvent__Output>
       PolicyService: SubtypeConstructor<typeof grpc.Client, _hfi_v1_PolicyServiceClient> & { service: _hfi_v1_PolicyServiceDefinition }

@@ -391,6 +391,60 @@ export const HFI_V1_JSON = {
                   "requestType": "WatchPoliciesRequest",
                   "responseType": "PolicyEvent",
                   "responseStream": true
+                },
+                "PausePolicies": {
+                  "requestType": "PauseRequest",
+                  "responseType": "PauseResponse"
+                },
+                "ResumePolicies": {
+                  "requestType": "PauseRequest",
+                  "responseType": "PauseResponse"
+                }
+              }
+            },
+            "PauseRequest": {
+              "fields": {
+                "all": {
+                  "type": "bool",
+                  "id": 1
+                },
+                "namespace": {
+                  "type": "string",
+                  "id": 2
+                },
+                "policy": {
+                  "type": "string",
+                  "id": 3
+                }
+              }
+            },
+            "PauseResponse": {
+              "fields": {
+                "state": {
+                  "type": "PauseState",
+                  "id": 1
+                }
+              }
+            },
+            "PauseState": {
+              "fields": {
+                "all": {
+                  "type": "bool",
+                  "id": 1
+                },
+                "namespaces": {
+                  "rule": "repeated",
+                  "type": "string",
+                  "id": 2
+                },
+                "policies": {
+                  "rule": "repeated",
+                  "type": "string",
+                  "id": 3
+                },
+                "updated_at_unix_ms": {
+                  "type": "int64",
+                  "id": 4
                 }
               }
             },
@@ -476,6 +530,10 @@ export const HFI_V1_JSON = {
                 "next_page_token": {
                   "type": "string",
                   "id": 3
+                },
+                "pause": {
+                  "type": "PauseState",
+                  "id": 30
                 },
                 "invalid_policies": {
                   "rule": "repeated",
@@ -568,6 +626,10 @@ export const HFI_V1_JSON = {
                 "proxies_total": {
                   "type": "uint32",
                   "id": 5
+                },
+                "pause": {
+                  "type": "PauseState",
+                  "id": 30
                 }
               }
             },
@@ -632,6 +694,79 @@ export const HFI_V1_JSON = {
                 "last_ack_unix_ms": {
                   "type": "int64",
                   "id": 14
+                },
+                "paused": {
+                  "type": "bool",
+                  "id": 30
+                },
+                "faults_total": {
+                  "type": "FaultTotals",
+                  "id": 31
+                },
+                "faults": {
+                  "rule": "repeated",
+                  "type": "FaultCountStatus",
+                  "id": 32
+                }
+              }
+            },
+            "FaultTotals": {
+              "fields": {
+                "matched": {
+                  "type": "uint64",
+                  "id": 1
+                },
+                "aborted": {
+                  "type": "uint64",
+                  "id": 2
+                },
+                "delayed": {
+                  "type": "uint64",
+                  "id": 3
+                },
+                "delay_ms": {
+                  "type": "uint64",
+                  "id": 4
+                },
+                "skipped_percentage": {
+                  "type": "uint64",
+                  "id": 5
+                },
+                "skipped_max_active": {
+                  "type": "uint64",
+                  "id": 6
+                }
+              }
+            },
+            "FaultCountStatus": {
+              "fields": {
+                "service": {
+                  "type": "string",
+                  "id": 1
+                },
+                "namespace": {
+                  "type": "string",
+                  "id": 2
+                },
+                "proxy_id": {
+                  "type": "string",
+                  "id": 3
+                },
+                "rule": {
+                  "type": "uint32",
+                  "id": 4
+                },
+                "abort_status": {
+                  "type": "uint32",
+                  "id": 5
+                },
+                "totals": {
+                  "type": "FaultTotals",
+                  "id": 6
+                },
+                "since_unix_ms": {
+                  "type": "int64",
+                  "id": 7
                 }
               }
             },
@@ -827,6 +962,47 @@ export const HFI_V1_JSON = {
                 "serving": {
                   "type": "Serving",
                   "id": 4
+                },
+                "report": {
+                  "type": "FaultReport",
+                  "id": 30
+                }
+              }
+            },
+            "FaultReport": {
+              "fields": {
+                "seq": {
+                  "type": "uint32",
+                  "id": 1
+                },
+                "counts": {
+                  "rule": "repeated",
+                  "type": "FaultCount",
+                  "id": 2
+                }
+              }
+            },
+            "FaultCount": {
+              "fields": {
+                "policy": {
+                  "type": "string",
+                  "id": 1
+                },
+                "rule": {
+                  "type": "uint32",
+                  "id": 2
+                },
+                "abort_status": {
+                  "type": "uint32",
+                  "id": 3
+                },
+                "total": {
+                  "type": "FaultTotals",
+                  "id": 4
+                },
+                "previous": {
+                  "type": "FaultTotals",
+                  "id": 5
                 }
               }
             },
@@ -920,6 +1096,10 @@ export const HFI_V1_JSON = {
                 "version": {
                   "type": "int64",
                   "id": 4
+                },
+                "paused": {
+                  "type": "bool",
+                  "id": 30
                 }
               }
             }
@@ -932,4 +1112,4 @@ export const HFI_V1_JSON = {
 
 /** hfi.v1 as a FileDescriptorSet (protoc-style, from buf build), base64. */
 export const HFI_V1_DESCRIPTOR_SET =
-  "CqUUChNoZmkvdjEvcG9saWN5LnByb3RvEgZoZmkudjEiXgoGUG9saWN5EiwKCG1ldGFkYXRhGAEgASgLMhAuaGZpLnYxLk1ldGFkYXRhUghtZXRhZGF0YRImCgRzcGVjGAIgASgLMhIuaGZpLnYxLlBvbGljeVNwZWNSBHNwZWMi1QIKCE1ldGFkYXRhEhIKBG5hbWUYASABKAlSBG5hbWUSNAoGbGFiZWxzGAIgAygLMhwuaGZpLnYxLk1ldGFkYXRhLkxhYmVsc0VudHJ5UgZsYWJlbHMSGAoHdmVyc2lvbhgDIAEoA1IHdmVyc2lvbhIrChJjcmVhdGVkX2F0X3VuaXhfbXMYBCABKANSD2NyZWF0ZWRBdFVuaXhNcxIrChJ1cGRhdGVkX2F0X3VuaXhfbXMYBSABKANSD3VwZGF0ZWRBdFVuaXhNcxIrChJleHBpcmVzX2F0X3VuaXhfbXMYBiABKANSD2V4cGlyZXNBdFVuaXhNcxIjCg12ZXJzaW9uX2xhYmVsGAcgASgJUgx2ZXJzaW9uTGFiZWwaOQoLTGFiZWxzRW50cnkSEAoDa2V5GAEgASgJUgNrZXkSFAoFdmFsdWUYAiABKAlSBXZhbHVlOgI4ASJ6CgpQb2xpY3lTcGVjEiwKCHNlbGVjdG9yGAEgASgLMhAuaGZpLnYxLlNlbGVjdG9yUghzZWxlY3RvchIiCgVydWxlcxgCIAMoCzIMLmhmaS52MS5SdWxlUgVydWxlcxIaCghwcmlvcml0eRgDIAEoBVIIcHJpb3JpdHkiswEKCFNlbGVjdG9yEhgKB3NlcnZpY2UYASABKAlSB3NlcnZpY2USHAoJbmFtZXNwYWNlGAIgASgJUgluYW1lc3BhY2USNAoGbGFiZWxzGAMgAygLMhwuaGZpLnYxLlNlbGVjdG9yLkxhYmVsc0VudHJ5UgZsYWJlbHMaOQoLTGFiZWxzRW50cnkSEAoDa2V5GAEgASgJUgNrZXkSFAoFdmFsdWUYAiABKAlSBXZhbHVlOgI4ASJXCgRSdWxlEioKBW1hdGNoGAEgASgLMhQuaGZpLnYxLlJlcXVlc3RNYXRjaFIFbWF0Y2gSIwoFZmF1bHQYAiABKAsyDS5oZmkudjEuRmF1bHRSBWZhdWx0IqMCCgxSZXF1ZXN0TWF0Y2gSKwoGbWV0aG9kGAEgASgLMhMuaGZpLnYxLlN0cmluZ01hdGNoUgZtZXRob2QSJwoEcGF0aBgCIAEoCzITLmhmaS52MS5TdHJpbmdNYXRjaFIEcGF0aBItCgdoZWFkZXJzGAMgAygLMhMuaGZpLnYxLkhlYWRlck1hdGNoUgdoZWFkZXJzEjoKDHF1ZXJ5X3BhcmFtcxgEIAMoCzIXLmhmaS52MS5RdWVyeVBhcmFtTWF0Y2hSC3F1ZXJ5UGFyYW1zEiUKBGdycGMYCiABKAsyES5oZmkudjEuR3JwY01hdGNoUgRncnBjEisKBnNvdXJjZRgLIAEoCzITLmhmaS52MS5Tb3VyY2VNYXRjaFIGc291cmNlImMKC1NvdXJjZU1hdGNoEhgKB3NlcnZpY2UYASABKAlSB3NlcnZpY2USHAoJbmFtZXNwYWNlGAIgASgJUgluYW1lc3BhY2USHAoJcHJpbmNpcGFsGAMgASgJUglwcmluY2lwYWwiPQoJR3JwY01hdGNoEhgKB3NlcnZpY2UYASABKAlSB3NlcnZpY2USFgoGbWV0aG9kGAIgASgJUgZtZXRob2QiXwoLU3RyaW5nTWF0Y2gSFgoFZXhhY3QYASABKAlIAFIFZXhhY3QSGAoGcHJlZml4GAIgASgJSABSBnByZWZpeBIWCgVyZWdleBgDIAEoCUgAUgVyZWdleEIGCgRraW5kIo8BCgtIZWFkZXJNYXRjaBISCgRuYW1lGAEgASgJUgRuYW1lEhYKBWV4YWN0GAIgASgJSABSBWV4YWN0EhgKBnByZWZpeBgDIAEoCUgAUgZwcmVmaXgSFgoFcmVnZXgYBCABKAlIAFIFcmVnZXgSGgoHcHJlc2VudBgFIAEoCEgAUgdwcmVzZW50QgYKBGtpbmQikwEKD1F1ZXJ5UGFyYW1NYXRjaBISCgRuYW1lGAEgASgJUgRuYW1lEhYKBWV4YWN0GAIgASgJSABSBWV4YWN0EhgKBnByZWZpeBgDIAEoCUgAUgZwcmVmaXgSFgoFcmVnZXgYBCABKAlIAFIFcmVnZXgSGgoHcHJlc2VudBgFIAEoCEgAUgdwcmVzZW50QgYKBGtpbmQipQIKBUZhdWx0Eh4KCnBlcmNlbnRhZ2UYASABKAFSCnBlcmNlbnRhZ2USKAoFZGVsYXkYAiABKAsyEi5oZmkudjEuRGVsYXlGYXVsdFIFZGVsYXkSKAoFYWJvcnQYAyABKAsyEi5oZmkudjEuQWJvcnRGYXVsdFIFYWJvcnQSJAoOc3RhcnRfZGVsYXlfbXMYBCABKA1SDHN0YXJ0RGVsYXlNcxIpChBkdXJhdGlvbl9zZWNvbmRzGAUgASgNUg9kdXJhdGlvblNlY29uZHMSGQoIZGVsYXlfbXMYBiABKA1SB2RlbGF5TXMSPAoOaGVhZGVyX2NvbnRyb2wYCiABKAsyFS5oZmkudjEuSGVhZGVyQ29udHJvbFINaGVhZGVyQ29udHJvbCJSCg1IZWFkZXJDb250cm9sEiAKDG1heF9kZWxheV9tcxgBIAEoDVIKbWF4RGVsYXlNcxIfCgthbGxvd19hYm9ydBgCIAEoCFIKYWxsb3dBYm9ydCKYAQoKRGVsYXlGYXVsdBIkCg5maXhlZF9kZWxheV9tcxgBIAEoDVIMZml4ZWREZWxheU1zEi4KB3VuaWZvcm0YAiABKAsyFC5oZmkudjEuVW5pZm9ybURlbGF5Ugd1bmlmb3JtEjQKCWxvZ25vcm1hbBgDIAEoCzIWLmhmaS52MS5Mb2dub3JtYWxEZWxheVIJbG9nbm9ybWFsIjwKDFVuaWZvcm1EZWxheRIVCgZtaW5fbXMYASABKA1SBW1pbk1zEhUKBm1heF9tcxgCIAEoDVIFbWF4TXMiPgoOTG9nbm9ybWFsRGVsYXkSFQoGcDUwX21zGAEgASgNUgVwNTBNcxIVCgZwOTlfbXMYAiABKA1SBXA5OU1zIpEBCgpBYm9ydEZhdWx0Eh8KC2h0dHBfc3RhdHVzGAEgASgNUgpodHRwU3RhdHVzEhIKBGJvZHkYAiABKAlSBGJvZHkSLQoHaGVhZGVycxgDIAMoCzITLmhmaS52MS5IZWFkZXJWYWx1ZVIHaGVhZGVycxIfCgtncnBjX3N0YXR1cxgEIAEoDVIKZ3JwY1N0YXR1cyI3CgtIZWFkZXJWYWx1ZRISCgRuYW1lGAEgASgJUgRuYW1lEhQKBXZhbHVlGAIgASgJUgV2YWx1ZWIGcHJvdG8z0vYDBAgAGAAK5RwKG2hmaS92MS9wb2xpY3lfc2VydmljZS5wcm90bxIGaGZpLnYxGhNoZmkvdjEvcG9saWN5LnByb3RvIqEBChJBcHBseVBvbGljeVJlcXVlc3QSJgoGcG9saWN5GAEgASgLMg4uaGZpLnYxLlBvbGljeVIGcG9saWN5EikKEGV4cGVjdGVkX3ZlcnNpb24YAiABKANSD2V4cGVjdGVkVmVyc2lvbhIfCgtjcmVhdGVfb25seRgDIAEoCFIKY3JlYXRlT25seRIXCgdkcnlfcnVuGAQgASgIUgZkcnlSdW4iagoTQXBwbHlQb2xpY3lSZXNwb25zZRImCgZwb2xpY3kYASABKAsyDi5oZmkudjEuUG9saWN5UgZwb2xpY3kSKwoGcmVzdWx0GAIgASgOMhMuaGZpLnYxLkFwcGx5UmVzdWx0UgZyZXN1bHQiJgoQR2V0UG9saWN5UmVxdWVzdBISCgRuYW1lGAEgASgJUgRuYW1lIjsKEUdldFBvbGljeVJlc3BvbnNlEiYKBnBvbGljeRgBIAEoCzIOLmhmaS52MS5Qb2xpY3lSBnBvbGljeSJRChNMaXN0UG9saWNpZXNSZXF1ZXN0EhsKCXBhZ2Vfc2l6ZRgBIAEoBVIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgCIAEoCVIJcGFnZVRva2VuIsgBChRMaXN0UG9saWNpZXNSZXNwb25zZRIqCghwb2xpY2llcxgBIAMoCzIOLmhmaS52MS5Qb2xpY3lSCHBvbGljaWVzEhoKCHJldmlzaW9uGAIgASgDUghyZXZpc2lvbhImCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAlSDW5leHRQYWdlVG9rZW4SQAoQaW52YWxpZF9wb2xpY2llcxgEIAMoCzIVLmhmaS52MS5JbnZhbGlkUG9saWN5Ug9pbnZhbGlkUG9saWNpZXMicgoNSW52YWxpZFBvbGljeRISCgRuYW1lGAEgASgJUgRuYW1lEhgKB3ZlcnNpb24YAiABKANSB3ZlcnNpb24SFAoFZXJyb3IYAyABKAlSBWVycm9yEh0KCnNpemVfYnl0ZXMYBCABKANSCXNpemVCeXRlcyJUChNEZWxldGVQb2xpY3lSZXF1ZXN0EhIKBG5hbWUYASABKAlSBG5hbWUSKQoQZXhwZWN0ZWRfdmVyc2lvbhgCIAEoA1IPZXhwZWN0ZWRWZXJzaW9uIosBChREZWxldGVQb2xpY3lSZXNwb25zZRImCgZwb2xpY3kYASABKAsyDi5oZmkudjEuUG9saWN5UgZwb2xpY3kSGgoIcmV2aXNpb24YAiABKANSCHJldmlzaW9uEi8KB2ludmFsaWQYAyABKAsyFS5oZmkudjEuSW52YWxpZFBvbGljeVIHaW52YWxpZCJNChZHZXRQb2xpY3lTdGF0dXNSZXF1ZXN0EhIKBG5hbWUYASABKAlSBG5hbWUSHwoLcHJveHlfbGltaXQYAiABKA1SCnByb3h5TGltaXQi+wEKF0dldFBvbGljeVN0YXR1c1Jlc3BvbnNlEjAKCHBvbGljaWVzGAEgAygLMhQuaGZpLnYxLlBvbGljeVN0YXR1c1IIcG9saWNpZXMSLQoHcHJveGllcxgCIAMoCzITLmhmaS52MS5Qcm94eVN0YXR1c1IHcHJveGllcxIYCgdwYXJ0aWFsGAMgASgJUgdwYXJ0aWFsEkAKEGludmFsaWRfcG9saWNpZXMYBCADKAsyFS5oZmkudjEuSW52YWxpZFBvbGljeVIPaW52YWxpZFBvbGljaWVzEiMKDXByb3hpZXNfdG90YWwYBSABKA1SDHByb3hpZXNUb3RhbCKOBAoMUG9saWN5U3RhdHVzEhIKBG5hbWUYASABKAlSBG5hbWUSGAoHdmVyc2lvbhgCIAEoA1IHdmVyc2lvbhIoCgZ0YXJnZXQYAyABKAsyEC5oZmkudjEuU2VsZWN0b3JSBnRhcmdldBIdCgpydWxlX2NvdW50GAQgASgNUglydWxlQ291bnQSHwoLZmF1bHRfdHlwZXMYBSADKAlSCmZhdWx0VHlwZXMSKwoSZXhwaXJlc19hdF91bml4X21zGAYgASgDUg9leHBpcmVzQXRVbml4TXMSKQoQdGFyZ2V0ZWRfcHJveGllcxgHIAEoDVIPdGFyZ2V0ZWRQcm94aWVzEiYKBWFja2VkGAggAygLMhAuaGZpLnYxLlByb3h5UmVmUgVhY2tlZBIoCgZuYWNrZWQYCSADKAsyEC5oZmkudjEuUHJveHlSZWZSBm5hY2tlZBIqCgdwZW5kaW5nGAogAygLMhAuaGZpLnYxLlByb3h5UmVmUgdwZW5kaW5nEh8KC2Fja2VkX2NvdW50GAsgASgNUgphY2tlZENvdW50EiEKDG5hY2tlZF9jb3VudBgMIAEoDVILbmFja2VkQ291bnQSIwoNcGVuZGluZ19jb3VudBgNIAEoDVIMcGVuZGluZ0NvdW50EicKEGxhc3RfYWNrX3VuaXhfbXMYDiABKANSDWxhc3RBY2tVbml4TXMiTgoIUHJveHlSZWYSLAoIaWRlbnRpdHkYASABKAsyEC5oZmkudjEuSWRlbnRpdHlSCGlkZW50aXR5EhQKBWVycm9yGAIgASgJUgVlcnJvciLEAgoLUHJveHlTdGF0dXMSLAoIaWRlbnRpdHkYASABKAsyEC5oZmkudjEuSWRlbnRpdHlSCGlkZW50aXR5EiEKDHNlbnRfdmVyc2lvbhgCIAEoCVILc2VudFZlcnNpb24SIwoNYWNrZWRfdmVyc2lvbhgDIAEoCVIMYWNrZWRWZXJzaW9uEiUKDm5hY2tlZF92ZXJzaW9uGAQgASgJUg1uYWNrZWRWZXJzaW9uEh0KCm5hY2tfZXJyb3IYBSABKAlSCW5hY2tFcnJvchIaCghwb2xpY2llcxgGIAMoCVIIcG9saWNpZXMSLwoUY29ubmVjdGVkX2F0X3VuaXhfbXMYByABKANSEWNvbm5lY3RlZEF0VW5peE1zEhgKB3JlcGxpY2EYCCABKAlSB3JlcGxpY2ESEgoEaWRsZRgJIAEoCFIEaWRsZSJgChRXYXRjaFBvbGljaWVzUmVxdWVzdBIhCgxzZW5kX2luaXRpYWwYASABKAhSC3NlbmRJbml0aWFsEiUKDnN0YXJ0X3JldmlzaW9uGAIgASgDUg1zdGFydFJldmlzaW9uIrwBCgtQb2xpY3lFdmVudBIsCgR0eXBlGAEgASgOMhguaGZpLnYxLlBvbGljeUV2ZW50LlR5cGVSBHR5cGUSJgoGcG9saWN5GAIgASgLMg4uaGZpLnYxLlBvbGljeVIGcG9saWN5EhoKCHJldmlzaW9uGAMgASgDUghyZXZpc2lvbiI7CgRUeXBlEhQKEFRZUEVfVU5TUEVDSUZJRUQQABIMCghUWVBFX1BVVBABEg8KC1RZUEVfREVMRVRFEAIiywMKCElkZW50aXR5EhgKB3NlcnZpY2UYASABKAlSB3NlcnZpY2USHAoJbmFtZXNwYWNlGAIgASgJUgluYW1lc3BhY2USEAoDcG9kGAMgASgJUgNwb2QSGQoIcHJveHlfaWQYBCABKAlSB3Byb3h5SWQSNAoGbGFiZWxzGAUgAygLMhwuaGZpLnYxLklkZW50aXR5LkxhYmVsc0VudHJ5UgZsYWJlbHMSHQoHdmVyc2lvbhgGIAEoCUgAUgd2ZXJzaW9uiAEBEioKDnNlcnZpY2Vfc291cmNlGAcgASgJSAFSDXNlcnZpY2VTb3VyY2WIAQESKgoOdmVyc2lvbl9zb3VyY2UYCCABKAlIAlINdmVyc2lvblNvdXJjZYgBARIsCg9zZXJ2aWNlX2FjY291bnQYCSABKAlIA1IOc2VydmljZUFjY291bnSIAQEaOQoLTGFiZWxzRW50cnkSEAoDa2V5GAEgASgJUgNrZXkSFAoFdmFsdWUYAiABKAlSBXZhbHVlOgI4AUIKCghfdmVyc2lvbkIRCg9fc2VydmljZV9zb3VyY2VCEQoPX3ZlcnNpb25fc291cmNlQhIKEF9zZXJ2aWNlX2FjY291bnQqfgoLQXBwbHlSZXN1bHQSHAoYQVBQTFlfUkVTVUxUX1VOU1BFQ0lGSUVEEAASGAoUQVBQTFlfUkVTVUxUX0NSRUFURUQQARIbChdBUFBMWV9SRVNVTFRfQ09ORklHVVJFRBACEhoKFkFQUExZX1JFU1VMVF9VTkNIQU5HRUQQAzLJAwoNUG9saWN5U2VydmljZRJGCgtBcHBseVBvbGljeRIaLmhmaS52MS5BcHBseVBvbGljeVJlcXVlc3QaGy5oZmkudjEuQXBwbHlQb2xpY3lSZXNwb25zZRJACglHZXRQb2xpY3kSGC5oZmkudjEuR2V0UG9saWN5UmVxdWVzdBoZLmhmaS52MS5HZXRQb2xpY3lSZXNwb25zZRJJCgxMaXN0UG9saWNpZXMSGy5oZmkudjEuTGlzdFBvbGljaWVzUmVxdWVzdBocLmhmaS52MS5MaXN0UG9saWNpZXNSZXNwb25zZRJJCgxEZWxldGVQb2xpY3kSGy5oZmkudjEuRGVsZXRlUG9saWN5UmVxdWVzdBocLmhmaS52MS5EZWxldGVQb2xpY3lSZXNwb25zZRJSCg9HZXRQb2xpY3lTdGF0dXMSHi5oZmkudjEuR2V0UG9saWN5U3RhdHVzUmVxdWVzdBofLmhmaS52MS5HZXRQb2xpY3lTdGF0dXNSZXNwb25zZRJECg1XYXRjaFBvbGljaWVzEhwuaGZpLnYxLldhdGNoUG9saWNpZXNSZXF1ZXN0GhMuaGZpLnYxLlBvbGljeUV2ZW50MAFiBnByb3RvM9L2AwQIABgACtgHCh1oZmkvdjEvY29uZmlnX2Rpc2NvdmVyeS5wcm90bxIGaGZpLnYxGhNoZmkvdjEvcG9saWN5LnByb3RvGhtoZmkvdjEvcG9saWN5X3NlcnZpY2UucHJvdG8isgEKE1N0cmVhbUNvbmZpZ1JlcXVlc3QSLwoJc3Vic2NyaWJlGAEgASgLMhEuaGZpLnYxLlN1YnNjcmliZVIJc3Vic2NyaWJlEh0KA2FjaxgCIAEoCzILLmhmaS52MS5BY2tSA2FjaxIgCgRuYWNrGAMgASgLMgwuaGZpLnYxLk5hY2tSBG5hY2sSKQoHc2VydmluZxgEIAEoCzIPLmhmaS52MS5TZXJ2aW5nUgdzZXJ2aW5nIowBCglTdWJzY3JpYmUSLAoIaWRlbnRpdHkYASABKAsyEC5oZmkudjEuSWRlbnRpdHlSCGlkZW50aXR5EiEKDGxhc3RfdmVyc2lvbhgCIAEoCVILbGFzdFZlcnNpb24SFAoFdG9rZW4YAyABKAlSBXRva2VuEhgKB3NlcnZpbmcYBCABKAhSB3NlcnZpbmciCQoHU2VydmluZyI1CgNBY2sSGAoHdmVyc2lvbhgBIAEoCVIHdmVyc2lvbhIUCgVub25jZRgCIAEoCVIFbm9uY2UiTAoETmFjaxIYCgd2ZXJzaW9uGAEgASgJUgd2ZXJzaW9uEhQKBW5vbmNlGAIgASgJUgVub25jZRIUCgVlcnJvchgDIAEoCVIFZXJyb3IiowEKDkNvbmZpZ1NuYXBzaG90EhgKB3ZlcnNpb24YASABKAlSB3ZlcnNpb24SFAoFbm9uY2UYAiABKAlSBW5vbmNlEjIKCHBvbGljaWVzGAMgAygLMhYuaGZpLnYxLlNuYXBzaG90UG9saWN5Ughwb2xpY2llcxItChNzZXJ2ZXJfdGltZV91bml4X21zGAQgASgDUhBzZXJ2ZXJUaW1lVW5peE1zIo8BCg5TbmFwc2hvdFBvbGljeRISCgRuYW1lGAEgASgJUgRuYW1lEiIKBXJ1bGVzGAIgAygLMgwuaGZpLnYxLlJ1bGVSBXJ1bGVzEisKEmFwcGxpZWRfYXRfdW5peF9tcxgDIAEoA1IPYXBwbGllZEF0VW5peE1zEhgKB3ZlcnNpb24YBCABKANSB3ZlcnNpb24yYQoWQ29uZmlnRGlzY292ZXJ5U2VydmljZRJHCgxTdHJlYW1Db25maWcSGy5oZmkudjEuU3RyZWFtQ29uZmlnUmVxdWVzdBoWLmhmaS52MS5Db25maWdTbmFwc2hvdCgBMAFiBnByb3RvM9L2AwQIABgA";
+  "CqUUChNoZmkvdjEvcG9saWN5LnByb3RvEgZoZmkudjEiXgoGUG9saWN5EiwKCG1ldGFkYXRhGAEgASgLMhAuaGZpLnYxLk1ldGFkYXRhUghtZXRhZGF0YRImCgRzcGVjGAIgASgLMhIuaGZpLnYxLlBvbGljeVNwZWNSBHNwZWMi1QIKCE1ldGFkYXRhEhIKBG5hbWUYASABKAlSBG5hbWUSNAoGbGFiZWxzGAIgAygLMhwuaGZpLnYxLk1ldGFkYXRhLkxhYmVsc0VudHJ5UgZsYWJlbHMSGAoHdmVyc2lvbhgDIAEoA1IHdmVyc2lvbhIrChJjcmVhdGVkX2F0X3VuaXhfbXMYBCABKANSD2NyZWF0ZWRBdFVuaXhNcxIrChJ1cGRhdGVkX2F0X3VuaXhfbXMYBSABKANSD3VwZGF0ZWRBdFVuaXhNcxIrChJleHBpcmVzX2F0X3VuaXhfbXMYBiABKANSD2V4cGlyZXNBdFVuaXhNcxIjCg12ZXJzaW9uX2xhYmVsGAcgASgJUgx2ZXJzaW9uTGFiZWwaOQoLTGFiZWxzRW50cnkSEAoDa2V5GAEgASgJUgNrZXkSFAoFdmFsdWUYAiABKAlSBXZhbHVlOgI4ASJ6CgpQb2xpY3lTcGVjEiwKCHNlbGVjdG9yGAEgASgLMhAuaGZpLnYxLlNlbGVjdG9yUghzZWxlY3RvchIiCgVydWxlcxgCIAMoCzIMLmhmaS52MS5SdWxlUgVydWxlcxIaCghwcmlvcml0eRgDIAEoBVIIcHJpb3JpdHkiswEKCFNlbGVjdG9yEhgKB3NlcnZpY2UYASABKAlSB3NlcnZpY2USHAoJbmFtZXNwYWNlGAIgASgJUgluYW1lc3BhY2USNAoGbGFiZWxzGAMgAygLMhwuaGZpLnYxLlNlbGVjdG9yLkxhYmVsc0VudHJ5UgZsYWJlbHMaOQoLTGFiZWxzRW50cnkSEAoDa2V5GAEgASgJUgNrZXkSFAoFdmFsdWUYAiABKAlSBXZhbHVlOgI4ASJXCgRSdWxlEioKBW1hdGNoGAEgASgLMhQuaGZpLnYxLlJlcXVlc3RNYXRjaFIFbWF0Y2gSIwoFZmF1bHQYAiABKAsyDS5oZmkudjEuRmF1bHRSBWZhdWx0IqMCCgxSZXF1ZXN0TWF0Y2gSKwoGbWV0aG9kGAEgASgLMhMuaGZpLnYxLlN0cmluZ01hdGNoUgZtZXRob2QSJwoEcGF0aBgCIAEoCzITLmhmaS52MS5TdHJpbmdNYXRjaFIEcGF0aBItCgdoZWFkZXJzGAMgAygLMhMuaGZpLnYxLkhlYWRlck1hdGNoUgdoZWFkZXJzEjoKDHF1ZXJ5X3BhcmFtcxgEIAMoCzIXLmhmaS52MS5RdWVyeVBhcmFtTWF0Y2hSC3F1ZXJ5UGFyYW1zEiUKBGdycGMYCiABKAsyES5oZmkudjEuR3JwY01hdGNoUgRncnBjEisKBnNvdXJjZRgLIAEoCzITLmhmaS52MS5Tb3VyY2VNYXRjaFIGc291cmNlImMKC1NvdXJjZU1hdGNoEhgKB3NlcnZpY2UYASABKAlSB3NlcnZpY2USHAoJbmFtZXNwYWNlGAIgASgJUgluYW1lc3BhY2USHAoJcHJpbmNpcGFsGAMgASgJUglwcmluY2lwYWwiPQoJR3JwY01hdGNoEhgKB3NlcnZpY2UYASABKAlSB3NlcnZpY2USFgoGbWV0aG9kGAIgASgJUgZtZXRob2QiXwoLU3RyaW5nTWF0Y2gSFgoFZXhhY3QYASABKAlIAFIFZXhhY3QSGAoGcHJlZml4GAIgASgJSABSBnByZWZpeBIWCgVyZWdleBgDIAEoCUgAUgVyZWdleEIGCgRraW5kIo8BCgtIZWFkZXJNYXRjaBISCgRuYW1lGAEgASgJUgRuYW1lEhYKBWV4YWN0GAIgASgJSABSBWV4YWN0EhgKBnByZWZpeBgDIAEoCUgAUgZwcmVmaXgSFgoFcmVnZXgYBCABKAlIAFIFcmVnZXgSGgoHcHJlc2VudBgFIAEoCEgAUgdwcmVzZW50QgYKBGtpbmQikwEKD1F1ZXJ5UGFyYW1NYXRjaBISCgRuYW1lGAEgASgJUgRuYW1lEhYKBWV4YWN0GAIgASgJSABSBWV4YWN0EhgKBnByZWZpeBgDIAEoCUgAUgZwcmVmaXgSFgoFcmVnZXgYBCABKAlIAFIFcmVnZXgSGgoHcHJlc2VudBgFIAEoCEgAUgdwcmVzZW50QgYKBGtpbmQipQIKBUZhdWx0Eh4KCnBlcmNlbnRhZ2UYASABKAFSCnBlcmNlbnRhZ2USKAoFZGVsYXkYAiABKAsyEi5oZmkudjEuRGVsYXlGYXVsdFIFZGVsYXkSKAoFYWJvcnQYAyABKAsyEi5oZmkudjEuQWJvcnRGYXVsdFIFYWJvcnQSJAoOc3RhcnRfZGVsYXlfbXMYBCABKA1SDHN0YXJ0RGVsYXlNcxIpChBkdXJhdGlvbl9zZWNvbmRzGAUgASgNUg9kdXJhdGlvblNlY29uZHMSGQoIZGVsYXlfbXMYBiABKA1SB2RlbGF5TXMSPAoOaGVhZGVyX2NvbnRyb2wYCiABKAsyFS5oZmkudjEuSGVhZGVyQ29udHJvbFINaGVhZGVyQ29udHJvbCJSCg1IZWFkZXJDb250cm9sEiAKDG1heF9kZWxheV9tcxgBIAEoDVIKbWF4RGVsYXlNcxIfCgthbGxvd19hYm9ydBgCIAEoCFIKYWxsb3dBYm9ydCKYAQoKRGVsYXlGYXVsdBIkCg5maXhlZF9kZWxheV9tcxgBIAEoDVIMZml4ZWREZWxheU1zEi4KB3VuaWZvcm0YAiABKAsyFC5oZmkudjEuVW5pZm9ybURlbGF5Ugd1bmlmb3JtEjQKCWxvZ25vcm1hbBgDIAEoCzIWLmhmaS52MS5Mb2dub3JtYWxEZWxheVIJbG9nbm9ybWFsIjwKDFVuaWZvcm1EZWxheRIVCgZtaW5fbXMYASABKA1SBW1pbk1zEhUKBm1heF9tcxgCIAEoDVIFbWF4TXMiPgoOTG9nbm9ybWFsRGVsYXkSFQoGcDUwX21zGAEgASgNUgVwNTBNcxIVCgZwOTlfbXMYAiABKA1SBXA5OU1zIpEBCgpBYm9ydEZhdWx0Eh8KC2h0dHBfc3RhdHVzGAEgASgNUgpodHRwU3RhdHVzEhIKBGJvZHkYAiABKAlSBGJvZHkSLQoHaGVhZGVycxgDIAMoCzITLmhmaS52MS5IZWFkZXJWYWx1ZVIHaGVhZGVycxIfCgtncnBjX3N0YXR1cxgEIAEoDVIKZ3JwY1N0YXR1cyI3CgtIZWFkZXJWYWx1ZRISCgRuYW1lGAEgASgJUgRuYW1lEhQKBXZhbHVlGAIgASgJUgV2YWx1ZWIGcHJvdG8z0vYDBAgAGAAKmyUKG2hmaS92MS9wb2xpY3lfc2VydmljZS5wcm90bxIGaGZpLnYxGhNoZmkvdjEvcG9saWN5LnByb3RvIlYKDFBhdXNlUmVxdWVzdBIQCgNhbGwYASABKAhSA2FsbBIcCgluYW1lc3BhY2UYAiABKAlSCW5hbWVzcGFjZRIWCgZwb2xpY3kYAyABKAlSBnBvbGljeSI5Cg1QYXVzZVJlc3BvbnNlEigKBXN0YXRlGAEgASgLMhIuaGZpLnYxLlBhdXNlU3RhdGVSBXN0YXRlIocBCgpQYXVzZVN0YXRlEhAKA2FsbBgBIAEoCFIDYWxsEh4KCm5hbWVzcGFjZXMYAiADKAlSCm5hbWVzcGFjZXMSGgoIcG9saWNpZXMYAyADKAlSCHBvbGljaWVzEisKEnVwZGF0ZWRfYXRfdW5peF9tcxgEIAEoA1IPdXBkYXRlZEF0VW5peE1zIqEBChJBcHBseVBvbGljeVJlcXVlc3QSJgoGcG9saWN5GAEgASgLMg4uaGZpLnYxLlBvbGljeVIGcG9saWN5EikKEGV4cGVjdGVkX3ZlcnNpb24YAiABKANSD2V4cGVjdGVkVmVyc2lvbhIfCgtjcmVhdGVfb25seRgDIAEoCFIKY3JlYXRlT25seRIXCgdkcnlfcnVuGAQgASgIUgZkcnlSdW4iagoTQXBwbHlQb2xpY3lSZXNwb25zZRImCgZwb2xpY3kYASABKAsyDi5oZmkudjEuUG9saWN5UgZwb2xpY3kSKwoGcmVzdWx0GAIgASgOMhMuaGZpLnYxLkFwcGx5UmVzdWx0UgZyZXN1bHQiJgoQR2V0UG9saWN5UmVxdWVzdBISCgRuYW1lGAEgASgJUgRuYW1lIjsKEUdldFBvbGljeVJlc3BvbnNlEiYKBnBvbGljeRgBIAEoCzIOLmhmaS52MS5Qb2xpY3lSBnBvbGljeSJRChNMaXN0UG9saWNpZXNSZXF1ZXN0EhsKCXBhZ2Vfc2l6ZRgBIAEoBVIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgCIAEoCVIJcGFnZVRva2VuIvIBChRMaXN0UG9saWNpZXNSZXNwb25zZRIqCghwb2xpY2llcxgBIAMoCzIOLmhmaS52MS5Qb2xpY3lSCHBvbGljaWVzEhoKCHJldmlzaW9uGAIgASgDUghyZXZpc2lvbhImCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAlSDW5leHRQYWdlVG9rZW4SKAoFcGF1c2UYHiABKAsyEi5oZmkudjEuUGF1c2VTdGF0ZVIFcGF1c2USQAoQaW52YWxpZF9wb2xpY2llcxgEIAMoCzIVLmhmaS52MS5JbnZhbGlkUG9saWN5Ug9pbnZhbGlkUG9saWNpZXMicgoNSW52YWxpZFBvbGljeRISCgRuYW1lGAEgASgJUgRuYW1lEhgKB3ZlcnNpb24YAiABKANSB3ZlcnNpb24SFAoFZXJyb3IYAyABKAlSBWVycm9yEh0KCnNpemVfYnl0ZXMYBCABKANSCXNpemVCeXRlcyJUChNEZWxldGVQb2xpY3lSZXF1ZXN0EhIKBG5hbWUYASABKAlSBG5hbWUSKQoQZXhwZWN0ZWRfdmVyc2lvbhgCIAEoA1IPZXhwZWN0ZWRWZXJzaW9uIosBChREZWxldGVQb2xpY3lSZXNwb25zZRImCgZwb2xpY3kYASABKAsyDi5oZmkudjEuUG9saWN5UgZwb2xpY3kSGgoIcmV2aXNpb24YAiABKANSCHJldmlzaW9uEi8KB2ludmFsaWQYAyABKAsyFS5oZmkudjEuSW52YWxpZFBvbGljeVIHaW52YWxpZCJNChZHZXRQb2xpY3lTdGF0dXNSZXF1ZXN0EhIKBG5hbWUYASABKAlSBG5hbWUSHwoLcHJveHlfbGltaXQYAiABKA1SCnByb3h5TGltaXQipQIKF0dldFBvbGljeVN0YXR1c1Jlc3BvbnNlEjAKCHBvbGljaWVzGAEgAygLMhQuaGZpLnYxLlBvbGljeVN0YXR1c1IIcG9saWNpZXMSLQoHcHJveGllcxgCIAMoCzITLmhmaS52MS5Qcm94eVN0YXR1c1IHcHJveGllcxIYCgdwYXJ0aWFsGAMgASgJUgdwYXJ0aWFsEkAKEGludmFsaWRfcG9saWNpZXMYBCADKAsyFS5oZmkudjEuSW52YWxpZFBvbGljeVIPaW52YWxpZFBvbGljaWVzEiMKDXByb3hpZXNfdG90YWwYBSABKA1SDHByb3hpZXNUb3RhbBIoCgVwYXVzZRgeIAEoCzISLmhmaS52MS5QYXVzZVN0YXRlUgVwYXVzZSKQBQoMUG9saWN5U3RhdHVzEhIKBG5hbWUYASABKAlSBG5hbWUSGAoHdmVyc2lvbhgCIAEoA1IHdmVyc2lvbhIoCgZ0YXJnZXQYAyABKAsyEC5oZmkudjEuU2VsZWN0b3JSBnRhcmdldBIdCgpydWxlX2NvdW50GAQgASgNUglydWxlQ291bnQSHwoLZmF1bHRfdHlwZXMYBSADKAlSCmZhdWx0VHlwZXMSKwoSZXhwaXJlc19hdF91bml4X21zGAYgASgDUg9leHBpcmVzQXRVbml4TXMSKQoQdGFyZ2V0ZWRfcHJveGllcxgHIAEoDVIPdGFyZ2V0ZWRQcm94aWVzEiYKBWFja2VkGAggAygLMhAuaGZpLnYxLlByb3h5UmVmUgVhY2tlZBIoCgZuYWNrZWQYCSADKAsyEC5oZmkudjEuUHJveHlSZWZSBm5hY2tlZBIqCgdwZW5kaW5nGAogAygLMhAuaGZpLnYxLlByb3h5UmVmUgdwZW5kaW5nEh8KC2Fja2VkX2NvdW50GAsgASgNUgphY2tlZENvdW50EiEKDG5hY2tlZF9jb3VudBgMIAEoDVILbmFja2VkQ291bnQSIwoNcGVuZGluZ19jb3VudBgNIAEoDVIMcGVuZGluZ0NvdW50EicKEGxhc3RfYWNrX3VuaXhfbXMYDiABKANSDWxhc3RBY2tVbml4TXMSFgoGcGF1c2VkGB4gASgIUgZwYXVzZWQSNgoMZmF1bHRzX3RvdGFsGB8gASgLMhMuaGZpLnYxLkZhdWx0VG90YWxzUgtmYXVsdHNUb3RhbBIwCgZmYXVsdHMYICADKAsyGC5oZmkudjEuRmF1bHRDb3VudFN0YXR1c1IGZmF1bHRzItMBCgtGYXVsdFRvdGFscxIYCgdtYXRjaGVkGAEgASgEUgdtYXRjaGVkEhgKB2Fib3J0ZWQYAiABKARSB2Fib3J0ZWQSGAoHZGVsYXllZBgDIAEoBFIHZGVsYXllZBIZCghkZWxheV9tcxgEIAEoBFIHZGVsYXlNcxItChJza2lwcGVkX3BlcmNlbnRhZ2UYBSABKARSEXNraXBwZWRQZXJjZW50YWdlEiwKEnNraXBwZWRfbWF4X2FjdGl2ZRgGIAEoBFIQc2tpcHBlZE1heEFjdGl2ZSLtAQoQRmF1bHRDb3VudFN0YXR1cxIYCgdzZXJ2aWNlGAEgASgJUgdzZXJ2aWNlEhwKCW5hbWVzcGFjZRgCIAEoCVIJbmFtZXNwYWNlEhkKCHByb3h5X2lkGAMgASgJUgdwcm94eUlkEhIKBHJ1bGUYBCABKA1SBHJ1bGUSIQoMYWJvcnRfc3RhdHVzGAUgASgNUgthYm9ydFN0YXR1cxIrCgZ0b3RhbHMYBiABKAsyEy5oZmkudjEuRmF1bHRUb3RhbHNSBnRvdGFscxIiCg1zaW5jZV91bml4X21zGAcgASgDUgtzaW5jZVVuaXhNcyJOCghQcm94eVJlZhIsCghpZGVudGl0eRgBIAEoCzIQLmhmaS52MS5JZGVudGl0eVIIaWRlbnRpdHkSFAoFZXJyb3IYAiABKAlSBWVycm9yIsQCCgtQcm94eVN0YXR1cxIsCghpZGVudGl0eRgBIAEoCzIQLmhmaS52MS5JZGVudGl0eVIIaWRlbnRpdHkSIQoMc2VudF92ZXJzaW9uGAIgASgJUgtzZW50VmVyc2lvbhIjCg1hY2tlZF92ZXJzaW9uGAMgASgJUgxhY2tlZFZlcnNpb24SJQoObmFja2VkX3ZlcnNpb24YBCABKAlSDW5hY2tlZFZlcnNpb24SHQoKbmFja19lcnJvchgFIAEoCVIJbmFja0Vycm9yEhoKCHBvbGljaWVzGAYgAygJUghwb2xpY2llcxIvChRjb25uZWN0ZWRfYXRfdW5peF9tcxgHIAEoA1IRY29ubmVjdGVkQXRVbml4TXMSGAoHcmVwbGljYRgIIAEoCVIHcmVwbGljYRISCgRpZGxlGAkgASgIUgRpZGxlImAKFFdhdGNoUG9saWNpZXNSZXF1ZXN0EiEKDHNlbmRfaW5pdGlhbBgBIAEoCFILc2VuZEluaXRpYWwSJQoOc3RhcnRfcmV2aXNpb24YAiABKANSDXN0YXJ0UmV2aXNpb24ivAEKC1BvbGljeUV2ZW50EiwKBHR5cGUYASABKA4yGC5oZmkudjEuUG9saWN5RXZlbnQuVHlwZVIEdHlwZRImCgZwb2xpY3kYAiABKAsyDi5oZmkudjEuUG9saWN5UgZwb2xpY3kSGgoIcmV2aXNpb24YAyABKANSCHJldmlzaW9uIjsKBFR5cGUSFAoQVFlQRV9VTlNQRUNJRklFRBAAEgwKCFRZUEVfUFVUEAESDwoLVFlQRV9ERUxFVEUQAiLLAwoISWRlbnRpdHkSGAoHc2VydmljZRgBIAEoCVIHc2VydmljZRIcCgluYW1lc3BhY2UYAiABKAlSCW5hbWVzcGFjZRIQCgNwb2QYAyABKAlSA3BvZBIZCghwcm94eV9pZBgEIAEoCVIHcHJveHlJZBI0CgZsYWJlbHMYBSADKAsyHC5oZmkudjEuSWRlbnRpdHkuTGFiZWxzRW50cnlSBmxhYmVscxIdCgd2ZXJzaW9uGAYgASgJSABSB3ZlcnNpb26IAQESKgoOc2VydmljZV9zb3VyY2UYByABKAlIAVINc2VydmljZVNvdXJjZYgBARIqCg52ZXJzaW9uX3NvdXJjZRgIIAEoCUgCUg12ZXJzaW9uU291cmNliAEBEiwKD3NlcnZpY2VfYWNjb3VudBgJIAEoCUgDUg5zZXJ2aWNlQWNjb3VudIgBARo5CgtMYWJlbHNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBQgoKCF92ZXJzaW9uQhEKD19zZXJ2aWNlX3NvdXJjZUIRCg9fdmVyc2lvbl9zb3VyY2VCEgoQX3NlcnZpY2VfYWNjb3VudCp+CgtBcHBseVJlc3VsdBIcChhBUFBMWV9SRVNVTFRfVU5TUEVDSUZJRUQQABIYChRBUFBMWV9SRVNVTFRfQ1JFQVRFRBABEhsKF0FQUExZX1JFU1VMVF9DT05GSUdVUkVEEAISGgoWQVBQTFlfUkVTVUxUX1VOQ0hBTkdFRBADMsYECg1Qb2xpY3lTZXJ2aWNlEkYKC0FwcGx5UG9saWN5EhouaGZpLnYxLkFwcGx5UG9saWN5UmVxdWVzdBobLmhmaS52MS5BcHBseVBvbGljeVJlc3BvbnNlEkAKCUdldFBvbGljeRIYLmhmaS52MS5HZXRQb2xpY3lSZXF1ZXN0GhkuaGZpLnYxLkdldFBvbGljeVJlc3BvbnNlEkkKDExpc3RQb2xpY2llcxIbLmhmaS52MS5MaXN0UG9saWNpZXNSZXF1ZXN0GhwuaGZpLnYxLkxpc3RQb2xpY2llc1Jlc3BvbnNlEkkKDERlbGV0ZVBvbGljeRIbLmhmaS52MS5EZWxldGVQb2xpY3lSZXF1ZXN0GhwuaGZpLnYxLkRlbGV0ZVBvbGljeVJlc3BvbnNlElIKD0dldFBvbGljeVN0YXR1cxIeLmhmaS52MS5HZXRQb2xpY3lTdGF0dXNSZXF1ZXN0Gh8uaGZpLnYxLkdldFBvbGljeVN0YXR1c1Jlc3BvbnNlEkQKDVdhdGNoUG9saWNpZXMSHC5oZmkudjEuV2F0Y2hQb2xpY2llc1JlcXVlc3QaEy5oZmkudjEuUG9saWN5RXZlbnQwARI8Cg1QYXVzZVBvbGljaWVzEhQuaGZpLnYxLlBhdXNlUmVxdWVzdBoVLmhmaS52MS5QYXVzZVJlc3BvbnNlEj0KDlJlc3VtZVBvbGljaWVzEhQuaGZpLnYxLlBhdXNlUmVxdWVzdBoVLmhmaS52MS5QYXVzZVJlc3BvbnNlYgZwcm90bzPS9gMECAAYAAqkCgodaGZpL3YxL2NvbmZpZ19kaXNjb3ZlcnkucHJvdG8SBmhmaS52MRoTaGZpL3YxL3BvbGljeS5wcm90bxobaGZpL3YxL3BvbGljeV9zZXJ2aWNlLnByb3RvIt8BChNTdHJlYW1Db25maWdSZXF1ZXN0Ei8KCXN1YnNjcmliZRgBIAEoCzIRLmhmaS52MS5TdWJzY3JpYmVSCXN1YnNjcmliZRIdCgNhY2sYAiABKAsyCy5oZmkudjEuQWNrUgNhY2sSIAoEbmFjaxgDIAEoCzIMLmhmaS52MS5OYWNrUgRuYWNrEikKB3NlcnZpbmcYBCABKAsyDy5oZmkudjEuU2VydmluZ1IHc2VydmluZxIrCgZyZXBvcnQYHiABKAsyEy5oZmkudjEuRmF1bHRSZXBvcnRSBnJlcG9ydCJLCgtGYXVsdFJlcG9ydBIQCgNzZXEYASABKA1SA3NlcRIqCgZjb3VudHMYAiADKAsyEi5oZmkudjEuRmF1bHRDb3VudFIGY291bnRzIrcBCgpGYXVsdENvdW50EhYKBnBvbGljeRgBIAEoCVIGcG9saWN5EhIKBHJ1bGUYAiABKA1SBHJ1bGUSIQoMYWJvcnRfc3RhdHVzGAMgASgNUgthYm9ydFN0YXR1cxIpCgV0b3RhbBgEIAEoCzITLmhmaS52MS5GYXVsdFRvdGFsc1IFdG90YWwSLwoIcHJldmlvdXMYBSABKAsyEy5oZmkudjEuRmF1bHRUb3RhbHNSCHByZXZpb3VzIowBCglTdWJzY3JpYmUSLAoIaWRlbnRpdHkYASABKAsyEC5oZmkudjEuSWRlbnRpdHlSCGlkZW50aXR5EiEKDGxhc3RfdmVyc2lvbhgCIAEoCVILbGFzdFZlcnNpb24SFAoFdG9rZW4YAyABKAlSBXRva2VuEhgKB3NlcnZpbmcYBCABKAhSB3NlcnZpbmciCQoHU2VydmluZyI1CgNBY2sSGAoHdmVyc2lvbhgBIAEoCVIHdmVyc2lvbhIUCgVub25jZRgCIAEoCVIFbm9uY2UiTAoETmFjaxIYCgd2ZXJzaW9uGAEgASgJUgd2ZXJzaW9uEhQKBW5vbmNlGAIgASgJUgVub25jZRIUCgVlcnJvchgDIAEoCVIFZXJyb3IiowEKDkNvbmZpZ1NuYXBzaG90EhgKB3ZlcnNpb24YASABKAlSB3ZlcnNpb24SFAoFbm9uY2UYAiABKAlSBW5vbmNlEjIKCHBvbGljaWVzGAMgAygLMhYuaGZpLnYxLlNuYXBzaG90UG9saWN5Ughwb2xpY2llcxItChNzZXJ2ZXJfdGltZV91bml4X21zGAQgASgDUhBzZXJ2ZXJUaW1lVW5peE1zIqcBCg5TbmFwc2hvdFBvbGljeRISCgRuYW1lGAEgASgJUgRuYW1lEiIKBXJ1bGVzGAIgAygLMgwuaGZpLnYxLlJ1bGVSBXJ1bGVzEisKEmFwcGxpZWRfYXRfdW5peF9tcxgDIAEoA1IPYXBwbGllZEF0VW5peE1zEhgKB3ZlcnNpb24YBCABKANSB3ZlcnNpb24SFgoGcGF1c2VkGB4gASgIUgZwYXVzZWQyYQoWQ29uZmlnRGlzY292ZXJ5U2VydmljZRJHCgxTdHJlYW1Db25maWcSGy5oZmkudjEuU3RyZWFtQ29uZmlnUmVxdWVzdBoWLmhmaS52MS5Db25maWdTbmFwc2hvdCgBMAFiBnByb3RvM9L2AwQIABgA";

@@ -10,6 +10,10 @@ export type { DelayFault, DelayFault__Output as DelayFaultOut } from "./hfi/v1/D
 export type { DeletePolicyRequest, DeletePolicyRequest__Output as DeletePolicyRequestOut } from "./hfi/v1/DeletePolicyRequest.ts";
 export type { DeletePolicyResponse, DeletePolicyResponse__Output as DeletePolicyResponseOut } from "./hfi/v1/DeletePolicyResponse.ts";
 export type { Fault, Fault__Output as FaultOut } from "./hfi/v1/Fault.ts";
+export type { FaultCount, FaultCount__Output as FaultCountOut } from "./hfi/v1/FaultCount.ts";
+export type { FaultCountStatus, FaultCountStatus__Output as FaultCountStatusOut } from "./hfi/v1/FaultCountStatus.ts";
+export type { FaultReport, FaultReport__Output as FaultReportOut } from "./hfi/v1/FaultReport.ts";
+export type { FaultTotals, FaultTotals__Output as FaultTotalsOut } from "./hfi/v1/FaultTotals.ts";
 export type { GetPolicyRequest, GetPolicyRequest__Output as GetPolicyRequestOut } from "./hfi/v1/GetPolicyRequest.ts";
 export type { GetPolicyResponse, GetPolicyResponse__Output as GetPolicyResponseOut } from "./hfi/v1/GetPolicyResponse.ts";
 export type { GetPolicyStatusRequest, GetPolicyStatusRequest__Output as GetPolicyStatusRequestOut } from "./hfi/v1/GetPolicyStatusRequest.ts";
@@ -25,6 +29,9 @@ export type { ListPoliciesResponse, ListPoliciesResponse__Output as ListPolicies
 export type { LognormalDelay, LognormalDelay__Output as LognormalDelayOut } from "./hfi/v1/LognormalDelay.ts";
 export type { Metadata, Metadata__Output as MetadataOut } from "./hfi/v1/Metadata.ts";
 export type { Nack, Nack__Output as NackOut } from "./hfi/v1/Nack.ts";
+export type { PauseRequest, PauseRequest__Output as PauseRequestOut } from "./hfi/v1/PauseRequest.ts";
+export type { PauseResponse, PauseResponse__Output as PauseResponseOut } from "./hfi/v1/PauseResponse.ts";
+export type { PauseState, PauseState__Output as PauseStateOut } from "./hfi/v1/PauseState.ts";
 export type { Policy, Policy__Output as PolicyOut } from "./hfi/v1/Policy.ts";
 export type { PolicyEvent, PolicyEvent__Output as PolicyEventOut } from "./hfi/v1/PolicyEvent.ts";
 export type { PolicyServiceClient } from "./hfi/v1/PolicyService.ts";

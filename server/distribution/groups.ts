@@ -5,7 +5,8 @@ import crypto from "node:crypto";
 import type { IdentityOut, PolicyOut } from "../../proto/loader.ts";
 import type { StoredPolicy } from "../store/types.ts";
 import { comparePolicies, policyMatches } from "../selector.ts";
-import { encodeSnapshotFrame } from "./snapshot.ts";
+import { encodeSnapshotFrame, encodeSnapshotPolicy, snapshotPolicyOf } from "./snapshot.ts";
+import { isPaused, type PauseState } from "../pause/state.ts";
 import type { ConfigStream } from "./streams.ts";
 
 /** A frame older than this is rebuilt (new nonce, fresh server time) before it goes to a new stream. */
@@ -26,6 +27,13 @@ export interface PolicyEntry {
   stored: StoredPolicy;
   /** Encoded `policies` element (field 3) of ConfigSnapshot. */
   bytes: Buffer;
+  /** The same with `paused: true` (encoded on first use). */
+  pausedBytes?: Buffer;
+}
+
+function entryBytes(e: PolicyEntry, paused: boolean): Buffer {
+  if (!paused) return e.bytes;
+  return (e.pausedBytes ??= encodeSnapshotPolicy({ ...snapshotPolicyOf(e.stored.policy), paused: true }));
 }
 
 export class IdentityGroup {
@@ -39,6 +47,7 @@ export class IdentityGroup {
     readonly key: string,
     readonly identity: IdentityOut,
     private readonly nextNonce: () => string,
+    private readonly pause: () => PauseState,
   ) {}
 
   matches(p: PolicyOut): boolean {
@@ -48,7 +57,9 @@ export class IdentityGroup {
   /** Rebuilds the record from members; returns true when the version changed. */
   rebuild(): boolean {
     const entries = [...this.members.values()].sort((a, b) => comparePolicies(a.stored.policy, b.stored.policy));
-    const bytes = Buffer.concat(entries.map((e) => e.bytes));
+    const pause = this.pause();
+    const ns = this.identity.namespace ?? "";
+    const bytes = Buffer.concat(entries.map((e) => entryBytes(e, isPaused(pause, e.stored.policy.metadata!.name, ns))));
     const version = crypto.createHash("sha256").update(bytes).digest("hex").slice(0, 16);
     if (this.current?.version === version) return false;
     this.policyBytes = bytes;

@@ -20,6 +20,7 @@ import {
 } from "../store/types.ts";
 import type { PolicyOut } from "../../proto/loader.ts";
 import type { IpcPeer } from "./ipc.ts";
+import type { PauseChange, PauseState } from "../pause/state.ts";
 
 interface WatchEvent {
   id: number;
@@ -29,6 +30,7 @@ interface WatchEvent {
 export class IpcStore implements PolicyStore {
   private nextWatch = 1;
   private readonly watches = new Map<number, (e: StoreEvent) => void>();
+  private readonly pauseWatches = new Map<number, (s: PauseState) => void>();
 
   constructor(
     private readonly peer: IpcPeer,
@@ -37,6 +39,10 @@ export class IpcStore implements PolicyStore {
     peer.onNote("store-event", (p) => {
       const { id, event } = p as WatchEvent;
       this.watches.get(id)?.(event);
+    });
+    peer.onNote("pause-state", (p) => {
+      const { id, state } = p as { id: number; state: PauseState };
+      this.pauseWatches.get(id)?.(state);
     });
   }
 
@@ -71,6 +77,23 @@ export class IpcStore implements PolicyStore {
   ping(): Promise<void> {
     return this.call("ping");
   }
+  getPause(): Promise<PauseState> {
+    return this.call("getPause");
+  }
+  changePause(change: PauseChange): Promise<PauseState> {
+    return this.call("changePause", change);
+  }
+
+  watchPause(onState: (s: PauseState) => void): Watch {
+    const id = this.nextWatch++;
+    this.pauseWatches.set(id, onState);
+    this.peer.notify("pause-watch", { id });
+    return {
+      close: () => {
+        if (this.pauseWatches.delete(id)) this.peer.notify("pause-unwatch", { id });
+      },
+    };
+  }
 
   watch(fromRevision: number, onEvent: (e: StoreEvent) => void): Watch {
     const id = this.nextWatch++;
@@ -87,10 +110,12 @@ export class IpcStore implements PolicyStore {
   async close(): Promise<void> {
     for (const id of [...this.watches.keys()]) this.peer.notify("store-unwatch", { id });
     this.watches.clear();
+    for (const id of [...this.pauseWatches.keys()]) this.peer.notify("pause-unwatch", { id });
+    this.pauseWatches.clear();
   }
 }
 
-const STORE_METHODS = new Set(["list", "listPage", "listInvalid", "usage", "get", "put", "delete", "ping"]);
+const STORE_METHODS = new Set(["list", "listPage", "listInvalid", "usage", "get", "put", "delete", "ping", "getPause", "changePause"]);
 
 /** The primary's side for one worker: store calls and forwarded watches. Returns a cleanup. */
 export function serveStore(peer: IpcPeer, store: PolicyStore): () => void {
@@ -109,9 +134,20 @@ export function serveStore(peer: IpcPeer, store: PolicyStore): () => void {
     watches.get(id)?.close();
     watches.delete(id);
   });
+  const offPauseWatch = peer.onNote("pause-watch", (p) => {
+    const { id } = p as { id: number };
+    watches.set(id, store.watchPause((state) => peer.notify("pause-state", { id, state })));
+  });
+  const offPauseUnwatch = peer.onNote("pause-unwatch", (p) => {
+    const { id } = p as { id: number };
+    watches.get(id)?.close();
+    watches.delete(id);
+  });
   return () => {
     offWatch();
     offUnwatch();
+    offPauseWatch();
+    offPauseUnwatch();
     for (const w of watches.values()) w.close();
     watches.clear();
   };

@@ -21,6 +21,7 @@ import type { PolicyView, ViewChange } from "./view.ts";
 import { identityKey } from "../selector.ts";
 import { encodeSnapshotPolicy, snapshotPolicyOf } from "./snapshot.ts";
 import { IdentityGroup, type PolicyEntry, type SnapshotRecord } from "./groups.ts";
+import { FaultLedger, StreamFaults } from "../faults/ledger.ts";
 
 export type { SnapshotRecord } from "./groups.ts";
 export { IdentityGroup } from "./groups.ts";
@@ -64,6 +65,8 @@ export class ConfigStream {
   private stallTimer: NodeJS.Timeout | undefined;
   closed = false;
   group!: IdentityGroup;
+  /** Fault reports of this stream (faults/ledger.ts). */
+  readonly faults = new StreamFaults();
   /** The filter VM has handled an HTTP request (Subscribe.serving or a Serving message); never for Envoy's main-thread VM. */
   serving = false;
 
@@ -181,6 +184,8 @@ export interface ConfigStreamsOptions {
   metrics: Metrics;
   drainTimeoutMs?: number;
   queueBudgetBytes?: number;
+  /** Cardinality bound of the fault counts (default DEFAULT_MAX_FAULT_SERIES). */
+  maxFaultSeries?: number;
 }
 
 /** A fan-out in progress: the streams of one group still to be pushed. */
@@ -200,8 +205,12 @@ export class ConfigStreams extends EventEmitter<{
   sent: [ConfigStream];
   serving: [ConfigStream];
   removed: [ConfigStream];
+  /** A fault report was counted. */
+  faults: [ConfigStream];
 }> {
   readonly groups = new Map<string, IdentityGroup>();
+  /** Fault counts the filters of this process reported. */
+  readonly faults: FaultLedger;
   private readonly entries = new Map<string, PolicyEntry>();
   private nextId = 1;
   private nonceCounter = 0;
@@ -209,6 +218,7 @@ export class ConfigStreams extends EventEmitter<{
   /** Local writes in flight: policy name → performance.now() at the write. */
   private readonly writeStarts = new Map<string, number>();
   private readonly onChange = (c: ViewChange) => this.apply(c);
+  private readonly onPause = (_s: unknown, receivedAt: number) => this.repause(receivedAt);
   private readonly jobs = new Map<IdentityGroup, FanOutJob>();
   private running = false;
   readonly drainTimeoutMs: number;
@@ -224,9 +234,12 @@ export class ConfigStreams extends EventEmitter<{
     this.setMaxListeners(0);
     this.drainTimeoutMs = opts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
     this.queueBudgetBytes = opts.queueBudgetBytes ?? DEFAULT_QUEUE_BUDGET_BYTES;
+    this.faults = new FaultLedger(opts.metrics.faults, opts.maxFaultSeries);
     for (const p of opts.view.policies.values()) this.entry(p);
     opts.view.on("change", this.onChange);
+    opts.view.on("pause", this.onPause);
     opts.metrics.streamsByVersion = () => this.countByVersion();
+    opts.metrics.streamsByState = () => this.countByState();
   }
 
   nextNonce(): string {
@@ -304,7 +317,7 @@ export class ConfigStreams extends EventEmitter<{
     const key = identityKey(identity);
     let group = this.groups.get(key);
     if (!group) {
-      group = new IdentityGroup(key, identity, () => this.nextNonce());
+      group = new IdentityGroup(key, identity, () => this.nextNonce(), () => this.opts.view.pause);
       for (const p of this.opts.view.policies.values()) {
         if (group.matches(p.policy)) group.members.set(p.policy.metadata!.name, this.entry(p));
       }
@@ -366,13 +379,23 @@ export class ConfigStreams extends EventEmitter<{
         } else if (group.members.delete(name)) dirty = true;
       }
       if (!dirty || !group.rebuild()) continue;
-      // A job already running for this group starts over with the new record (streams skip what they hold).
-      const prev = this.jobs.get(group);
-      this.jobs.delete(group);
-      this.jobs.set(group, { group, next: group.streams.values(), origin: prev ? Math.min(prev.origin, origin) : origin });
-      this.emit("push", group);
+      this.schedule(group, origin);
     }
     if (!this.running && this.jobs.size) this.runSlice();
+  }
+
+  /** The pause switch changed: every group whose snapshot it changes is pushed. */
+  private repause(origin: number): void {
+    for (const group of this.groups.values()) if (group.rebuild()) this.schedule(group, origin);
+    if (!this.running && this.jobs.size) this.runSlice();
+  }
+
+  private schedule(group: IdentityGroup, origin: number): void {
+    // A job already running for this group starts over with the new record (streams skip what they hold).
+    const prev = this.jobs.get(group);
+    this.jobs.delete(group);
+    this.jobs.set(group, { group, next: group.streams.values(), origin: prev ? Math.min(prev.origin, origin) : origin });
+    this.emit("push", group);
   }
 
   /** Pushes up to FANOUT_SLICE streams, then yields to the event loop if work remains. */
@@ -402,6 +425,17 @@ export class ConfigStreams extends EventEmitter<{
     return this.jobs.size > 0;
   }
 
+  private countByState(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const s of this.streams()) {
+      const v = s.sent?.version ?? "";
+      const state = s.nacked && s.nacked.version === v ? "nacked" : s.acked?.version === v && v ? "acked" : "pending";
+      const k = `${state} ${v}`;
+      m.set(k, (m.get(k) ?? 0) + 1);
+    }
+    return m;
+  }
+
   private countByVersion(): Map<string, number> {
     const m = new Map<string, number>();
     for (const s of this.streams()) {
@@ -413,6 +447,7 @@ export class ConfigStreams extends EventEmitter<{
 
   close(): void {
     this.opts.view.off("change", this.onChange);
+    this.opts.view.off("pause", this.onPause);
     this.jobs.clear();
   }
 }

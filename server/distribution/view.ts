@@ -6,6 +6,7 @@ import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import type { PolicyStore, StoredPolicy, StoreEvent, Watch } from "../store/types.ts";
 import type { Metrics } from "../metrics.ts";
+import { EMPTY_PAUSE, samePause, type PauseState } from "../pause/state.ts";
 
 /** What changed in one store event: old and new content per name. */
 export interface ViewChange {
@@ -26,8 +27,11 @@ export interface PolicyViewOptions {
   retryMs?: number;
 }
 
-export class PolicyView extends EventEmitter<{ change: [ViewChange]; synced: [] }> {
+export class PolicyView extends EventEmitter<{ change: [ViewChange]; synced: []; pause: [PauseState, number] }> {
   readonly policies = new Map<string, StoredPolicy>();
+  /** The pause switch as last read (loaded before the first snapshot goes out). */
+  pause: PauseState = EMPTY_PAUSE;
+  private pauseWatch: Watch | undefined;
   revision = 0;
   /** True once the initial list() succeeded; until then streams wait. */
   synced = false;
@@ -39,6 +43,7 @@ export class PolicyView extends EventEmitter<{ change: [ViewChange]; synced: [] 
     super();
     // One listener per WatchPolicies call and per waiting subscriber.
     this.setMaxListeners(0);
+    opts.metrics.pauseActive = () => (this.pause.all || this.pause.namespaces.length || this.pause.policies.length ? 1 : 0);
   }
 
   /** Loads the initial state (retrying in the background while the store is down). */
@@ -65,12 +70,23 @@ export class PolicyView extends EventEmitter<{ change: [ViewChange]; synced: [] 
   }
 
   private async load(): Promise<void> {
+    // Read first: after a restart no snapshot may go out unpaused.
+    const pause = await this.opts.store.getPause();
     const { policies, revision } = await this.opts.store.list();
     if (this.closed) return;
+    this.pause = pause;
+    this.pauseWatch = this.opts.store.watchPause((s) => this.onPause(s));
     this.onEvent({ type: "reset", policies, revision });
     this.synced = true;
     this.watch = this.opts.store.watch(revision, (e) => this.onEvent(e));
     this.emit("synced");
+  }
+
+  private onPause(s: PauseState): void {
+    if (this.closed || samePause(s, this.pause)) return;
+    this.pause = s;
+    this.opts.logger.info({ all: s.all, namespaces: s.namespaces, policies: s.policies }, "pause switch changed");
+    this.emit("pause", s, performance.now());
   }
 
   /** Sorted by name. */
@@ -131,5 +147,6 @@ export class PolicyView extends EventEmitter<{ change: [ViewChange]; synced: [] 
     this.closed = true;
     clearTimeout(this.retryTimer);
     this.watch?.close();
+    this.pauseWatch?.close();
   }
 }

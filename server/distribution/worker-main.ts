@@ -4,6 +4,7 @@
 // Status reads and the replica's summary go through the primary, which
 // gathers every worker's streams. Signals are the primary's to handle: a
 // worker stops when the primary says so, or when the primary is gone.
+import { durationLimitOf } from "../duration-limit.ts";
 import process from "node:process";
 import type { ServerConfig } from "../config.ts";
 import { createLogger } from "../log.ts";
@@ -45,9 +46,11 @@ const streams = new ConfigStreams({
   metrics,
   drainTimeoutMs: config.streamDrainTimeoutMs,
   queueBudgetBytes: config.streamQueueBudgetBytes,
+  maxFaultSeries: config.maxFaultSeries,
 });
 peer.handle("tally", (q) => tallyStreams(streams, replicaId, q as StatusQuery));
 peer.handle("summary", () => summarize(streams, replicaId));
+
 peer.handle("metrics", () => metrics.registry.getMetricsAsJSON());
 
 // Stream events come by the thousand during a fan-out: one note per interval.
@@ -58,12 +61,12 @@ const changed = () => {
     peer.notify("status-changed");
   }, hello.statusNotifyMs);
 };
-for (const e of ["added", "sent", "ack", "nack", "serving", "removed"] as const) streams.on(e, changed);
+for (const e of ["added", "sent", "ack", "nack", "serving", "removed", "faults"] as const) streams.on(e, changed);
 
 const ops = new PolicyOps(store, metrics, {
   writeStart: (name) => streams.noteWriteStart(name),
   writeFailed: (name) => streams.noteWriteFailed(name),
-}, { maxTotalBytes: config.maxStoreBytes });
+}, { maxTotalBytes: config.maxStoreBytes, durationLimit: durationLimitOf(config) });
 const proxies = { snapshot: (q: StatusQuery) => peer.request<ProxySnapshot>("status-snapshot", q) };
 // Each worker follows the token files itself (the primary holds no gRPC calls).
 const access = new Access(config, logger, hello.tokenPollMs);

@@ -6,6 +6,7 @@
 // is fed by its own watch on the primary's store, so all see the same
 // changes in the same order. A worker that dies is started again; its
 // filters reconnect (to any worker) and get the current snapshot.
+import { durationLimitOf } from "../duration-limit.ts";
 import cluster, { type Worker } from "node:cluster";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
@@ -110,7 +111,7 @@ export async function startPrimary(config: ServerConfig, logger: Logger, options
   };
 
   // REST writes go straight to the store; the workers' watches carry them to the streams.
-  const ops = new PolicyOps(store, metrics, { writeStart: () => {}, writeFailed: () => {} }, { maxTotalBytes: config.maxStoreBytes });
+  const ops = new PolicyOps(store, metrics, { writeStart: () => {}, writeFailed: () => {} }, { maxTotalBytes: config.maxStoreBytes, durationLimit: durationLimitOf(config) });
   // The primary holds no config streams: an empty set keeps the HTTP side's contract.
   const noStreams = new ConfigStreams({ view, logger, metrics });
   const httpServer = createHttpServer({

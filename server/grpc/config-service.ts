@@ -109,6 +109,9 @@ export function streamConfigHandler(deps: ConfigServiceDeps): (stream: http2.Ser
         if (req.ack) {
           deps.metrics.acks.inc();
           stream.ack(req.ack.version, req.ack.nonce);
+        } else if (req.report) {
+          deps.streams.faults.record(stream.identity, stream.faults, req.report);
+          deps.streams.emit("faults", stream);
         } else if (req.nack) {
           deps.metrics.nacks.inc();
           logger.warn({ proxy: stream.identity.proxyId, version: req.nack.version, error: req.nack.error }, "filter rejected a snapshot");

@@ -14,6 +14,8 @@ import { invalidMessage, listPoliciesPage } from "./list-policies.ts";
 import type { ConfigStreams } from "../distribution/streams.ts";
 import { collectStatus, PARTIAL_STATUS_HEADER, proxyLimit, type StatusSource } from "../status/report.ts";
 import { grpcPolicyInput } from "./messages.ts";
+import { changePause, pauseMessage } from "../pause/ops.ts";
+import { isPolicyPaused } from "../pause/state.ts";
 
 export interface PolicyServiceDeps {
   ops: PolicyOps;
@@ -24,7 +26,7 @@ export interface PolicyServiceDeps {
   access: Access;
   /** Open WatchPolicies calls, ended with UNAVAILABLE on shutdown. */
   watchers: Set<grpc.ServerWritableStream<unknown, unknown>>;
-  /** Where WatchPolicies replays from (start_revision > 0). */
+  /** Where WatchPolicies replays from (start_revision > 0); holds the pause switch. */
   store: PolicyStore;
 }
 
@@ -67,7 +69,7 @@ export function policyServiceHandlers(deps: PolicyServiceDeps): PolicyServiceHan
       return { policy: out.policy, result: out.result };
     }),
     GetPolicy: unary(deps, "GetPolicy", async (req) => ({ policy: (await ops.get(req.name)).policy })),
-    ListPolicies: unary(deps, "ListPolicies", (req) => listPoliciesPage(ops, req)),
+    ListPolicies: unary(deps, "ListPolicies", async (req) => ({ ...(await listPoliciesPage(ops, req)), pause: pauseMessage(deps.view.pause) })),
     DeletePolicy: unary(deps, "DeletePolicy", async (req) => {
       const { previous, revision, invalid } = await ops.delete(req.name, req.expectedVersion);
       return { policy: previous.policy, revision, invalid: invalid ? invalidMessage(invalid) : null };
@@ -79,13 +81,21 @@ export function policyServiceHandlers(deps: PolicyServiceDeps): PolicyServiceHan
         policies = policies.filter((p) => p.policy.metadata!.name === req.name);
         if (!policies.length) throw new ApiError(grpc.status.NOT_FOUND, 404, `policy "${req.name}" not found`);
       }
-      const { report, partial } = await collectStatus(policies, deps.proxies, limit);
+      const { report: raw, partial } = await collectStatus(policies, deps.proxies, limit);
       if (partial) trailer.set(PARTIAL_STATUS_HEADER, partial);
+      const pause = deps.view.pause;
+      const report = {
+        ...raw,
+        policies: raw.policies.map((p) => ({ ...p, paused: isPolicyPaused(pause, p.name) })),
+        pause: pauseMessage(pause),
+      };
       if (req.name) return report;
       // Invalid entries are the store's to tell (the view never holds them); a store outage leaves them out.
       const invalid = await ops.listInvalid().catch(() => []);
       return { ...report, invalidPolicies: invalid.map(invalidMessage) };
     }),
+    PausePolicies: unary(deps, "PausePolicies", async (req) => ({ state: pauseMessage(await changePause(deps.store, "pause", req)) })),
+    ResumePolicies: unary(deps, "ResumePolicies", async (req) => ({ state: pauseMessage(await changePause(deps.store, "resume", req)) })),
     WatchPolicies: (call) => {
       try {
         authorize(deps, call);

@@ -10,8 +10,7 @@ import http from "node:http";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { policyServiceHandlers, type PolicyServiceDeps } from "../grpc/policy-service.ts";
-import { Decoder, isPlainObject, schemaType } from "../../policy/index.ts";
-import { messageToProtoJson } from "../../policy/index.ts";
+import { Decoder, isPlainObject, messageToProtoJson, schemaType } from "../../policy/index.ts";
 import type { PolicyOps } from "../policy-ops.ts";
 import type { PolicyView } from "../distribution/view.ts";
 import type { ConfigStreams } from "../distribution/streams.ts";
@@ -30,6 +29,8 @@ const METHODS: Record<string, [request: string, response: string]> = {
   ListPolicies: ["ListPoliciesRequest", "ListPoliciesResponse"],
   DeletePolicy: ["DeletePolicyRequest", "DeletePolicyResponse"],
   GetPolicyStatus: ["GetPolicyStatusRequest", "GetPolicyStatusResponse"],
+  PausePolicies: ["PauseRequest", "PauseResponse"],
+  ResumePolicies: ["PauseRequest", "PauseResponse"],
 };
 
 /** Connect's code names and HTTP statuses (connectrpc.com/docs/protocol, "Error Codes"). */

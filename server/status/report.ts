@@ -7,8 +7,10 @@ import * as grpc from "@grpc/grpc-js";
 import type { ProxyRecord, StatusSummary, StoredPolicy } from "../store/types.ts";
 import { ApiError } from "../errors.ts";
 import { selectorMatches } from "../selector.ts";
-import { mergeFirst, tallyRecords, type Keyed, type LocalTally, type StatusQuery } from "./tally.ts";
 import { faultKindsOf } from "../../policy/index.ts";
+import { mergeSeries, type FaultSeries } from "../faults/ledger.ts";
+import { policyFaults } from "../faults/status.ts";
+import { mergeFirst, tallyRecords, type Keyed, type LocalTally, type StatusQuery } from "./tally.ts";
 
 /** The fault kinds of every rule, sorted (status `fault_types`). */
 export function faultTypes(p: StoredPolicy): string[] {
@@ -72,6 +74,9 @@ function policyStatus(p: StoredPolicy, i: number, local: LocalTally, laggards: L
     nackedCount,
     pendingCount: Math.max(0, targeted - ackedCount - nackedCount),
     lastAckUnixMs: lastAck,
+    paused: false,
+    faultsTotal: null,
+    faults: [],
   };
 }
 
@@ -86,12 +91,17 @@ export function statusReport(policies: StoredPolicy[], q: StatusQuery, local: Lo
     remote.flatMap((s) => s.laggards),
     q,
   );
+  const series: FaultSeries[] = mergeSeries([local.faults ?? [], ...remote.map((s) => s.faults ?? [])]);
   return {
-    policies: policies.map((p, i) => policyStatus(p, i, local, laggards, remote, q.limit)),
+    policies: policies.map((p, i) => ({
+      ...policyStatus(p, i, local, laggards, remote, q.limit),
+      ...policyFaults(p.policy.metadata!.name, series, (local.policies[i]!.faultRefs ?? []).map((k) => k.value)),
+    })),
     proxies: mergeFirst([local.proxies, laggards.proxies], q.limit).map((k) => k.value),
     partial: "",
     invalidPolicies: [],
     proxiesTotal: local.proxiesTotal + laggards.proxiesTotal,
+    pause: null,
   };
 }
 

@@ -4,6 +4,7 @@
 // pass (streams of a group share snapshot records, so counting is per
 // record, not per policy per stream); summaries of several workers merge
 // into the replica's one record.
+import { mergeSeries } from "../faults/ledger.ts";
 import type { GroupSummary, ProxyRecord, StatusSummary } from "../store/types.ts";
 import type { ConfigStream, ConfigStreams, SnapshotRecord } from "../distribution/streams.ts";
 import { identityKey } from "../selector.ts";
@@ -85,6 +86,7 @@ export function summarize(streams: ConfigStreams, replica: string): StatusSummar
     groups,
     laggards: lag.slice(0, MAX_LAGGARDS).map((s) => proxyRecord(s, replica)),
     laggardsOmitted: Math.max(0, lag.length - MAX_LAGGARDS),
+    faults: streams.faults.list(),
   };
 }
 
@@ -125,5 +127,6 @@ export function mergeSummaries(replica: string, parts: StatusSummary[]): StatusS
     groups: [...groups.values()].map((m) => ({ ...m.g, acked: [...m.acked.values()], nacked: [...m.nacked.values()] })),
     laggards: laggards.slice(0, MAX_LAGGARDS),
     laggardsOmitted: omitted + Math.max(0, laggards.length - MAX_LAGGARDS),
+    faults: mergeSeries(parts.map((p) => p.faults ?? [])),
   };
 }

@@ -4,7 +4,8 @@
 // streams and the answering process merges the tallies, so a status call
 // moves O(limit) data and allocates O(limit) entries whatever the stream
 // count (one record per stream was megabytes per call at 10k streams).
-import type { IdentityOut, PolicyOut, ProxyRefOut, ProxyStatusOut } from "../../proto/loader.ts";
+import type { FaultCountStatusOut, IdentityOut, PolicyOut, ProxyRefOut, ProxyStatusOut } from "../../proto/loader.ts";
+import { mergeSeries, splitCountKey, type FaultSeries, type Totals } from "../faults/ledger.ts";
 import type { ConfigStream, ConfigStreams } from "../distribution/streams.ts";
 import type { ProxyRecord } from "../store/types.ts";
 import { identityKey, policyMatches } from "../selector.ts";
@@ -32,6 +33,8 @@ export interface PolicyTally {
   ackedRefs: Keyed<ProxyRefOut>[];
   nackedRefs: Keyed<ProxyRefOut>[];
   pendingRefs: Keyed<ProxyRefOut>[];
+  /** Fault counts of this policy per proxy (the first `limit` by proxy and rule). */
+  faultRefs?: Keyed<FaultCountStatusOut>[];
 }
 
 export interface LocalTally {
@@ -40,6 +43,8 @@ export interface LocalTally {
   proxies: Keyed<ProxyStatusOut>[];
   /** Proxies tallied (the length `proxies` would have without the limit). */
   proxiesTotal: number;
+  /** The fault counts of the processes tallied (their ledgers, merged). */
+  faults?: FaultSeries[];
 }
 
 const byKey = (a: Keyed<unknown>, b: Keyed<unknown>) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
@@ -90,6 +95,9 @@ interface ProxyReader<T> {
   ackedAt(p: T): number;
   nackError(p: T): string;
   status(p: T): ProxyStatusOut;
+  /** [policy\0rule\0status, counts since the stream connected] (streams only). */
+  faults?(p: T): Iterable<[string, Totals]>;
+  connectedAt?(p: T): number;
 }
 
 function tally<T>(groups: Iterable<{ identity: IdentityOut; proxies: Iterable<T> }>, read: ProxyReader<T>, q: StatusQuery): LocalTally {
@@ -101,7 +109,9 @@ function tally<T>(groups: Iterable<{ identity: IdentityOut; proxies: Iterable<T>
     a: new FirstN<ProxyRefOut>(q.limit),
     n: new FirstN<ProxyRefOut>(q.limit),
     p: new FirstN<ProxyRefOut>(q.limit),
+    f: new FirstN<FaultCountStatusOut>(q.limit),
   }));
+  const index = new Map(q.policies.map((p, i) => [p.policy.metadata!.name, i]));
   const proxies = new FirstN<ProxyStatusOut>(q.limit);
   let total = 0;
   for (const g of groups) {
@@ -112,6 +122,21 @@ function tally<T>(groups: Iterable<{ identity: IdentityOut; proxies: Iterable<T>
       total++;
       const key = read.key(x);
       proxies.add(key, () => read.status(x));
+      for (const [k, counts] of read.faults?.(x) ?? []) {
+        const c = splitCountKey(k);
+        const i = index.get(c.policy);
+        if (i === undefined) continue;
+        const id = read.identity(x);
+        per[i]!.f.add(`${key}\u0000${String(c.rule).padStart(4, "0")}\u0000${c.status}`, () => ({
+          service: id.service,
+          namespace: id.namespace,
+          proxyId: id.proxyId,
+          rule: c.rule,
+          abortStatus: c.status,
+          totals: { ...counts },
+          sinceUnixMs: read.connectedAt?.(x) ?? 0,
+        }));
+      }
       for (const i of matching) {
         const { policy, version } = q.policies[i]!;
         const name = policy.metadata!.name;
@@ -137,6 +162,7 @@ function tally<T>(groups: Iterable<{ identity: IdentityOut; proxies: Iterable<T>
       ackedRefs: t.a.values(),
       nackedRefs: t.n.values(),
       pendingRefs: t.p.values(),
+      faultRefs: t.f.values(),
     })),
     proxies: proxies.values(),
     proxiesTotal: total,
@@ -146,7 +172,7 @@ function tally<T>(groups: Iterable<{ identity: IdentityOut; proxies: Iterable<T>
 /** The config streams of this process. */
 export function tallyStreams(streams: ConfigStreams, replica: string, q: StatusQuery): LocalTally {
   const groups = [...streams.groups.values()].map((g) => ({ identity: g.identity, proxies: g.streams }));
-  return tally<ConfigStream>(
+  const t = tally<ConfigStream>(
     groups,
     {
       key: (s) => sortKey(s.identity.proxyId, replica, s.id),
@@ -156,9 +182,12 @@ export function tallyStreams(streams: ConfigStreams, replica: string, q: StatusQ
       ackedAt: (s) => s.ackedAtMs,
       nackError: (s) => s.nacked?.error ?? "",
       status: (s) => proxyStatus(proxyRecord(s, replica)),
+      faults: (s) => s.faults.counted,
+      connectedAt: (s) => s.connectedAtUnixMs,
     },
     q,
   );
+  return { ...t, faults: streams.faults.list() };
 }
 
 /** Records (other replicas' laggards), grouped by identity like streams are. */
@@ -199,10 +228,12 @@ export function mergeTallies(parts: LocalTally[], q: StatusQuery): LocalTally {
         ackedRefs: mergeFirst(ts.map((t) => t.ackedRefs), q.limit),
         nackedRefs: mergeFirst(ts.map((t) => t.nackedRefs), q.limit),
         pendingRefs: mergeFirst(ts.map((t) => t.pendingRefs), q.limit),
+        faultRefs: mergeFirst(ts.map((t) => t.faultRefs ?? []), q.limit),
       };
     }),
     proxies: mergeFirst(parts.map((p) => p.proxies), q.limit),
     proxiesTotal: parts.reduce((n, p) => n + p.proxiesTotal, 0),
+    faults: mergeSeries(parts.map((p) => p.faults ?? [])),
   };
 }
 

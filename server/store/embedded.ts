@@ -10,6 +10,7 @@ import path from "node:path";
 import { pino, type Logger } from "pino";
 import type { PolicyOut } from "../../proto/loader.ts";
 import { EventSink } from "./sink.ts";
+import { applyPauseChange, EMPTY_PAUSE, parsePauseRecord, type PauseChange, type PauseState } from "../pause/state.ts";
 import { cloneStored, parseStoredValue, SerialQueue, stampPolicy, storedValue } from "./stamp.ts";
 import {
   StoreError,
@@ -56,6 +57,8 @@ interface DataFile {
   revision: number;
   /** name → stored value (canonical JSON with metadata times) and its version. */
   policies: Record<string, { version: number; value: Record<string, unknown> }>;
+  /** The pause switch (absent in files written before it existed: nothing paused). */
+  pause?: PauseState;
 }
 
 export class EmbeddedStore implements PolicyStore {
@@ -73,6 +76,8 @@ export class EmbeddedStore implements PolicyStore {
   /** Every event with revision > logStart is in `log`. */
   private logStart = 0;
   private readonly sinks = new Set<EventSink>();
+  private pause: PauseState = EMPTY_PAUSE;
+  private readonly pauseListeners = new Set<(s: PauseState) => void>();
   private readonly writes = new SerialQueue();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -159,6 +164,11 @@ export class EmbeddedStore implements PolicyStore {
     const data = parseDataFile(text, this.file);
     this.revision = data.revision;
     this.logStart = data.revision;
+    if (data.pause) {
+      const r = parsePauseRecord(JSON.stringify(data.pause));
+      if (r.error) this.logger.error({ error: r.error }, "pause switch in the data file ignored");
+      this.pause = r.state;
+    }
     for (const [name, entry] of Object.entries(data.policies)) {
       const r = parseStoredValue(name, entry.value, entry.version);
       this.setSize(name, Buffer.byteLength(JSON.stringify(entry.value)));
@@ -333,6 +343,30 @@ export class EmbeddedStore implements PolicyStore {
     };
   }
 
+  async getPause(): Promise<PauseState> {
+    this.check();
+    return structuredClone(this.pause);
+  }
+
+  changePause(change: PauseChange): Promise<PauseState> {
+    return this.writes.run(async () => {
+      this.check();
+      const next = applyPauseChange(this.pause, change);
+      await this.persist(this.revision, this.policies, this.invalid, next);
+      this.pause = next;
+      for (const fn of this.pauseListeners) fn(structuredClone(next));
+      return structuredClone(next);
+    });
+  }
+
+  watchPause(onState: (s: PauseState) => void): Watch {
+    this.pauseListeners.add(onState);
+    queueMicrotask(() => {
+      if (this.pauseListeners.has(onState)) onState(structuredClone(this.pause));
+    });
+    return { close: () => void this.pauseListeners.delete(onState) };
+  }
+
   async ping(): Promise<void> {
     this.check();
     await fs.access(this.opts.dataDir, fs.constants.W_OK);
@@ -346,6 +380,7 @@ export class EmbeddedStore implements PolicyStore {
     await this.writes.idle();
     for (const s of this.sinks) s.close();
     this.sinks.clear();
+    this.pauseListeners.clear();
     await this.unlock();
   }
 
@@ -418,8 +453,10 @@ export class EmbeddedStore implements PolicyStore {
     revision: number,
     policies: Map<string, StoredPolicy>,
     invalid: Map<string, { version: number; value: Record<string, unknown> }>,
+    pause: PauseState = this.pause,
   ): Promise<void> {
     const data: DataFile = { format: FORMAT, revision, policies: {} };
+    if (pause.updatedAtUnixMs) data.pause = pause;
     const names = [...policies.keys(), ...invalid.keys()].sort(cmp);
     for (const n of names) {
       const p = policies.get(n);

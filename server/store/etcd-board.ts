@@ -4,6 +4,7 @@
 // replica's lease (kept alive by etcd3's Lease), so a replica that dies
 // without cleaning up leaves the board one TTL later. The write rate is the
 // publisher's (a few per second at most), whatever the stream count.
+import type { FaultSeries } from "../faults/ledger.ts";
 import type { Etcd3, IKeyValue, Lease } from "etcd3";
 import type { Logger } from "pino";
 import type { ProxyRecord, ProxyStatusBoard, ProxyStatusBoardOptions, StatusSummary } from "./types.ts";
@@ -93,11 +94,13 @@ interface StoredSummary {
   groups: StatusSummary["groups"];
   laggards: [string, string][];
   laggardsOmitted?: number;
+  faults?: FaultSeries[];
 }
 
 export function encodeSummary(s: StatusSummary): string {
   const v: StoredSummary = { streams: s.streams, groups: s.groups, laggards: s.laggards.map((r) => [r.stream, encodeRecord(r)]) };
   if (s.laggardsOmitted) v.laggardsOmitted = s.laggardsOmitted;
+  if (s.faults?.length) v.faults = s.faults;
   return JSON.stringify(v);
 }
 
@@ -116,6 +119,7 @@ export function decodeSummary(replica: string, text: string): StatusSummary | un
       groups: v.groups.filter((g) => g && g.identity && Array.isArray(g.acked) && Array.isArray(g.nacked)),
       laggards,
       laggardsOmitted: Number(v.laggardsOmitted) || 0,
+      ...(Array.isArray(v.faults) ? { faults: v.faults.filter((f) => f && typeof f.policy === "string" && f.totals && typeof f.totals === "object") } : {}),
     };
   } catch {
     return undefined;

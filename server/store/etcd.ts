@@ -15,6 +15,8 @@ import { Etcd3, isRecoverableError, type IKeyValue, type IWatchResponse, type Wa
 import { pino, type Logger } from "pino";
 import type { PolicyOut } from "../../proto/loader.ts";
 import { EtcdStatusBoard } from "./etcd-board.ts";
+import { EtcdPauseSwitch, pauseKeyFor } from "./etcd-pause.ts";
+import type { PauseChange, PauseState } from "../pause/state.ts";
 import { EventSink } from "./sink.ts";
 import { parseStoredValue, stampPolicy, storedValue } from "./stamp.ts";
 import {
@@ -92,6 +94,7 @@ export class EtcdStore implements PolicyStore, ProxyStatusBoardProvider {
   /** Largest key+value seen in a range read (sizes the next page). */
   private largestEntry = ASSUMED_ENTRY_BYTES;
   private entryIndex: Promise<EntryIndex> | undefined;
+  private readonly pause: EtcdPauseSwitch;
 
   constructor(opts: EtcdStoreOptions) {
     if (opts.endpoints.length === 0) throw new Error("etcd store: no endpoints");
@@ -122,6 +125,7 @@ export class EtcdStore implements PolicyStore, ProxyStatusBoardProvider {
         watchBackoff: cappedBackoff(100, 2000),
       },
     });
+    this.pause = new EtcdPauseSwitch(this.client, pauseKeyFor(this.prefix), this.logger, (what, fn) => this.call(what, fn));
     const sweep = opts.sweepIntervalMs ?? 30_000;
     if (sweep > 0) {
       this.sweepTimer = setInterval(() => {
@@ -439,6 +443,25 @@ export class EtcdStore implements PolicyStore, ProxyStatusBoardProvider {
   }
 
   /** Internals for PrefixWatch. */
+  getPause(): Promise<PauseState> {
+    return this.pause.get();
+  }
+
+  changePause(change: PauseChange): Promise<PauseState> {
+    return this.pause.change(change);
+  }
+
+  watchPause(onState: (s: PauseState) => void): Watch {
+    const w = this.pause.watch(onState);
+    this.watches.add(w);
+    return {
+      close: () => {
+        this.watches.delete(w);
+        w.close();
+      },
+    };
+  }
+
   get internals() {
     return {
       client: this.client,

@@ -1,6 +1,8 @@
 // The store contract both backends (etcd, embedded) implement and the same
 // test suite checks (test/server/store-contract.test.ts).
 import type { IdentityOut, PolicyOut } from "../../proto/loader.ts";
+import type { PauseChange, PauseState } from "../pause/state.ts";
+import type { FaultSeries } from "../faults/ledger.ts";
 
 /** A policy as stored: normalised and validated, metadata filled by the store. */
 export interface StoredPolicy {
@@ -139,6 +141,15 @@ export interface PolicyStore {
    * across reconnects; after compaction a "reset". onEvent is called serially.
    */
   watch(fromRevision: number, onEvent: (e: StoreEvent) => void): Watch;
+  /** The pause switch (server/pause/state.ts). */
+  getPause(): Promise<PauseState>;
+  /** Read-modify-write of the pause switch (atomic against concurrent changes); returns the new state. */
+  changePause(change: PauseChange): Promise<PauseState>;
+  /**
+   * The pause state now (soon after the call) and after every change; after
+   * a reconnect the current state again (consumers compare).
+   */
+  watchPause(onState: (s: PauseState) => void): Watch;
   /** Resolves when the store answers; rejects with the reason otherwise (drives /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -191,6 +202,8 @@ export interface StatusSummary {
   laggards: ProxyRecord[];
   /** Laggards beyond the bound (counted, not listed). */
   laggardsOmitted: number;
+  /** The replica's fault counts (absent from older servers). */
+  faults?: FaultSeries[];
 }
 
 /**

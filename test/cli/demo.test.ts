@@ -56,6 +56,13 @@ test("npm run demo (CI=true): exits 0 by itself; delays, aborts, then healthy tr
   assert.ok(delayDelayed! > 0, "requests delayed under the delay policy");
   const [, , abortAborted] = summaryRow(output, "delay + abort");
   assert.ok(abortAborted! > 0, "requests aborted under the abort policy");
+  // Per-policy counts and the kill switch.
+  assert.match(output, /policy "frontend-delay" version \d+ ACKed by (\d+)\/\1 proxies/);
+  assert.match(output, /frontend-cart-abort rule 0 frontend\.demo: abort 503: [1-9]\d*/);
+  assert.match(output, /paused: ALL policies/);
+  const [pausedReq, pausedOk, pausedAborted, pausedDelayed] = summaryRow(output, "paused");
+  assert.ok(pausedReq! > 0);
+  assert.equal([pausedOk, pausedAborted, pausedDelayed], [pausedReq, 0, 0], "nothing injected while paused");
   const [healthyReq, healthyOk, healthyAborted] = summaryRow(output, "policies deleted");
   assert.ok(healthyReq! > 0);
   assert.is(healthyOk, healthyReq, "every request healthy after the policies were deleted");

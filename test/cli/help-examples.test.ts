@@ -73,7 +73,7 @@ let tree: Map<string, Help>;
 
 test("help examples invoke hfi as `npx hfi` and cover every command", async () => {
   tree = await allHelp();
-  for (const cmd of ["", "policy", "policy apply", "policy watch", "server", "sidecar", "completion"]) {
+  for (const cmd of ["", "policy", "policy apply", "policy watch", "server", "sidecar", "completion", "pause", "resume"]) {
     assert.ok(tree.has(cmd), `help for "${cmd}"`);
   }
   let count = 0;
@@ -91,8 +91,8 @@ test("help examples invoke hfi as `npx hfi` and cover every command", async () =
 test("every `hfi policy` and `hfi completion` help example runs (real npx, real server)", async () => {
   const server = await startTestServer();
   const env = { HFI_SERVER: server.grpcAddress };
-  const order = ["policy", "policy apply", "policy get", "policy list", "policy describe", "policy status", "policy watch", "policy delete", "completion"];
-  const covered = [...tree.keys()].filter((k) => k.startsWith("policy") || k === "completion");
+  const order = ["policy", "policy apply", "policy get", "policy list", "policy describe", "policy status", "pause", "resume", "policy watch", "policy delete", "completion"];
+  const covered = [...tree.keys()].filter((k) => k.startsWith("policy") || ["completion", "pause", "resume"].includes(k));
   assert.equal([...covered].sort(), [...order].sort(), "the run order names every policy subcommand");
   const written = path.join(REPO, "frontend-slow.yaml");
   try {
@@ -142,7 +142,7 @@ test("`hfi --version` prints the package version; `hfi completion` completes com
     assert.is(r.code, 0, r.stderr);
     return r.stdout.trim().split(/\s+/).filter(Boolean);
   };
-  assert.equal(await complete(["hfi", ""]), ["server", "sidecar", "policy", "completion", "--version", "-V", "--help"]);
+  assert.equal(await complete(["hfi", ""]), ["server", "sidecar", "policy", "pause", "resume", "completion", "--version", "-V", "--help"]);
   assert.equal(await complete(["hfi", "policy", "de"]), ["describe", "delete"]);
   assert.equal(await complete(["hfi", "policy", "apply", "--dry"]), ["--dry-run"]);
   assert.equal(await complete(["hfi", "completion", ""]), ["bash", "zsh", "--help"]);

@@ -93,8 +93,11 @@ test("decodes every field of a snapshot encoded from the proto contract", () => 
   assert.is(r0.abort.grpcStatus, 14);
   assert.is(r0.abort.body, "unavailable");
   assert.equal(r0.abort.headers, [["retry-after", "1"]]);
-  // Pre-serialised reply headers: retry-after plus x-hfi-fault: <policy>.
-  assert.is(r0.abort.pairsLen, 4 + 2 * 8 + ("retry-after".length + 1 + 2) + ("x-hfi-fault".length + 1 + "checkout-abort".length + 1));
+  // Pre-serialised reply headers: retry-after plus x-hfi-fault: <policy> and x-hfi-fault-kind: abort.
+  assert.is(
+    r0.abort.pairsLen,
+    4 + 3 * 8 + ("retry-after".length + 1 + 2) + ("x-hfi-fault".length + 1 + "checkout-abort".length + 1) + ("x-hfi-fault-kind".length + 1 + "abort".length + 1),
+  );
   assert.is(r0.expiresAtMs, 1_700_000_000_000 + 60_000);
   assert.is(r1.ppm, 1_000_000);
   assert.is(r1.delayMs, 250);
@@ -406,11 +409,12 @@ function config(text: string): { ok: boolean; out: Json } {
   return rc === 1 ? { ok: true, out: JSON.parse(out) } : { ok: false, out };
 }
 
-test("configuration JSON: string members are read, other values skipped", () => {
+test("configuration JSON: string and number members are read (numbers as text), other values skipped", () => {
   const c = config(` { "control_plane_cluster": "outbound|9090||cp.ns.svc.cluster.local", "token": "t\\"k\\u00e9\\ud83d\\ude00",
     "nested": {"a": [1, 2.5e3, true, null, {"b": "c"}]}, "n": -1, "serviceName": "x\\/y" } `);
   assert.ok(c.ok, c.out);
-  assert.equal(c.out, { control_plane_cluster: "outbound|9090||cp.ns.svc.cluster.local", token: "t\"ké😀", serviceName: "x/y" });
+  assert.equal(c.out, { control_plane_cluster: "outbound|9090||cp.ns.svc.cluster.local", token: "t\"ké😀", n: "-1", serviceName: "x/y" });
+  assert.equal(config(`{"max_active_faults": 25, "x": 2.5e3}`).out, { max_active_faults: "25", x: "2.5e3" });
   assert.equal(config("{}").out, {});
 });
 

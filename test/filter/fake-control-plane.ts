@@ -74,12 +74,13 @@ export class FakeControlPlane {
 
   /**
    * Send raw bytes as one message and wait for the filter's answer (ACK or NACK). A `serving`
-   * note (the VM saw its first request) may come at any time and is not an answer: skipped.
+   * note (the VM saw its first request) or a fault `report` may come at any time and is not an
+   * answer: skipped.
    */
   async exchange(bytes: Uint8Array, timeoutMs = 5000): Promise<StreamConfigRequestOut> {
     const before = this.requests.length;
     this.call!.write(Buffer.from(bytes));
-    return waitFor(() => this.requests.slice(before).find((r) => !r.serving), "ACK/NACK from the filter", timeoutMs);
+    return waitFor(() => this.requests.slice(before).find((r) => !r.serving && !r.report), "ACK/NACK from the filter", timeoutMs);
   }
 
   /** End the current stream with a status (the filter should reconnect). */

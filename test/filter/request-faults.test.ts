@@ -69,8 +69,8 @@ const policy = (name: string, rules: NonNullable<Policy["spec"]>["rules"]): Poli
 
 async function delayStats(): Promise<{ count: number; sum: number }> {
   const text = await (await fetch(`http://${sidecar.metricsAddress}/stats/prometheus`)).text();
-  const count = Number(/wasmcustom_hfi_delay_ms_count (\d+)/.exec(text)?.[1] ?? 0);
-  const sum = Number(/wasmcustom_hfi_delay_ms_sum (\d+)/.exec(text)?.[1] ?? 0);
+  const count = Number(/wasmcustom_hfi_fault_delay_milliseconds_count (\d+)/.exec(text)?.[1] ?? 0);
+  const sum = Number(/wasmcustom_hfi_fault_delay_milliseconds_sum (\d+)/.exec(text)?.[1] ?? 0);
   return { count, sum };
 }
 

@@ -24,6 +24,7 @@ test("defaults match the documented ones", () => {
     workers: defaultWorkers(),
     streamDrainTimeoutMs: 30_000,
     streamQueueBudgetBytes: 64 * 1024 * 1024,
+    maxFaultSeries: 2000,
     meshIdentity: false,
     meshTrustedProxies: ["127.0.0.6"],
     meshAdminPrincipals: [],

@@ -177,6 +177,9 @@ function gatedStore(inner: PolicyStore, gate: Promise<void>): PolicyStore {
     delete: (n, o) => inner.delete(n, o),
     watch: (r, fn) => inner.watch(r, fn),
     ping: () => inner.ping(),
+    getPause: () => inner.getPause(),
+    changePause: (c) => inner.changePause(c),
+    watchPause: (fn) => inner.watchPause(fn),
     close: () => inner.close(),
   };
 }

@@ -11,6 +11,7 @@ import { normaliseIdentity } from "../../server/selector.ts";
 import type { StoredPolicy } from "../../server/store/types.ts";
 import { ConfigStreams, FANOUT_SLICE, type StreamSink } from "../../server/distribution/streams.ts";
 import type { PolicyView, ViewChange } from "../../server/distribution/view.ts";
+import { EMPTY_PAUSE } from "../../server/pause/state.ts";
 import { FRAME_FRESH_MS } from "../../server/distribution/groups.ts";
 import { methodDefinition } from "../../server/grpc/methods.ts";
 
@@ -30,6 +31,7 @@ function stored(name: string, version: number, service = ""): StoredPolicy {
 
 class FakeView extends EventEmitter {
   policies = new Map<string, StoredPolicy>();
+  pause = EMPTY_PAUSE;
   put(p: StoredPolicy) {
     this.policies.set(p.policy.metadata!.name, p);
     this.emit("change", { revision: p.version, put: [p], deleted: [], receivedAt: performance.now() } satisfies ViewChange);

@@ -3,6 +3,7 @@
 import type { PolicyStatus as _hfi_v1_PolicyStatus, PolicyStatus__Output as _hfi_v1_PolicyStatus__Output } from '../../hfi/v1/PolicyStatus.ts';
 import type { ProxyStatus as _hfi_v1_ProxyStatus, ProxyStatus__Output as _hfi_v1_ProxyStatus__Output } from '../../hfi/v1/ProxyStatus.ts';
 import type { InvalidPolicy as _hfi_v1_InvalidPolicy, InvalidPolicy__Output as _hfi_v1_InvalidPolicy__Output } from '../../hfi/v1/InvalidPolicy.ts';
+import type { PauseState as _hfi_v1_PauseState, PauseState__Output as _hfi_v1_PauseState__Output } from '../../hfi/v1/PauseState.ts';
 
 export interface GetPolicyStatusResponse {
   'policies'?: (_hfi_v1_PolicyStatus)[];
@@ -22,6 +23,10 @@ export interface GetPolicyStatusResponse {
    * laggards) before proxy_limit cut `proxies`.
    */
   'proxiesTotal'?: (number);
+  /**
+   * The pause switch (see PausePolicies).
+   */
+  'pause'?: (_hfi_v1_PauseState | null);
 }
 
 export interface GetPolicyStatusResponse__Output {
@@ -42,4 +47,8 @@ export interface GetPolicyStatusResponse__Output {
    * laggards) before proxy_limit cut `proxies`.
    */
   'proxiesTotal': (number);
+  /**
+   * The pause switch (see PausePolicies).
+   */
+  'pause': (_hfi_v1_PauseState__Output | null);
 }

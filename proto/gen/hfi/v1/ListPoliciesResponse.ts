@@ -2,6 +2,7 @@
 
 import type { Policy as _hfi_v1_Policy, Policy__Output as _hfi_v1_Policy__Output } from '../../hfi/v1/Policy.ts';
 import type { InvalidPolicy as _hfi_v1_InvalidPolicy, InvalidPolicy__Output as _hfi_v1_InvalidPolicy__Output } from '../../hfi/v1/InvalidPolicy.ts';
+import type { PauseState as _hfi_v1_PauseState, PauseState__Output as _hfi_v1_PauseState__Output } from '../../hfi/v1/PauseState.ts';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ListPoliciesResponse {
@@ -24,6 +25,10 @@ export interface ListPoliciesResponse {
    * pushed to proxies; DeletePolicy removes them.
    */
   'invalidPolicies'?: (_hfi_v1_InvalidPolicy)[];
+  /**
+   * The pause switch (see PausePolicies).
+   */
+  'pause'?: (_hfi_v1_PauseState | null);
 }
 
 export interface ListPoliciesResponse__Output {
@@ -46,4 +51,8 @@ export interface ListPoliciesResponse__Output {
    * pushed to proxies; DeletePolicy removes them.
    */
   'invalidPolicies': (_hfi_v1_InvalidPolicy__Output)[];
+  /**
+   * The pause switch (see PausePolicies).
+   */
+  'pause': (_hfi_v1_PauseState__Output | null);
 }

@@ -12,6 +12,8 @@ import type { GetPolicyStatusRequest as _hfi_v1_GetPolicyStatusRequest, GetPolic
 import type { GetPolicyStatusResponse as _hfi_v1_GetPolicyStatusResponse, GetPolicyStatusResponse__Output as _hfi_v1_GetPolicyStatusResponse__Output } from '../../hfi/v1/GetPolicyStatusResponse.ts';
 import type { ListPoliciesRequest as _hfi_v1_ListPoliciesRequest, ListPoliciesRequest__Output as _hfi_v1_ListPoliciesRequest__Output } from '../../hfi/v1/ListPoliciesRequest.ts';
 import type { ListPoliciesResponse as _hfi_v1_ListPoliciesResponse, ListPoliciesResponse__Output as _hfi_v1_ListPoliciesResponse__Output } from '../../hfi/v1/ListPoliciesResponse.ts';
+import type { PauseRequest as _hfi_v1_PauseRequest, PauseRequest__Output as _hfi_v1_PauseRequest__Output } from '../../hfi/v1/PauseRequest.ts';
+import type { PauseResponse as _hfi_v1_PauseResponse, PauseResponse__Output as _hfi_v1_PauseResponse__Output } from '../../hfi/v1/PauseResponse.ts';
 import type { PolicyEvent as _hfi_v1_PolicyEvent, PolicyEvent__Output as _hfi_v1_PolicyEvent__Output } from '../../hfi/v1/PolicyEvent.ts';
 import type { WatchPoliciesRequest as _hfi_v1_WatchPoliciesRequest, WatchPoliciesRequest__Output as _hfi_v1_WatchPoliciesRequest__Output } from '../../hfi/v1/WatchPoliciesRequest.ts';
 
@@ -74,6 +76,34 @@ export interface PolicyServiceClient extends grpc.Client {
   listPolicies(argument: _hfi_v1_ListPoliciesRequest, callback: grpc.requestCallback<_hfi_v1_ListPoliciesResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * The kill switch: stop injecting (every policy, a namespace's workloads,
+   * or one policy) until resumed. Stored, pushed like any change, kept
+   * across restarts; paused policies can still be applied and deleted.
+   */
+  PausePolicies(argument: _hfi_v1_PauseRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_hfi_v1_PauseResponse__Output>): grpc.ClientUnaryCall;
+  PausePolicies(argument: _hfi_v1_PauseRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_hfi_v1_PauseResponse__Output>): grpc.ClientUnaryCall;
+  PausePolicies(argument: _hfi_v1_PauseRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_hfi_v1_PauseResponse__Output>): grpc.ClientUnaryCall;
+  PausePolicies(argument: _hfi_v1_PauseRequest, callback: grpc.requestCallback<_hfi_v1_PauseResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * The kill switch: stop injecting (every policy, a namespace's workloads,
+   * or one policy) until resumed. Stored, pushed like any change, kept
+   * across restarts; paused policies can still be applied and deleted.
+   */
+  pausePolicies(argument: _hfi_v1_PauseRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_hfi_v1_PauseResponse__Output>): grpc.ClientUnaryCall;
+  pausePolicies(argument: _hfi_v1_PauseRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_hfi_v1_PauseResponse__Output>): grpc.ClientUnaryCall;
+  pausePolicies(argument: _hfi_v1_PauseRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_hfi_v1_PauseResponse__Output>): grpc.ClientUnaryCall;
+  pausePolicies(argument: _hfi_v1_PauseRequest, callback: grpc.requestCallback<_hfi_v1_PauseResponse__Output>): grpc.ClientUnaryCall;
+  
+  ResumePolicies(argument: _hfi_v1_PauseRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_hfi_v1_PauseResponse__Output>): grpc.ClientUnaryCall;
+  ResumePolicies(argument: _hfi_v1_PauseRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_hfi_v1_PauseResponse__Output>): grpc.ClientUnaryCall;
+  ResumePolicies(argument: _hfi_v1_PauseRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_hfi_v1_PauseResponse__Output>): grpc.ClientUnaryCall;
+  ResumePolicies(argument: _hfi_v1_PauseRequest, callback: grpc.requestCallback<_hfi_v1_PauseResponse__Output>): grpc.ClientUnaryCall;
+  resumePolicies(argument: _hfi_v1_PauseRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_hfi_v1_PauseResponse__Output>): grpc.ClientUnaryCall;
+  resumePolicies(argument: _hfi_v1_PauseRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_hfi_v1_PauseResponse__Output>): grpc.ClientUnaryCall;
+  resumePolicies(argument: _hfi_v1_PauseRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_hfi_v1_PauseResponse__Output>): grpc.ClientUnaryCall;
+  resumePolicies(argument: _hfi_v1_PauseRequest, callback: grpc.requestCallback<_hfi_v1_PauseResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Change events as they happen.
    */
   WatchPolicies(argument: _hfi_v1_WatchPoliciesRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_hfi_v1_PolicyEvent__Output>;
@@ -104,6 +134,15 @@ export interface PolicyServiceHandlers extends grpc.UntypedServiceImplementation
   ListPolicies: grpc.handleUnaryCall<_hfi_v1_ListPoliciesRequest__Output, _hfi_v1_ListPoliciesResponse>;
   
   /**
+   * The kill switch: stop injecting (every policy, a namespace's workloads,
+   * or one policy) until resumed. Stored, pushed like any change, kept
+   * across restarts; paused policies can still be applied and deleted.
+   */
+  PausePolicies: grpc.handleUnaryCall<_hfi_v1_PauseRequest__Output, _hfi_v1_PauseResponse>;
+  
+  ResumePolicies: grpc.handleUnaryCall<_hfi_v1_PauseRequest__Output, _hfi_v1_PauseResponse>;
+  
+  /**
    * Change events as they happen.
    */
   WatchPolicies: grpc.handleServerStreamingCall<_hfi_v1_WatchPoliciesRequest__Output, _hfi_v1_PolicyEvent>;
@@ -116,5 +155,7 @@ export interface PolicyServiceDefinition extends grpc.ServiceDefinition {
   GetPolicy: MethodDefinition<_hfi_v1_GetPolicyRequest, _hfi_v1_GetPolicyResponse, _hfi_v1_GetPolicyRequest__Output, _hfi_v1_GetPolicyResponse__Output>
   GetPolicyStatus: MethodDefinition<_hfi_v1_GetPolicyStatusRequest, _hfi_v1_GetPolicyStatusResponse, _hfi_v1_GetPolicyStatusRequest__Output, _hfi_v1_GetPolicyStatusResponse__Output>
   ListPolicies: MethodDefinition<_hfi_v1_ListPoliciesRequest, _hfi_v1_ListPoliciesResponse, _hfi_v1_ListPoliciesRequest__Output, _hfi_v1_ListPoliciesResponse__Output>
+  PausePolicies: MethodDefinition<_hfi_v1_PauseRequest, _hfi_v1_PauseResponse, _hfi_v1_PauseRequest__Output, _hfi_v1_PauseResponse__Output>
+  ResumePolicies: MethodDefinition<_hfi_v1_PauseRequest, _hfi_v1_PauseResponse, _hfi_v1_PauseRequest__Output, _hfi_v1_PauseResponse__Output>
   WatchPolicies: MethodDefinition<_hfi_v1_WatchPoliciesRequest, _hfi_v1_PolicyEvent, _hfi_v1_WatchPoliciesRequest__Output, _hfi_v1_PolicyEvent__Output>
 }

@@ -2,6 +2,8 @@
 
 import type { Selector as _hfi_v1_Selector, Selector__Output as _hfi_v1_Selector__Output } from '../../hfi/v1/Selector.ts';
 import type { ProxyRef as _hfi_v1_ProxyRef, ProxyRef__Output as _hfi_v1_ProxyRef__Output } from '../../hfi/v1/ProxyRef.ts';
+import type { FaultTotals as _hfi_v1_FaultTotals, FaultTotals__Output as _hfi_v1_FaultTotals__Output } from '../../hfi/v1/FaultTotals.ts';
+import type { FaultCountStatus as _hfi_v1_FaultCountStatus, FaultCountStatus__Output as _hfi_v1_FaultCountStatus__Output } from '../../hfi/v1/FaultCountStatus.ts';
 import type { Long } from '@grpc/proto-loader';
 
 export interface PolicyStatus {
@@ -40,6 +42,21 @@ export interface PolicyStatus {
    * Wall clock (ms) at which a replica received the latest ACK of this version; 0 if none.
    */
   'lastAckUnixMs'?: (number | string | Long);
+  /**
+   * Paused everywhere (globally or by name). A namespace pause is in
+   * GetPolicyStatusResponse.pause.
+   */
+  'paused'?: (boolean);
+  /**
+   * Faults this policy injected, summed over every service (see faults).
+   */
+  'faultsTotal'?: (_hfi_v1_FaultTotals | null);
+  /**
+   * Per rule and (service, namespace) over every replica, then per proxy of
+   * the answering replica. Counted by each control-plane process since it
+   * started (since_unix_ms); at most 200 entries.
+   */
+  'faults'?: (_hfi_v1_FaultCountStatus)[];
 }
 
 export interface PolicyStatus__Output {
@@ -78,4 +95,19 @@ export interface PolicyStatus__Output {
    * Wall clock (ms) at which a replica received the latest ACK of this version; 0 if none.
    */
   'lastAckUnixMs': (number);
+  /**
+   * Paused everywhere (globally or by name). A namespace pause is in
+   * GetPolicyStatusResponse.pause.
+   */
+  'paused': (boolean);
+  /**
+   * Faults this policy injected, summed over every service (see faults).
+   */
+  'faultsTotal': (_hfi_v1_FaultTotals__Output | null);
+  /**
+   * Per rule and (service, namespace) over every replica, then per proxy of
+   * the answering replica. Counted by each control-plane process since it
+   * started (since_unix_ms); at most 200 entries.
+   */
+  'faults': (_hfi_v1_FaultCountStatus__Output)[];
 }

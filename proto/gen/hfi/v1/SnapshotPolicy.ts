@@ -14,6 +14,11 @@ export interface SnapshotPolicy {
    */
   'appliedAtUnixMs'?: (number | string | Long);
   'version'?: (number | string | Long);
+  /**
+   * Paused (`hfi pause`): the filter keeps the policy but injects nothing
+   * for it, and releases the requests it is holding at once.
+   */
+  'paused'?: (boolean);
 }
 
 export interface SnapshotPolicy__Output {
@@ -27,4 +32,9 @@ export interface SnapshotPolicy__Output {
    */
   'appliedAtUnixMs': (number);
   'version': (number);
+  /**
+   * Paused (`hfi pause`): the filter keeps the policy but injects nothing
+   * for it, and releases the requests it is holding at once.
+   */
+  'paused': (boolean);
 }
