@@ -61,6 +61,10 @@ export const HFI_V1_JSON = {
                 "priority": {
                   "type": "int32",
                   "id": 3
+                },
+                "direction": {
+                  "type": "string",
+                  "id": 10
                 }
               }
             },
@@ -111,6 +115,30 @@ export const HFI_V1_JSON = {
                 "query_params": {
                   "rule": "repeated",
                   "type": "QueryParamMatch",
+                  "id": 4
+                },
+                "destination": {
+                  "type": "Destination",
+                  "id": 10
+                }
+              }
+            },
+            "Destination": {
+              "fields": {
+                "service": {
+                  "type": "string",
+                  "id": 1
+                },
+                "namespace": {
+                  "type": "string",
+                  "id": 2
+                },
+                "host": {
+                  "type": "string",
+                  "id": 3
+                },
+                "port": {
+                  "type": "uint32",
                   "id": 4
                 }
               }
@@ -233,6 +261,88 @@ export const HFI_V1_JSON = {
                 "delay_ms": {
                   "type": "uint32",
                   "id": 6
+                },
+                "response": {
+                  "type": "ResponseFault",
+                  "id": 10
+                },
+                "response_rate_limit": {
+                  "type": "ResponseRateLimit",
+                  "id": 11
+                }
+              }
+            },
+            "ResponseFault": {
+              "oneofs": {
+                "_body": {
+                  "oneof": [
+                    "body"
+                  ]
+                }
+              },
+              "fields": {
+                "status": {
+                  "type": "uint32",
+                  "id": 1
+                },
+                "headers": {
+                  "type": "HeaderMutation",
+                  "id": 2
+                },
+                "body": {
+                  "type": "string",
+                  "id": 3,
+                  "options": {
+                    "proto3_optional": true
+                  }
+                },
+                "upstream_status": {
+                  "type": "StatusMatch",
+                  "id": 4
+                }
+              }
+            },
+            "HeaderMutation": {
+              "fields": {
+                "set": {
+                  "keyType": "string",
+                  "type": "string",
+                  "id": 1
+                },
+                "add": {
+                  "keyType": "string",
+                  "type": "string",
+                  "id": 2
+                },
+                "remove": {
+                  "rule": "repeated",
+                  "type": "string",
+                  "id": 3
+                }
+              }
+            },
+            "StatusMatch": {
+              "fields": {
+                "codes": {
+                  "rule": "repeated",
+                  "type": "uint32",
+                  "id": 1
+                },
+                "min": {
+                  "type": "uint32",
+                  "id": 2
+                },
+                "max": {
+                  "type": "uint32",
+                  "id": 3
+                }
+              }
+            },
+            "ResponseRateLimit": {
+              "fields": {
+                "kbps": {
+                  "type": "uint32",
+                  "id": 1
                 }
               }
             },
@@ -641,6 +751,11 @@ export const HFI_V1_JSON = {
                   "oneof": [
                     "version_source"
                   ]
+                },
+                "_direction": {
+                  "oneof": [
+                    "direction"
+                  ]
                 }
               },
               "fields": {
@@ -682,6 +797,13 @@ export const HFI_V1_JSON = {
                 "version_source": {
                   "type": "string",
                   "id": 8,
+                  "options": {
+                    "proto3_optional": true
+                  }
+                },
+                "direction": {
+                  "type": "string",
+                  "id": 10,
                   "options": {
                     "proto3_optional": true
                   }
@@ -797,6 +919,10 @@ export const HFI_V1_JSON = {
                 "version": {
                   "type": "int64",
                   "id": 4
+                },
+                "direction": {
+                  "type": "string",
+                  "id": 10
                 }
               }
             }
@@ -809,4 +935,4 @@ export const HFI_V1_JSON = {
 
 /** hfi.v1 as a FileDescriptorSet (protoc-style, from buf build), base64. */
 export const HFI_V1_DESCRIPTOR_SET =
-  "CpEPChNoZmkvdjEvcG9saWN5LnByb3RvEgZoZmkudjEiXgoGUG9saWN5EiwKCG1ldGFkYXRhGAEgASgLMhAuaGZpLnYxLk1ldGFkYXRhUghtZXRhZGF0YRImCgRzcGVjGAIgASgLMhIuaGZpLnYxLlBvbGljeVNwZWNSBHNwZWMisAIKCE1ldGFkYXRhEhIKBG5hbWUYASABKAlSBG5hbWUSNAoGbGFiZWxzGAIgAygLMhwuaGZpLnYxLk1ldGFkYXRhLkxhYmVsc0VudHJ5UgZsYWJlbHMSGAoHdmVyc2lvbhgDIAEoA1IHdmVyc2lvbhIrChJjcmVhdGVkX2F0X3VuaXhfbXMYBCABKANSD2NyZWF0ZWRBdFVuaXhNcxIrChJ1cGRhdGVkX2F0X3VuaXhfbXMYBSABKANSD3VwZGF0ZWRBdFVuaXhNcxIrChJleHBpcmVzX2F0X3VuaXhfbXMYBiABKANSD2V4cGlyZXNBdFVuaXhNcxo5CgtMYWJlbHNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBInoKClBvbGljeVNwZWMSLAoIc2VsZWN0b3IYASABKAsyEC5oZmkudjEuU2VsZWN0b3JSCHNlbGVjdG9yEiIKBXJ1bGVzGAIgAygLMgwuaGZpLnYxLlJ1bGVSBXJ1bGVzEhoKCHByaW9yaXR5GAMgASgFUghwcmlvcml0eSKzAQoIU2VsZWN0b3ISGAoHc2VydmljZRgBIAEoCVIHc2VydmljZRIcCgluYW1lc3BhY2UYAiABKAlSCW5hbWVzcGFjZRI0CgZsYWJlbHMYAyADKAsyHC5oZmkudjEuU2VsZWN0b3IuTGFiZWxzRW50cnlSBmxhYmVscxo5CgtMYWJlbHNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBIlcKBFJ1bGUSKgoFbWF0Y2gYASABKAsyFC5oZmkudjEuUmVxdWVzdE1hdGNoUgVtYXRjaBIjCgVmYXVsdBgCIAEoCzINLmhmaS52MS5GYXVsdFIFZmF1bHQizwEKDFJlcXVlc3RNYXRjaBIrCgZtZXRob2QYASABKAsyEy5oZmkudjEuU3RyaW5nTWF0Y2hSBm1ldGhvZBInCgRwYXRoGAIgASgLMhMuaGZpLnYxLlN0cmluZ01hdGNoUgRwYXRoEi0KB2hlYWRlcnMYAyADKAsyEy5oZmkudjEuSGVhZGVyTWF0Y2hSB2hlYWRlcnMSOgoMcXVlcnlfcGFyYW1zGAQgAygLMhcuaGZpLnYxLlF1ZXJ5UGFyYW1NYXRjaFILcXVlcnlQYXJhbXMiXwoLU3RyaW5nTWF0Y2gSFgoFZXhhY3QYASABKAlIAFIFZXhhY3QSGAoGcHJlZml4GAIgASgJSABSBnByZWZpeBIWCgVyZWdleBgDIAEoCUgAUgVyZWdleEIGCgRraW5kIo8BCgtIZWFkZXJNYXRjaBISCgRuYW1lGAEgASgJUgRuYW1lEhYKBWV4YWN0GAIgASgJSABSBWV4YWN0EhgKBnByZWZpeBgDIAEoCUgAUgZwcmVmaXgSFgoFcmVnZXgYBCABKAlIAFIFcmVnZXgSGgoHcHJlc2VudBgFIAEoCEgAUgdwcmVzZW50QgYKBGtpbmQikwEKD1F1ZXJ5UGFyYW1NYXRjaBISCgRuYW1lGAEgASgJUgRuYW1lEhYKBWV4YWN0GAIgASgJSABSBWV4YWN0EhgKBnByZWZpeBgDIAEoCUgAUgZwcmVmaXgSFgoFcmVnZXgYBCABKAlIAFIFcmVnZXgSGgoHcHJlc2VudBgFIAEoCEgAUgdwcmVzZW50QgYKBGtpbmQi5wEKBUZhdWx0Eh4KCnBlcmNlbnRhZ2UYASABKAFSCnBlcmNlbnRhZ2USKAoFZGVsYXkYAiABKAsyEi5oZmkudjEuRGVsYXlGYXVsdFIFZGVsYXkSKAoFYWJvcnQYAyABKAsyEi5oZmkudjEuQWJvcnRGYXVsdFIFYWJvcnQSJAoOc3RhcnRfZGVsYXlfbXMYBCABKA1SDHN0YXJ0RGVsYXlNcxIpChBkdXJhdGlvbl9zZWNvbmRzGAUgASgNUg9kdXJhdGlvblNlY29uZHMSGQoIZGVsYXlfbXMYBiABKA1SB2RlbGF5TXMiMgoKRGVsYXlGYXVsdBIkCg5maXhlZF9kZWxheV9tcxgBIAEoDVIMZml4ZWREZWxheU1zIpEBCgpBYm9ydEZhdWx0Eh8KC2h0dHBfc3RhdHVzGAEgASgNUgpodHRwU3RhdHVzEhIKBGJvZHkYAiABKAlSBGJvZHkSLQoHaGVhZGVycxgDIAMoCzITLmhmaS52MS5IZWFkZXJWYWx1ZVIHaGVhZGVycxIfCgtncnBjX3N0YXR1cxgEIAEoDVIKZ3JwY1N0YXR1cyI3CgtIZWFkZXJWYWx1ZRISCgRuYW1lGAEgASgJUgRuYW1lEhQKBXZhbHVlGAIgASgJUgV2YWx1ZWIGcHJvdG8z0vYDBAgAGAAKyRsKG2hmaS92MS9wb2xpY3lfc2VydmljZS5wcm90bxIGaGZpLnYxGhNoZmkvdjEvcG9saWN5LnByb3RvIqEBChJBcHBseVBvbGljeVJlcXVlc3QSJgoGcG9saWN5GAEgASgLMg4uaGZpLnYxLlBvbGljeVIGcG9saWN5EikKEGV4cGVjdGVkX3ZlcnNpb24YAiABKANSD2V4cGVjdGVkVmVyc2lvbhIfCgtjcmVhdGVfb25seRgDIAEoCFIKY3JlYXRlT25seRIXCgdkcnlfcnVuGAQgASgIUgZkcnlSdW4iagoTQXBwbHlQb2xpY3lSZXNwb25zZRImCgZwb2xpY3kYASABKAsyDi5oZmkudjEuUG9saWN5UgZwb2xpY3kSKwoGcmVzdWx0GAIgASgOMhMuaGZpLnYxLkFwcGx5UmVzdWx0UgZyZXN1bHQiJgoQR2V0UG9saWN5UmVxdWVzdBISCgRuYW1lGAEgASgJUgRuYW1lIjsKEUdldFBvbGljeVJlc3BvbnNlEiYKBnBvbGljeRgBIAEoCzIOLmhmaS52MS5Qb2xpY3lSBnBvbGljeSJRChNMaXN0UG9saWNpZXNSZXF1ZXN0EhsKCXBhZ2Vfc2l6ZRgBIAEoBVIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgCIAEoCVIJcGFnZVRva2VuIsgBChRMaXN0UG9saWNpZXNSZXNwb25zZRIqCghwb2xpY2llcxgBIAMoCzIOLmhmaS52MS5Qb2xpY3lSCHBvbGljaWVzEhoKCHJldmlzaW9uGAIgASgDUghyZXZpc2lvbhImCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAlSDW5leHRQYWdlVG9rZW4SQAoQaW52YWxpZF9wb2xpY2llcxgEIAMoCzIVLmhmaS52MS5JbnZhbGlkUG9saWN5Ug9pbnZhbGlkUG9saWNpZXMicgoNSW52YWxpZFBvbGljeRISCgRuYW1lGAEgASgJUgRuYW1lEhgKB3ZlcnNpb24YAiABKANSB3ZlcnNpb24SFAoFZXJyb3IYAyABKAlSBWVycm9yEh0KCnNpemVfYnl0ZXMYBCABKANSCXNpemVCeXRlcyJUChNEZWxldGVQb2xpY3lSZXF1ZXN0EhIKBG5hbWUYASABKAlSBG5hbWUSKQoQZXhwZWN0ZWRfdmVyc2lvbhgCIAEoA1IPZXhwZWN0ZWRWZXJzaW9uIosBChREZWxldGVQb2xpY3lSZXNwb25zZRImCgZwb2xpY3kYASABKAsyDi5oZmkudjEuUG9saWN5UgZwb2xpY3kSGgoIcmV2aXNpb24YAiABKANSCHJldmlzaW9uEi8KB2ludmFsaWQYAyABKAsyFS5oZmkudjEuSW52YWxpZFBvbGljeVIHaW52YWxpZCIsChZHZXRQb2xpY3lTdGF0dXNSZXF1ZXN0EhIKBG5hbWUYASABKAlSBG5hbWUi1gEKF0dldFBvbGljeVN0YXR1c1Jlc3BvbnNlEjAKCHBvbGljaWVzGAEgAygLMhQuaGZpLnYxLlBvbGljeVN0YXR1c1IIcG9saWNpZXMSLQoHcHJveGllcxgCIAMoCzITLmhmaS52MS5Qcm94eVN0YXR1c1IHcHJveGllcxIYCgdwYXJ0aWFsGAMgASgJUgdwYXJ0aWFsEkAKEGludmFsaWRfcG9saWNpZXMYBCADKAsyFS5oZmkudjEuSW52YWxpZFBvbGljeVIPaW52YWxpZFBvbGljaWVzIo4ECgxQb2xpY3lTdGF0dXMSEgoEbmFtZRgBIAEoCVIEbmFtZRIYCgd2ZXJzaW9uGAIgASgDUgd2ZXJzaW9uEigKBnRhcmdldBgDIAEoCzIQLmhmaS52MS5TZWxlY3RvclIGdGFyZ2V0Eh0KCnJ1bGVfY291bnQYBCABKA1SCXJ1bGVDb3VudBIfCgtmYXVsdF90eXBlcxgFIAMoCVIKZmF1bHRUeXBlcxIrChJleHBpcmVzX2F0X3VuaXhfbXMYBiABKANSD2V4cGlyZXNBdFVuaXhNcxIpChB0YXJnZXRlZF9wcm94aWVzGAcgASgNUg90YXJnZXRlZFByb3hpZXMSJgoFYWNrZWQYCCADKAsyEC5oZmkudjEuUHJveHlSZWZSBWFja2VkEigKBm5hY2tlZBgJIAMoCzIQLmhmaS52MS5Qcm94eVJlZlIGbmFja2VkEioKB3BlbmRpbmcYCiADKAsyEC5oZmkudjEuUHJveHlSZWZSB3BlbmRpbmcSHwoLYWNrZWRfY291bnQYCyABKA1SCmFja2VkQ291bnQSIQoMbmFja2VkX2NvdW50GAwgASgNUgtuYWNrZWRDb3VudBIjCg1wZW5kaW5nX2NvdW50GA0gASgNUgxwZW5kaW5nQ291bnQSJwoQbGFzdF9hY2tfdW5peF9tcxgOIAEoA1INbGFzdEFja1VuaXhNcyJOCghQcm94eVJlZhIsCghpZGVudGl0eRgBIAEoCzIQLmhmaS52MS5JZGVudGl0eVIIaWRlbnRpdHkSFAoFZXJyb3IYAiABKAlSBWVycm9yIrACCgtQcm94eVN0YXR1cxIsCghpZGVudGl0eRgBIAEoCzIQLmhmaS52MS5JZGVudGl0eVIIaWRlbnRpdHkSIQoMc2VudF92ZXJzaW9uGAIgASgJUgtzZW50VmVyc2lvbhIjCg1hY2tlZF92ZXJzaW9uGAMgASgJUgxhY2tlZFZlcnNpb24SJQoObmFja2VkX3ZlcnNpb24YBCABKAlSDW5hY2tlZFZlcnNpb24SHQoKbmFja19lcnJvchgFIAEoCVIJbmFja0Vycm9yEhoKCHBvbGljaWVzGAYgAygJUghwb2xpY2llcxIvChRjb25uZWN0ZWRfYXRfdW5peF9tcxgHIAEoA1IRY29ubmVjdGVkQXRVbml4TXMSGAoHcmVwbGljYRgIIAEoCVIHcmVwbGljYSJgChRXYXRjaFBvbGljaWVzUmVxdWVzdBIhCgxzZW5kX2luaXRpYWwYASABKAhSC3NlbmRJbml0aWFsEiUKDnN0YXJ0X3JldmlzaW9uGAIgASgDUg1zdGFydFJldmlzaW9uIrwBCgtQb2xpY3lFdmVudBIsCgR0eXBlGAEgASgOMhguaGZpLnYxLlBvbGljeUV2ZW50LlR5cGVSBHR5cGUSJgoGcG9saWN5GAIgASgLMg4uaGZpLnYxLlBvbGljeVIGcG9saWN5EhoKCHJldmlzaW9uGAMgASgDUghyZXZpc2lvbiI7CgRUeXBlEhQKEFRZUEVfVU5TUEVDSUZJRUQQABIMCghUWVBFX1BVVBABEg8KC1RZUEVfREVMRVRFEAIiiQMKCElkZW50aXR5EhgKB3NlcnZpY2UYASABKAlSB3NlcnZpY2USHAoJbmFtZXNwYWNlGAIgASgJUgluYW1lc3BhY2USEAoDcG9kGAMgASgJUgNwb2QSGQoIcHJveHlfaWQYBCABKAlSB3Byb3h5SWQSNAoGbGFiZWxzGAUgAygLMhwuaGZpLnYxLklkZW50aXR5LkxhYmVsc0VudHJ5UgZsYWJlbHMSHQoHdmVyc2lvbhgGIAEoCUgAUgd2ZXJzaW9uiAEBEioKDnNlcnZpY2Vfc291cmNlGAcgASgJSAFSDXNlcnZpY2VTb3VyY2WIAQESKgoOdmVyc2lvbl9zb3VyY2UYCCABKAlIAlINdmVyc2lvblNvdXJjZYgBARo5CgtMYWJlbHNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBQgoKCF92ZXJzaW9uQhEKD19zZXJ2aWNlX3NvdXJjZUIRCg9fdmVyc2lvbl9zb3VyY2UqfgoLQXBwbHlSZXN1bHQSHAoYQVBQTFlfUkVTVUxUX1VOU1BFQ0lGSUVEEAASGAoUQVBQTFlfUkVTVUxUX0NSRUFURUQQARIbChdBUFBMWV9SRVNVTFRfQ09ORklHVVJFRBACEhoKFkFQUExZX1JFU1VMVF9VTkNIQU5HRUQQAzLJAwoNUG9saWN5U2VydmljZRJGCgtBcHBseVBvbGljeRIaLmhmaS52MS5BcHBseVBvbGljeVJlcXVlc3QaGy5oZmkudjEuQXBwbHlQb2xpY3lSZXNwb25zZRJACglHZXRQb2xpY3kSGC5oZmkudjEuR2V0UG9saWN5UmVxdWVzdBoZLmhmaS52MS5HZXRQb2xpY3lSZXNwb25zZRJJCgxMaXN0UG9saWNpZXMSGy5oZmkudjEuTGlzdFBvbGljaWVzUmVxdWVzdBocLmhmaS52MS5MaXN0UG9saWNpZXNSZXNwb25zZRJJCgxEZWxldGVQb2xpY3kSGy5oZmkudjEuRGVsZXRlUG9saWN5UmVxdWVzdBocLmhmaS52MS5EZWxldGVQb2xpY3lSZXNwb25zZRJSCg9HZXRQb2xpY3lTdGF0dXMSHi5oZmkudjEuR2V0UG9saWN5U3RhdHVzUmVxdWVzdBofLmhmaS52MS5HZXRQb2xpY3lTdGF0dXNSZXNwb25zZRJECg1XYXRjaFBvbGljaWVzEhwuaGZpLnYxLldhdGNoUG9saWNpZXNSZXF1ZXN0GhMuaGZpLnYxLlBvbGljeUV2ZW50MAFiBnByb3RvM9L2AwQIABgACocHCh1oZmkvdjEvY29uZmlnX2Rpc2NvdmVyeS5wcm90bxIGaGZpLnYxGhNoZmkvdjEvcG9saWN5LnByb3RvGhtoZmkvdjEvcG9saWN5X3NlcnZpY2UucHJvdG8ihwEKE1N0cmVhbUNvbmZpZ1JlcXVlc3QSLwoJc3Vic2NyaWJlGAEgASgLMhEuaGZpLnYxLlN1YnNjcmliZVIJc3Vic2NyaWJlEh0KA2FjaxgCIAEoCzILLmhmaS52MS5BY2tSA2FjaxIgCgRuYWNrGAMgASgLMgwuaGZpLnYxLk5hY2tSBG5hY2sicgoJU3Vic2NyaWJlEiwKCGlkZW50aXR5GAEgASgLMhAuaGZpLnYxLklkZW50aXR5UghpZGVudGl0eRIhCgxsYXN0X3ZlcnNpb24YAiABKAlSC2xhc3RWZXJzaW9uEhQKBXRva2VuGAMgASgJUgV0b2tlbiI1CgNBY2sSGAoHdmVyc2lvbhgBIAEoCVIHdmVyc2lvbhIUCgVub25jZRgCIAEoCVIFbm9uY2UiTAoETmFjaxIYCgd2ZXJzaW9uGAEgASgJUgd2ZXJzaW9uEhQKBW5vbmNlGAIgASgJUgVub25jZRIUCgVlcnJvchgDIAEoCVIFZXJyb3IiowEKDkNvbmZpZ1NuYXBzaG90EhgKB3ZlcnNpb24YASABKAlSB3ZlcnNpb24SFAoFbm9uY2UYAiABKAlSBW5vbmNlEjIKCHBvbGljaWVzGAMgAygLMhYuaGZpLnYxLlNuYXBzaG90UG9saWN5Ughwb2xpY2llcxItChNzZXJ2ZXJfdGltZV91bml4X21zGAQgASgDUhBzZXJ2ZXJUaW1lVW5peE1zIo8BCg5TbmFwc2hvdFBvbGljeRISCgRuYW1lGAEgASgJUgRuYW1lEiIKBXJ1bGVzGAIgAygLMgwuaGZpLnYxLlJ1bGVSBXJ1bGVzEisKEmFwcGxpZWRfYXRfdW5peF9tcxgDIAEoA1IPYXBwbGllZEF0VW5peE1zEhgKB3ZlcnNpb24YBCABKANSB3ZlcnNpb24yYQoWQ29uZmlnRGlzY292ZXJ5U2VydmljZRJHCgxTdHJlYW1Db25maWcSGy5oZmkudjEuU3RyZWFtQ29uZmlnUmVxdWVzdBoWLmhmaS52MS5Db25maWdTbmFwc2hvdCgBMAFiBnByb3RvM9L2AwQIABgA";
+  "CoMWChNoZmkvdjEvcG9saWN5LnByb3RvEgZoZmkudjEiXgoGUG9saWN5EiwKCG1ldGFkYXRhGAEgASgLMhAuaGZpLnYxLk1ldGFkYXRhUghtZXRhZGF0YRImCgRzcGVjGAIgASgLMhIuaGZpLnYxLlBvbGljeVNwZWNSBHNwZWMisAIKCE1ldGFkYXRhEhIKBG5hbWUYASABKAlSBG5hbWUSNAoGbGFiZWxzGAIgAygLMhwuaGZpLnYxLk1ldGFkYXRhLkxhYmVsc0VudHJ5UgZsYWJlbHMSGAoHdmVyc2lvbhgDIAEoA1IHdmVyc2lvbhIrChJjcmVhdGVkX2F0X3VuaXhfbXMYBCABKANSD2NyZWF0ZWRBdFVuaXhNcxIrChJ1cGRhdGVkX2F0X3VuaXhfbXMYBSABKANSD3VwZGF0ZWRBdFVuaXhNcxIrChJleHBpcmVzX2F0X3VuaXhfbXMYBiABKANSD2V4cGlyZXNBdFVuaXhNcxo5CgtMYWJlbHNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBIpgBCgpQb2xpY3lTcGVjEiwKCHNlbGVjdG9yGAEgASgLMhAuaGZpLnYxLlNlbGVjdG9yUghzZWxlY3RvchIiCgVydWxlcxgCIAMoCzIMLmhmaS52MS5SdWxlUgVydWxlcxIaCghwcmlvcml0eRgDIAEoBVIIcHJpb3JpdHkSHAoJZGlyZWN0aW9uGAogASgJUglkaXJlY3Rpb24iswEKCFNlbGVjdG9yEhgKB3NlcnZpY2UYASABKAlSB3NlcnZpY2USHAoJbmFtZXNwYWNlGAIgASgJUgluYW1lc3BhY2USNAoGbGFiZWxzGAMgAygLMhwuaGZpLnYxLlNlbGVjdG9yLkxhYmVsc0VudHJ5UgZsYWJlbHMaOQoLTGFiZWxzRW50cnkSEAoDa2V5GAEgASgJUgNrZXkSFAoFdmFsdWUYAiABKAlSBXZhbHVlOgI4ASJXCgRSdWxlEioKBW1hdGNoGAEgASgLMhQuaGZpLnYxLlJlcXVlc3RNYXRjaFIFbWF0Y2gSIwoFZmF1bHQYAiABKAsyDS5oZmkudjEuRmF1bHRSBWZhdWx0IoYCCgxSZXF1ZXN0TWF0Y2gSKwoGbWV0aG9kGAEgASgLMhMuaGZpLnYxLlN0cmluZ01hdGNoUgZtZXRob2QSJwoEcGF0aBgCIAEoCzITLmhmaS52MS5TdHJpbmdNYXRjaFIEcGF0aBItCgdoZWFkZXJzGAMgAygLMhMuaGZpLnYxLkhlYWRlck1hdGNoUgdoZWFkZXJzEjoKDHF1ZXJ5X3BhcmFtcxgEIAMoCzIXLmhmaS52MS5RdWVyeVBhcmFtTWF0Y2hSC3F1ZXJ5UGFyYW1zEjUKC2Rlc3RpbmF0aW9uGAogASgLMhMuaGZpLnYxLkRlc3RpbmF0aW9uUgtkZXN0aW5hdGlvbiJtCgtEZXN0aW5hdGlvbhIYCgdzZXJ2aWNlGAEgASgJUgdzZXJ2aWNlEhwKCW5hbWVzcGFjZRgCIAEoCVIJbmFtZXNwYWNlEhIKBGhvc3QYAyABKAlSBGhvc3QSEgoEcG9ydBgEIAEoDVIEcG9ydCJfCgtTdHJpbmdNYXRjaBIWCgVleGFjdBgBIAEoCUgAUgVleGFjdBIYCgZwcmVmaXgYAiABKAlIAFIGcHJlZml4EhYKBXJlZ2V4GAMgASgJSABSBXJlZ2V4QgYKBGtpbmQijwEKC0hlYWRlck1hdGNoEhIKBG5hbWUYASABKAlSBG5hbWUSFgoFZXhhY3QYAiABKAlIAFIFZXhhY3QSGAoGcHJlZml4GAMgASgJSABSBnByZWZpeBIWCgVyZWdleBgEIAEoCUgAUgVyZWdleBIaCgdwcmVzZW50GAUgASgISABSB3ByZXNlbnRCBgoEa2luZCKTAQoPUXVlcnlQYXJhbU1hdGNoEhIKBG5hbWUYASABKAlSBG5hbWUSFgoFZXhhY3QYAiABKAlIAFIFZXhhY3QSGAoGcHJlZml4GAMgASgJSABSBnByZWZpeBIWCgVyZWdleBgEIAEoCUgAUgVyZWdleBIaCgdwcmVzZW50GAUgASgISABSB3ByZXNlbnRCBgoEa2luZCLlAgoFRmF1bHQSHgoKcGVyY2VudGFnZRgBIAEoAVIKcGVyY2VudGFnZRIoCgVkZWxheRgCIAEoCzISLmhmaS52MS5EZWxheUZhdWx0UgVkZWxheRIoCgVhYm9ydBgDIAEoCzISLmhmaS52MS5BYm9ydEZhdWx0UgVhYm9ydBIkCg5zdGFydF9kZWxheV9tcxgEIAEoDVIMc3RhcnREZWxheU1zEikKEGR1cmF0aW9uX3NlY29uZHMYBSABKA1SD2R1cmF0aW9uU2Vjb25kcxIZCghkZWxheV9tcxgGIAEoDVIHZGVsYXlNcxIxCghyZXNwb25zZRgKIAEoCzIVLmhmaS52MS5SZXNwb25zZUZhdWx0UghyZXNwb25zZRJJChNyZXNwb25zZV9yYXRlX2xpbWl0GAsgASgLMhkuaGZpLnYxLlJlc3BvbnNlUmF0ZUxpbWl0UhFyZXNwb25zZVJhdGVMaW1pdCK5AQoNUmVzcG9uc2VGYXVsdBIWCgZzdGF0dXMYASABKA1SBnN0YXR1cxIwCgdoZWFkZXJzGAIgASgLMhYuaGZpLnYxLkhlYWRlck11dGF0aW9uUgdoZWFkZXJzEhcKBGJvZHkYAyABKAlIAFIEYm9keYgBARI8Cg91cHN0cmVhbV9zdGF0dXMYBCABKAsyEy5oZmkudjEuU3RhdHVzTWF0Y2hSDnVwc3RyZWFtU3RhdHVzQgcKBV9ib2R5Iv4BCg5IZWFkZXJNdXRhdGlvbhIxCgNzZXQYASADKAsyHy5oZmkudjEuSGVhZGVyTXV0YXRpb24uU2V0RW50cnlSA3NldBIxCgNhZGQYAiADKAsyHy5oZmkudjEuSGVhZGVyTXV0YXRpb24uQWRkRW50cnlSA2FkZBIWCgZyZW1vdmUYAyADKAlSBnJlbW92ZRo2CghTZXRFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBGjYKCEFkZEVudHJ5EhAKA2tleRgBIAEoCVIDa2V5EhQKBXZhbHVlGAIgASgJUgV2YWx1ZToCOAEiRwoLU3RhdHVzTWF0Y2gSFAoFY29kZXMYASADKA1SBWNvZGVzEhAKA21pbhgCIAEoDVIDbWluEhAKA21heBgDIAEoDVIDbWF4IicKEVJlc3BvbnNlUmF0ZUxpbWl0EhIKBGticHMYASABKA1SBGticHMiMgoKRGVsYXlGYXVsdBIkCg5maXhlZF9kZWxheV9tcxgBIAEoDVIMZml4ZWREZWxheU1zIpEBCgpBYm9ydEZhdWx0Eh8KC2h0dHBfc3RhdHVzGAEgASgNUgpodHRwU3RhdHVzEhIKBGJvZHkYAiABKAlSBGJvZHkSLQoHaGVhZGVycxgDIAMoCzITLmhmaS52MS5IZWFkZXJWYWx1ZVIHaGVhZGVycxIfCgtncnBjX3N0YXR1cxgEIAEoDVIKZ3JwY1N0YXR1cyI3CgtIZWFkZXJWYWx1ZRISCgRuYW1lGAEgASgJUgRuYW1lEhQKBXZhbHVlGAIgASgJUgV2YWx1ZWIGcHJvdG8z0vYDBAgAGAAK+hsKG2hmaS92MS9wb2xpY3lfc2VydmljZS5wcm90bxIGaGZpLnYxGhNoZmkvdjEvcG9saWN5LnByb3RvIqEBChJBcHBseVBvbGljeVJlcXVlc3QSJgoGcG9saWN5GAEgASgLMg4uaGZpLnYxLlBvbGljeVIGcG9saWN5EikKEGV4cGVjdGVkX3ZlcnNpb24YAiABKANSD2V4cGVjdGVkVmVyc2lvbhIfCgtjcmVhdGVfb25seRgDIAEoCFIKY3JlYXRlT25seRIXCgdkcnlfcnVuGAQgASgIUgZkcnlSdW4iagoTQXBwbHlQb2xpY3lSZXNwb25zZRImCgZwb2xpY3kYASABKAsyDi5oZmkudjEuUG9saWN5UgZwb2xpY3kSKwoGcmVzdWx0GAIgASgOMhMuaGZpLnYxLkFwcGx5UmVzdWx0UgZyZXN1bHQiJgoQR2V0UG9saWN5UmVxdWVzdBISCgRuYW1lGAEgASgJUgRuYW1lIjsKEUdldFBvbGljeVJlc3BvbnNlEiYKBnBvbGljeRgBIAEoCzIOLmhmaS52MS5Qb2xpY3lSBnBvbGljeSJRChNMaXN0UG9saWNpZXNSZXF1ZXN0EhsKCXBhZ2Vfc2l6ZRgBIAEoBVIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgCIAEoCVIJcGFnZVRva2VuIsgBChRMaXN0UG9saWNpZXNSZXNwb25zZRIqCghwb2xpY2llcxgBIAMoCzIOLmhmaS52MS5Qb2xpY3lSCHBvbGljaWVzEhoKCHJldmlzaW9uGAIgASgDUghyZXZpc2lvbhImCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAlSDW5leHRQYWdlVG9rZW4SQAoQaW52YWxpZF9wb2xpY2llcxgEIAMoCzIVLmhmaS52MS5JbnZhbGlkUG9saWN5Ug9pbnZhbGlkUG9saWNpZXMicgoNSW52YWxpZFBvbGljeRISCgRuYW1lGAEgASgJUgRuYW1lEhgKB3ZlcnNpb24YAiABKANSB3ZlcnNpb24SFAoFZXJyb3IYAyABKAlSBWVycm9yEh0KCnNpemVfYnl0ZXMYBCABKANSCXNpemVCeXRlcyJUChNEZWxldGVQb2xpY3lSZXF1ZXN0EhIKBG5hbWUYASABKAlSBG5hbWUSKQoQZXhwZWN0ZWRfdmVyc2lvbhgCIAEoA1IPZXhwZWN0ZWRWZXJzaW9uIosBChREZWxldGVQb2xpY3lSZXNwb25zZRImCgZwb2xpY3kYASABKAsyDi5oZmkudjEuUG9saWN5UgZwb2xpY3kSGgoIcmV2aXNpb24YAiABKANSCHJldmlzaW9uEi8KB2ludmFsaWQYAyABKAsyFS5oZmkudjEuSW52YWxpZFBvbGljeVIHaW52YWxpZCIsChZHZXRQb2xpY3lTdGF0dXNSZXF1ZXN0EhIKBG5hbWUYASABKAlSBG5hbWUi1gEKF0dldFBvbGljeVN0YXR1c1Jlc3BvbnNlEjAKCHBvbGljaWVzGAEgAygLMhQuaGZpLnYxLlBvbGljeVN0YXR1c1IIcG9saWNpZXMSLQoHcHJveGllcxgCIAMoCzITLmhmaS52MS5Qcm94eVN0YXR1c1IHcHJveGllcxIYCgdwYXJ0aWFsGAMgASgJUgdwYXJ0aWFsEkAKEGludmFsaWRfcG9saWNpZXMYBCADKAsyFS5oZmkudjEuSW52YWxpZFBvbGljeVIPaW52YWxpZFBvbGljaWVzIo4ECgxQb2xpY3lTdGF0dXMSEgoEbmFtZRgBIAEoCVIEbmFtZRIYCgd2ZXJzaW9uGAIgASgDUgd2ZXJzaW9uEigKBnRhcmdldBgDIAEoCzIQLmhmaS52MS5TZWxlY3RvclIGdGFyZ2V0Eh0KCnJ1bGVfY291bnQYBCABKA1SCXJ1bGVDb3VudBIfCgtmYXVsdF90eXBlcxgFIAMoCVIKZmF1bHRUeXBlcxIrChJleHBpcmVzX2F0X3VuaXhfbXMYBiABKANSD2V4cGlyZXNBdFVuaXhNcxIpChB0YXJnZXRlZF9wcm94aWVzGAcgASgNUg90YXJnZXRlZFByb3hpZXMSJgoFYWNrZWQYCCADKAsyEC5oZmkudjEuUHJveHlSZWZSBWFja2VkEigKBm5hY2tlZBgJIAMoCzIQLmhmaS52MS5Qcm94eVJlZlIGbmFja2VkEioKB3BlbmRpbmcYCiADKAsyEC5oZmkudjEuUHJveHlSZWZSB3BlbmRpbmcSHwoLYWNrZWRfY291bnQYCyABKA1SCmFja2VkQ291bnQSIQoMbmFja2VkX2NvdW50GAwgASgNUgtuYWNrZWRDb3VudBIjCg1wZW5kaW5nX2NvdW50GA0gASgNUgxwZW5kaW5nQ291bnQSJwoQbGFzdF9hY2tfdW5peF9tcxgOIAEoA1INbGFzdEFja1VuaXhNcyJOCghQcm94eVJlZhIsCghpZGVudGl0eRgBIAEoCzIQLmhmaS52MS5JZGVudGl0eVIIaWRlbnRpdHkSFAoFZXJyb3IYAiABKAlSBWVycm9yIrACCgtQcm94eVN0YXR1cxIsCghpZGVudGl0eRgBIAEoCzIQLmhmaS52MS5JZGVudGl0eVIIaWRlbnRpdHkSIQoMc2VudF92ZXJzaW9uGAIgASgJUgtzZW50VmVyc2lvbhIjCg1hY2tlZF92ZXJzaW9uGAMgASgJUgxhY2tlZFZlcnNpb24SJQoObmFja2VkX3ZlcnNpb24YBCABKAlSDW5hY2tlZFZlcnNpb24SHQoKbmFja19lcnJvchgFIAEoCVIJbmFja0Vycm9yEhoKCHBvbGljaWVzGAYgAygJUghwb2xpY2llcxIvChRjb25uZWN0ZWRfYXRfdW5peF9tcxgHIAEoA1IRY29ubmVjdGVkQXRVbml4TXMSGAoHcmVwbGljYRgIIAEoCVIHcmVwbGljYSJgChRXYXRjaFBvbGljaWVzUmVxdWVzdBIhCgxzZW5kX2luaXRpYWwYASABKAhSC3NlbmRJbml0aWFsEiUKDnN0YXJ0X3JldmlzaW9uGAIgASgDUg1zdGFydFJldmlzaW9uIrwBCgtQb2xpY3lFdmVudBIsCgR0eXBlGAEgASgOMhguaGZpLnYxLlBvbGljeUV2ZW50LlR5cGVSBHR5cGUSJgoGcG9saWN5GAIgASgLMg4uaGZpLnYxLlBvbGljeVIGcG9saWN5EhoKCHJldmlzaW9uGAMgASgDUghyZXZpc2lvbiI7CgRUeXBlEhQKEFRZUEVfVU5TUEVDSUZJRUQQABIMCghUWVBFX1BVVBABEg8KC1RZUEVfREVMRVRFEAIiugMKCElkZW50aXR5EhgKB3NlcnZpY2UYASABKAlSB3NlcnZpY2USHAoJbmFtZXNwYWNlGAIgASgJUgluYW1lc3BhY2USEAoDcG9kGAMgASgJUgNwb2QSGQoIcHJveHlfaWQYBCABKAlSB3Byb3h5SWQSNAoGbGFiZWxzGAUgAygLMhwuaGZpLnYxLklkZW50aXR5LkxhYmVsc0VudHJ5UgZsYWJlbHMSHQoHdmVyc2lvbhgGIAEoCUgAUgd2ZXJzaW9uiAEBEioKDnNlcnZpY2Vfc291cmNlGAcgASgJSAFSDXNlcnZpY2VTb3VyY2WIAQESKgoOdmVyc2lvbl9zb3VyY2UYCCABKAlIAlINdmVyc2lvblNvdXJjZYgBARIhCglkaXJlY3Rpb24YCiABKAlIA1IJZGlyZWN0aW9uiAEBGjkKC0xhYmVsc0VudHJ5EhAKA2tleRgBIAEoCVIDa2V5EhQKBXZhbHVlGAIgASgJUgV2YWx1ZToCOAFCCgoIX3ZlcnNpb25CEQoPX3NlcnZpY2Vfc291cmNlQhEKD192ZXJzaW9uX3NvdXJjZUIMCgpfZGlyZWN0aW9uKn4KC0FwcGx5UmVzdWx0EhwKGEFQUExZX1JFU1VMVF9VTlNQRUNJRklFRBAAEhgKFEFQUExZX1JFU1VMVF9DUkVBVEVEEAESGwoXQVBQTFlfUkVTVUxUX0NPTkZJR1VSRUQQAhIaChZBUFBMWV9SRVNVTFRfVU5DSEFOR0VEEAMyyQMKDVBvbGljeVNlcnZpY2USRgoLQXBwbHlQb2xpY3kSGi5oZmkudjEuQXBwbHlQb2xpY3lSZXF1ZXN0GhsuaGZpLnYxLkFwcGx5UG9saWN5UmVzcG9uc2USQAoJR2V0UG9saWN5EhguaGZpLnYxLkdldFBvbGljeVJlcXVlc3QaGS5oZmkudjEuR2V0UG9saWN5UmVzcG9uc2USSQoMTGlzdFBvbGljaWVzEhsuaGZpLnYxLkxpc3RQb2xpY2llc1JlcXVlc3QaHC5oZmkudjEuTGlzdFBvbGljaWVzUmVzcG9uc2USSQoMRGVsZXRlUG9saWN5EhsuaGZpLnYxLkRlbGV0ZVBvbGljeVJlcXVlc3QaHC5oZmkudjEuRGVsZXRlUG9saWN5UmVzcG9uc2USUgoPR2V0UG9saWN5U3RhdHVzEh4uaGZpLnYxLkdldFBvbGljeVN0YXR1c1JlcXVlc3QaHy5oZmkudjEuR2V0UG9saWN5U3RhdHVzUmVzcG9uc2USRAoNV2F0Y2hQb2xpY2llcxIcLmhmaS52MS5XYXRjaFBvbGljaWVzUmVxdWVzdBoTLmhmaS52MS5Qb2xpY3lFdmVudDABYgZwcm90bzPS9gMECAAYAAqlBwodaGZpL3YxL2NvbmZpZ19kaXNjb3ZlcnkucHJvdG8SBmhmaS52MRoTaGZpL3YxL3BvbGljeS5wcm90bxobaGZpL3YxL3BvbGljeV9zZXJ2aWNlLnByb3RvIocBChNTdHJlYW1Db25maWdSZXF1ZXN0Ei8KCXN1YnNjcmliZRgBIAEoCzIRLmhmaS52MS5TdWJzY3JpYmVSCXN1YnNjcmliZRIdCgNhY2sYAiABKAsyCy5oZmkudjEuQWNrUgNhY2sSIAoEbmFjaxgDIAEoCzIMLmhmaS52MS5OYWNrUgRuYWNrInIKCVN1YnNjcmliZRIsCghpZGVudGl0eRgBIAEoCzIQLmhmaS52MS5JZGVudGl0eVIIaWRlbnRpdHkSIQoMbGFzdF92ZXJzaW9uGAIgASgJUgtsYXN0VmVyc2lvbhIUCgV0b2tlbhgDIAEoCVIFdG9rZW4iNQoDQWNrEhgKB3ZlcnNpb24YASABKAlSB3ZlcnNpb24SFAoFbm9uY2UYAiABKAlSBW5vbmNlIkwKBE5hY2sSGAoHdmVyc2lvbhgBIAEoCVIHdmVyc2lvbhIUCgVub25jZRgCIAEoCVIFbm9uY2USFAoFZXJyb3IYAyABKAlSBWVycm9yIqMBCg5Db25maWdTbmFwc2hvdBIYCgd2ZXJzaW9uGAEgASgJUgd2ZXJzaW9uEhQKBW5vbmNlGAIgASgJUgVub25jZRIyCghwb2xpY2llcxgDIAMoCzIWLmhmaS52MS5TbmFwc2hvdFBvbGljeVIIcG9saWNpZXMSLQoTc2VydmVyX3RpbWVfdW5peF9tcxgEIAEoA1IQc2VydmVyVGltZVVuaXhNcyKtAQoOU25hcHNob3RQb2xpY3kSEgoEbmFtZRgBIAEoCVIEbmFtZRIiCgVydWxlcxgCIAMoCzIMLmhmaS52MS5SdWxlUgVydWxlcxIrChJhcHBsaWVkX2F0X3VuaXhfbXMYAyABKANSD2FwcGxpZWRBdFVuaXhNcxIYCgd2ZXJzaW9uGAQgASgDUgd2ZXJzaW9uEhwKCWRpcmVjdGlvbhgKIAEoCVIJZGlyZWN0aW9uMmEKFkNvbmZpZ0Rpc2NvdmVyeVNlcnZpY2USRwoMU3RyZWFtQ29uZmlnEhsuaGZpLnYxLlN0cmVhbUNvbmZpZ1JlcXVlc3QaFi5oZmkudjEuQ29uZmlnU25hcHNob3QoATABYgZwcm90bzPS9gMECAAYAA==";

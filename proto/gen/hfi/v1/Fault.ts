@@ -2,6 +2,8 @@
 
 import type { DelayFault as _hfi_v1_DelayFault, DelayFault__Output as _hfi_v1_DelayFault__Output } from '../../hfi/v1/DelayFault.ts';
 import type { AbortFault as _hfi_v1_AbortFault, AbortFault__Output as _hfi_v1_AbortFault__Output } from '../../hfi/v1/AbortFault.ts';
+import type { ResponseFault as _hfi_v1_ResponseFault, ResponseFault__Output as _hfi_v1_ResponseFault__Output } from '../../hfi/v1/ResponseFault.ts';
+import type { ResponseRateLimit as _hfi_v1_ResponseRateLimit, ResponseRateLimit__Output as _hfi_v1_ResponseRateLimit__Output } from '../../hfi/v1/ResponseRateLimit.ts';
 
 export interface Fault {
   /**
@@ -24,6 +26,14 @@ export interface Fault {
    * Shorthand for delay.fixed_delay_ms; normalised away by the server.
    */
   'delayMs'?: (number);
+  /**
+   * Rewrite the upstream's response (the request reaches the upstream).
+   */
+  'response'?: (_hfi_v1_ResponseFault | null);
+  /**
+   * Throttle the response body (as Envoy's fault filter response_rate_limit).
+   */
+  'responseRateLimit'?: (_hfi_v1_ResponseRateLimit | null);
 }
 
 export interface Fault__Output {
@@ -47,4 +57,12 @@ export interface Fault__Output {
    * Shorthand for delay.fixed_delay_ms; normalised away by the server.
    */
   'delayMs': (number);
+  /**
+   * Rewrite the upstream's response (the request reaches the upstream).
+   */
+  'response': (_hfi_v1_ResponseFault__Output | null);
+  /**
+   * Throttle the response body (as Envoy's fault filter response_rate_limit).
+   */
+  'responseRateLimit': (_hfi_v1_ResponseRateLimit__Output | null);
 }

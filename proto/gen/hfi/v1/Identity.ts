@@ -26,9 +26,15 @@ export interface Identity {
    */
   'serviceSource'?: (string);
   'versionSource'?: (string);
+  /**
+   * The traffic this filter instance sees: "inbound" or "outbound" (its
+   * plugin configuration); empty from older filters (inbound).
+   */
+  'direction'?: (string);
   '_version'?: "version";
   '_serviceSource'?: "serviceSource";
   '_versionSource'?: "versionSource";
+  '_direction'?: "direction";
 }
 
 /**
@@ -56,7 +62,13 @@ export interface Identity__Output {
    */
   'serviceSource'?: (string);
   'versionSource'?: (string);
+  /**
+   * The traffic this filter instance sees: "inbound" or "outbound" (its
+   * plugin configuration); empty from older filters (inbound).
+   */
+  'direction'?: (string);
   '_version'?: "version";
   '_serviceSource'?: "serviceSource";
   '_versionSource'?: "versionSource";
+  '_direction'?: "direction";
 }

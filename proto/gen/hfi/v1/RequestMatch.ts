@@ -3,6 +3,7 @@
 import type { StringMatch as _hfi_v1_StringMatch, StringMatch__Output as _hfi_v1_StringMatch__Output } from '../../hfi/v1/StringMatch.ts';
 import type { HeaderMatch as _hfi_v1_HeaderMatch, HeaderMatch__Output as _hfi_v1_HeaderMatch__Output } from '../../hfi/v1/HeaderMatch.ts';
 import type { QueryParamMatch as _hfi_v1_QueryParamMatch, QueryParamMatch__Output as _hfi_v1_QueryParamMatch__Output } from '../../hfi/v1/QueryParamMatch.ts';
+import type { Destination as _hfi_v1_Destination, Destination__Output as _hfi_v1_Destination__Output } from '../../hfi/v1/Destination.ts';
 
 /**
  * Every condition given must hold (logical AND).
@@ -12,6 +13,11 @@ export interface RequestMatch {
   'path'?: (_hfi_v1_StringMatch | null);
   'headers'?: (_hfi_v1_HeaderMatch)[];
   'queryParams'?: (_hfi_v1_QueryParamMatch)[];
+  /**
+   * Outbound policies only: the destination the call goes to, as Envoy
+   * routes it (the Istio cluster outbound|PORT||HOST, else :authority).
+   */
+  'destination'?: (_hfi_v1_Destination | null);
 }
 
 /**
@@ -22,4 +28,9 @@ export interface RequestMatch__Output {
   'path': (_hfi_v1_StringMatch__Output | null);
   'headers': (_hfi_v1_HeaderMatch__Output)[];
   'queryParams': (_hfi_v1_QueryParamMatch__Output)[];
+  /**
+   * Outbound policies only: the destination the call goes to, as Envoy
+   * routes it (the Istio cluster outbound|PORT||HOST, else :authority).
+   */
+  'destination': (_hfi_v1_Destination__Output | null);
 }

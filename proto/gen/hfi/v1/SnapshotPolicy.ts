@@ -14,6 +14,11 @@ export interface SnapshotPolicy {
    */
   'appliedAtUnixMs'?: (number | string | Long);
   'version'?: (number | string | Long);
+  /**
+   * PolicySpec.direction normalised: "inbound" or "outbound". Each filter
+   * applies only the policies of the direction it runs in.
+   */
+  'direction'?: (string);
 }
 
 export interface SnapshotPolicy__Output {
@@ -27,4 +32,9 @@ export interface SnapshotPolicy__Output {
    */
   'appliedAtUnixMs': (number);
   'version': (number);
+  /**
+   * PolicySpec.direction normalised: "inbound" or "outbound". Each filter
+   * applies only the policies of the direction it runs in.
+   */
+  'direction': (string);
 }
