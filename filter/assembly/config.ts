@@ -17,6 +17,8 @@ export class PluginConfig {
   service: string = "";
   namespace: string = "";
   pod: string = "";
+  /** The traffic this instance sees ("direction": "outbound" in the configuration, else inbound). */
+  outbound: bool = false;
 }
 
 export class Identity {
@@ -56,6 +58,9 @@ export function readConfig(size: i32): PluginConfig {
   cfg.service = pick(members, "service", "service", "");
   cfg.namespace = pick(members, "namespace", "namespace", "");
   cfg.pod = pick(members, "pod", "pod", "");
+  const dir = pick(members, "direction", "direction", "inbound");
+  cfg.outbound = dir == "outbound";
+  if (!cfg.outbound && dir != "inbound") abi.log(LogLevel.Warn, "hfi: plugin configuration direction \"" + dir + "\" unknown (want inbound or outbound); using inbound");
   return cfg;
 }
 

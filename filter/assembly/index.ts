@@ -9,6 +9,7 @@ import { Root, roots, rootOf, ensureSeeded, reschedule } from "./root";
 import { configure, reconnectIfDue, onConfigMessage, onConfigClose, shutdown } from "./config-stream";
 import { attachStream, detachStream, onRequestHeaders, isHeld, fireDue } from "./injection";
 import { defineMetrics } from "./metrics";
+import * as response from "./response";
 import "./abort"; // abort handler (asc --use abort=...)
 
 // ---------------------------------------------------------------------------
@@ -148,7 +149,17 @@ export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream
 }
 
 export function proxy_on_response_headers(contextId: u32, headerCount: u32, endOfStream: u32): u32 {
-  return Action.Continue;
+  enter();
+  const r = response.onResponseHeaders(contextId, endOfStream != 0);
+  leave(NEVER);
+  return r;
+}
+
+export function proxy_on_response_body(contextId: u32, bodySize: u32, endOfStream: u32): u32 {
+  enter();
+  const r = response.onResponseBody(contextId, bodySize, endOfStream != 0);
+  leave(NEVER);
+  return r;
 }
 
 // ---------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import { Rule, RequestView } from "./rules";
 import { Root, reschedule } from "./root";
 import { mAborts, mDelays, mDelayMs } from "./metrics";
 import * as rng from "./rng";
+import { armResponse, disarmResponse } from "./response";
+import { P_XDS_CLUSTER, P_CLUSTER } from "./destination";
 
 const ABORT_DETAILS = utf8("hfi_fault_abort");
 
@@ -56,6 +58,7 @@ export function detachStream(contextId: u32): void {
   }
   if (streamRoot.has(contextId)) streamRoot.delete(contextId);
   if (contextId == lastStream) lastRoot = null;
+  disarmResponse(contextId);
 }
 
 /** True while the stream's request waits for its fault (start delay or delay). */
@@ -83,15 +86,24 @@ export function onRequestHeaders(contextId: u32): u32 {
   if (request.load(hp, abi.pairsLen)) {
     grpc = request.isGrpc;
     const serverNow: i64 = root.hasExpiringRules ? abi.wallNowMs() + root.clockOffsetMs : 0;
+    let cluster: usize = 0;
+    request.dest.reset();
+    if (root.snapshot.hasDest && (abi.loadProperty(P_XDS_CLUSTER) || abi.loadProperty(P_CLUSTER))) {
+      cluster = abi.propPtr;
+      request.dest.setCluster(abi.propPtr, abi.propLen);
+    }
     const i = request.firstMatch(root.snapshot, serverNow);
     if (i >= 0) chosen = unchecked(rules[i]);
+    if (cluster != 0) heap.free(cluster);
   }
   if (hp != 0) heap.free(hp);
   if (chosen == null) return Action.Continue;
   const rule = changetype<Rule>(chosen);
-  if (rule.delayMs == 0 && !rule.hasAbort) return Action.Continue;
+  if (rule.delayMs == 0 && !rule.hasAbort && rule.response == null) return Action.Continue;
   if (rule.ppm == 0) return Action.Continue;
   if (rule.ppm < 1000000 && rng.uniformMillion() >= rule.ppm) return Action.Continue;
+  if (rule.response != null) armResponse(contextId, rule.response!, rule.policyName);
+  if (rule.delayMs == 0 && !rule.hasAbort) return Action.Continue;
   const p = new Pending(root, rule, PHASE_START, grpc);
   pendings.set(contextId, p);
   root.waiting++;

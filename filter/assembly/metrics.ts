@@ -12,6 +12,7 @@ export let mReconnects: u32 = 0xffffffff;
 export let mNacks: u32 = 0xffffffff;
 export let mVersion: u32 = 0xffffffff;
 export let mDelayMs: u32 = 0xffffffff;
+export let mResponses: u32 = 0xffffffff;
 let metricsDefined = false;
 
 export function defineMetrics(): void {
@@ -23,4 +24,5 @@ export function defineMetrics(): void {
   mNacks = abi.defineMetric(MetricType.Counter, "wasmcustom.hfi_config_nacks_total");
   mVersion = abi.defineMetric(MetricType.Gauge, "wasmcustom.hfi_config_version");
   mDelayMs = abi.defineMetric(MetricType.Histogram, "wasmcustom.hfi_delay_ms");
+  mResponses = abi.defineMetric(MetricType.Counter, "wasmcustom.hfi_faults_responses_total");
 }

@@ -3,6 +3,8 @@
 // buffer) and allocates nothing.
 
 import { Regex } from "./regex";
+import { DestMatcher, DestinationView } from "./destination";
+import { ResponseAction } from "./response";
 import { PairsView, eqBytes, eqIgnoreCase, startsWith, startsWithIgnoreCase, ptrOf, utf8 } from "./bytes";
 
 export const KIND_NONE: u8 = 0;
@@ -50,6 +52,8 @@ export class Rule {
   abortHeaders: ArrayBuffer = new ArrayBuffer(0); // serialized pairs, incl. x-hfi-fault
   grpcStatus: u32 = 0; // 0 = not set
   expiresAtMs: i64 = 0; // server clock; 0 = never
+  dest: DestMatcher | null = null; // outbound rules: match.destination
+  response: ResponseAction | null = null; // fault.response
 }
 
 export class Snapshot {
@@ -60,6 +64,7 @@ export class Snapshot {
   rules: Rule[] = [];
   quick: StaticArray<i64> = new StaticArray<i64>(0); // Q_STRIDE bytes per rule, see prepareSnapshot
   prefixes: ArrayBuffer[] = []; // regex literal prefixes the quick table points at (kept alive here)
+  hasDest: bool = false; // some rule has a destination condition (outbound filters read the cluster then)
 }
 
 // Quick-reject record per rule (raw memory in Snapshot.quick): the per-request
@@ -96,6 +101,7 @@ export function prepareSnapshot(snap: Snapshot): void {
   for (let i = 0; i < rules.length; i++, rec += Q_STRIDE) {
     const r = rules[i];
     let full = r.headers.length + r.query.length;
+    if (r.dest != null) { full = 1; snap.hasDest = true; }
     const m = r.method;
     if (m != null) {
       const key = methodKey(ptrOf(m.value), m.value.byteLength);
@@ -220,6 +226,8 @@ export class RequestView {
   queryPtr: usize = 0;
   queryLen: i32 = 0;
   isGrpc: bool = false;
+  /** Destination of the request; the caller resets it and sets the cluster before matching. */
+  dest: DestinationView = new DestinationView();
 
   load(ptr: usize, size: i32): bool {
     this.methodPtr = 0; this.methodLen = 0;
@@ -318,6 +326,11 @@ export class RequestView {
     for (let i = 0, n = hs.length; i < n; i++) if (!this.headerHolds(unchecked(hs[i]))) return false;
     const qs = r.query;
     for (let i = 0, n = qs.length; i < n; i++) if (!this.queryHolds(unchecked(qs[i]))) return false;
+    const d = r.dest;
+    if (d != null) {
+      if (!this.dest.loaded) this.dest.load(this.pairs);
+      if (!this.dest.holds(d)) return false;
+    }
     if (mRe && !m!.test(this.methodPtr, this.methodLen)) return false;
     return !pRe || pm!.test(this.pathPtr, this.pathLen);
   }
