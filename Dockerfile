@@ -13,6 +13,7 @@ RUN apk add --no-cache bash && npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.sh scripts/bundle-cli.ts scripts/
 COPY proto/ proto/
+COPY policy/ policy/
 COPY server/ server/
 COPY cli/ cli/
 COPY filter/host/ filter/host/

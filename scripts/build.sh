@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run build:js (part of npm run build): the compiled JavaScript the published CLI, server and client
 # run (no TypeScript at run time).
-#   dist/<same path as the source>.js   every .ts under proto/ server/ cli/
+#   dist/<same path as the source>.js   every .ts under proto/ policy/ server/ cli/
 #                                       filter/host/ (tsconfig.build.json; new
 #                                       files are picked up by its globs)
 #   dist/cli/main.js (+ chunk files)    then replaced by the bundled front end

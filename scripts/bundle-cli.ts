@@ -1,5 +1,5 @@
 // Bundles the `hfi` front end (cli/main.ts, the policy commands, the client,
-// the proto loader and their npm dependencies) into dist/cli/main.js, so a
+// the proto loader, the policy core and their npm dependencies) into dist/cli/main.js, so a
 // short `hfi policy …` call loads a handful of files instead of a few hundred.
 // JSON (package.json, for --version) is inlined. Imports of the server and the filter host stay external and load the
 // per-file tsc output next to it (dist/server, dist/filter/host): those keep
@@ -10,7 +10,7 @@ import path from "node:path";
 import { build, type Plugin } from "esbuild";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const BUNDLED = [path.join(ROOT, "cli") + path.sep, path.join(ROOT, "proto") + path.sep];
+const BUNDLED = [path.join(ROOT, "cli") + path.sep, path.join(ROOT, "proto") + path.sep, path.join(ROOT, "policy") + path.sep];
 const OUT_DIR = path.join(ROOT, "dist", "cli");
 
 const componentsExternal: Plugin = {

@@ -2,7 +2,7 @@
 // both APIs report the same failure the same way.
 import * as grpc from "@grpc/grpc-js";
 import { StoreError } from "./store/types.ts";
-import { PolicyValidationError, type FieldError } from "./policy/types.ts";
+import { PolicyValidationError, type FieldError } from "../policy/index.ts";
 
 /** An error answered to a client: gRPC code, HTTP status, message, optional field errors. */
 export class ApiError extends Error {

@@ -1,12 +1,9 @@
 // Apply / get / list / delete with the semantics both APIs share (CAS,
 // create-only, dry run, unchanged detection). Validation and normalisation
-// are server/policy's; storage is the PolicyStore's.
+// are policy/'s; storage is the PolicyStore's.
 import type { PolicyOut } from "../proto/loader.ts";
-import { parsePolicyInput, policyExpiry, validateName } from "./policy/index.ts";
-import { LIMITS } from "./policy/limits.ts";
-import { PolicyValidationError } from "./policy/types.ts";
+import { LIMITS, messageType, parsePolicyInput, policyExpiry, PolicyValidationError, setFields, validateName } from "../policy/index.ts";
 import { StoreError, type DeleteResult, type InvalidEntry, type ListPage, type PolicyStore, type StoredPolicy } from "./store/types.ts";
-import { pruneMessage } from "./grpc/messages.ts";
 import type { Metrics } from "./metrics.ts";
 
 export type ApplyResult = "APPLY_RESULT_CREATED" | "APPLY_RESULT_CONFIGURED" | "APPLY_RESULT_UNCHANGED";
@@ -38,7 +35,7 @@ export function canonicalJson(v: unknown): string {
 
 /** The user-controlled content of a policy: name, labels and spec. */
 function content(p: PolicyOut): string {
-  return canonicalJson(pruneMessage({ name: p.metadata?.name, labels: p.metadata?.labels ?? {}, spec: p.spec }));
+  return canonicalJson({ name: p.metadata?.name, labels: p.metadata?.labels ?? {}, spec: setFields(messageType("PolicySpec"), p.spec) });
 }
 
 export interface PolicyOpsHooks {

@@ -36,7 +36,7 @@ function newerSource(dir) {
 const fresh =
   stamp > 0 &&
   process.env.HFI_FROM_SOURCE !== "1" &&
-  !["proto/", "server/", "cli/", "filter/host/"].some((d) => newerSource(new URL(d, root)));
+  !["proto/", "policy/", "server/", "cli/", "filter/host/"].some((d) => newerSource(new URL(d, root)));
 
 if (fresh) {
   await import("../../dist/cli/main.js");

@@ -1,7 +1,7 @@
 // Errors of the typed client: one class carrying the gRPC status name, the
 // server's message and, for validation failures, the field errors.
 import * as grpc from "@grpc/grpc-js";
-import type { FieldError } from "../../server/policy/types.ts";
+import type { FieldError } from "../../policy/model.ts";
 
 /** gRPC status code names ("INVALID_ARGUMENT", "NOT_FOUND", ...). */
 export type GrpcCodeName = keyof typeof grpc.status;

@@ -1,67 +1,49 @@
 // A stored policy as a document a person reads and `hfi policy apply -f -`
 // accepts back: snake_case keys (as in the docs), defaults left out, the
 // chosen oneof member kept even when it is "" or false.
+import type protobuf from "protobufjs/light.js";
 import type { PolicyOut } from "../../proto/types.ts";
+import { chosenMember, fieldFacts, messageType } from "../../policy/model.ts";
 
 export type Doc = { [key: string]: DocValue };
 export type DocValue = string | number | boolean | DocValue[] | Doc;
 
-const snake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-// Keys whose value is a user-chosen map: their keys are data, not field names.
-const MAP_FIELDS = new Set(["labels"]);
-// Field order of the output: proto declaration order, one list for every
-// message (a key's place is the same wherever it occurs).
-const ORDER = [
-  "metadata", "spec", "name", "service", "namespace", "labels", "version", "created_at_unix_ms",
-  "updated_at_unix_ms", "expires_at_unix_ms", "selector", "rules", "priority", "match", "fault", "method",
-  "path", "percentage", "delay", "abort", "start_delay_ms", "duration_seconds", "delay_ms", "fixed_delay_ms",
-  "http_status", "body", "headers", "query_params", "grpc_status", "exact", "prefix", "regex", "present", "value",
-];
-const rank = (k: string): number => {
-  const i = ORDER.indexOf(k);
-  return i < 0 ? ORDER.length : i;
-};
-
-function ordered(doc: Doc): Doc {
-  const out: Doc = {};
-  for (const k of Object.keys(doc).sort((a, b) => rank(a) - rank(b))) out[k] = doc[k]!;
-  return out;
-}
-
 // Kept even when 0: "percentage: 0" means never, and leaving it out would read as a mistake.
 const ALWAYS = new Set(["percentage"]);
 
-function convert(value: unknown, key = ""): DocValue | undefined {
+/** A decoded message of `type` as a document: fields in declaration order, defaults left out. */
+function convert(type: protobuf.Type, value: unknown): Doc | undefined {
   if (value === null || value === undefined) return undefined;
-  if (Array.isArray(value)) {
-    const items = value.map((v) => convert(v)).filter((v): v is DocValue => v !== undefined);
-    return items.length ? items : undefined;
-  }
-  if (typeof value === "object") {
-    const obj = value as Record<string, unknown>;
-    const out: Doc = {};
-    if (MAP_FIELDS.has(key)) {
-      for (const k of Object.keys(obj).sort()) out[k] = String(obj[k]);
-      return Object.keys(out).length ? out : undefined;
+  const msg = value as Record<string, unknown>;
+  const out: Doc = {};
+  for (const f of fieldFacts(type)) {
+    const v = msg[f.key];
+    if (v === null || v === undefined) continue;
+    if (f.oneof) {
+      // The chosen member is kept even when it is "" or false.
+      if (chosenMember(type, msg, f.oneof) === f.key) out[f.name] = v as DocValue;
+      continue;
     }
-    // grpc-js with oneofs: true names the chosen member in `kind`.
-    const chosen = typeof obj.kind === "string" ? obj.kind : undefined;
-    for (const [k, v] of Object.entries(obj)) {
-      if (k === "kind") continue;
-      if (k === chosen) {
-        out[snake(k)] = v as DocValue;
-        continue;
-      }
-      const c = convert(v, k);
-      if (c === undefined) continue;
-      if (!ALWAYS.has(k) && (c === 0 || c === "" || c === false)) continue;
-      out[snake(k)] = c;
+    if (f.map) {
+      const entries = Object.keys(v as object).sort();
+      if (entries.length) out[f.name] = Object.fromEntries(entries.map((k) => [k, String((v as Record<string, unknown>)[k])]));
+      continue;
     }
-    return Object.keys(out).length ? ordered(out) : undefined;
+    const sub = f.message;
+    if (f.repeated) {
+      const items = (v as unknown[]).map((e) => (sub ? convert(sub, e) : (e as DocValue))).filter((e) => e !== undefined);
+      if (items.length) out[f.name] = items as DocValue[];
+      continue;
+    }
+    if (sub) {
+      const c = convert(sub, v);
+      if (c) out[f.name] = c;
+      continue;
+    }
+    if (!ALWAYS.has(f.name) && (v === 0 || v === "" || v === false)) continue;
+    out[f.name] = typeof v === "object" ? String(v) : (v as DocValue);
   }
-  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return value;
-  return String(value);
+  return Object.keys(out).length ? out : undefined;
 }
 
 /**
@@ -72,8 +54,8 @@ export function policyDocument(p: PolicyOut, opts: { withStatus?: boolean } = {}
   const withStatus = opts.withStatus ?? true;
   const m = p.metadata;
   const metadata: Doc = { name: m?.name ?? "" };
-  const labels = convert(m?.labels, "labels");
-  if (labels) metadata.labels = labels;
+  const labels = Object.keys(m?.labels ?? {}).sort();
+  if (labels.length) metadata.labels = Object.fromEntries(labels.map((k) => [k, m!.labels[k]!]));
   if (withStatus && m) {
     if (m.version) metadata.version = m.version;
     if (m.createdAtUnixMs) metadata.created_at_unix_ms = m.createdAtUnixMs;
@@ -83,10 +65,10 @@ export function policyDocument(p: PolicyOut, opts: { withStatus?: boolean } = {}
   const spec: Doc = {};
   const s = p.spec;
   if (s) {
-    const selector = convert(s.selector);
+    const selector = convert(messageType("Selector"), s.selector);
     if (selector) spec.selector = selector;
     if (s.priority) spec.priority = s.priority;
-    spec.rules = (s.rules ?? []).map((r) => (convert(r) as Doc | undefined) ?? {});
+    spec.rules = (s.rules ?? []).map((r) => convert(messageType("Rule"), r) ?? {});
   }
   return { metadata, spec };
 }
@@ -125,16 +107,18 @@ export function policyChanges(prev: PolicyOut | undefined, next: PolicyOut): Fie
   return changes;
 }
 
-/** Any decoded message with snake_case keys and every field kept (for status output). */
-export function convertMessage(value: unknown, key = ""): unknown {
-  if (Array.isArray(value)) return value.map((v) => convertMessage(v));
+/** Any decoded message of `type` with snake_case keys and every field kept (for status output). */
+export function convertMessage(type: protobuf.Type, value: unknown): unknown {
   if (value === null || value === undefined || typeof value !== "object") return value;
-  const obj = value as Record<string, unknown>;
-  if (MAP_FIELDS.has(key)) return { ...obj };
+  const msg = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (k === "kind" && typeof v === "string") continue;
-    out[snake(k)] = convertMessage(v, k);
+  for (const f of fieldFacts(type)) {
+    if (!(f.key in msg)) continue;
+    const v = msg[f.key];
+    const sub = f.message;
+    if (f.map) out[f.name] = { ...(v as object) };
+    else if (f.repeated) out[f.name] = ((v as unknown[] | undefined) ?? []).map((e) => (sub ? convertMessage(sub, e) : e));
+    else out[f.name] = sub ? convertMessage(sub, v) : v;
   }
   return out;
 }

@@ -19,6 +19,7 @@ import {
   targetText,
 } from "./summary.ts";
 import { renderTable, type Column } from "./table.ts";
+import { faultDetails, messageType } from "../../policy/model.ts";
 import { colorEnabled, outputWidth, painter } from "./style.ts";
 
 
@@ -181,8 +182,7 @@ export function describeText(p: PolicyOut, status: PolicyStatusOut | undefined, 
   (p.spec?.rules ?? []).forEach((r, i) => {
     lines.push(`  [${i}] match: ${matchText(r.match)}`);
     lines.push(`      fault: ${faultText(r.fault)}`);
-    if (r.fault?.abort?.body) lines.push(`      abort body: ${JSON.stringify(r.fault.abort.body)}`);
-    for (const h of r.fault?.abort?.headers ?? []) lines.push(`      abort header: ${h.name}: ${h.value}`);
+    for (const d of faultDetails(r.fault)) lines.push(`      ${d}`);
     if (r.fault?.durationSeconds && m?.updatedAtUnixMs) {
       const left = m.updatedAtUnixMs + r.fault.durationSeconds * 1000 - Date.now();
       lines.push(left > 0 ? `      active for another ${fmtDuration(left)}` : "      no longer injecting (duration_seconds over)");
@@ -215,7 +215,7 @@ export function describeCommand(): Command {
         return;
       }
       const out: Doc = { policy: policyDocument(p) };
-      if (status) out.status = convertMessage(status) as Doc;
+      if (status) out.status = convertMessage(messageType("PolicyStatus"), status) as Doc;
       process.stdout.write(format === "json" ? toJson(out) : await toYaml(out));
     }),
   );
@@ -326,7 +326,7 @@ export function statusCommand(): Command {
       const st = await client.getPolicyStatus(typeof name === "string" ? name : "");
       if (format === "table") process.stdout.write(statusText(st));
       else {
-        const doc = convertMessage(st);
+        const doc = convertMessage(messageType("GetPolicyStatusResponse"), st);
         process.stdout.write(format === "json" ? toJson(doc) : await toYaml(doc));
       }
     }),

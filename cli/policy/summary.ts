@@ -3,13 +3,13 @@ import type {
   PolicyOut,
   SelectorOut,
   RuleOut,
-  FaultOut,
   RequestMatchOut,
   StringMatchOut,
   HeaderMatchOut,
   QueryParamMatchOut,
   IdentityOut,
 } from "../../proto/types.ts";
+import { faultText } from "../../policy/model.ts";
 
 const any = (v: string | undefined): boolean => !v || v === "*";
 
@@ -61,34 +61,8 @@ export function matchText(m: RequestMatchOut | null | undefined): string {
   return parts.length ? parts.join(", ") : "every request";
 }
 
-/** Which kinds of fault a rule injects: "delay", "abort" or "delay+abort". */
-export function faultKinds(f: FaultOut | null | undefined): string[] {
-  const kinds: string[] = [];
-  if (f?.delay?.fixedDelayMs || f?.delayMs) kinds.push("delay");
-  if (f?.abort) kinds.push("abort");
-  return kinds;
-}
-
-/** "50% delay 500ms", "10% abort 503", "100% delay 100ms+abort 503 after 200ms for 300s". */
-export function faultText(f: FaultOut | null | undefined): string {
-  if (!f) return "none";
-  const parts: string[] = [];
-  const delayMs = f.delay?.fixedDelayMs || f.delayMs;
-  if (delayMs) parts.push(`delay ${delayMs}ms`);
-  if (f.abort) {
-    let a = `abort ${f.abort.httpStatus}`;
-    if (f.abort.grpcStatus) a += ` (grpc ${f.abort.grpcStatus})`;
-    parts.push(a);
-  }
-  let text = `${fmtPct(f.percentage)} ${parts.join("+") || "none"}`;
-  if (f.startDelayMs) text += ` after ${f.startDelayMs}ms`;
-  if (f.durationSeconds) text += ` for ${f.durationSeconds}s`;
-  return text;
-}
-
-export function fmtPct(p: number): string {
-  return `${Number(p.toFixed(4))}%`;
-}
+// Fault phrases come from the policy core's fault-kind table.
+export { faultText, fmtPct } from "../../policy/model.ts";
 
 /** Faults of every rule, joined: what the list table shows. */
 export function policyFaults(p: PolicyOut): string {

@@ -1,9 +1,8 @@
 // Local validation before anything is sent: the server's own parser
 // (server/policy), so the rules and messages are the server's. Every problem
 // is named "SOURCE[doc N]: field.path: reason".
-import { parsePolicyDocuments, parsePolicyInput } from "../../server/policy/index.ts";
+import { parsePolicyDocuments, parsePolicyInput, type FieldError } from "../../policy/index.ts";
 import type { PolicyOut } from "../../proto/types.ts";
-import type { FieldError } from "../../server/policy/types.ts";
 import { policyDocument } from "./document.ts";
 import type { Source } from "./input.ts";
 

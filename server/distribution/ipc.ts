@@ -4,7 +4,7 @@
 // own fields and come back with their class's prototype, so the API error
 // mapping (errors.ts) answers a worker's call exactly as in one process.
 import { ApiError } from "../errors.ts";
-import { PolicyValidationError } from "../policy/types.ts";
+import { PolicyValidationError } from "../../policy/index.ts";
 import { StoreError } from "../store/types.ts";
 
 /** What both a cluster Worker and a worker's `process` offer. */

@@ -2,7 +2,7 @@
 // one whole gRPC message frame (length prefix + ConfigSnapshot) per identity
 // group and version, written as is to every stream of the group.
 import type { ConfigSnapshot, PolicyOut, SnapshotPolicy } from "../../proto/loader.ts";
-import { pruneMessage } from "../grpc/messages.ts";
+import { messageType, setFields } from "../../policy/index.ts";
 import { methodDefinition } from "../grpc/methods.ts";
 
 let serialize: ((value: object) => Buffer) | undefined;
@@ -15,7 +15,7 @@ const snapshotSerialize = () =>
  * time gives a valid ConfigSnapshot: each policy version is encoded once.
  */
 export function encodeSnapshotPolicy(sp: SnapshotPolicy): Buffer {
-  const msg: ConfigSnapshot = { policies: [pruneMessage(sp) as SnapshotPolicy] };
+  const msg: ConfigSnapshot = { policies: [setFields(messageType("SnapshotPolicy"), sp) as SnapshotPolicy] };
   return snapshotSerialize()(msg);
 }
 

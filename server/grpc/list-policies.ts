@@ -5,7 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { ListPoliciesResponse } from "../../proto/gen/hfi/v1/ListPoliciesResponse.ts";
 import type { InvalidPolicy } from "../../proto/gen/hfi/v1/InvalidPolicy.ts";
 import { ApiError } from "../errors.ts";
-import { encodedSize } from "../policy/json.ts";
+import { encodedSize } from "../../policy/index.ts";
 import type { PolicyOps } from "../policy-ops.ts";
 import type { InvalidEntry } from "../store/types.ts";
 

@@ -4,7 +4,7 @@ import http from "node:http";
 import * as grpc from "@grpc/grpc-js";
 import YAML from "yaml";
 import type { Logger } from "pino";
-import { policyToJson } from "../policy/index.ts";
+import { policyToJson } from "../../policy/index.ts";
 import type { PolicyOut } from "../../proto/loader.ts";
 import { checkBearer } from "../auth.ts";
 import { ApiError, errorBody, toApiError } from "../errors.ts";

@@ -5,15 +5,11 @@
 import type { GetPolicyStatusResponseOut, PolicyStatusOut, ProxyRefOut, ProxyStatusOut } from "../../proto/loader.ts";
 import type { ProxyRecord, StatusSummary, StoredPolicy } from "../store/types.ts";
 import { identityKey, policyMatches, selectorMatches } from "../selector.ts";
+import { faultKindsOf } from "../../policy/index.ts";
 
+/** The fault kinds of every rule, sorted (status `fault_types`). */
 export function faultTypes(p: StoredPolicy): string[] {
-  const types = new Set<string>();
-  for (const r of p.policy.spec?.rules ?? []) {
-    const f = r.fault;
-    if (f?.abort && f.abort.httpStatus + f.abort.grpcStatus > 0) types.add("abort");
-    if ((f?.delay && f.delay.fixedDelayMs > 0) || (f?.delayMs ?? 0) > 0) types.add("delay");
-  }
-  return [...types].sort();
+  return [...new Set((p.policy.spec?.rules ?? []).flatMap((r) => faultKindsOf(r.fault)))].sort();
 }
 
 /** A record with lookup maps, grouped by identity (selector matching runs once per identity). */

@@ -1,8 +1,7 @@
 // Shared by both stores: turning a validated policy into the stored form
 // (metadata stamped) and a stored JSON value back into a StoredPolicy.
 import type { PolicyOut } from "../../proto/loader.ts";
-import { parsePolicyInput, policyToJson } from "../policy/index.ts";
-import { isPlainObject } from "../policy/schema.ts";
+import { isPlainObject, parsePolicyInput, policyToJson } from "../../policy/index.ts";
 import type { StoredPolicy } from "./types.ts";
 
 export interface Stamp {

@@ -5,7 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import YAML from "yaml";
-import { parsePolicyDocuments, parsePolicyInput } from "../../server/policy/index.ts";
+import { parsePolicyDocuments, parsePolicyInput } from "../../policy/index.ts";
 import type { Policy, PolicyOut } from "../../proto/types.ts";
 import { policyChanges, policyDocument } from "../../cli/policy/document.ts";
 import { renderTable, truncate } from "../../cli/policy/table.ts";

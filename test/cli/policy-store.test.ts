@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Etcd3 } from "etcd3";
-import { parsePolicyInput } from "../../server/policy/index.ts";
+import { parsePolicyInput } from "../../policy/index.ts";
 import { stampPolicy, storedValue } from "../../server/store/stamp.ts";
 import { TestEtcd } from "../support/etcd.ts";
 import { startTestServer, waitFor, type TestServer } from "../support/server.ts";

@@ -1,11 +1,11 @@
 // The filter's AssemblyScript Pike VM (HFI regex subset) against a table of
 // cases, and against the server's reference implementation
-// (server/policy/regex.ts compileHfiRegex) with generated patterns: both must
+// (policy/regex.ts compileHfiRegex) with generated patterns: both must
 // accept/reject the same patterns and agree on every match.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { compileHfiRegex, HfiRegexError } from "../../server/policy/regex.ts";
+import { compileHfiRegex, HfiRegexError } from "../../policy/index.ts";
 import { loadTestEntry, outputText, withBytes as withBytesIn, type TestEntryExports } from "./test-wasm.ts";
 
 interface TestExports extends TestEntryExports {

@@ -12,7 +12,7 @@ import {
   parsePolicyDocuments,
   parsePolicyInput,
   policyToJson,
-} from "../../server/policy/index.ts";
+} from "../../policy/index.ts";
 import type { PolicyOut } from "../../proto/loader.ts";
 
 const safeText = fc.stringMatching(/^[a-zA-Z0-9 /._-]{0,12}$/);

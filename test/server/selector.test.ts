@@ -5,7 +5,8 @@ import { hfiGrpc } from "../../proto/loader.ts";
 import type { IdentityOut, SelectorOut } from "../../proto/loader.ts";
 import { identityKey, normaliseIdentity, selectorMatches } from "../../server/selector.ts";
 import { encodeSnapshot, encodeSnapshotPolicy } from "../../server/distribution/snapshot.ts";
-import { grpcPolicyInput, pruneMessage } from "../../server/grpc/messages.ts";
+import { grpcPolicyInput } from "../../server/grpc/messages.ts";
+import { fieldFacts, messageType, setFields } from "../../policy/index.ts";
 import { methodDefinition } from "../../server/grpc/methods.ts";
 
 const id = (o: Partial<IdentityOut>) => normaliseIdentity(o);
@@ -55,11 +56,24 @@ test("identity key ignores pod and proxy id and label order", () => {
   assert.is.not(identityKey(a), identityKey(id({ service: "web", namespace: "q" })));
 });
 
-test("pruneMessage keeps the set oneof member, including present: false", () => {
-  const out = pruneMessage({ name: "h", present: false, kind: "present", exact: "" }) as Record<string, unknown>;
+test("setFields keeps the set oneof member, including present: false", () => {
+  const out = setFields(messageType("HeaderMatch"), { name: "h", present: false, kind: "present", exact: "" });
   assert.equal(out, { name: "h", present: false });
-  assert.equal(pruneMessage({ exact: "", prefix: "/a", regex: "" }), { prefix: "/a" });
-  assert.equal(pruneMessage({ a: 0, b: "", c: [], d: null, labels: { k: "" } }), { labels: { k: "" } });
+  assert.equal(setFields(messageType("StringMatch"), { exact: "", prefix: "/a", regex: "" }), { prefix: "/a" });
+  assert.equal(setFields(messageType("Selector"), { service: "", namespace: "", labels: { k: "" } }), { labels: { k: "" } });
+  // Keys the schema does not have are not fields.
+  assert.equal(setFields(messageType("Metadata"), { name: "x", bogus: 1 }), { name: "x" });
+});
+
+test("schema facts come from the descriptors: maps, lists, oneof members, declaration order", () => {
+  const hm = fieldFacts(messageType("HeaderMatch"));
+  assert.equal(hm.map((f) => f.name), ["name", "exact", "prefix", "regex", "present"]);
+  assert.equal(hm.filter((f) => f.oneof === "kind").map((f) => f.key), ["exact", "prefix", "regex", "present"]);
+  assert.ok(fieldFacts(messageType("Selector")).find((f) => f.name === "labels")!.map);
+  const spec = fieldFacts(messageType("PolicySpec"));
+  assert.equal(spec.map((f) => f.name), ["selector", "rules", "priority"]);
+  assert.ok(spec.find((f) => f.name === "rules")!.repeated);
+  assert.is(spec.find((f) => f.name === "rules")!.message, messageType("Rule"));
 });
 
 test("grpcPolicyInput drops output-only metadata", () => {

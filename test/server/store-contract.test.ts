@@ -10,7 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pino } from "pino";
-import { parsePolicyInput } from "../../server/policy/index.ts";
+import { parsePolicyInput } from "../../policy/index.ts";
 import { EmbeddedStore, EtcdStore, StoreError, createStore, type PolicyStore, type StoreEvent } from "../../server/store/index.ts";
 import type { PolicyOut } from "../../proto/loader.ts";
 import { TestEtcd } from "../support/etcd.ts";

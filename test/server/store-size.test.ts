@@ -14,7 +14,7 @@ import * as grpc from "@grpc/grpc-js";
 import { Etcd3 } from "etcd3";
 import { pino } from "pino";
 import { createPolicyClient, HfiClientError, type Policy } from "../../cli/client/index.ts";
-import { parsePolicyInput } from "../../server/policy/index.ts";
+import { parsePolicyInput } from "../../policy/index.ts";
 import { EtcdStore, EmbeddedStore, type StoreEvent } from "../../server/store/index.ts";
 import { stampPolicy, storedValue } from "../../server/store/stamp.ts";
 import { TestEtcd } from "../support/etcd.ts";

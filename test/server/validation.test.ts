@@ -12,7 +12,7 @@ import {
   parsePolicyInput,
   policyExpiry,
   policyToJson,
-} from "../../server/policy/index.ts";
+} from "../../policy/index.ts";
 import type { PolicyOut } from "../../proto/loader.ts";
 
 const SHAPES = `metadata: {name: frontend-delay}

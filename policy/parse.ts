@@ -2,7 +2,7 @@
 // normalised PolicyOut, and a text file (YAML or JSON, possibly several
 // documents) → one result per policy document.
 import { LineCounter, parseAllDocuments, type Document } from "yaml";
-import type { PolicyOut } from "../../proto/loader.ts";
+import type { PolicyOut } from "../proto/loader.ts";
 import { encodedSize } from "./json.ts";
 import { findJsonSyntaxError, lineCol, nestingProblem } from "./json-error.ts";
 import { LIMITS } from "./limits.ts";

@@ -1,6 +1,6 @@
 // The policy module's public contract, shared by the server, the CLI (local
 // validation with the same messages) and the REST routes.
-import type { PolicyOut } from "../../proto/loader.ts";
+import type { PolicyOut } from "../proto/loader.ts";
 
 /** One problem with an input policy: a field path and the reason. */
 export interface FieldError {

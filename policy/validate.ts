@@ -1,7 +1,6 @@
 // Semantic validation and normalisation of a structurally decoded policy.
 // Every message here is documented in README.md, "Policy reference"; tests pin them exactly.
 import type {
-  AbortFaultOut,
   FaultOut,
   HeaderMatchOut,
   PolicyOut,
@@ -9,18 +8,17 @@ import type {
   RequestMatchOut,
   RuleOut,
   StringMatchOut,
-} from "../../proto/loader.ts";
+} from "../proto/loader.ts";
+import { FAULT_KINDS, faultKindChoices, HEADER_NAME, HEADER_NAME_REASON } from "./fault-kinds.ts";
 import { LIMITS } from "./limits.ts";
 import { hfiRegexError } from "./regex.ts";
-import type { Decoder } from "./schema.ts";
+import { OUTPUT_ONLY_METADATA } from "./fields.ts";
+import { lowerCamel, type Decoder } from "./schema.ts";
 
 const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SERVICE_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-/** RFC 9110 token characters (header field names). */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const FORBIDDEN_ABORT_HEADERS = new Set(["content-length", "transfer-encoding"]);
 
 const utf8Length = (s: string) => Buffer.byteLength(s, "utf8");
 
@@ -75,10 +73,7 @@ export class Validator {
       if (reason && !this.d.hasError("metadata.name")) this.err("metadata.name", reason);
       this.labels(p.metadata.labels, "metadata.labels");
       // Output-only fields are accepted (round trip of `get -o yaml`) and ignored.
-      p.metadata.version = 0;
-      p.metadata.createdAtUnixMs = 0;
-      p.metadata.updatedAtUnixMs = 0;
-      p.metadata.expiresAtUnixMs = 0;
+      for (const k of OUTPUT_ONLY_METADATA) p.metadata[k] = 0;
     }
     if (!p.spec) {
       this.err("spec", "is required");
@@ -148,7 +143,7 @@ export class Validator {
     const p = `${at}.name`;
     if (m.name === "") this.err(p, "is required");
     else if (header) {
-      if (!TOKEN.test(m.name)) this.err(p, "must be a valid HTTP header name (RFC 9110 token, no ':' pseudo-headers)");
+      if (!HEADER_NAME.test(m.name)) this.err(p, HEADER_NAME_REASON);
       // Header names are compared case-insensitively: store them lowercase.
       m.name = m.name.toLowerCase();
     } else if (utf8Length(m.name) > 256) this.err(p, "must be at most 256 bytes");
@@ -167,53 +162,20 @@ export class Validator {
       }
     }
 
-    // delay_ms is shorthand for delay.fixed_delay_ms; normalise it away (errors name the field written).
-    let delayPath = `${at}.delay.fixed_delay_ms`;
-    if (f.delayMs !== 0) {
-      if (f.delay && f.delay.fixedDelayMs !== 0 && f.delay.fixedDelayMs !== f.delayMs)
-        this.err(`${at}.delay_ms`, "conflicts with delay.fixed_delay_ms (set only one)");
-      else {
-        f.delay = { fixedDelayMs: f.delayMs };
-        delayPath = `${at}.delay_ms`;
-      }
-      f.delayMs = 0;
-    }
-    if (f.delay && !this.d.hasError(delayPath)) {
-      if (f.delay.fixedDelayMs === 0) this.err(delayPath, "must be greater than 0");
-      else if (f.delay.fixedDelayMs > LIMITS.maxDelayMs) this.err(delayPath, `must be at most ${LIMITS.maxDelayMs} (2 minutes)`);
-    }
     if (f.startDelayMs > LIMITS.maxStartDelayMs)
       this.err(`${at}.start_delay_ms`, `must be at most ${LIMITS.maxStartDelayMs} (2 minutes)`);
     if (f.durationSeconds > LIMITS.maxDurationSeconds)
       this.err(`${at}.duration_seconds`, `must be at most ${LIMITS.maxDurationSeconds} (30 days)`);
-    if (f.abort) this.abort(f.abort, `${at}.abort`);
-    if (!f.delay && !f.abort && !this.d.hasError(`${at}.delay_ms`) && !this.d.hasError(`${at}.delay`))
-      this.err(at, "must set delay (or delay_ms) or abort");
-  }
-
-  private abort(a: AbortFaultOut, at: string): void {
-    const hs = `${at}.http_status`;
-    if (!this.d.hasError(hs) && (a.httpStatus < LIMITS.httpStatusMin || a.httpStatus > LIMITS.httpStatusMax))
-      this.err(hs, `must be between ${LIMITS.httpStatusMin} and ${LIMITS.httpStatusMax}`);
-    const gs = `${at}.grpc_status`;
-    if (!this.d.hasError(gs) && a.grpcStatus > LIMITS.grpcStatusMax)
-      this.err(gs, `must be between 0 and ${LIMITS.grpcStatusMax}`);
-    const bodyBytes = utf8Length(a.body);
-    if (bodyBytes > LIMITS.maxAbortBodyBytes)
-      this.err(`${at}.body`, `must be at most ${LIMITS.maxAbortBodyBytes} bytes (got ${bodyBytes})`);
-    if (a.headers.length > LIMITS.maxAbortHeaders)
-      this.err(`${at}.headers`, `must have at most ${LIMITS.maxAbortHeaders} entries (got ${a.headers.length})`);
-    a.headers.forEach((h, i) => {
-      const p = `${at}.headers[${i}]`;
-      if (h.name === "") this.err(`${p}.name`, "is required");
-      else if (!TOKEN.test(h.name))
-        this.err(`${p}.name`, "must be a valid HTTP header name (RFC 9110 token, no ':' pseudo-headers)");
-      else if (FORBIDDEN_ABORT_HEADERS.has(h.name.toLowerCase()))
-        this.err(`${p}.name`, "is set by the proxy and cannot be overridden");
-      h.name = h.name.toLowerCase();
-      if (/[\r\n\0]/.test(h.value)) this.err(`${p}.value`, "must not contain CR, LF or NUL");
-      else if (utf8Length(h.value) > LIMITS.headerValueMaxBytes)
-        this.err(`${p}.value`, `must be at most ${LIMITS.headerValueMaxBytes} bytes`);
-    });
+    const check = { err: (p: string, r: string) => this.err(p, r), hasError: (p: string) => this.d.hasError(p) };
+    for (const k of FAULT_KINDS) k.validate(f, at, check);
+    // A kind given but malformed has its own error already.
+    const fields = f as unknown as Record<string, unknown>;
+    const given = FAULT_KINDS.some((k) =>
+      k.fields.some((name) => {
+        const v = fields[lowerCamel(name)];
+        return (v !== null && v !== undefined && v !== 0) || this.d.hasError(`${at}.${name}`);
+      }),
+    );
+    if (!given) this.err(at, `must set ${faultKindChoices()}`);
   }
 }

@@ -4,8 +4,8 @@
 // Produces the proto-loader output shape (camelCase, defaults filled, oneof
 // `kind` set) and collects every structural error (unknown field, wrong
 // type, out-of-range integer) with a snake_case path.
-import protobuf from "protobufjs";
-import { schemaRoot } from "../../proto/loader.ts";
+import protobuf from "protobufjs/light.js";
+import { schemaRoot } from "../proto/loader.ts";
 import type { FieldError } from "./types.ts";
 
 /** hfi.v1 types with the original snake_case field names. */

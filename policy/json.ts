@@ -3,8 +3,8 @@
 // written as JSON numbers (all HFI values are far below 2^53; proto3 JSON
 // parsers accept numbers for int64), and set oneof members are always kept
 // (e.g. `present: false`).
-import protobuf from "protobufjs";
-import type { PolicyOut } from "../../proto/loader.ts";
+import protobuf from "protobufjs/light.js";
+import type { PolicyOut } from "../proto/loader.ts";
 import { LIMITS } from "./limits.ts";
 import { lowerCamel, schemaType } from "./schema.ts";
 

@@ -1,0 +1,135 @@
+// Every kind of fault a rule can inject, in one table: how validation
+// normalises and checks it, how status and the CLI name and summarise it.
+// A new kind is a field of `Fault` in policy.proto plus one entry here (and
+// the filter's rule and injection code); see docs/development.md.
+import type { AbortFaultOut, FaultOut } from "../proto/types.ts";
+import { LIMITS } from "./limits.ts";
+
+/** What a kind's validation reports to. Paths are snake_case, as in the docs. */
+export interface FaultCheck {
+  err(path: string, reason: string): void;
+  hasError(path: string): boolean;
+}
+
+export interface FaultKind {
+  /** The name in status (`fault_types`), tables and describe. */
+  readonly name: string;
+  /** Fault fields (snake_case) that set this kind: the first is the kind's own, others are shorthands. */
+  readonly fields: readonly string[];
+  /** How "must set ..." names it. */
+  readonly label: string;
+  /** The rule injects this kind (a validated, normalised fault). */
+  present(f: FaultOut): boolean;
+  /** A short phrase for tables and describe: "delay 500ms". */
+  summary(f: FaultOut): string;
+  /** Extra describe lines (without indentation). */
+  details(f: FaultOut): string[];
+  /** Normalises shorthands into the kind's own field and checks it; `at` is the fault's path. */
+  validate(f: FaultOut, at: string, c: FaultCheck): void;
+}
+
+/** RFC 9110 token characters (header field names). */
+export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+export const HEADER_NAME_REASON = "must be a valid HTTP header name (RFC 9110 token, no ':' pseudo-headers)";
+const FORBIDDEN_ABORT_HEADERS = new Set(["content-length", "transfer-encoding"]);
+const utf8Length = (s: string) => Buffer.byteLength(s, "utf8");
+
+const delay: FaultKind = {
+  name: "delay",
+  fields: ["delay", "delay_ms"],
+  label: "delay (or delay_ms)",
+  present: (f) => (f.delay?.fixedDelayMs ?? 0) > 0 || f.delayMs > 0,
+  summary: (f) => `delay ${f.delay?.fixedDelayMs || f.delayMs}ms`,
+  details: () => [],
+  validate(f, at, c) {
+    // delay_ms is shorthand for delay.fixed_delay_ms; normalise it away (errors name the field written).
+    let path = `${at}.delay.fixed_delay_ms`;
+    if (f.delayMs !== 0) {
+      if (f.delay && f.delay.fixedDelayMs !== 0 && f.delay.fixedDelayMs !== f.delayMs)
+        c.err(`${at}.delay_ms`, "conflicts with delay.fixed_delay_ms (set only one)");
+      else {
+        f.delay = { fixedDelayMs: f.delayMs };
+        path = `${at}.delay_ms`;
+      }
+      f.delayMs = 0;
+    }
+    if (f.delay && !c.hasError(path)) {
+      if (f.delay.fixedDelayMs === 0) c.err(path, "must be greater than 0");
+      else if (f.delay.fixedDelayMs > LIMITS.maxDelayMs) c.err(path, `must be at most ${LIMITS.maxDelayMs} (2 minutes)`);
+    }
+  },
+};
+
+function abortSummary(a: AbortFaultOut): string {
+  return a.grpcStatus ? `abort ${a.httpStatus} (grpc ${a.grpcStatus})` : `abort ${a.httpStatus}`;
+}
+
+const abort: FaultKind = {
+  name: "abort",
+  fields: ["abort"],
+  label: "abort",
+  present: (f) => !!f.abort,
+  summary: (f) => abortSummary(f.abort!),
+  details: (f) => [
+    ...(f.abort?.body ? [`abort body: ${JSON.stringify(f.abort.body)}`] : []),
+    ...(f.abort?.headers ?? []).map((h) => `abort header: ${h.name}: ${h.value}`),
+  ],
+  validate(f, at, c) {
+    const a = f.abort;
+    if (!a) return;
+    at = `${at}.abort`;
+    const hs = `${at}.http_status`;
+    if (!c.hasError(hs) && (a.httpStatus < LIMITS.httpStatusMin || a.httpStatus > LIMITS.httpStatusMax))
+      c.err(hs, `must be between ${LIMITS.httpStatusMin} and ${LIMITS.httpStatusMax}`);
+    const gs = `${at}.grpc_status`;
+    if (!c.hasError(gs) && a.grpcStatus > LIMITS.grpcStatusMax) c.err(gs, `must be between 0 and ${LIMITS.grpcStatusMax}`);
+    const bodyBytes = utf8Length(a.body);
+    if (bodyBytes > LIMITS.maxAbortBodyBytes)
+      c.err(`${at}.body`, `must be at most ${LIMITS.maxAbortBodyBytes} bytes (got ${bodyBytes})`);
+    if (a.headers.length > LIMITS.maxAbortHeaders)
+      c.err(`${at}.headers`, `must have at most ${LIMITS.maxAbortHeaders} entries (got ${a.headers.length})`);
+    a.headers.forEach((h, i) => {
+      const p = `${at}.headers[${i}]`;
+      if (h.name === "") c.err(`${p}.name`, "is required");
+      else if (!HEADER_NAME.test(h.name)) c.err(`${p}.name`, HEADER_NAME_REASON);
+      else if (FORBIDDEN_ABORT_HEADERS.has(h.name.toLowerCase())) c.err(`${p}.name`, "is set by the proxy and cannot be overridden");
+      h.name = h.name.toLowerCase();
+      if (/[\r\n\0]/.test(h.value)) c.err(`${p}.value`, "must not contain CR, LF or NUL");
+      else if (utf8Length(h.value) > LIMITS.headerValueMaxBytes)
+        c.err(`${p}.value`, `must be at most ${LIMITS.headerValueMaxBytes} bytes`);
+    });
+  },
+};
+
+/** In the order summaries list them. */
+export const FAULT_KINDS: readonly FaultKind[] = [delay, abort];
+
+/** The kinds a fault injects, in table order: ["delay", "abort"]. */
+export function faultKindsOf(f: FaultOut | null | undefined): string[] {
+  return f ? FAULT_KINDS.filter((k) => k.present(f)).map((k) => k.name) : [];
+}
+
+/** "delay (or delay_ms) or abort": what a fault must set at least one of. */
+export function faultKindChoices(): string {
+  const labels = FAULT_KINDS.map((k) => k.label);
+  return labels.length > 1 ? `${labels.slice(0, -1).join(", ")} or ${labels.at(-1)}` : labels[0]!;
+}
+
+export function fmtPct(p: number): string {
+  return `${Number(p.toFixed(4))}%`;
+}
+
+/** "50% delay 500ms", "10% abort 503", "100% delay 100ms+abort 503 after 200ms for 300s". */
+export function faultText(f: FaultOut | null | undefined): string {
+  if (!f) return "none";
+  const parts = FAULT_KINDS.filter((k) => k.present(f)).map((k) => k.summary(f));
+  let text = `${fmtPct(f.percentage)} ${parts.join("+") || "none"}`;
+  if (f.startDelayMs) text += ` after ${f.startDelayMs}ms`;
+  if (f.durationSeconds) text += ` for ${f.durationSeconds}s`;
+  return text;
+}
+
+/** Describe lines of every kind a fault injects. */
+export function faultDetails(f: FaultOut | null | undefined): string[] {
+  return f ? FAULT_KINDS.filter((k) => k.present(f)).flatMap((k) => k.details(f)) : [];
+}
