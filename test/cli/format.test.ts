@@ -159,8 +159,10 @@ test("phrases: selector, target, match, fault, durations, proxy labels", () => {
   assert.is(targetText({ service: "", namespace: "staging", labels: {} }), "*.staging");
   assert.is(targetText({ service: "web", namespace: "", labels: { a: "1" } }), "web.* {a=1}");
   assert.is(matchText(null), "every request");
-  const f = { percentage: 12.5, delay: { fixedDelayMs: 300 }, abort: { httpStatus: 503, body: "", headers: [], grpcStatus: 14 }, startDelayMs: 100, durationSeconds: 60, delayMs: 0 };
+  const f = { percentage: 12.5, delay: { fixedDelayMs: 300 }, abort: { httpStatus: 503, body: "", headers: [], grpcStatus: 14 }, startDelayMs: 100, durationSeconds: 60, delayMs: 0, response: null, responseRateLimit: null };
   assert.is(faultText(f), "12.5% delay 300ms+abort 503 (grpc 14) after 100ms for 60s");
+  const rf = { ...f, abort: null, delay: null, startDelayMs: 0, durationSeconds: 0, response: { status: 503, headers: { set: { "x-injected": "1" }, add: {}, remove: [] }, body: "injected", upstreamStatus: { codes: [200], min: 500, max: 599 } } };
+  assert.is(faultText(rf), "12.5% response status 503+headers+body on 200,500-599");
   assert.is(fmtDuration(59_400), "59s");
   assert.is(fmtDuration(61_000), "1m1s");
   assert.is(fmtDuration(3_600_000 * 26), "1d2h");
