@@ -169,7 +169,7 @@ test("output-only metadata is accepted and ignored (get -o yaml | apply -f - rou
 });
 
 const BAD: [string, unknown, string[]][] = [
-  ["no fault action", withFault({ percentage: 50 }), ["spec.rules[0].fault: must set delay (or delay_ms) or abort"]],
+  ["no fault action", withFault({ percentage: 50 }), ["spec.rules[0].fault: must set delay (or delay_ms), abort or response"]],
   ["negative delay", withFault({ percentage: 50, delay_ms: -5 }), ["spec.rules[0].fault.delay_ms: must be a non-negative integer"]],
   ["delay over the cap", withFault({ percentage: 50, delay: { fixed_delay_ms: 120001 } }), ["spec.rules[0].fault.delay.fixed_delay_ms: must be at most 120000 (2 minutes)"]],
   ["delay_ms over the cap", withFault({ percentage: 50, delay_ms: 3_600_000 }), ["spec.rules[0].fault.delay_ms: must be at most 120000 (2 minutes)"]],
