@@ -26,6 +26,27 @@ export function policyMatches(policy: PolicyOut, id: IdentityOut): boolean {
   return selectorMatches(policy.spec?.selector, id);
 }
 
+export type Direction = "inbound" | "outbound";
+
+/** A policy's direction (spec.direction; empty = inbound). */
+export function policyDirection(policy: PolicyOut): Direction {
+  return policy.spec?.direction === "outbound" ? "outbound" : "inbound";
+}
+
+/** The direction a filter instance runs in (older filters report none: inbound). */
+export function identityDirection(id: Pick<IdentityOut, "direction"> | undefined): Direction {
+  return id?.direction === "outbound" ? "outbound" : "inbound";
+}
+
+/**
+ * The policy applies at this filter instance: its selector matches and the
+ * instance runs in the policy's direction (the snapshot carries both
+ * directions; each filter applies its own).
+ */
+export function policyAppliesAt(policy: PolicyOut, id: IdentityOut): boolean {
+  return policyDirection(policy) === identityDirection(id) && policyMatches(policy, id);
+}
+
 /**
  * The part of an identity selection depends on (service, namespace, labels):
  * streams with the same key get the same snapshot, so matching runs once per

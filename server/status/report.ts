@@ -4,7 +4,7 @@
 // from their published summaries and list only their laggards.
 import type { GetPolicyStatusResponseOut, PolicyStatusOut, ProxyRefOut, ProxyStatusOut } from "../../proto/loader.ts";
 import type { ProxyRecord, StatusSummary, StoredPolicy } from "../store/types.ts";
-import { identityKey, policyMatches, selectorMatches } from "../selector.ts";
+import { identityDirection, identityKey, policyAppliesAt, policyDirection, selectorMatches } from "../selector.ts";
 import { faultKindsOf } from "../../policy/index.ts";
 
 /** The fault kinds of every rule, sorted (status `fault_types`). */
@@ -26,7 +26,7 @@ function ref(r: ProxyRecord, error = ""): ProxyRefOut {
 function byIdentity(records: ProxyRecord[]): Map<string, Indexed[]> {
   const groups = new Map<string, Indexed[]>();
   for (const record of records) {
-    const key = identityKey(record.identity);
+    const key = `${identityDirection(record.identity)} ${identityKey(record.identity)}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));
     g.push({ record, acked: new Map(record.acked), nacked: new Map(record.nacked) });
@@ -54,7 +54,7 @@ export function policyStatus(p: StoredPolicy, inputs: StatusInputs): PolicyStatu
   let nackedCount = 0;
   let lastAck = 0;
   for (const members of inputs.local.values()) {
-    if (!policyMatches(p.policy, members[0]!.record.identity)) continue;
+    if (!policyAppliesAt(p.policy, members[0]!.record.identity)) continue;
     for (const m of members) {
       targeted++;
       if (m.acked.get(name) === p.version) {
@@ -68,9 +68,10 @@ export function policyStatus(p: StoredPolicy, inputs: StatusInputs): PolicyStatu
     }
   }
   const sel = p.policy.spec?.selector;
+  const direction = policyDirection(p.policy);
   for (const summary of inputs.remote) {
     for (const g of summary.groups) {
-      if (!selectorMatches(sel, { ...g.identity, pod: "", proxyId: "" })) continue;
+      if (identityDirection(g.identity) !== direction || !selectorMatches(sel, { ...g.identity, pod: "", proxyId: "" })) continue;
       targeted += g.streams;
       for (const [n, v, count, at] of g.acked) {
         if (n === name && v === p.version) {
@@ -82,7 +83,7 @@ export function policyStatus(p: StoredPolicy, inputs: StatusInputs): PolicyStatu
     }
   }
   for (const members of inputs.remoteLaggards.values()) {
-    if (!policyMatches(p.policy, members[0]!.record.identity)) continue;
+    if (!policyAppliesAt(p.policy, members[0]!.record.identity)) continue;
     for (const m of members) {
       if (m.acked.get(name) === p.version) continue;
       if (m.nacked.get(name) === p.version) nacked.push(ref(m.record, m.record.nackError));
@@ -93,6 +94,7 @@ export function policyStatus(p: StoredPolicy, inputs: StatusInputs): PolicyStatu
   return {
     name,
     version: p.version,
+    direction,
     target: { service: sel?.service ?? "", namespace: sel?.namespace ?? "", labels: { ...(sel?.labels ?? {}) } },
     ruleCount: p.policy.spec?.rules.length ?? 0,
     faultTypes: faultTypes(p),

@@ -84,15 +84,15 @@ test.before(async () => {
   await applyAndWait(
     pc,
     outboundPolicy("fe-to-catalog", [{ match: { destination: { service: "productcatalog", namespace: "demo" } }, fault: { percentage: 100, abort: { httpStatus: 503 } } }]),
-    4,
+    2,
   );
-  await applyAndWait(pc, outboundPolicy("fe-to-api", [{ match: { destination: { host: "api.example.com" } }, fault: { percentage: 100, abort: { httpStatus: 418 } } }]), 4);
-  await applyAndWait(pc, outboundPolicy("fe-to-cart-9999", [{ match: { destination: { service: "cart", port: 9999 } }, fault: { percentage: 100, abort: { httpStatus: 500 } } }]), 4);
-  await applyAndWait(pc, outboundPolicy("fe-out-all", [{ match: { path: { prefix: "/all-out" } }, fault: { percentage: 100, abort: { httpStatus: 429 } } }]), 4);
+  await applyAndWait(pc, outboundPolicy("fe-to-api", [{ match: { destination: { host: "api.example.com" } }, fault: { percentage: 100, abort: { httpStatus: 418 } } }]), 2);
+  await applyAndWait(pc, outboundPolicy("fe-to-cart-9999", [{ match: { destination: { service: "cart", port: 9999 } }, fault: { percentage: 100, abort: { httpStatus: 500 } } }]), 2);
+  await applyAndWait(pc, outboundPolicy("fe-out-all", [{ match: { path: { prefix: "/all-out" } }, fault: { percentage: 100, abort: { httpStatus: 429 } } }]), 2);
   await applyAndWait(
     pc,
     { metadata: { name: "fe-in" }, spec: { selector: { service: "frontend", namespace: "demo" }, rules: [{ match: { path: { prefix: "/in-only" } }, fault: { percentage: 100, abort: { httpStatus: 451 } } }] } },
-    4,
+    2, // each policy targets the 2 filter instances of its direction
   );
 });
 
@@ -140,6 +140,14 @@ test("status tells the directions apart: proxies report theirs, policies carry t
   const st = await pc.status();
   const dirs = st.proxies.map((p) => p.identity?.direction).sort();
   assert.equal(dirs, ["inbound", "inbound", "outbound", "outbound"]);
+  const out1 = (await pc.status("fe-to-catalog")).policies[0]!;
+  assert.is(out1.direction, "outbound");
+  assert.is(out1.targetedProxies, 2, "only the outbound filter instances (main thread + worker)");
+  assert.ok(out1.acked.every((r) => r.identity?.direction === "outbound"));
+  const in1 = (await pc.status("fe-in")).policies[0]!;
+  assert.is(in1.direction, "inbound");
+  assert.is(in1.targetedProxies, 2);
+  assert.ok(in1.acked.every((r) => r.identity?.direction === "inbound"));
   const list = await pc.list();
   const byName = Object.fromEntries(list.policies.map((p) => [p.metadata!.name, p.spec!.direction]));
   assert.is(byName["fe-to-catalog"], "outbound");

@@ -40,6 +40,11 @@ export interface PolicyStatus {
    * Wall clock (ms) at which a replica received the latest ACK of this version; 0 if none.
    */
   'lastAckUnixMs'?: (number | string | Long);
+  /**
+   * "inbound" or "outbound" (PolicySpec.direction); only proxies of that
+   * direction are targeted.
+   */
+  'direction'?: (string);
 }
 
 export interface PolicyStatus__Output {
@@ -78,4 +83,9 @@ export interface PolicyStatus__Output {
    * Wall clock (ms) at which a replica received the latest ACK of this version; 0 if none.
    */
   'lastAckUnixMs': (number);
+  /**
+   * "inbound" or "outbound" (PolicySpec.direction); only proxies of that
+   * direction are targeted.
+   */
+  'direction': (string);
 }
