@@ -17,6 +17,7 @@ import {
   policyFaults,
   selectorText,
   targetText,
+  directionText,
 } from "./summary.ts";
 import { renderTable, type Column } from "./table.ts";
 import { faultDetails, messageType } from "../../policy/model.ts";
@@ -31,6 +32,7 @@ const tableOpts = () => ({ width: outputWidth(), color: colorEnabled() });
 export const POLICY_COLUMNS: Column[] = [
   { header: "NAME", min: 12, shrinkFirst: 2 },
   { header: "TARGET", min: 8 },
+  { header: "DIR", min: 3 },
   { header: "RULES", right: true },
   { header: "FAULTS", min: 12, shrinkFirst: 0 },
   { header: "EXPIRES", min: 7 },
@@ -41,6 +43,7 @@ function policyRow(p: PolicyOut): string[] {
   return [
     p.metadata?.name ?? "",
     targetText(p.spec?.selector),
+    directionText(p.spec?.direction),
     String(p.spec?.rules?.length ?? 0),
     policyFaults(p),
     expiresText(p.metadata?.expiresAtUnixMs ?? 0),
@@ -177,6 +180,7 @@ export function describeText(p: PolicyOut, status: PolicyStatusOut | undefined, 
     ),
     field("Priority", String(p.spec?.priority ?? 0)),
     field("Selector", selectorText(p.spec?.selector)),
+    field("Direction", p.spec?.direction === "outbound" ? "outbound (calls the workload makes)" : "inbound (requests the workload receives)"),
     `${paint("bold", "Rules:")}`,
   ];
   (p.spec?.rules ?? []).forEach((r, i) => {
@@ -227,6 +231,7 @@ const STATUS_COLUMNS: Column[] = [
   { header: "POLICY", min: 12, shrinkFirst: 2 },
   { header: "VER", right: true },
   { header: "TARGET", min: 8 },
+  { header: "DIR", min: 3 },
   { header: "FAULTS", min: 11, shrinkFirst: 0 },
   { header: "ACKED", right: true, color: (t) => (/^(\d+)\/\1$/.test(t) && t !== "0/0" ? "green" : undefined) },
   { header: "NACKED", right: true, color: (t) => (t !== "0" ? "red" : undefined) },
@@ -237,6 +242,7 @@ const STATUS_COLUMNS: Column[] = [
 const PROXY_COLUMNS: Column[] = [
   { header: "PROXY", min: 12, shrinkFirst: 2 },
   { header: "WORKLOAD", min: 8 },
+  { header: "DIR", min: 3 },
   { header: "STATE", color: (t) => (t === "ACK" ? "green" : t === "NACK" ? "red" : "yellow") },
   { header: "VERSION", min: 8, shrinkFirst: 0 },
   { header: "POLICIES", min: 8, shrinkFirst: 0 },
@@ -261,6 +267,7 @@ export function statusText(st: GetPolicyStatusResponseOut): string {
           s.name,
           String(s.version),
           targetText(s.target),
+          directionText(s.direction),
           s.faultTypes.join("+") || "-",
           `${statusCounts(s).acked}/${s.targetedProxies}`,
           String(statusCounts(s).nacked),
@@ -280,6 +287,7 @@ export function statusText(st: GetPolicyStatusResponseOut): string {
         st.proxies.map((p) => [
           proxyLabel(p.identity),
           workloadText(p.identity),
+          directionText(p.identity?.direction),
           proxyState(p),
           (proxyState(p) === "NACK" ? p.nackedVersion : p.ackedVersion || p.sentVersion) || "-",
           p.policies.length ? `${p.policies.length}: ${p.policies.join(",")}` : "0",

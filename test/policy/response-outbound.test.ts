@@ -8,6 +8,8 @@ import { parsePolicyDocuments, parsePolicyInput, faultText, faultDetails } from 
 import { encodeSnapshotPolicy, snapshotPolicyOf } from "../../server/distribution/snapshot.ts";
 import { methodDefinition } from "../../server/grpc/methods.ts";
 import type { PolicyOut } from "../../proto/loader.ts";
+import { describeText, renderPolicies } from "../../cli/policy/read.ts";
+import YAML from "yaml";
 
 const ISSUE_SHAPES = `metadata: {name: fe-to-catalog}
 spec:
@@ -154,6 +156,27 @@ test("the snapshot entry carries the direction, and an empty replacement body su
   assert.is(back.policies[0]!.rules[0]!.fault.response.body, "", "body: \"\" replaces the body with nothing");
   const inbound = snapshotPolicyOf(ok(withFault({ percentage: 1, delay_ms: 1 })));
   assert.is(inbound.direction, "inbound");
+});
+
+test("list, describe and -o yaml show the direction, the destination and the response rewrite", async () => {
+  const docs = parsePolicyDocuments(ISSUE_SHAPES).map((d) => (d as unknown as { policy: PolicyOut }).policy);
+  const table = await renderPolicies(docs, "table", false);
+  assert.match(table, /^NAME\s+TARGET\s+DIR\s+RULES/m);
+  assert.match(table, /^fe-to-catalog\s+frontend\.demo\s+out\s+1\s+30% delay 500ms/m);
+  assert.match(table, /^fe-response\s+frontend\.demo\s+in\s+1\s+100% response status 50/m);
+  const out = describeText(docs[0]!, undefined, false);
+  assert.match(out, /^Direction:\s+outbound \(calls the workload makes\)$/m);
+  assert.match(out, /match: destination service productcatalog\.demo$/m);
+  const resp = describeText(docs[1]!, undefined, false);
+  assert.match(resp, /^Direction:\s+inbound/m);
+  assert.match(resp, /^ {6}response header set: x-injected: 1$/m);
+  assert.match(resp, /^ {6}response body: "injected"$/m);
+  // -o yaml is snake_case and applies back to the same policies.
+  const y = await renderPolicies(docs, "yaml", false);
+  assert.match(y, /direction: outbound/);
+  assert.match(y, /response:\n\s+status: 503\n\s+headers:\n\s+set:\n\s+x-injected: "1"\n\s+body: injected/);
+  const back = YAML.parseAllDocuments(y).map((d) => ok(d.toJSON()));
+  assert.equal(back.map((p) => p.spec), docs.map((p) => p.spec));
 });
 
 test.run();
