@@ -372,6 +372,12 @@ function checkWasmPlugins(objs: K8sObject[], add: Add): void {
     if (spec.failStrategy !== "FAIL_OPEN") add(p, "spec.failStrategy: must be FAIL_OPEN (a broken filter must never break traffic)");
     if (!/^oci:\/\/[^/]+\/.+[:@].+/.test(spec.url ?? "")) add(p, `spec.url: must be oci://REGISTRY/IMAGE:TAG (got ${spec.url})`);
     if (spec.phase !== "AUTHN") add(p, "spec.phase: must be AUTHN");
+    // The filter learns its direction from the plugin configuration only: it must agree with the match mode.
+    const modes: string[] = (spec.match ?? []).map((m: any) => m.mode ?? "CLIENT_AND_SERVER");
+    const direction = spec.pluginConfig?.direction ?? "inbound";
+    if (direction !== "inbound" && direction !== "outbound") add(p, `spec.pluginConfig.direction: must be inbound or outbound (got ${direction})`);
+    else if (modes.length !== 1 || modes[0] !== (direction === "outbound" ? "CLIENT" : "SERVER"))
+      add(p, `spec.match: mode must be ${direction === "outbound" ? "CLIENT" : "SERVER"} for pluginConfig.direction ${direction} (got ${modes.join(", ") || "none"})`);
     const cluster: string = spec.pluginConfig?.control_plane_cluster ?? "";
     const m = /^outbound\|(\d+)\|\|([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local$/.exec(cluster);
     if (!m) {
