@@ -34,30 +34,69 @@ export const HEADER_NAME_REASON = "must be a valid HTTP header name (RFC 9110 to
 const FORBIDDEN_ABORT_HEADERS = new Set(["content-length", "transfer-encoding"]);
 const utf8Length = (s: string) => Buffer.byteLength(s, "utf8");
 
+/** "delay 500ms", "delay 100-200ms", "delay lognormal p50 50ms p99 400ms". */
+function delaySummary(f: FaultOut): string {
+  const d = f.delay;
+  if (d?.uniform) return `delay ${d.uniform.minMs}-${d.uniform.maxMs}ms`;
+  if (d?.lognormal) return `delay lognormal p50 ${d.lognormal.p50Ms}ms p99 ${d.lognormal.p99Ms}ms`;
+  return `delay ${d?.fixedDelayMs || f.delayMs}ms`;
+}
+
+const DELAY_FORMS = ["fixed_delay_ms", "uniform", "lognormal"] as const;
+
+function validateDelay(f: FaultOut, at: string, c: FaultCheck): void {
+  // delay_ms is shorthand for delay.fixed_delay_ms; normalise it away (errors name the field written).
+  let path = `${at}.delay.fixed_delay_ms`;
+  if (f.delayMs !== 0) {
+    const other = f.delay?.uniform ? "uniform" : f.delay?.lognormal ? "lognormal" : undefined;
+    if (other) c.err(`${at}.delay_ms`, `conflicts with delay.${other} (set only one)`);
+    else if (f.delay && f.delay.fixedDelayMs !== 0 && f.delay.fixedDelayMs !== f.delayMs)
+      c.err(`${at}.delay_ms`, "conflicts with delay.fixed_delay_ms (set only one)");
+    else {
+      f.delay = { fixedDelayMs: f.delayMs, uniform: null, lognormal: null };
+      path = `${at}.delay_ms`;
+    }
+    f.delayMs = 0;
+  }
+  const d = f.delay;
+  if (!d) return;
+  const set = DELAY_FORMS.filter((k) => (k === "fixed_delay_ms" ? d.fixedDelayMs !== 0 : !!d[k]));
+  if (set.length > 1) {
+    c.err(`${at}.delay`, `only one of ${DELAY_FORMS.join(", ")} may be set (got ${set.join(", ")})`);
+    return;
+  }
+  const max = `must be at most ${LIMITS.maxDelayMs} (2 minutes)`;
+  if (d.uniform) {
+    const u = d.uniform;
+    const p = `${at}.delay.uniform`;
+    if (!c.hasError(`${p}.max_ms`)) {
+      if (u.maxMs === 0) c.err(`${p}.max_ms`, "must be greater than 0");
+      else if (u.maxMs > LIMITS.maxDelayMs) c.err(`${p}.max_ms`, max);
+      else if (!c.hasError(`${p}.min_ms`) && u.minMs > u.maxMs) c.err(`${p}.max_ms`, `must be at least min_ms (${u.minMs})`);
+    }
+  } else if (d.lognormal) {
+    const l = d.lognormal;
+    const p = `${at}.delay.lognormal`;
+    if (!c.hasError(`${p}.p50_ms`) && l.p50Ms === 0) c.err(`${p}.p50_ms`, "must be greater than 0");
+    if (!c.hasError(`${p}.p99_ms`)) {
+      if (l.p99Ms > LIMITS.maxDelayMs) c.err(`${p}.p99_ms`, max);
+      else if (!c.hasError(`${p}.p50_ms`) && l.p50Ms > 0 && l.p99Ms <= l.p50Ms)
+        c.err(`${p}.p99_ms`, `must be greater than p50_ms (${l.p50Ms})`);
+    }
+  } else if (!c.hasError(path) && !c.hasError(`${at}.delay.uniform`) && !c.hasError(`${at}.delay.lognormal`)) {
+    if (d.fixedDelayMs === 0) c.err(path, "must be greater than 0");
+    else if (d.fixedDelayMs > LIMITS.maxDelayMs) c.err(path, max);
+  }
+}
+
 const delay: FaultKind = {
   name: "delay",
   fields: ["delay", "delay_ms"],
   label: "delay (or delay_ms)",
-  present: (f) => (f.delay?.fixedDelayMs ?? 0) > 0 || f.delayMs > 0,
-  summary: (f) => `delay ${f.delay?.fixedDelayMs || f.delayMs}ms`,
+  present: (f) => (f.delay?.fixedDelayMs ?? 0) > 0 || !!f.delay?.uniform || !!f.delay?.lognormal || f.delayMs > 0,
+  summary: delaySummary,
   details: () => [],
-  validate(f, at, c) {
-    // delay_ms is shorthand for delay.fixed_delay_ms; normalise it away (errors name the field written).
-    let path = `${at}.delay.fixed_delay_ms`;
-    if (f.delayMs !== 0) {
-      if (f.delay && f.delay.fixedDelayMs !== 0 && f.delay.fixedDelayMs !== f.delayMs)
-        c.err(`${at}.delay_ms`, "conflicts with delay.fixed_delay_ms (set only one)");
-      else {
-        f.delay = { fixedDelayMs: f.delayMs };
-        path = `${at}.delay_ms`;
-      }
-      f.delayMs = 0;
-    }
-    if (f.delay && !c.hasError(path)) {
-      if (f.delay.fixedDelayMs === 0) c.err(path, "must be greater than 0");
-      else if (f.delay.fixedDelayMs > LIMITS.maxDelayMs) c.err(path, `must be at most ${LIMITS.maxDelayMs} (2 minutes)`);
-    }
-  },
+  validate: validateDelay,
 };
 
 function abortSummary(a: AbortFaultOut): string {

@@ -7,3 +7,4 @@ export { PolicyValidationError, type FieldError, type ParseResult } from "./type
 export { isPlainObject, lowerCamel } from "./schema.ts";
 export { fieldFacts, messageType, setFields, chosenMember, isDefaultValue, OUTPUT_ONLY_METADATA, type FieldFact } from "./fields.ts";
 export { FAULT_KINDS, faultKindsOf, faultKindChoices, faultText, faultDetails, fmtPct, type FaultKind, type FaultCheck } from "./fault-kinds.ts";
+export { filterRules, grpcPathMatch, grpcMatchText } from "./grpc-match.ts";

@@ -10,7 +10,8 @@ import type {
   RuleOut,
   StringMatchOut,
 } from "../proto/loader.ts";
-import { FAULT_KINDS, faultKindChoices, HEADER_NAME, HEADER_NAME_REASON } from "./fault-kinds.ts";
+import { FAULT_KINDS, faultKindChoices, HEADER_NAME, HEADER_NAME_REASON, type FaultCheck } from "./fault-kinds.ts";
+import { validateGrpcMatch } from "./grpc-match.ts";
 import { LIMITS } from "./limits.ts";
 import { hfiRegexError } from "./regex.ts";
 import { OUTPUT_ONLY_METADATA } from "./fields.ts";
@@ -52,7 +53,10 @@ function labelValueError(value: string): string | undefined {
 export class Validator {
   /** The policy being validated acts on outbound calls (spec.direction). */
   private outbound = false;
-  constructor(private readonly d: Decoder) {}
+  private readonly check: FaultCheck;
+  constructor(private readonly d: Decoder) {
+    this.check = { err: (p, r) => this.err(p, r), hasError: (p) => this.d.hasError(p) };
+  }
 
   private err(path: string, reason: string): void {
     this.d.error(path, reason);
@@ -118,6 +122,7 @@ export class Validator {
   private match(m: RequestMatchOut, at: string): void {
     if (m.method) this.stringMatch(m.method, `${at}.method`, ["exact", "prefix", "regex"]);
     if (m.path) this.stringMatch(m.path, `${at}.path`, ["exact", "prefix", "regex"]);
+    if (m.grpc) validateGrpcMatch(m.grpc, `${at}.grpc`, !!m.path, this.check);
     if (m.headers.length > LIMITS.maxHeaderMatches)
       this.err(`${at}.headers`, `must have at most ${LIMITS.maxHeaderMatches} entries (got ${m.headers.length})`);
     m.headers.forEach((h, i) => this.namedMatch(h, `${at}.headers[${i}]`, true));
@@ -197,8 +202,7 @@ export class Validator {
       this.err(`${at}.start_delay_ms`, `must be at most ${LIMITS.maxStartDelayMs} (2 minutes)`);
     if (f.durationSeconds > LIMITS.maxDurationSeconds)
       this.err(`${at}.duration_seconds`, `must be at most ${LIMITS.maxDurationSeconds} (30 days)`);
-    const check = { err: (p: string, r: string) => this.err(p, r), hasError: (p: string) => this.d.hasError(p) };
-    for (const k of FAULT_KINDS) k.validate(f, at, check);
+    for (const k of FAULT_KINDS) k.validate(f, at, this.check);
     // A kind given but malformed has its own error already.
     const fields = f as unknown as Record<string, unknown>;
     const given = FAULT_KINDS.some((k) =>

@@ -1,39 +1,4 @@
-// Short names for the generated message types. "X" is what you send (all
-// fields optional), "XOut" what you receive (defaults filled in).
-export type { Policy, Policy__Output as PolicyOut } from "./gen/hfi/v1/Policy.ts";
-export type { Metadata, Metadata__Output as MetadataOut } from "./gen/hfi/v1/Metadata.ts";
-export type { PolicySpec, PolicySpec__Output as PolicySpecOut } from "./gen/hfi/v1/PolicySpec.ts";
-export type { Selector, Selector__Output as SelectorOut } from "./gen/hfi/v1/Selector.ts";
-export type { Rule, Rule__Output as RuleOut } from "./gen/hfi/v1/Rule.ts";
-export type { RequestMatch, RequestMatch__Output as RequestMatchOut } from "./gen/hfi/v1/RequestMatch.ts";
-export type { StringMatch, StringMatch__Output as StringMatchOut } from "./gen/hfi/v1/StringMatch.ts";
-export type { HeaderMatch, HeaderMatch__Output as HeaderMatchOut } from "./gen/hfi/v1/HeaderMatch.ts";
-export type { QueryParamMatch, QueryParamMatch__Output as QueryParamMatchOut } from "./gen/hfi/v1/QueryParamMatch.ts";
-export type { Fault, Fault__Output as FaultOut } from "./gen/hfi/v1/Fault.ts";
-export type { DelayFault, DelayFault__Output as DelayFaultOut } from "./gen/hfi/v1/DelayFault.ts";
-export type { AbortFault, AbortFault__Output as AbortFaultOut } from "./gen/hfi/v1/AbortFault.ts";
-export type { HeaderValue, HeaderValue__Output as HeaderValueOut } from "./gen/hfi/v1/HeaderValue.ts";
-export type { ResponseFault, ResponseFault__Output as ResponseFaultOut } from "./gen/hfi/v1/ResponseFault.ts";
-export type { HeaderMutation, HeaderMutation__Output as HeaderMutationOut } from "./gen/hfi/v1/HeaderMutation.ts";
-export type { StatusMatch, StatusMatch__Output as StatusMatchOut } from "./gen/hfi/v1/StatusMatch.ts";
-export type { ResponseRateLimit, ResponseRateLimit__Output as ResponseRateLimitOut } from "./gen/hfi/v1/ResponseRateLimit.ts";
-export type { Destination, Destination__Output as DestinationOut } from "./gen/hfi/v1/Destination.ts";
-export type { Identity, Identity__Output as IdentityOut } from "./gen/hfi/v1/Identity.ts";
-export type { ApplyPolicyRequest, ApplyPolicyRequest__Output as ApplyPolicyRequestOut } from "./gen/hfi/v1/ApplyPolicyRequest.ts";
-export type { ApplyPolicyResponse, ApplyPolicyResponse__Output as ApplyPolicyResponseOut } from "./gen/hfi/v1/ApplyPolicyResponse.ts";
-export type { ApplyResult } from "./gen/hfi/v1/ApplyResult.ts";
-export type { GetPolicyResponse__Output as GetPolicyResponseOut } from "./gen/hfi/v1/GetPolicyResponse.ts";
-export type { ListPoliciesResponse__Output as ListPoliciesResponseOut } from "./gen/hfi/v1/ListPoliciesResponse.ts";
-export type { DeletePolicyResponse__Output as DeletePolicyResponseOut } from "./gen/hfi/v1/DeletePolicyResponse.ts";
-export type { InvalidPolicy, InvalidPolicy__Output as InvalidPolicyOut } from "./gen/hfi/v1/InvalidPolicy.ts";
-export type { GetPolicyStatusResponse__Output as GetPolicyStatusResponseOut } from "./gen/hfi/v1/GetPolicyStatusResponse.ts";
-export type { PolicyStatus, PolicyStatus__Output as PolicyStatusOut } from "./gen/hfi/v1/PolicyStatus.ts";
-export type { ProxyStatus, ProxyStatus__Output as ProxyStatusOut } from "./gen/hfi/v1/ProxyStatus.ts";
-export type { ProxyRef, ProxyRef__Output as ProxyRefOut } from "./gen/hfi/v1/ProxyRef.ts";
-export type { PolicyEvent, PolicyEvent__Output as PolicyEventOut } from "./gen/hfi/v1/PolicyEvent.ts";
-export type { StreamConfigRequest, StreamConfigRequest__Output as StreamConfigRequestOut } from "./gen/hfi/v1/StreamConfigRequest.ts";
-export type { Subscribe, Subscribe__Output as SubscribeOut } from "./gen/hfi/v1/Subscribe.ts";
-export type { ConfigSnapshot, ConfigSnapshot__Output as ConfigSnapshotOut } from "./gen/hfi/v1/ConfigSnapshot.ts";
-export type { SnapshotPolicy, SnapshotPolicy__Output as SnapshotPolicyOut } from "./gen/hfi/v1/SnapshotPolicy.ts";
-export type { PolicyServiceClient } from "./gen/hfi/v1/PolicyService.ts";
-export type { ConfigDiscoveryServiceClient } from "./gen/hfi/v1/ConfigDiscoveryService.ts";
+// Short names for the generated types: "X" is what you send (all fields
+// optional), "XOut" what you receive (defaults filled in). The list is
+// generated (proto/gen/names.ts, npm run codegen): a new message needs no edit here.
+export type * from "./gen/names.ts";

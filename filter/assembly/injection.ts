@@ -1,12 +1,12 @@
 // Per-request fault injection (stream contexts): pick the first matching,
 // unexpired rule, roll its percentage, then hold the whole request (headers,
-// body, trailers) for start_delay_ms / fixed_delay_ms on the root's timer
-// queue and resume or abort.
+// body, trailers) for start_delay_ms / the delay (fixed, or drawn from the
+// rule's distribution) on the root's timer queue and resume or abort.
 
 import * as abi from "./abi";
 import { Action, WasmResult } from "./abi";
 import { utf8, ptrOf } from "./bytes";
-import { Rule, RequestView } from "./rules";
+import { Rule, RequestView, DELAY_UNIFORM, DELAY_LOGNORMAL } from "./rules";
 import { Root, reschedule } from "./root";
 import { mAborts, mDelays, mDelayMs } from "./metrics";
 import * as rng from "./rng";
@@ -99,11 +99,11 @@ export function onRequestHeaders(contextId: u32): u32 {
   if (hp != 0) heap.free(hp);
   if (chosen == null) return Action.Continue;
   const rule = changetype<Rule>(chosen);
-  if (rule.delayMs == 0 && !rule.hasAbort && rule.response == null) return Action.Continue;
+  if (rule.delayMs == 0 && rule.delayDist == 0 && !rule.hasAbort && rule.response == null) return Action.Continue;
   if (rule.ppm == 0) return Action.Continue;
   if (rule.ppm < 1000000 && rng.uniformMillion() >= rule.ppm) return Action.Continue;
   if (rule.response != null) armResponse(contextId, rule.response!, rule.policyName);
-  if (rule.delayMs == 0 && !rule.hasAbort) return Action.Continue;
+  if (rule.delayMs == 0 && rule.delayDist == 0 && !rule.hasAbort) return Action.Continue;
   const p = new Pending(root, rule, PHASE_START, grpc);
   pendings.set(contextId, p);
   root.waiting++;
@@ -152,14 +152,28 @@ function sendAbort(rule: Rule, grpc: bool): void {
   abi.incrementMetric(mAborts, 1);
 }
 
+// The server's delay limit (2 minutes): lognormal draws above it are cut to it.
+const MAX_DELAY_MS: f64 = 120000;
+
+/** This request's delay in ms: the fixed one, or a draw from the rule's distribution. */
+function delayOf(rule: Rule): u32 {
+  if (rule.delayDist == DELAY_UNIFORM) return <u32>rule.delayA + rng.uniformBelow(<u32>rule.delayB);
+  if (rule.delayDist == DELAY_LOGNORMAL) {
+    const ms = Math.round(Math.exp(rule.delayA + rule.delayB * rng.standardNormal()));
+    return <u32>(ms < MAX_DELAY_MS ? ms : MAX_DELAY_MS);
+  }
+  return rule.delayMs;
+}
+
 /** Starts the fault proper (after any start delay). Returns the header action for the current call. */
 function applyFault(root: Root, ctx: u32, p: Pending): Action {
   const rule = p.rule;
-  if (rule.delayMs > 0) {
+  const delayMs = delayOf(rule);
+  if (delayMs > 0) {
     abi.incrementMetric(mDelays, 1);
-    abi.recordMetric(mDelayMs, <u64>rule.delayMs);
+    abi.recordMetric(mDelayMs, <u64>delayMs);
     p.phase = PHASE_DELAY;
-    wait(root, ctx, p, rule.delayMs);
+    wait(root, ctx, p, delayMs);
     return Action.StopAllIterationAndWatermark;
   }
   finishPending(root, ctx);

@@ -2,7 +2,7 @@
 // compiler to a Thompson-NFA program, and a Pike VM that answers "does the
 // pattern match anywhere in these bytes" in O(len(input) * len(program)) with
 // no backtracking. Same semantics as the server's reference
-// (server/policy/regex.ts): input is UTF-8 bytes; `.` is any byte except \n;
+// (policy/regex.ts): input is UTF-8 bytes; `.` is any byte except \n;
 // classes and negated classes match one byte (only ASCII may be written); a
 // non-ASCII literal matches its UTF-8 byte sequence. Nothing here throws:
 // errors are returned as strings.

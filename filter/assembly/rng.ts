@@ -49,3 +49,26 @@ export function uniformMillion(): u32 {
 export function uniformUnit(): f64 {
   return <f64>(nextU32() >>> 8) / 16777216.0;
 }
+
+/** Uniform integer in [0, n) for 1 <= n <= 2^32 - 1, unbiased (rejection, as uniformMillion). */
+export function uniformBelow(n: u32): u32 {
+  const limit: u32 = <u32>(4294967296 - (4294967296 % <u64>n));
+  while (true) {
+    const x = nextU32();
+    if (limit == 0 || x < limit) return x % n;
+  }
+}
+
+/** Uniform float in (0, 1) with 53 random bits (never 0: its logarithm is taken). */
+function uniformOpen(): f64 {
+  const hi = <u64>(nextU32() >>> 5); // 27 bits
+  const lo = <u64>(nextU32() >>> 6); // 26 bits
+  return (<f64>((hi << 26) | lo) + 0.5) / 9007199254740992.0;
+}
+
+/** Standard normal draw (Box-Muller; one of the pair is used: draws are rare, per faulted request). */
+export function standardNormal(): f64 {
+  const u = uniformOpen();
+  const v = uniformOpen();
+  return Math.sqrt(-2.0 * Math.log(u)) * Math.cos(6.283185307179586 * v);
+}

@@ -13,6 +13,10 @@ export const KIND_PREFIX: u8 = 2;
 export const KIND_REGEX: u8 = 3;
 export const KIND_PRESENT: u8 = 4;
 
+export const DELAY_FIXED: u8 = 0;
+export const DELAY_UNIFORM: u8 = 1;
+export const DELAY_LOGNORMAL: u8 = 2;
+
 export class StringMatcher {
   kind: u8 = KIND_NONE;
   value: ArrayBuffer = new ArrayBuffer(0);
@@ -41,7 +45,10 @@ export class Rule {
   headers: KeyedMatcher[] = [];
   query: KeyedMatcher[] = [];
   ppm: u32 = 0; // parts per million, 0..1e6
-  delayMs: u32 = 0;
+  delayMs: u32 = 0; // fixed delay; a distribution's draws replace it (DELAY_*)
+  delayDist: u8 = 0; // DELAY_FIXED, DELAY_UNIFORM, DELAY_LOGNORMAL
+  delayA: f64 = 0; // uniform: min_ms; lognormal: mu = ln(p50_ms)
+  delayB: f64 = 0; // uniform: max_ms - min_ms + 1 (draws); lognormal: sigma
   startDelayMs: u32 = 0;
   durationSeconds: u32 = 0;
   hasAbort: bool = false;

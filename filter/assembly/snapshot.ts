@@ -8,7 +8,7 @@ import { bytesOf, utf8, encodePairs, ptrOf, toLowerAscii } from "./bytes";
 import { DestMatcher } from "./destination";
 import { ResponseAction } from "./response";
 import { compileRegex, regexError } from "./regex";
-import { Rule, Snapshot, StringMatcher, KeyedMatcher, KIND_EXACT, KIND_PREFIX, KIND_REGEX, KIND_PRESENT, prepareSnapshot } from "./rules";
+import { Rule, Snapshot, StringMatcher, KeyedMatcher, KIND_EXACT, KIND_PREFIX, KIND_REGEX, KIND_PRESENT, DELAY_UNIFORM, DELAY_LOGNORMAL, prepareSnapshot } from "./rules";
 
 export const MAX_SNAPSHOT_BYTES: i32 = 4 * 1024 * 1024;
 export const MAX_TOTAL_REGEX_STATES: i32 = 200000;
@@ -193,7 +193,7 @@ function decodeMatch(r: Reader, rule: Rule): bool {
       const path = f == 3 ? "headers[" + nh.toString() + "]" : "query_params[" + nq.toString() + "]";
       if (!decodeKeyed(r.sub(), k, path)) return false;
       if (f == 3) { rule.headers.push(k); nh++; } else { rule.query.push(k); nq++; }
-    } else if (f == 10) {
+    } else if (f == 20) {
       if (!r.expect(tag, 2)) break;
       if (!decodeDestination(r.sub(), rule)) { prefix("destination"); return false; }
     } else if (tag != 0) r.skip(tag & 7);
@@ -239,6 +239,49 @@ function decodeAbort(r: Reader, rule: Rule): bool {
   return true;
 }
 
+/** Two uint32 fields 1 and 2 of a small message (UniformDelay, LognormalDelay). */
+let pairA: u32 = 0;
+let pairB: u32 = 0;
+function decodePair(r: Reader): bool {
+  pairA = 0;
+  pairB = 0;
+  while (r.more()) {
+    const t = r.tag();
+    if ((t >> 3) == 1 && (t & 7) == 0) pairA = <u32>r.varint();
+    else if ((t >> 3) == 2 && (t & 7) == 0) pairB = <u32>r.varint();
+    else if (t != 0) r.skip(t & 7);
+  }
+  return r.err == null;
+}
+
+// z of the standard normal's 99th percentile: sigma = ln(p99 / p50) / Z99.
+const Z99: f64 = 2.3263478740408408;
+
+/** DelayFault: fixed_delay_ms (1), uniform (2), lognormal (3); the server lets only one be set. */
+function decodeDelay(d: Reader, rule: Rule): bool {
+  while (d.more()) {
+    const t = d.tag();
+    const f = t >> 3;
+    if (f == 1 && (t & 7) == 0) rule.delayMs = <u32>d.varint();
+    else if ((f == 2 || f == 3) && d.expect(t, 2)) {
+      if (!decodePair(d.sub())) return failAt(f == 2 ? "uniform" : "lognormal", "malformed");
+      if (f == 2) {
+        if (pairB == 0 || pairB < pairA) return failAt("uniform", "max_ms must be at least min_ms and above 0");
+        rule.delayDist = DELAY_UNIFORM;
+        rule.delayA = <f64>pairA;
+        rule.delayB = <f64>(pairB - pairA) + 1;
+      } else {
+        if (pairA == 0 || pairB <= pairA) return failAt("lognormal", "p99_ms must be greater than p50_ms (> 0)");
+        rule.delayDist = DELAY_LOGNORMAL;
+        rule.delayA = Math.log(<f64>pairA);
+        rule.delayB = (Math.log(<f64>pairB) - rule.delayA) / Z99;
+      }
+    } else if (t != 0) d.skip(t & 7);
+  }
+  if (d.err != null) return failAt("", d.err!);
+  return true;
+}
+
 function decodeFault(r: Reader, rule: Rule): bool {
   let pct: f64 = 0;
   let delayMs: u32 = 0;
@@ -252,14 +295,10 @@ function decodeFault(r: Reader, rule: Rule): bool {
       pct = reinterpret<f64>(r.fixed64());
     } else if (f == 2) {
       if (!r.expect(tag, 2)) break;
-      const d = r.sub();
       hasDelay = true;
-      while (d.more()) {
-        const t = d.tag();
-        if ((t >> 3) == 1 && (t & 7) == 0) delayMs = <u32>d.varint();
-        else if (t != 0) d.skip(t & 7);
-      }
-      if (d.err != null) return failAt("delay", d.err!);
+      delayMs = 0;
+      if (!decodeDelay(r.sub(), rule)) { prefix("delay"); return false; }
+      delayMs = rule.delayMs;
     } else if (f == 3) {
       if (!r.expect(tag, 2)) break;
       rule.hasAbort = true;
@@ -273,7 +312,7 @@ function decodeFault(r: Reader, rule: Rule): bool {
     } else if (f == 6) {
       if (!r.expect(tag, 0)) break;
       shorthand = <u32>r.varint();
-    } else if (f == 10) {
+    } else if (f == 20) {
       if (!r.expect(tag, 2)) break;
       const a = new ResponseAction();
       if (!decodeResponse(r.sub(), a)) { prefix("response"); return false; }
@@ -286,6 +325,7 @@ function decodeFault(r: Reader, rule: Rule): bool {
   if (ppm > 1000000) ppm = 1000000;
   rule.ppm = <u32>ppm;
   rule.delayMs = hasDelay && delayMs > 0 ? delayMs : shorthand;
+  if (rule.delayDist != 0) rule.delayMs = 0;
   return true;
 }
 

@@ -78,6 +78,7 @@ function ruleJson(r: Rule): string {
   let s = "{\"policy\":" + qb(r.policyName);
   s += ",\"ppm\":" + r.ppm.toString();
   s += ",\"delayMs\":" + r.delayMs.toString();
+  s += ",\"delayDist\":" + r.delayDist.toString() + ",\"delayA\":" + r.delayA.toString() + ",\"delayB\":" + r.delayB.toString();
   s += ",\"startDelayMs\":" + r.startDelayMs.toString();
   s += ",\"expiresAtMs\":" + r.expiresAtMs.toString();
   s += ",\"method\":" + (r.method != null ? matcherJson(r.method!) : "null");

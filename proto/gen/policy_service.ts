@@ -13,6 +13,7 @@ import type { GetPolicyRequest as _hfi_v1_GetPolicyRequest, GetPolicyRequest__Ou
 import type { GetPolicyResponse as _hfi_v1_GetPolicyResponse, GetPolicyResponse__Output as _hfi_v1_GetPolicyResponse__Output } from './hfi/v1/GetPolicyResponse.ts';
 import type { GetPolicyStatusRequest as _hfi_v1_GetPolicyStatusRequest, GetPolicyStatusRequest__Output as _hfi_v1_GetPolicyStatusRequest__Output } from './hfi/v1/GetPolicyStatusRequest.ts';
 import type { GetPolicyStatusResponse as _hfi_v1_GetPolicyStatusResponse, GetPolicyStatusResponse__Output as _hfi_v1_GetPolicyStatusResponse__Output } from './hfi/v1/GetPolicyStatusResponse.ts';
+import type { GrpcMatch as _hfi_v1_GrpcMatch, GrpcMatch__Output as _hfi_v1_GrpcMatch__Output } from './hfi/v1/GrpcMatch.ts';
 import type { HeaderMatch as _hfi_v1_HeaderMatch, HeaderMatch__Output as _hfi_v1_HeaderMatch__Output } from './hfi/v1/HeaderMatch.ts';
 import type { HeaderMutation as _hfi_v1_HeaderMutation, HeaderMutation__Output as _hfi_v1_HeaderMutation__Output } from './hfi/v1/HeaderMutation.ts';
 import type { HeaderValue as _hfi_v1_HeaderValue, HeaderValue__Output as _hfi_v1_HeaderValue__Output } from './hfi/v1/HeaderValue.ts';
@@ -20,6 +21,7 @@ import type { Identity as _hfi_v1_Identity, Identity__Output as _hfi_v1_Identity
 import type { InvalidPolicy as _hfi_v1_InvalidPolicy, InvalidPolicy__Output as _hfi_v1_InvalidPolicy__Output } from './hfi/v1/InvalidPolicy.ts';
 import type { ListPoliciesRequest as _hfi_v1_ListPoliciesRequest, ListPoliciesRequest__Output as _hfi_v1_ListPoliciesRequest__Output } from './hfi/v1/ListPoliciesRequest.ts';
 import type { ListPoliciesResponse as _hfi_v1_ListPoliciesResponse, ListPoliciesResponse__Output as _hfi_v1_ListPoliciesResponse__Output } from './hfi/v1/ListPoliciesResponse.ts';
+import type { LognormalDelay as _hfi_v1_LognormalDelay, LognormalDelay__Output as _hfi_v1_LognormalDelay__Output } from './hfi/v1/LognormalDelay.ts';
 import type { Metadata as _hfi_v1_Metadata, Metadata__Output as _hfi_v1_Metadata__Output } from './hfi/v1/Metadata.ts';
 import type { Policy as _hfi_v1_Policy, Policy__Output as _hfi_v1_Policy__Output } from './hfi/v1/Policy.ts';
 import type { PolicyEvent as _hfi_v1_PolicyEvent, PolicyEvent__Output as _hfi_v1_PolicyEvent__Output } from './hfi/v1/PolicyEvent.ts';
@@ -36,6 +38,7 @@ import type { Rule as _hfi_v1_Rule, Rule__Output as _hfi_v1_Rule__Output } from 
 import type { Selector as _hfi_v1_Selector, Selector__Output as _hfi_v1_Selector__Output } from './hfi/v1/Selector.ts';
 import type { StatusMatch as _hfi_v1_StatusMatch, StatusMatch__Output as _hfi_v1_StatusMatch__Output } from './hfi/v1/StatusMatch.ts';
 import type { StringMatch as _hfi_v1_StringMatch, StringMatch__Output as _hfi_v1_StringMatch__Output } from './hfi/v1/StringMatch.ts';
+import type { UniformDelay as _hfi_v1_UniformDelay, UniformDelay__Output as _hfi_v1_UniformDelay__Output } from './hfi/v1/UniformDelay.ts';
 import type { WatchPoliciesRequest as _hfi_v1_WatchPoliciesRequest, WatchPoliciesRequest__Output as _hfi_v1_WatchPoliciesRequest__Output } from './hfi/v1/WatchPoliciesRequest.ts';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -58,6 +61,7 @@ export interface ProtoGrpcType {
       GetPolicyResponse: MessageTypeDefinition<_hfi_v1_GetPolicyResponse, _hfi_v1_GetPolicyResponse__Output>
       GetPolicyStatusRequest: MessageTypeDefinition<_hfi_v1_GetPolicyStatusRequest, _hfi_v1_GetPolicyStatusRequest__Output>
       GetPolicyStatusResponse: MessageTypeDefinition<_hfi_v1_GetPolicyStatusResponse, _hfi_v1_GetPolicyStatusResponse__Output>
+      GrpcMatch: MessageTypeDefinition<_hfi_v1_GrpcMatch, _hfi_v1_GrpcMatch__Output>
       HeaderMatch: MessageTypeDefinition<_hfi_v1_HeaderMatch, _hfi_v1_HeaderMatch__Output>
       HeaderMutation: MessageTypeDefinition<_hfi_v1_HeaderMutation, _hfi_v1_HeaderMutation__Output>
       HeaderValue: MessageTypeDefinition<_hfi_v1_HeaderValue, _hfi_v1_HeaderValue__Output>
@@ -65,6 +69,7 @@ export interface ProtoGrpcType {
       InvalidPolicy: MessageTypeDefinition<_hfi_v1_InvalidPolicy, _hfi_v1_InvalidPolicy__Output>
       ListPoliciesRequest: MessageTypeDefinition<_hfi_v1_ListPoliciesRequest, _hfi_v1_ListPoliciesRequest__Output>
       ListPoliciesResponse: MessageTypeDefinition<_hfi_v1_ListPoliciesResponse, _hfi_v1_ListPoliciesResponse__Output>
+      LognormalDelay: MessageTypeDefinition<_hfi_v1_LognormalDelay, _hfi_v1_LognormalDelay__Output>
       Metadata: MessageTypeDefinition<_hfi_v1_Metadata, _hfi_v1_Metadata__Output>
       Policy: MessageTypeDefinition<_hfi_v1_Policy, _hfi_v1_Policy__Output>
       PolicyEvent: MessageTypeDefinition<_hfi_v1_PolicyEvent, _hfi_v1_PolicyEvent__Output>
@@ -81,6 +86,7 @@ export interface ProtoGrpcType {
       Selector: MessageTypeDefinition<_hfi_v1_Selector, _hfi_v1_Selector__Output>
       StatusMatch: MessageTypeDefinition<_hfi_v1_StatusMatch, _hfi_v1_StatusMatch__Output>
       StringMatch: MessageTypeDefinition<_hfi_v1_StringMatch, _hfi_v1_StringMatch__Output>
+      UniformDelay: MessageTypeDefinition<_hfi_v1_UniformDelay, _hfi_v1_UniformDelay__Output>
       WatchPoliciesRequest: MessageTypeDefinition<_hfi_v1_WatchPoliciesRequest, _hfi_v1_WatchPoliciesRequest__Output>
     }
   }

@@ -2,7 +2,7 @@
 // one whole gRPC message frame (length prefix + ConfigSnapshot) per identity
 // group and version, written as is to every stream of the group.
 import type { ConfigSnapshot, PolicyOut, SnapshotPolicy } from "../../proto/loader.ts";
-import { messageType, setFields } from "../../policy/index.ts";
+import { filterRules, messageType, setFields } from "../../policy/index.ts";
 import { methodDefinition } from "../grpc/methods.ts";
 
 let serialize: ((value: object) => Buffer) | undefined;
@@ -82,7 +82,7 @@ export function encodeSnapshotFrame(version: string, nonce: string, policies: Bu
 export function snapshotPolicyOf(policy: PolicyOut): SnapshotPolicy {
   return {
     name: policy.metadata?.name ?? "",
-    rules: policy.spec?.rules ?? [],
+    rules: filterRules(policy.spec?.rules ?? []),
     appliedAtUnixMs: policy.metadata?.updatedAtUnixMs ?? 0,
     version: policy.metadata?.version ?? 0,
     direction: policy.spec?.direction === "outbound" ? "outbound" : "inbound",

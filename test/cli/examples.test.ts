@@ -18,7 +18,9 @@ const EXPECTED: Record<string, string[]> = {
   "abort.yaml": ["payments-abort"],
   "api-abort.yaml": ["api-abort"],
   "delay.yaml": ["frontend-slow"],
+  "delay-distributions.yaml": ["fe-latency"],
   "frontend-delay.yaml": ["frontend-delay"],
+  "grpc.yaml": ["checkout-grpc"],
   "header-match.yaml": ["checkout-test-users"],
   "late-stage.yaml": ["inventory-late-timeout"],
   "outbound-delay.yaml": ["fe-to-catalog"],
@@ -77,6 +79,15 @@ test("every valid example applies (created), then applies again unchanged; shape
     assert.is(r1!.fault!.abort!.httpStatus, 503);
     assert.is(r1!.fault!.abort!.body, "injected");
     assert.is(api.metadata!.expiresAtUnixMs, 0, "rule 2 has no duration: the policy does not expire");
+
+    const latency = await client.getPolicy("fe-latency");
+    assert.equal(latency.spec!.rules[0]!.fault!.delay!.uniform, { minMs: 100, maxMs: 200 });
+    assert.equal(latency.spec!.rules[1]!.fault!.delay!.lognormal, { p50Ms: 50, p99Ms: 400 }, "lowerCamelCase spelling");
+
+    const grpcPolicy = await client.getPolicy("checkout-grpc");
+    assert.equal(grpcPolicy.spec!.rules[0]!.match!.grpc, { service: "demo.Catalog", method: "*" });
+    assert.is(grpcPolicy.spec!.rules[0]!.fault!.abort!.grpcStatus, 14);
+    assert.equal(grpcPolicy.spec!.rules[1]!.match!.grpc, { service: "*", method: "Ping" });
 
     const late = await client.getPolicy("inventory-late-timeout");
     assert.is(late.spec!.rules[0]!.fault!.startDelayMs, 2000);

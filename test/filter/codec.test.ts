@@ -127,6 +127,20 @@ test("oneof members set to empty values are told apart from unset ones", () => {
   assert.equal(r.headers[1].match, { kind: "present", present: true }, "no condition on a header = must be present");
 });
 
+test("delay distributions decode to their parameters (uniform: min and count of values; lognormal: mu and sigma)", () => {
+  const s = decode(encodeSnapshot({ policies: [{ name: "p", rules: [
+    { fault: { percentage: 100, delay: { uniform: { minMs: 100, maxMs: 200 } } } },
+    { fault: { percentage: 100, delay: { lognormal: { p50Ms: 50, p99Ms: 400 } } } },
+    { fault: { percentage: 100, delay: { fixedDelayMs: 30 } } },
+  ] }] }));
+  assert.ok(s.ok, s.error);
+  const [u, l, f] = s.rules;
+  assert.equal([u.delayDist, u.delayA, u.delayB, u.delayMs], [1, 100, 101, 0]);
+  assert.is(l.delayDist, 2);
+  assert.ok(Math.abs(l.delayA - Math.log(50)) < 1e-12 && Math.abs(l.delayB - Math.log(8) / 2.3263478740408408) < 1e-12, `${l.delayA} ${l.delayB}`);
+  assert.equal([f.delayDist, f.delayMs], [0, 30]);
+});
+
 test("percentages map to parts per million", () => {
   for (const [pct, ppm] of [[0, 0], [0.0001, 1], [50, 500000], [99.9999, 999999], [100, 1000000], [33.33335, 333334]] as const) {
     const s = decode(encodeSnapshot({ policies: [{ name: "p", rules: [{ fault: { percentage: pct } }] }] }));
@@ -143,6 +157,10 @@ test("invalid content is rejected naming the field, with version and nonce kept 
       "policies[1].rules[1].fault.abort.http_status: must be between 200 and 599"],
     [{ policies: [{ name: "a", rules: [{ fault: { percentage: 1, abort: { httpStatus: 503, grpcStatus: 17 } } }] }] },
       "policies[0].rules[0].fault.abort.grpc_status: must be between 0 and 16"],
+    [{ policies: [{ name: "a", rules: [{ fault: { percentage: 1, delay: { uniform: { minMs: 9, maxMs: 5 } } } }] }] },
+      "policies[0].rules[0].fault.delay.uniform: max_ms must be at least min_ms and above 0"],
+    [{ policies: [{ name: "a", rules: [{ fault: { percentage: 1, delay: { lognormal: { p50Ms: 50, p99Ms: 50 } } } }] }] },
+      "policies[0].rules[0].fault.delay.lognormal: p99_ms must be greater than p50_ms (> 0)"],
     [{ policies: [{ name: "a", rules: [{ match: { path: { regex: "(a" } } }] }] }, "policies[0].rules[0].match.path.regex: missing )"],
     [{ policies: [{ name: "a", rules: [{ match: { headers: [{ name: "x", regex: "\\1" }] } }] }] },
       "policies[0].rules[0].match.headers[0].regex: backreferences are not supported"],

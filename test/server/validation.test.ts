@@ -7,6 +7,7 @@ import fc from "fast-check";
 import {
   compileHfiRegex,
   encodedSize,
+  filterRules,
   hfiRegexError,
   parsePolicyDocuments,
   parsePolicyInput,
@@ -106,6 +107,38 @@ test("the two documented shapes are accepted and normalised", () => {
   assert.is(docs[1]!.label, "shapes.yaml, document 2 (line 6)");
 });
 
+test("delay distributions: the issue's shapes, snake_case and lowerCamelCase alike", () => {
+  const snake = ok(withFault({ percentage: 100, delay: { uniform: { min_ms: 100, max_ms: 200 } } }));
+  const camel = ok(withFault({ percentage: 100, delay: { uniform: { minMs: 100, maxMs: 200 } } }));
+  assert.equal(snake.spec!.rules[0]!.fault!.delay, { fixedDelayMs: 0, uniform: { minMs: 100, maxMs: 200 }, lognormal: null });
+  assert.equal(camel, snake);
+  const ln = ok(withFault({ percentage: 100, delay: { lognormal: { p50_ms: 50, p99_ms: 400 } } }));
+  assert.equal(ln.spec!.rules[0]!.fault!.delay!.lognormal, { p50Ms: 50, p99Ms: 400 });
+  assert.equal(ok(withFault({ percentage: 100, delay: { lognormal: { p50Ms: 50, p99Ms: 400 } } })), ln);
+  // min_ms 0 is allowed: some requests then pass undelayed.
+  ok(withFault({ percentage: 100, delay: { uniform: { max_ms: 10 } } }));
+  assert.equal((policyToJson(ln) as any).spec.rules[0].fault.delay, { lognormal: { p50Ms: 50, p99Ms: 400 } });
+});
+
+test("match.grpc: stored as written (empty = \"*\"), compiled into the path matcher for the filter", () => {
+  const p = ok(withMatch({ grpc: { service: "demo.Catalog", method: "*" } }));
+  assert.equal(p.spec!.rules[0]!.match!.grpc, { service: "demo.Catalog", method: "*" });
+  assert.is(p.spec!.rules[0]!.match!.path, null, "the stored form keeps the shorthand");
+  assert.equal(ok(withMatch({ grpc: { service: "demo.Catalog" } })).spec!.rules[0]!.match!.grpc, { service: "demo.Catalog", method: "*" });
+  const compiled = (g: object) => {
+    const m = filterRules(ok(withMatch({ grpc: g })).spec!.rules)[0]!.match!;
+    assert.is(m.grpc, null);
+    return { [m.path!.kind!]: (m.path as any)[m.path!.kind!] };
+  };
+  assert.equal(compiled({ service: "demo.Catalog", method: "List" }), { exact: "/demo.Catalog/List" });
+  assert.equal(compiled({ service: "demo.Catalog", method: "*" }), { prefix: "/demo.Catalog/" });
+  assert.equal(compiled({ service: "*", method: "List" }), { regex: "^/[^/]+/List$" });
+  assert.equal(compiled({}), { regex: "^/[^/]+/[^/]+$" });
+  // The compiled regexes are in the HFI subset and mean what they say.
+  const any = compileHfiRegex("^/[^/]+/List$");
+  assert.ok(any.test("/a.B/List") && !any.test("/a.B/ListAll") && !any.test("/a/b/List"));
+});
+
 test("snake_case and lowerCamelCase field names are equivalent", () => {
   const snake = ok({
     metadata: { name: "x" },
@@ -175,6 +208,15 @@ const BAD: [string, unknown, string[]][] = [
   ["delay_ms over the cap", withFault({ percentage: 50, delay_ms: 3_600_000 }), ["spec.rules[0].fault.delay_ms: must be at most 120000 (2 minutes)"]],
   ["zero delay", withFault({ percentage: 50, delay: { fixed_delay_ms: 0 } }), ["spec.rules[0].fault.delay.fixed_delay_ms: must be greater than 0"]],
   ["delay given twice, different", withFault({ percentage: 50, delay_ms: 5, delay: { fixed_delay_ms: 6 } }), ["spec.rules[0].fault.delay_ms: conflicts with delay.fixed_delay_ms (set only one)"]],
+  ["uniform max below min", withFault({ percentage: 50, delay: { uniform: { min_ms: 200, max_ms: 100 } } }), ["spec.rules[0].fault.delay.uniform.max_ms: must be at least min_ms (200)"]],
+  ["uniform without max", withFault({ percentage: 50, delay: { uniform: { min_ms: 20 } } }), ["spec.rules[0].fault.delay.uniform.max_ms: must be greater than 0"]],
+  ["uniform over the cap", withFault({ percentage: 50, delay: { uniform: { max_ms: 120001 } } }), ["spec.rules[0].fault.delay.uniform.max_ms: must be at most 120000 (2 minutes)"]],
+  ["lognormal without p50", withFault({ percentage: 50, delay: { lognormal: { p99_ms: 400 } } }), ["spec.rules[0].fault.delay.lognormal.p50_ms: must be greater than 0"]],
+  ["lognormal p99 not above p50", withFault({ percentage: 50, delay: { lognormal: { p50_ms: 400, p99_ms: 400 } } }), ["spec.rules[0].fault.delay.lognormal.p99_ms: must be greater than p50_ms (400)"]],
+  ["lognormal p99 over the cap", withFault({ percentage: 50, delay: { lognormal: { p50_ms: 50, p99_ms: 120001 } } }), ["spec.rules[0].fault.delay.lognormal.p99_ms: must be at most 120000 (2 minutes)"]],
+  ["two delay forms", withFault({ percentage: 50, delay: { fixed_delay_ms: 5, uniform: { max_ms: 9 } } }), ["spec.rules[0].fault.delay: only one of fixed_delay_ms, uniform, lognormal may be set (got fixed_delay_ms, uniform)"]],
+  ["delay_ms beside a distribution", withFault({ percentage: 50, delay_ms: 5, delay: { lognormal: { p50_ms: 5, p99_ms: 9 } } }), ["spec.rules[0].fault.delay_ms: conflicts with delay.lognormal (set only one)"]],
+  ["uniform not an object", withFault({ percentage: 50, delay: { uniform: 5 } }), ["spec.rules[0].fault.delay.uniform: must be an object"]],
   ["same field as snake and camel", withFault({ percentage: 50, delay_ms: 5, delayMs: 5 }), ["spec.rules[0].fault.delay_ms: is given twice (as delay_ms and delayMs)"]],
   ["absurd delay (> uint32)", withFault({ percentage: 50, delay_ms: 4294967296 }), ["spec.rules[0].fault.delay_ms: must be at most 4294967295"]],
   ["fractional delay", withFault({ percentage: 50, delay_ms: 1.5 }), ["spec.rules[0].fault.delay_ms: must be an integer"]],
@@ -195,6 +237,10 @@ const BAD: [string, unknown, string[]][] = [
   ["too many abort headers", withFault({ percentage: 5, abort: { http_status: 503, headers: Array.from({ length: 17 }, (_, i) => ({ name: `h${i}`, value: "v" })) } }), ["spec.rules[0].fault.abort.headers: must have at most 16 entries (got 17)"]],
   ["abort header value with CRLF", withFault({ percentage: 5, abort: { http_status: 503, headers: [{ name: "x-a", value: "a\r\nb: c" }] } }), ["spec.rules[0].fault.abort.headers[0].value: must not contain CR, LF or NUL"]],
   ["abort header the proxy owns", withFault({ percentage: 5, abort: { http_status: 503, headers: [{ name: "Content-Length", value: "1" }] } }), ["spec.rules[0].fault.abort.headers[0].name: is set by the proxy and cannot be overridden"]],
+  ["grpc beside path", withMatch({ path: { prefix: "/x" }, grpc: { service: "demo.Catalog" } }), ["spec.rules[0].match.grpc: conflicts with path (set only one: grpc compiles to the path matcher)"]],
+  ["grpc service not a name", withMatch({ grpc: { service: "demo/Catalog", method: "*" } }), [`spec.rules[0].match.grpc.service: must be "*" or a fully qualified service name (e.g. demo.Catalog; letters, digits, '_', dot-separated, at most 512 characters)`]],
+  ["grpc method not a name", withMatch({ grpc: { service: "demo.Catalog", method: "Get.All" } }), [`spec.rules[0].match.grpc.method: must be "*" or a method name (letters, digits, '_', at most 256 characters)`]],
+  ["grpc unknown field", withMatch({ grpc: { service: "demo.Catalog", verb: "x" } }), ["spec.rules[0].match.grpc.verb: unknown field"]],
   ["invalid regex", withMatch({ path: { regex: "(/api" } }), ["spec.rules[0].match.path.regex: unbalanced parentheses: missing ')'"]],
   ["backreference", withMatch({ path: { regex: "(a)\\1" } }), ["spec.rules[0].match.path.regex: backreferences are not supported (linear-time subset)"]],
   ["lookahead", withMatch({ path: { regex: "^/api(?=/v1)" } }), ["spec.rules[0].match.path.regex: lookahead and lookbehind are not supported (linear-time subset)"]],
