@@ -18,6 +18,8 @@ export interface FaultKind {
   readonly fields: readonly string[];
   /** How "must set ..." names it. */
   readonly label: string;
+  /** Chosen by the request itself (headers), not by rolling `percentage`. */
+  readonly perRequest?: boolean;
   /** The rule injects this kind (a validated, normalised fault). */
   present(f: FaultOut): boolean;
   /** A short phrase for tables and describe: "delay 500ms". */
@@ -250,8 +252,40 @@ const response: FaultKind = {
   },
 };
 
+/** Request headers a header_control rule reads (lowercase). */
+export const CONTROL_HEADERS = { delay: "x-hfi-delay-ms", abort: "x-hfi-abort-status", percentage: "x-hfi-percentage" } as const;
+
+const headerControl: FaultKind = {
+  name: "header_control",
+  fields: ["header_control"],
+  label: "header_control",
+  perRequest: true,
+  present: (f) => !!f.headerControl,
+  summary(f) {
+    const h = f.headerControl!;
+    const allowed = [...(h.maxDelayMs ? [`delay <= ${h.maxDelayMs}ms`] : []), ...(h.allowAbort ? ["abort"] : [])];
+    return `header-controlled (${allowed.join(", ")})`;
+  },
+  details: (f) => [
+    `header control: ${[
+      ...(f.headerControl?.maxDelayMs ? [`${CONTROL_HEADERS.delay} up to ${f.headerControl.maxDelayMs}`] : []),
+      ...(f.headerControl?.allowAbort ? [CONTROL_HEADERS.abort] : []),
+      CONTROL_HEADERS.percentage,
+    ].join(", ")}`,
+  ],
+  validate(f, at, c) {
+    const h = f.headerControl;
+    if (!h) return;
+    at = `${at}.header_control`;
+    const md = `${at}.max_delay_ms`;
+    if (!c.hasError(md) && h.maxDelayMs > LIMITS.maxDelayMs) c.err(md, `must be at most ${LIMITS.maxDelayMs} (2 minutes)`);
+    if (h.maxDelayMs === 0 && !h.allowAbort && !c.hasError(md) && !c.hasError(`${at}.allow_abort`))
+      c.err(at, "must allow a delay (max_delay_ms > 0) or an abort (allow_abort: true)");
+  },
+};
+
 /** In the order summaries list them. */
-export const FAULT_KINDS: readonly FaultKind[] = [delay, abort, response];
+export const FAULT_KINDS: readonly FaultKind[] = [delay, abort, headerControl, response];
 
 /** The kinds a fault injects, in table order: ["delay", "abort"]. */
 export function faultKindsOf(f: FaultOut | null | undefined): string[] {
@@ -268,11 +302,17 @@ export function fmtPct(p: number): string {
   return `${Number(p.toFixed(4))}%`;
 }
 
-/** "50% delay 500ms", "10% abort 503", "100% delay 100ms+abort 503 after 200ms for 300s". */
+/**
+ * "50% delay 500ms", "10% abort 503", "100% delay 100ms+abort 503 after 200ms for 300s",
+ * "header-controlled (delay <= 2000ms, abort)" (no percentage: the request chooses).
+ */
 export function faultText(f: FaultOut | null | undefined): string {
   if (!f) return "none";
-  const parts = FAULT_KINDS.filter((k) => k.present(f)).map((k) => k.summary(f));
-  let text = `${fmtPct(f.percentage)} ${parts.join("+") || "none"}`;
+  const kinds = FAULT_KINDS.filter((k) => k.present(f));
+  const rolled = kinds.filter((k) => !k.perRequest).map((k) => k.summary(f));
+  const chosen = kinds.filter((k) => k.perRequest).map((k) => k.summary(f));
+  const parts = rolled.length || !chosen.length ? [`${fmtPct(f.percentage)} ${rolled.join("+") || "none"}`] : [];
+  let text = [...parts, ...chosen].join(", ");
   if (f.startDelayMs) text += ` after ${f.startDelayMs}ms`;
   if (f.durationSeconds) text += ` for ${f.durationSeconds}s`;
   return text;

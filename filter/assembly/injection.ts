@@ -12,6 +12,7 @@ import { mAborts, mDelays, mDelayMs } from "./metrics";
 import * as rng from "./rng";
 import { armResponse, disarmResponse } from "./response";
 import { P_XDS_CLUSTER, P_CLUSTER } from "./destination";
+import * as control from "./header-control";
 
 const ABORT_DETAILS = utf8("hfi_fault_abort");
 
@@ -24,6 +25,10 @@ class Pending {
   phase: u8;
   grpc: bool;
   seq: u32 = 0;
+  // Header-controlled (fault.header_control): the request's own delay and abort status replace the rule's.
+  byHeaders: bool = false;
+  delayMs: u32 = 0;
+  status: u32 = 0;
   constructor(root: Root, rule: Rule, phase: u8, grpc: bool) {
     this.root = root;
     this.rule = rule;
@@ -83,6 +88,7 @@ export function onRequestHeaders(contextId: u32): u32 {
   const hp = abi.pairsPtr;
   let chosen: Rule | null = null;
   let grpc = false;
+  let byHeaders = false;
   if (request.load(hp, abi.pairsLen)) {
     grpc = request.isGrpc;
     const serverNow: i64 = root.hasExpiringRules ? abi.wallNowMs() + root.clockOffsetMs : 0;
@@ -93,18 +99,31 @@ export function onRequestHeaders(contextId: u32): u32 {
       request.dest.setCluster(abi.propPtr, abi.propLen);
     }
     const i = request.firstMatch(root.snapshot, serverNow);
-    if (i >= 0) chosen = unchecked(rules[i]);
+    if (i >= 0) {
+      chosen = unchecked(rules[i]);
+      if (chosen.hasHeaderControl) byHeaders = control.read(request.pairs, chosen);
+    }
     if (cluster != 0) heap.free(cluster);
   }
   if (hp != 0) heap.free(hp);
   if (chosen == null) return Action.Continue;
   const rule = changetype<Rule>(chosen);
-  if (rule.delayMs == 0 && rule.delayDist == 0 && !rule.hasAbort && rule.response == null) return Action.Continue;
-  if (rule.ppm == 0) return Action.Continue;
-  if (rule.ppm < 1000000 && rng.uniformMillion() >= rule.ppm) return Action.Continue;
-  if (rule.response != null) armResponse(contextId, rule.response!, rule.policyName);
-  if (rule.delayMs == 0 && rule.delayDist == 0 && !rule.hasAbort) return Action.Continue;
+  // A request that asks for a fault rolls its own share; the rule's percentage is for its other faults.
+  const ppm = byHeaders ? control.chosenPpm : rule.ppm;
+  if (!byHeaders && rule.delayMs == 0 && rule.delayDist == 0 && !rule.hasAbort && rule.response == null) return Action.Continue;
+  if (ppm == 0) return Action.Continue;
+  if (ppm < 1000000 && rng.uniformMillion() >= ppm) return Action.Continue;
+  // A response fault arms the stream; the request itself then goes on (after a delay, if the rule has one).
+  if (!byHeaders && rule.response != null) {
+    armResponse(contextId, rule.response!, rule.policyName);
+    if (rule.delayMs == 0 && rule.delayDist == 0 && !rule.hasAbort) return Action.Continue;
+  }
   const p = new Pending(root, rule, PHASE_START, grpc);
+  if (byHeaders) {
+    p.byHeaders = true;
+    p.delayMs = control.chosenDelayMs;
+    p.status = control.chosenStatus;
+  }
   pendings.set(contextId, p);
   root.waiting++;
   if (rule.startDelayMs > 0) {
@@ -133,7 +152,7 @@ export function fireDue(root: Root): void {
       if (applyFault(root, ctx, p) == Action.Continue) abi.continueRequest();
     } else {
       finishPending(root, ctx);
-      if (p.rule.hasAbort) sendAbort(p.rule, p.grpc);
+      if (aborts(p)) sendAbort(p);
       else abi.continueRequest();
     }
   }
@@ -146,9 +165,19 @@ function wait(root: Root, ctx: u32, p: Pending, ms: u32): void {
   reschedule(root);
 }
 
-function sendAbort(rule: Rule, grpc: bool): void {
-  const grpcStatus: i32 = grpc && rule.grpcStatus != 0 ? <i32>rule.grpcStatus : -1;
-  abi.sendLocalResponse(rule.httpStatus, ABORT_DETAILS, ptrOf(rule.body), rule.body.byteLength, rule.abortHeaders, grpcStatus);
+@inline function aborts(p: Pending): bool {
+  return p.byHeaders ? p.status != 0 : p.rule.hasAbort;
+}
+
+function sendAbort(p: Pending): void {
+  const rule = p.rule;
+  if (p.byHeaders) {
+    // The status the request asked for, no body; gRPC callers get the grpc-status Envoy maps from it.
+    abi.sendLocalResponse(p.status, ABORT_DETAILS, 0, 0, rule.hcReplyHeaders, -1);
+  } else {
+    const grpcStatus: i32 = p.grpc && rule.grpcStatus != 0 ? <i32>rule.grpcStatus : -1;
+    abi.sendLocalResponse(rule.httpStatus, ABORT_DETAILS, ptrOf(rule.body), rule.body.byteLength, rule.abortHeaders, grpcStatus);
+  }
   abi.incrementMetric(mAborts, 1);
 }
 
@@ -168,7 +197,7 @@ function delayOf(rule: Rule): u32 {
 /** Starts the fault proper (after any start delay). Returns the header action for the current call. */
 function applyFault(root: Root, ctx: u32, p: Pending): Action {
   const rule = p.rule;
-  const delayMs = delayOf(rule);
+  const delayMs = p.byHeaders ? p.delayMs : delayOf(rule);
   if (delayMs > 0) {
     abi.incrementMetric(mDelays, 1);
     abi.recordMetric(mDelayMs, <u64>delayMs);
@@ -177,8 +206,8 @@ function applyFault(root: Root, ctx: u32, p: Pending): Action {
     return Action.StopAllIterationAndWatermark;
   }
   finishPending(root, ctx);
-  if (rule.hasAbort) {
-    sendAbort(rule, p.grpc);
+  if (aborts(p)) {
+    sendAbort(p);
     return Action.StopAllIterationAndWatermark;
   }
   return Action.Continue;

@@ -58,6 +58,10 @@ export class Rule {
   abortHeaderValues: ArrayBuffer[] = [];
   abortHeaders: ArrayBuffer = new ArrayBuffer(0); // serialized pairs, incl. x-hfi-fault
   grpcStatus: u32 = 0; // 0 = not set
+  hasHeaderControl: bool = false; // x-hfi-* request headers choose the fault
+  hcMaxDelayMs: u32 = 0; // 0 = delays may not be asked for
+  hcAllowAbort: bool = false;
+  hcReplyHeaders: ArrayBuffer = new ArrayBuffer(0); // serialized pairs: x-hfi-fault
   expiresAtMs: i64 = 0; // server clock; 0 = never
   dest: DestMatcher | null = null; // outbound rules: match.destination
   response: ResponseAction | null = null; // fault.response

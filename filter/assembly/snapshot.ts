@@ -254,6 +254,9 @@ function decodePair(r: Reader): bool {
   return r.err == null;
 }
 
+// The server's delay limit; a larger header-control maximum is cut to it.
+const MAX_DELAY_MS: u32 = 120000;
+
 // z of the standard normal's 99th percentile: sigma = ln(p99 / p50) / Z99.
 const Z99: f64 = 2.3263478740408408;
 
@@ -317,6 +320,13 @@ function decodeFault(r: Reader, rule: Rule): bool {
       const a = new ResponseAction();
       if (!decodeResponse(r.sub(), a)) { prefix("response"); return false; }
       rule.response = a;
+    } else if (f == 10) {
+      // HeaderControl { uint32 max_delay_ms = 1; bool allow_abort = 2; }
+      if (!r.expect(tag, 2)) break;
+      if (!decodePair(r.sub())) return failAt("header_control", "malformed");
+      rule.hasHeaderControl = true;
+      rule.hcMaxDelayMs = pairA < MAX_DELAY_MS ? pairA : MAX_DELAY_MS;
+      rule.hcAllowAbort = pairB != 0;
     } else if (tag != 0) r.skip(tag & 7);
   }
   if (r.err != null) return readerFailed(r, "");
@@ -384,6 +394,7 @@ function decodePolicy(r: Reader, out: Rule[], index: i32): bool {
       values.push(name);
       rule.abortHeaders = encodePairs(names, values);
     }
+    if (rule.hasHeaderControl) rule.hcReplyHeaders = encodePairs([HFI_FAULT_HEADER], [name]);
     out.push(rule);
   }
   return true;

@@ -80,6 +80,7 @@ function ruleJson(r: Rule): string {
   s += ",\"delayMs\":" + r.delayMs.toString();
   s += ",\"delayDist\":" + r.delayDist.toString() + ",\"delayA\":" + r.delayA.toString() + ",\"delayB\":" + r.delayB.toString();
   s += ",\"startDelayMs\":" + r.startDelayMs.toString();
+  s += ",\"headerControl\":" + (r.hasHeaderControl ? "{\"maxDelayMs\":" + r.hcMaxDelayMs.toString() + ",\"allowAbort\":" + (r.hcAllowAbort ? "true" : "false") + ",\"pairsLen\":" + r.hcReplyHeaders.byteLength.toString() + "}" : "null");
   s += ",\"expiresAtMs\":" + r.expiresAtMs.toString();
   s += ",\"method\":" + (r.method != null ? matcherJson(r.method!) : "null");
   s += ",\"path\":" + (r.path != null ? matcherJson(r.path!) : "null");

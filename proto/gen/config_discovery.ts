@@ -17,6 +17,7 @@ import type { GetPolicyResponse as _hfi_v1_GetPolicyResponse, GetPolicyResponse_
 import type { GetPolicyStatusRequest as _hfi_v1_GetPolicyStatusRequest, GetPolicyStatusRequest__Output as _hfi_v1_GetPolicyStatusRequest__Output } from './hfi/v1/GetPolicyStatusRequest.ts';
 import type { GetPolicyStatusResponse as _hfi_v1_GetPolicyStatusResponse, GetPolicyStatusResponse__Output as _hfi_v1_GetPolicyStatusResponse__Output } from './hfi/v1/GetPolicyStatusResponse.ts';
 import type { GrpcMatch as _hfi_v1_GrpcMatch, GrpcMatch__Output as _hfi_v1_GrpcMatch__Output } from './hfi/v1/GrpcMatch.ts';
+import type { HeaderControl as _hfi_v1_HeaderControl, HeaderControl__Output as _hfi_v1_HeaderControl__Output } from './hfi/v1/HeaderControl.ts';
 import type { HeaderMatch as _hfi_v1_HeaderMatch, HeaderMatch__Output as _hfi_v1_HeaderMatch__Output } from './hfi/v1/HeaderMatch.ts';
 import type { HeaderMutation as _hfi_v1_HeaderMutation, HeaderMutation__Output as _hfi_v1_HeaderMutation__Output } from './hfi/v1/HeaderMutation.ts';
 import type { HeaderValue as _hfi_v1_HeaderValue, HeaderValue__Output as _hfi_v1_HeaderValue__Output } from './hfi/v1/HeaderValue.ts';
@@ -72,6 +73,7 @@ export interface ProtoGrpcType {
       GetPolicyStatusRequest: MessageTypeDefinition<_hfi_v1_GetPolicyStatusRequest, _hfi_v1_GetPolicyStatusRequest__Output>
       GetPolicyStatusResponse: MessageTypeDefinition<_hfi_v1_GetPolicyStatusResponse, _hfi_v1_GetPolicyStatusResponse__Output>
       GrpcMatch: MessageTypeDefinition<_hfi_v1_GrpcMatch, _hfi_v1_GrpcMatch__Output>
+      HeaderControl: MessageTypeDefinition<_hfi_v1_HeaderControl, _hfi_v1_HeaderControl__Output>
       HeaderMatch: MessageTypeDefinition<_hfi_v1_HeaderMatch, _hfi_v1_HeaderMatch__Output>
       HeaderMutation: MessageTypeDefinition<_hfi_v1_HeaderMutation, _hfi_v1_HeaderMutation__Output>
       HeaderValue: MessageTypeDefinition<_hfi_v1_HeaderValue, _hfi_v1_HeaderValue__Output>

@@ -16,6 +16,7 @@ export type { GetPolicyResponse, GetPolicyResponse__Output as GetPolicyResponseO
 export type { GetPolicyStatusRequest, GetPolicyStatusRequest__Output as GetPolicyStatusRequestOut } from "./hfi/v1/GetPolicyStatusRequest.ts";
 export type { GetPolicyStatusResponse, GetPolicyStatusResponse__Output as GetPolicyStatusResponseOut } from "./hfi/v1/GetPolicyStatusResponse.ts";
 export type { GrpcMatch, GrpcMatch__Output as GrpcMatchOut } from "./hfi/v1/GrpcMatch.ts";
+export type { HeaderControl, HeaderControl__Output as HeaderControlOut } from "./hfi/v1/HeaderControl.ts";
 export type { HeaderMatch, HeaderMatch__Output as HeaderMatchOut } from "./hfi/v1/HeaderMatch.ts";
 export type { HeaderMutation, HeaderMutation__Output as HeaderMutationOut } from "./hfi/v1/HeaderMutation.ts";
 export type { HeaderValue, HeaderValue__Output as HeaderValueOut } from "./hfi/v1/HeaderValue.ts";

@@ -21,6 +21,7 @@ const EXPECTED: Record<string, string[]> = {
   "delay-distributions.yaml": ["fe-latency"],
   "frontend-delay.yaml": ["frontend-delay"],
   "grpc.yaml": ["checkout-grpc"],
+  "header-control.yaml": ["fe-on-demand"],
   "header-match.yaml": ["checkout-test-users"],
   "late-stage.yaml": ["inventory-late-timeout"],
   "outbound-delay.yaml": ["fe-to-catalog"],
@@ -88,6 +89,10 @@ test("every valid example applies (created), then applies again unchanged; shape
     assert.equal(grpcPolicy.spec!.rules[0]!.match!.grpc, { service: "demo.Catalog", method: "*" });
     assert.is(grpcPolicy.spec!.rules[0]!.fault!.abort!.grpcStatus, 14);
     assert.equal(grpcPolicy.spec!.rules[1]!.match!.grpc, { service: "*", method: "Ping" });
+
+    const onDemand = await client.getPolicy("fe-on-demand");
+    assert.equal(onDemand.spec!.rules[0]!.fault!.headerControl, { maxDelayMs: 2000, allowAbort: true });
+    assert.is(onDemand.spec!.rules[0]!.fault!.percentage, 0, "no percentage needed: the request chooses");
 
     const late = await client.getPolicy("inventory-late-timeout");
     assert.is(late.spec!.rules[0]!.fault!.startDelayMs, 2000);

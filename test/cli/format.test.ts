@@ -160,12 +160,15 @@ test("phrases: selector, target, match, fault, durations, proxy labels", () => {
   assert.is(targetText({ service: "web", namespace: "", labels: { a: "1" } }), "web.* {a=1}");
   assert.is(matchText(null), "every request");
   assert.is(matchText({ method: null, path: null, headers: [], queryParams: [], grpc: { service: "demo.Catalog", method: "*" }, destination: null }), "grpc demo.Catalog/*");
-  const f = { percentage: 12.5, delay: { fixedDelayMs: 300, uniform: null, lognormal: null }, abort: { httpStatus: 503, body: "", headers: [], grpcStatus: 14 }, startDelayMs: 100, durationSeconds: 60, delayMs: 0, response: null, responseRateLimit: null };
+  const f = { percentage: 12.5, delay: { fixedDelayMs: 300, uniform: null, lognormal: null }, abort: { httpStatus: 503, body: "", headers: [], grpcStatus: 14 }, startDelayMs: 100, durationSeconds: 60, delayMs: 0, headerControl: null, response: null, responseRateLimit: null };
   assert.is(faultText(f), "12.5% delay 300ms+abort 503 (grpc 14) after 100ms for 60s");
   const uniform = { ...f, abort: null, delay: { fixedDelayMs: 0, uniform: { minMs: 100, maxMs: 200 }, lognormal: null } };
   assert.is(faultText(uniform), "12.5% delay 100-200ms after 100ms for 60s");
   const lognormal = { ...f, abort: null, delay: { fixedDelayMs: 0, uniform: null, lognormal: { p50Ms: 50, p99Ms: 400 } } };
   assert.is(faultText(lognormal), "12.5% delay lognormal p50 50ms p99 400ms after 100ms for 60s");
+  const control = { ...f, percentage: 0, abort: null, delay: null, startDelayMs: 0, durationSeconds: 0, headerControl: { maxDelayMs: 2000, allowAbort: true } };
+  assert.is(faultText(control), "header-controlled (delay <= 2000ms, abort)");
+  assert.is(faultText({ ...control, percentage: 5, abort: f.abort }), "5% abort 503 (grpc 14), header-controlled (delay <= 2000ms, abort)");
   const rf = { ...f, abort: null, delay: null, startDelayMs: 0, durationSeconds: 0, response: { status: 503, headers: { set: { "x-injected": "1" }, add: {}, remove: [] }, body: "injected", upstreamStatus: { codes: [200], min: 500, max: 599 } } };
   assert.is(faultText(rf), "12.5% response status 503+headers+body on 200,500-599");
   assert.is(fmtDuration(59_400), "59s");

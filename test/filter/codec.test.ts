@@ -141,6 +141,20 @@ test("delay distributions decode to their parameters (uniform: min and count of 
   assert.equal([f.delayDist, f.delayMs], [0, 30]);
 });
 
+test("header_control decodes to its bounds (a maximum above the delay limit is cut to it)", () => {
+  const s = decode(encodeSnapshot({ policies: [{ name: "p", rules: [
+    { fault: { headerControl: { maxDelayMs: 2000, allowAbort: true } } },
+    { fault: { headerControl: { maxDelayMs: 999999 } } },
+    { fault: { percentage: 5, delayMs: 10 } },
+  ] }] }));
+  assert.ok(s.ok, s.error);
+  assert.equal({ ...s.rules[0].headerControl, pairsLen: 0 }, { maxDelayMs: 2000, allowAbort: true, pairsLen: 0 });
+  assert.ok(s.rules[0].headerControl.pairsLen > 0, "the x-hfi-fault reply header is prepared");
+  assert.is(s.rules[1].headerControl.maxDelayMs, 120000);
+  assert.is(s.rules[1].headerControl.allowAbort, false);
+  assert.is(s.rules[2].headerControl, null);
+});
+
 test("percentages map to parts per million", () => {
   for (const [pct, ppm] of [[0, 0], [0.0001, 1], [50, 500000], [99.9999, 999999], [100, 1000000], [33.33335, 333334]] as const) {
     const s = decode(encodeSnapshot({ policies: [{ name: "p", rules: [{ fault: { percentage: pct } }] }] }));

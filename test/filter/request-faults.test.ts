@@ -1,6 +1,7 @@
 // Issue 12's request-side faults end to end through `hfi sidecar` (the
 // proxy, worker VMs running the compiled filter, the real control plane, a
-// real upstream over HTTP): delay distributions, the gRPC shorthand.
+// real upstream over HTTP): delay distributions, the gRPC shorthand,
+// header-driven faults.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import http from "node:http";
@@ -119,6 +120,70 @@ test("match.grpc compiles to the path: the service's calls get the gRPC-aware ab
   // service "*": any service's Ping; plain HTTP gets the HTTP status.
   assert.is((await fetch(`${base}/demo.Cart/Ping`)).status, 418);
   assert.is((await fetch(`${base}/demo.Cart/Ping/more`)).status, 200, "exactly /<service>/<method>");
+});
+
+test("fault.header_control: a request names its own fault within the rule's bounds; others pass untouched", async () => {
+  await applyAndWait(
+    pc,
+    policy("fe-on-demand", [
+      { match: { path: { prefix: "/on-demand" } }, fault: { headerControl: { maxDelayMs: 500, allowAbort: true } } },
+      { match: { path: { prefix: "/delay-only" } }, fault: { headerControl: { maxDelayMs: 500 } } },
+      { match: { path: { prefix: "/plain" } }, fault: { percentage: 100, delay: { fixedDelayMs: 1 } } },
+    ]),
+    2,
+  );
+  const get = async (path: string, headers: Record<string, string> = {}) => {
+    const calls = upstreamCalls;
+    const t0 = performance.now();
+    const res = await fetch(`${base}${path}`, { headers });
+    const body = await res.text();
+    return { status: res.status, fault: res.headers.get("x-hfi-fault"), body, ms: performance.now() - t0, reached: upstreamCalls - calls };
+  };
+
+  const none = await get("/on-demand/a");
+  assert.equal([none.status, none.reached], [200, 1], "no control header: untouched");
+
+  const teapot = await get("/on-demand/a", { "x-hfi-abort-status": "418" });
+  assert.equal([teapot.status, teapot.fault, teapot.body, teapot.reached], [418, "fe-on-demand", "", 0]);
+
+  let before = await delayStats();
+  const slow = await get("/on-demand/a", { "x-hfi-delay-ms": "300" });
+  let after = await delayStats();
+  assert.equal([slow.status, slow.reached], [200, 1]);
+  assert.ok(slow.ms >= 299, `held ${slow.ms.toFixed(1)} ms`);
+  assert.equal([after.count - before.count, after.sum - before.sum], [1, 300], "delayed exactly the asked 300 ms");
+
+  before = await delayStats();
+  await get("/on-demand/a", { "x-hfi-delay-ms": "100000" });
+  after = await delayStats();
+  assert.is(after.sum - before.sum, 500, "cut to max_delay_ms");
+
+  // Delay, then abort, when both are asked for.
+  const both = await get("/on-demand/a", { "x-hfi-delay-ms": "50", "x-hfi-abort-status": "503" });
+  assert.equal([both.status, both.reached], [503, 0]);
+  assert.ok(both.ms >= 49);
+
+  // Values out of range or malformed ask for nothing.
+  const malformed: Record<string, string>[] = [{ "x-hfi-abort-status": "700" }, { "x-hfi-abort-status": "4l8" }, { "x-hfi-abort-status": "418", "x-hfi-percentage": "half" }, { "x-hfi-abort-status": "418", "x-hfi-percentage": "100.5" }];
+  for (const h of malformed) {
+    const r = await get("/on-demand/a", h);
+    assert.equal([r.status, r.reached], [200, 1], JSON.stringify(h));
+  }
+  assert.is((await get("/on-demand/a", { "x-hfi-abort-status": "418", "x-hfi-percentage": "0" })).status, 200);
+  assert.is((await get("/on-demand/a", { "x-hfi-abort-status": "418", "x-hfi-percentage": "100.0000" })).status, 418);
+
+  // Off unless enabled: allow_abort false, or a rule without header_control, ignores the headers.
+  assert.is((await get("/delay-only/a", { "x-hfi-abort-status": "418" })).status, 200);
+  before = await delayStats();
+  const plain = await get("/plain/a", { "x-hfi-abort-status": "418", "x-hfi-delay-ms": "400" });
+  after = await delayStats();
+  assert.is(plain.status, 200);
+  assert.equal([after.count - before.count, after.sum - before.sum], [1, 1], "a rule without header_control keeps its own 1 ms delay");
+
+  // x-hfi-percentage: 50 → about half of the asking requests (binomial, 200 draws: sd 7).
+  const results = await Promise.all(Array.from({ length: 200 }, () => get("/on-demand/p", { "x-hfi-abort-status": "429", "x-hfi-percentage": "50" })));
+  const aborted = results.filter((r) => r.status === 429).length;
+  assert.ok(aborted >= 65 && aborted <= 135, `${aborted} of 200 aborted at 50 %`);
 });
 
 test.run();

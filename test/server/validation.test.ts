@@ -139,6 +139,14 @@ test("match.grpc: stored as written (empty = \"*\"), compiled into the path matc
   assert.ok(any.test("/a.B/List") && !any.test("/a.B/ListAll") && !any.test("/a/b/List"));
 });
 
+test("fault.header_control: the issue's shape alone (no percentage needed), in both spellings", () => {
+  const p = ok(withFault({ header_control: { max_delay_ms: 2000, allow_abort: true } }));
+  assert.equal(p.spec!.rules[0]!.fault!.headerControl, { maxDelayMs: 2000, allowAbort: true });
+  assert.equal(ok(withFault({ headerControl: { maxDelayMs: 2000, allowAbort: true } })), p);
+  // Beside the rule's own faults, for requests that do not ask.
+  ok(withFault({ percentage: 5, abort: { http_status: 503 }, header_control: { allow_abort: true } }));
+});
+
 test("snake_case and lowerCamelCase field names are equivalent", () => {
   const snake = ok({
     metadata: { name: "x" },
@@ -202,7 +210,10 @@ test("output-only metadata is accepted and ignored (get -o yaml | apply -f - rou
 });
 
 const BAD: [string, unknown, string[]][] = [
-  ["no fault action", withFault({ percentage: 50 }), ["spec.rules[0].fault: must set delay (or delay_ms), abort or response"]],
+  ["no fault action", withFault({ percentage: 50 }), ["spec.rules[0].fault: must set delay (or delay_ms), abort, header_control or response"]],
+  ["header control allowing nothing", withFault({ header_control: {} }), ["spec.rules[0].fault.header_control: must allow a delay (max_delay_ms > 0) or an abort (allow_abort: true)"]],
+  ["header control over the delay cap", withFault({ header_control: { max_delay_ms: 120001 } }), ["spec.rules[0].fault.header_control.max_delay_ms: must be at most 120000 (2 minutes)"]],
+  ["header control allow_abort not a boolean", withFault({ header_control: { allow_abort: "yes" } }), ["spec.rules[0].fault.header_control.allow_abort: must be true or false"]],
   ["negative delay", withFault({ percentage: 50, delay_ms: -5 }), ["spec.rules[0].fault.delay_ms: must be a non-negative integer"]],
   ["delay over the cap", withFault({ percentage: 50, delay: { fixed_delay_ms: 120001 } }), ["spec.rules[0].fault.delay.fixed_delay_ms: must be at most 120000 (2 minutes)"]],
   ["delay_ms over the cap", withFault({ percentage: 50, delay_ms: 3_600_000 }), ["spec.rules[0].fault.delay_ms: must be at most 120000 (2 minutes)"]],

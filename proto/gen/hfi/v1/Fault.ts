@@ -2,6 +2,7 @@
 
 import type { DelayFault as _hfi_v1_DelayFault, DelayFault__Output as _hfi_v1_DelayFault__Output } from '../../hfi/v1/DelayFault.ts';
 import type { AbortFault as _hfi_v1_AbortFault, AbortFault__Output as _hfi_v1_AbortFault__Output } from '../../hfi/v1/AbortFault.ts';
+import type { HeaderControl as _hfi_v1_HeaderControl, HeaderControl__Output as _hfi_v1_HeaderControl__Output } from '../../hfi/v1/HeaderControl.ts';
 import type { ResponseFault as _hfi_v1_ResponseFault, ResponseFault__Output as _hfi_v1_ResponseFault__Output } from '../../hfi/v1/ResponseFault.ts';
 import type { ResponseRateLimit as _hfi_v1_ResponseRateLimit, ResponseRateLimit__Output as _hfi_v1_ResponseRateLimit__Output } from '../../hfi/v1/ResponseRateLimit.ts';
 
@@ -26,6 +27,12 @@ export interface Fault {
    * Shorthand for delay.fixed_delay_ms; normalised away by the server.
    */
   'delayMs'?: (number);
+  /**
+   * Callers choose this request's fault with x-hfi-delay-ms,
+   * x-hfi-abort-status and x-hfi-percentage, within these bounds. Requests
+   * without those headers get the rule's other faults, if any.
+   */
+  'headerControl'?: (_hfi_v1_HeaderControl | null);
   /**
    * Rewrite the upstream's response (the request reaches the upstream).
    */
@@ -57,6 +64,12 @@ export interface Fault__Output {
    * Shorthand for delay.fixed_delay_ms; normalised away by the server.
    */
   'delayMs': (number);
+  /**
+   * Callers choose this request's fault with x-hfi-delay-ms,
+   * x-hfi-abort-status and x-hfi-percentage, within these bounds. Requests
+   * without those headers get the rule's other faults, if any.
+   */
+  'headerControl': (_hfi_v1_HeaderControl__Output | null);
   /**
    * Rewrite the upstream's response (the request reaches the upstream).
    */
