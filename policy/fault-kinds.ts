@@ -285,7 +285,25 @@ const headerControl: FaultKind = {
 };
 
 /** In the order summaries list them. */
-export const FAULT_KINDS: readonly FaultKind[] = [delay, abort, headerControl, response];
+const responseRateLimit: FaultKind = {
+  name: "response_rate_limit",
+  fields: ["response_rate_limit"],
+  label: "response_rate_limit",
+  present: (f) => !!f.responseRateLimit,
+  summary: (f) => `response ${f.responseRateLimit!.kbps}KiB/s`,
+  details: (f) => [`response body rate limit: ${f.responseRateLimit!.kbps} KiB/s`],
+  validate(f, at, c) {
+    const rl = f.responseRateLimit;
+    if (!rl) return;
+    at = `${at}.response_rate_limit`;
+    if (f.abort) c.err(at, "cannot be combined with abort (an aborted request never reaches the upstream)");
+    const k = `${at}.kbps`;
+    if (!c.hasError(k) && (rl.kbps < 1 || rl.kbps > LIMITS.maxRateLimitKbps))
+      c.err(k, `must be between 1 and ${LIMITS.maxRateLimitKbps} (KiB/s)`);
+  },
+};
+
+export const FAULT_KINDS: readonly FaultKind[] = [delay, abort, headerControl, response, responseRateLimit];
 
 /** The kinds a fault injects, in table order: ["delay", "abort"]. */
 export function faultKindsOf(f: FaultOut | null | undefined): string[] {

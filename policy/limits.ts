@@ -27,6 +27,8 @@ export const LIMITS = {
   upstreamStatusMin: 100,
   upstreamStatusMax: 599,
   maxUpstreamStatusCodes: 16,
+  /** response_rate_limit.kbps (KiB/s): up to 1 GiB/s. */
+  maxRateLimitKbps: 1024 * 1024,
   /** DNS name (destination.host). */
   hostMaxLength: 253,
 } as const;

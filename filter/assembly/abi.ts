@@ -66,7 +66,7 @@ export const enum Action { Continue = 0, StopIteration = 1, StopAllIterationAndW
 export const enum DataAction { Continue = 0, StopIterationAndWatermark = 2 }
 export const enum BufferType { HttpResponseBody = 1, GrpcReceiveBuffer = 5, VmConfiguration = 6, PluginConfiguration = 7 }
 export const enum MapType { RequestHeaders = 0, ResponseHeaders = 2 }
-export const enum StreamType { Request = 0 }
+export const enum StreamType { Request = 0, Response = 1 }
 export const enum MetricType { Counter = 0, Gauge = 1, Histogram = 2 }
 
 // Out-parameters for host calls (ptr, size, token...): static, never GC'd.
@@ -205,6 +205,11 @@ export function sendLocalResponse(status: u32, details: ArrayBuffer, bodyPtr: us
 
 export function continueRequest(): i32 {
   return proxy_continue_stream(StreamType.Request);
+}
+
+/** Releases a response the filter holds (a body stopped with StopIteration*). */
+export function continueResponse(): i32 {
+  return proxy_continue_stream(StreamType.Response);
 }
 
 export function setEffectiveContext(id: u32): i32 {

@@ -11,6 +11,7 @@ import { Root, reschedule } from "./root";
 import { mAborts, mDelays, mDelayMs } from "./metrics";
 import * as rng from "./rng";
 import { armResponse, disarmResponse } from "./response";
+import { armThrottle, disarmThrottle, isThrottled, throttleDue } from "./rate-limit";
 import { P_XDS_CLUSTER, P_CLUSTER } from "./destination";
 import * as control from "./header-control";
 
@@ -64,6 +65,7 @@ export function detachStream(contextId: u32): void {
   if (streamRoot.has(contextId)) streamRoot.delete(contextId);
   if (contextId == lastStream) lastRoot = null;
   disarmResponse(contextId);
+  disarmThrottle(contextId);
 }
 
 /** True while the stream's request waits for its fault (start delay or delay). */
@@ -110,12 +112,13 @@ export function onRequestHeaders(contextId: u32): u32 {
   const rule = changetype<Rule>(chosen);
   // A request that asks for a fault rolls its own share; the rule's percentage is for its other faults.
   const ppm = byHeaders ? control.chosenPpm : rule.ppm;
-  if (!byHeaders && rule.delayMs == 0 && rule.delayDist == 0 && !rule.hasAbort && rule.response == null) return Action.Continue;
+  if (!byHeaders && rule.delayMs == 0 && rule.delayDist == 0 && !rule.hasAbort && rule.response == null && rule.rateKbps == 0) return Action.Continue;
   if (ppm == 0) return Action.Continue;
   if (ppm < 1000000 && rng.uniformMillion() >= ppm) return Action.Continue;
-  // A response fault arms the stream; the request itself then goes on (after a delay, if the rule has one).
-  if (!byHeaders && rule.response != null) {
-    armResponse(contextId, rule.response!, rule.policyName);
+  // Response faults arm the stream; the request itself then goes on (after a delay, if the rule has one).
+  if (!byHeaders && (rule.response != null || rule.rateKbps > 0)) {
+    if (rule.response != null) armResponse(contextId, rule.response!, rule.policyName);
+    if (rule.rateKbps > 0) armThrottle(contextId, root, rule.rateKbps);
     if (rule.delayMs == 0 && rule.delayDist == 0 && !rule.hasAbort) return Action.Continue;
   }
   const p = new Pending(root, rule, PHASE_START, grpc);
@@ -140,7 +143,11 @@ export function fireDue(root: Root): void {
   while (root.timers.size > 0 && root.timers.peekDeadline() <= now) {
     root.timers.pop();
     const ctx = root.timers.poppedId;
-    if (!pendings.has(ctx)) continue;
+    if (!pendings.has(ctx)) {
+      // A response body held by its rate limit (rate-limit.ts) shares the queue.
+      if (isThrottled(ctx) && throttleDue(root, ctx, root.timers.poppedSeq)) switched = true;
+      continue;
+    }
     const p = pendings.get(ctx);
     if (p.seq != root.timers.poppedSeq) continue;
     if (abi.setEffectiveContext(ctx) != WasmResult.Ok) {

@@ -13,6 +13,7 @@ export let mNacks: u32 = 0xffffffff;
 export let mVersion: u32 = 0xffffffff;
 export let mDelayMs: u32 = 0xffffffff;
 export let mResponses: u32 = 0xffffffff;
+export let mRateLimited: u32 = 0xffffffff;
 let metricsDefined = false;
 
 export function defineMetrics(): void {
@@ -25,4 +26,5 @@ export function defineMetrics(): void {
   mVersion = abi.defineMetric(MetricType.Gauge, "wasmcustom.hfi_config_version");
   mDelayMs = abi.defineMetric(MetricType.Histogram, "wasmcustom.hfi_delay_ms");
   mResponses = abi.defineMetric(MetricType.Counter, "wasmcustom.hfi_faults_responses_total");
+  mRateLimited = abi.defineMetric(MetricType.Counter, "wasmcustom.hfi_faults_rate_limited_total");
 }

@@ -112,15 +112,21 @@ export function onResponseHeaders(contextId: u32, endOfStream: bool): u32 {
   return Action.Continue;
 }
 
+/** The body callback's buffer size after onResponseBody (what a rate limit then counts). */
+export let bodySizeAfter: u32 = 0;
+
 /** proxy_on_response_body: the first chunk becomes the injected body, the rest is dropped. */
 export function onResponseBody(contextId: u32, bodySize: u32, endOfStream: bool): u32 {
+  bodySizeAfter = bodySize;
   if (armed.size == 0 || !armed.has(contextId)) return DataAction.Continue;
   const st = armed.get(contextId);
   if (!st.bodyWritten) {
     st.bodyWritten = true;
     abi.setBufferBytes(BufferType.HttpResponseBody, 0, bodySize, st.action.body);
+    bodySizeAfter = <u32>st.action.body.byteLength;
   } else if (bodySize > 0) {
     abi.setBufferBytes(BufferType.HttpResponseBody, 0, bodySize, EMPTY);
+    bodySizeAfter = 0;
   }
   if (endOfStream) armed.delete(contextId);
   return DataAction.Continue;

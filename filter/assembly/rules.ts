@@ -65,6 +65,7 @@ export class Rule {
   expiresAtMs: i64 = 0; // server clock; 0 = never
   dest: DestMatcher | null = null; // outbound rules: match.destination
   response: ResponseAction | null = null; // fault.response
+  rateKbps: u32 = 0; // fault.response_rate_limit.kbps; 0 = none
 }
 
 export class Snapshot {

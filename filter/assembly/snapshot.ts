@@ -320,6 +320,17 @@ function decodeFault(r: Reader, rule: Rule): bool {
       const a = new ResponseAction();
       if (!decodeResponse(r.sub(), a)) { prefix("response"); return false; }
       rule.response = a;
+    } else if (f == 21) {
+      // ResponseRateLimit { uint32 kbps = 1; }
+      if (!r.expect(tag, 2)) break;
+      const q = r.sub();
+      while (q.more()) {
+        const t = q.tag();
+        if (t == ((1 << 3) | 0)) rule.rateKbps = <u32>q.varint();
+        else if (t != 0) q.skip(t & 7);
+      }
+      if (q.err != null) return failAt("response_rate_limit", q.err!);
+      if (rule.rateKbps == 0) return failAt("response_rate_limit.kbps", "must be greater than 0");
     } else if (f == 10) {
       // HeaderControl { uint32 max_delay_ms = 1; bool allow_abort = 2; }
       if (!r.expect(tag, 2)) break;

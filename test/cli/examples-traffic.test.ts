@@ -257,6 +257,8 @@ test("response-rewrite.yaml: /checkout becomes 503 + x-injected + body; only fai
   assert.is(failed.status, 502);
   assert.is(failed.headers.get("server"), null, "server header removed");
   assert.equal(await failed.json(), { ok: false, url: "/api/fail" }, "no body given: the upstream's is kept");
+  const dl = await fetch(`http://${sidecars.get("frontend")!.address}/downloads/a`);
+  assert.equal(await dl.json(), { ok: true, url: "/downloads/a" }, "a rate-limited body arrives whole");
 });
 
 test.run();

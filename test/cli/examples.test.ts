@@ -66,6 +66,7 @@ test("every valid example applies (created), then applies again unchanged; shape
     assert.is(resp.spec!.rules[0]!.fault!.response!.body, "injected");
     assert.equal(resp.spec!.rules[1]!.fault!.response!.upstreamStatus, { codes: [], min: 500, max: 599 });
     assert.equal(resp.spec!.rules[1]!.fault!.response!.headers!.remove, ["server"]);
+    assert.equal(resp.spec!.rules[2]!.fault!.responseRateLimit, { kbps: 64 });
 
     const api = await client.getPolicy("api-abort");
     const [r0, r1] = api.spec!.rules;

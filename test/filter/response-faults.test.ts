@@ -10,7 +10,8 @@ import http from "node:http";
 import net from "node:net";
 import { startTestServer, PolicyClient, type TestServer } from "../support/server.ts";
 import { startSidecar, type RunningSidecar } from "../../filter/host/sidecar/proxy.ts";
-import { FILTER_WASM, applyAndWait, closeAll, quietLogger, waitConnected } from "./helpers.ts";
+import { performance } from "node:perf_hooks";
+import { FILTER_WASM, applyAndWait, closeAll, quietLogger, waitConnected, waitFor } from "./helpers.ts";
 import type { Policy } from "../../proto/loader.ts";
 
 let server: TestServer;
@@ -20,6 +21,7 @@ let sidecar: RunningSidecar;
 let base: string;
 const calls = new Map<string, number>();
 const BIG = 3 * 1024 * 1024; // above Envoy's 1 MiB buffer limit: replacing it must not buffer it
+const SLOW_BODY = 32 * 1024; // at 32 KiB/s: the last byte cannot leave before 1 s
 
 test.before(async () => {
   upstream = http.createServer((req, res) => {
@@ -41,6 +43,10 @@ test.before(async () => {
       }, 5);
     } else if (path.startsWith("/gzip")) {
       res.writeHead(200, { "content-type": "text/plain", "content-encoding": "gzip", "content-length": "4" }).end(Buffer.from([0x1f, 0x8b, 8, 0]));
+    } else if (path.startsWith("/slowbody")) {
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(SLOW_BODY) });
+      for (let i = 0; i < 4; i++) res.write(Buffer.alloc(SLOW_BODY / 4, 0x30 + i));
+      res.end();
     } else if (path.startsWith("/empty")) {
       res.writeHead(204, { "x-upstream": "yes" }).end();
     } else if (path.startsWith("/big")) {
@@ -94,6 +100,7 @@ test.before(async () => {
         },
         { match: { path: { prefix: "/status/" } }, fault: { percentage: 100, response: { status: 502, upstreamStatus: { min: 500, max: 599 } } } },
         { match: { path: { prefix: "/never" } }, fault: { percentage: 0, response: { status: 500 } } },
+        { match: { path: { prefix: "/slowbody" } }, fault: { percentage: 100, responseRateLimit: { kbps: 32 } } },
       ],
     },
   };
@@ -181,6 +188,21 @@ test("percentage 0 and unmatched paths pass untouched; responses are counted", a
   const text = await (await fetch(`http://${sidecar.metricsAddress}/stats/prometheus`)).text();
   const m = /wasmcustom_hfi_faults_responses_total (\d+)/.exec(text);
   assert.ok(m && Number(m[1]) >= 8, text);
+});
+
+test("response_rate_limit: a 32 KiB body at 32 KiB/s arrives whole, no sooner than 1 s after its first byte", async () => {
+  const t0 = performance.now();
+  const res = await fetch(`${base}/slowbody`);
+  const body = Buffer.from(await res.arrayBuffer());
+  const ms = performance.now() - t0;
+  assert.is(res.status, 200);
+  assert.is(body.length, SLOW_BODY);
+  for (let i = 0; i < 4; i++) assert.ok(body.subarray((i * SLOW_BODY) / 4, ((i + 1) * SLOW_BODY) / 4).every((b) => b === 0x30 + i), `chunk ${i} intact, in order`);
+  assert.ok(ms >= 990, `${ms.toFixed(0)} ms`);
+  console.log(`  32 KiB at 32 KiB/s → ${ms.toFixed(0)} ms`);
+  const text = await (await fetch(`http://${sidecar.metricsAddress}/stats/prometheus`)).text();
+  assert.match(text, /wasmcustom_hfi_faults_rate_limited_total [1-9]/);
+  await waitFor(() => sidecar.pool.vms.every((vm) => vm.activeStreams === 0 && vm.tickPeriodMs === 0), "no stream or timer left behind");
 });
 
 test.run();

@@ -87,6 +87,9 @@ test("lowerCamelCase and snake_case are the same; names and direction are normal
   assert.is(camel.spec!.direction, "inbound");
   const d = ok(outbound({ destination: { host: "API.Example.com", port: 443 } })).spec!.rules[0]!.match!.destination!;
   assert.equal(d, { service: "", namespace: "", host: "api.example.com", port: 443 });
+  const rl = ok(withFault({ percentage: 100, response_rate_limit: { kbps: 64 } })).spec!.rules[0]!.fault!;
+  assert.equal(rl.responseRateLimit, { kbps: 64 });
+  assert.is(faultText(rl), "100% response 64KiB/s");
   // A delay and a response rewrite together: the request waits, then reaches the upstream.
   ok(withFault({ percentage: 100, delay_ms: 50, response: { status: 500 } }));
 });
@@ -138,6 +141,11 @@ const BAD: [object, string[]][] = [
       "spec.rules[0].match.destination.namespace: must be an RFC 1123 label (a-z, 0-9, '-', at most 63 characters)",
       "spec.rules[0].match.destination.port: must be between 1 and 65535 (0 = any)",
     ],
+  ],
+  [withFault({ percentage: 1, response_rate_limit: { kbps: 0 } }), ["spec.rules[0].fault.response_rate_limit.kbps: must be between 1 and 1048576 (KiB/s)"]],
+  [
+    withFault({ percentage: 1, abort: { http_status: 503 }, responseRateLimit: { kbps: 10 } }),
+    ["spec.rules[0].fault.response_rate_limit: cannot be combined with abort (an aborted request never reaches the upstream)"],
   ],
 ];
 
