@@ -1,7 +1,8 @@
 // bench:filter — per-request cost of the compiled filter in the Node host
 // with 0, 10 and 100 non-matching policies (GET: each rule's method fails;
 // POST: method passes, the path regex fails), one matching (abort) case and
-// 100 more header-only policies ahead of them:
+// 100 more header-only policies ahead of them, then 100 with issue 12's request-side
+// rules and 100 that match on the caller only:
 // µs/request p50/p99, the share spent inside guest callbacks, memory after
 // 1M requests (RSS, heap, guest linear memory: must be flat), module size.
 // Prints figures; asserts nothing. Target: <= 5 µs/request with 100 policies.
@@ -101,9 +102,10 @@ async function measure(vm: WasmVm, label: string, path: string, method?: string)
   vm.measureGuest = false;
   const total = performance.now() - t0;
   const share = ((vm.stats.guestMs - vm.stats.hostInGuestMs) / total) * 100;
+  const guestUs = ((vm.stats.guestMs - vm.stats.hostInGuestMs) / 50_000) * 1000;
   console.log(
     `${label.padEnd(28)} core p50 ${us(qs.p50).padStart(6)} µs  p99 ${us(qs.p99).padStart(6)} µs | ` +
-      `request() p50 ${us(qf.p50).padStart(6)} µs  p99 ${us(qf.p99).padStart(6)} µs | in guest code ${share.toFixed(0)} % of core`,
+      `request() p50 ${us(qf.p50).padStart(6)} µs  p99 ${us(qf.p99).padStart(6)} µs | in guest code ${share.toFixed(0)} % of core, ${guestUs.toFixed(2)} µs/request`,
   );
 }
 
@@ -168,6 +170,34 @@ async function main(): Promise<void> {
     }
     await waitAcked(cp, "hdr-099");
     await measure(vm, "+ 100 header-only ahead", "/api/v1/products/42");
+
+    // Issue 12's request-side rules ahead of those: gRPC shorthand + caller, a delay
+    // distribution, header control (each rejected by its path), then rules that match
+    // on the caller only (the peer is read from the host, once per request).
+    for (let i = 0; i < 100; i++) {
+      await cp.apply({
+        metadata: { name: `req-${String(i).padStart(3, "0")}` },
+        spec: {
+          selector: { service: "frontend" },
+          priority: 2,
+          rules: [
+            { match: { grpc: { service: `demo.Svc${i}`, method: "*" }, source: { service: "checkout" } }, fault: { percentage: 10, abort: { httpStatus: 503, grpcStatus: 14 } } },
+            { match: { path: { prefix: `/slow-${i}` } }, fault: { percentage: 100, delay: { lognormal: { p50Ms: 50, p99Ms: 400 } } } },
+            { match: { path: { prefix: `/on-demand-${i}` } }, fault: { headerControl: { maxDelayMs: 2000, allowAbort: true } } },
+          ],
+        },
+      });
+    }
+    await waitAcked(cp, "req-099");
+    await measure(vm, "+ 100 grpc/source/distribution/header-control ahead", "/api/v1/products/42");
+    for (let i = 0; i < 100; i++) {
+      await cp.apply({
+        metadata: { name: `src-${String(i).padStart(3, "0")}` },
+        spec: { selector: { service: "frontend" }, priority: 3, rules: [{ match: { source: { service: `caller-${i}` } }, fault: { percentage: 50, abort: { httpStatus: 503 } } }] },
+      });
+    }
+    await waitAcked(cp, "src-099");
+    await measure(vm, "+ 100 source-only ahead (peer read)", "/api/v1/products/42");
   } finally {
     await vm.close();
     await cp.close();

@@ -35,6 +35,11 @@ function messageToJson(type: protobuf.Type, msg: Record<string, unknown>): Recor
   return out;
 }
 
+/** Any hfi.v1 message (e.g. "ApplyPolicyResponse") as proto3 JSON (lowerCamelCase, defaults omitted). */
+export function messageToProtoJson(typeName: string, msg: unknown): Record<string, unknown> {
+  return messageToJson(schemaType(typeName), (msg ?? {}) as Record<string, unknown>);
+}
+
 /** proto3 JSON object (lowerCamelCase, defaults omitted). */
 export function policyToJson(policy: PolicyOut): Record<string, unknown> {
   return messageToJson(schemaType("Policy"), policy as unknown as Record<string, unknown>);

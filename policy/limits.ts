@@ -1,6 +1,8 @@
 // Every limit the validator enforces (documented in README.md, "Policy reference").
 export const LIMITS = {
   nameMaxLength: 63,
+  /** metadata.version_label (the old control plane's version string). */
+  versionLabelMaxLength: 128,
   maxLabels: 16,
   labelValueMaxLength: 63,
   maxRules: 32,

@@ -4,7 +4,8 @@
 // everything here is re-exported by index.ts.
 export { LIMITS } from "./limits.ts";
 export { PolicyValidationError, type FieldError, type ParseResult } from "./types.ts";
-export { isPlainObject, lowerCamel } from "./schema.ts";
+export { Decoder, isPlainObject, lowerCamel, schemaType } from "./schema.ts";
 export { fieldFacts, messageType, setFields, chosenMember, isDefaultValue, OUTPUT_ONLY_METADATA, type FieldFact } from "./fields.ts";
 export { FAULT_KINDS, CONTROL_HEADERS, faultKindsOf, faultKindChoices, faultText, faultDetails, fmtPct, type FaultKind, type FaultCheck } from "./fault-kinds.ts";
 export { filterRules, grpcPathMatch, grpcMatchText } from "./grpc-match.ts";
+export { sourceMatchText } from "./source-match.ts";

@@ -12,6 +12,7 @@ import type {
 } from "../proto/loader.ts";
 import { FAULT_KINDS, faultKindChoices, HEADER_NAME, HEADER_NAME_REASON, type FaultCheck } from "./fault-kinds.ts";
 import { validateGrpcMatch } from "./grpc-match.ts";
+import { validateSourceMatch } from "./source-match.ts";
 import { LIMITS } from "./limits.ts";
 import { hfiRegexError } from "./regex.ts";
 import { OUTPUT_ONLY_METADATA } from "./fields.ts";
@@ -79,6 +80,9 @@ export class Validator {
       const reason = validateName(p.metadata.name);
       if (reason && !this.d.hasError("metadata.name")) this.err("metadata.name", reason);
       this.labels(p.metadata.labels, "metadata.labels");
+      const label = p.metadata.versionLabel ?? "";
+      if (label.length > LIMITS.versionLabelMaxLength)
+        this.err("metadata.version_label", `must be at most ${LIMITS.versionLabelMaxLength} characters`);
       // Output-only fields are accepted (round trip of `get -o yaml`) and ignored.
       for (const k of OUTPUT_ONLY_METADATA) p.metadata[k] = 0;
     }
@@ -123,6 +127,7 @@ export class Validator {
     if (m.method) this.stringMatch(m.method, `${at}.method`, ["exact", "prefix", "regex"]);
     if (m.path) this.stringMatch(m.path, `${at}.path`, ["exact", "prefix", "regex"]);
     if (m.grpc) validateGrpcMatch(m.grpc, `${at}.grpc`, !!m.path, this.check);
+    if (m.source) validateSourceMatch(m.source, `${at}.source`, this.check);
     if (m.headers.length > LIMITS.maxHeaderMatches)
       this.err(`${at}.headers`, `must have at most ${LIMITS.maxHeaderMatches} entries (got ${m.headers.length})`);
     m.headers.forEach((h, i) => this.namedMatch(h, `${at}.headers[${i}]`, true));

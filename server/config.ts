@@ -49,7 +49,7 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
   { flag: "--replica-id", env: "HFI_REPLICA_ID", default: "", key: "replicaId", description: "this replica's name in policy status and in etcd status keys (e.g. the pod name); default hostname-pid-random" },
   { flag: "--status-ttl", env: "HFI_STATUS_TTL", default: "15", key: "statusTtl", description: "seconds after which a dead replica's proxies leave the status of the others (etcd lease TTL, 1-300)" },
   { flag: "--max-store-bytes", env: "HFI_MAX_STORE_BYTES", default: "67108864", key: "maxStoreBytes", description: "total size limit of the stored policies in bytes (default 64 MiB); an apply past it fails RESOURCE_EXHAUSTED" },
-  { flag: "--workers", env: "HFI_WORKERS", default: "", key: "workers", description: "processes serving gRPC and config streams (1-64; 1 = everything in one process); default: available CPU cores" },
+  { flag: "--workers", env: "HFI_WORKERS", default: "", key: "workers", description: "processes serving gRPC and config streams (1-64; 1 = everything in one process); default: 1 below 4 cores, else cores - 1" },
   { flag: "--stream-drain-timeout", env: "HFI_STREAM_DRAIN_TIMEOUT", default: "30", key: "streamDrainTimeout", description: "seconds a config stream may stay backed up (not reading) before it is closed with RESOURCE_EXHAUSTED (1-3600)" },
   { flag: "--stream-queue-budget", env: "HFI_STREAM_QUEUE_BUDGET", default: "64", key: "streamQueueBudget", description: "MiB of snapshot bytes queued on backed-up config streams per worker before further writes wait (1-4096)" },
 ];
@@ -81,9 +81,14 @@ export interface ServerConfig {
   streamQueueBudgetBytes: number;
 }
 
-/** Available CPU cores (the --workers default). */
-export function defaultWorkers(): number {
-  return Math.max(1, Math.min(64, os.availableParallelism()));
+/**
+ * The --workers default: one process below 4 cores, else cores - 1. Measured on 2 cores, a primary
+ * plus 2 workers cost more CPU and memory per stream than one process (docs/benchmarks.md), and
+ * the filters' own connections and the primary's store/HTTP work need a core of their own.
+ */
+export function defaultWorkers(cores = os.availableParallelism()): number {
+  if (cores < 4) return 1;
+  return Math.min(64, cores - 1);
 }
 
 function intOption(flag: string, raw: string, min: number, max: number, unit = ""): number {

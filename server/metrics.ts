@@ -14,9 +14,24 @@ export interface Metrics {
   streamsByVersion: () => Map<string, number>;
 }
 
+/** prom-client default metrics HFI does not export (cost grows with the stream count). */
+export const EXPENSIVE_DEFAULT_METRICS = [
+  "nodejs_active_handles",
+  "nodejs_active_handles_total",
+  "nodejs_active_resources",
+  "nodejs_active_resources_total",
+  "nodejs_active_requests",
+  "nodejs_active_requests_total",
+  "process_open_fds",
+];
+
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // These walk every libuv handle / open fd on each scrape: with 10k config streams one scrape
+  // blocked the event loop for tens of ms (CPU profile of bench:propagation). Stream counts are
+  // hfi_config_streams; fds are the kernel's to report (process_max_fds stays).
+  for (const name of EXPENSIVE_DEFAULT_METRICS) registry.removeSingleMetric(name);
   const metrics: Metrics = {
     registry,
     pushes: new Counter({ name: "hfi_config_pushes_total", help: "Config snapshots written to filter streams", registers: [registry] }),

@@ -33,9 +33,14 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The user-controlled content of a policy: name, labels and spec. */
+/** The user-controlled content of a policy: name, labels, version label and spec. */
 function content(p: PolicyOut): string {
-  return canonicalJson({ name: p.metadata?.name, labels: p.metadata?.labels ?? {}, spec: setFields(messageType("PolicySpec"), p.spec) });
+  return canonicalJson({
+    name: p.metadata?.name,
+    labels: p.metadata?.labels ?? {},
+    versionLabel: p.metadata?.versionLabel ?? "",
+    spec: setFields(messageType("PolicySpec"), p.spec),
+  });
 }
 
 export interface PolicyOpsHooks {

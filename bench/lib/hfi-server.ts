@@ -59,7 +59,9 @@ export class HfiServer {
     const grpcAddress = `127.0.0.1:${await freePort()}`;
     const httpAddress = `127.0.0.1:${await freePort()}`;
     const dataDir = opts.etcdEndpoint ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), "hfi-bench-"));
-    const args = [BIN, "server", "--grpc-addr", grpcAddress, "--http-addr", httpAddress, "--log-level", "warn"];
+    // BENCH_SERVER_NODE_ARGS: extra node flags for the server (e.g. --cpu-prof), space-separated.
+    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    const args = [...nodeArgs, BIN, "server", "--grpc-addr", grpcAddress, "--http-addr", httpAddress, "--log-level", "warn"];
     if (opts.etcdEndpoint) args.push("--etcd-endpoints", opts.etcdEndpoint, ...(opts.etcdPrefix ? ["--etcd-prefix", opts.etcdPrefix] : []));
     else args.push("--data-dir", dataDir!);
     if (opts.workers) args.push("--workers", opts.workers);

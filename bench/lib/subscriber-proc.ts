@@ -12,6 +12,7 @@
 //   ← {type:"stats"}  → {type:"stats", ...}
 //   ← {type:"exit"}   closes everything and exits
 import http2 from "node:http2";
+import net from "node:net";
 import { FrameReader, STREAM_CONFIG_PATH, decodeSnapshot, encodeAck, encodeSubscribe, frame } from "./grpc-wire.ts";
 
 export interface SubscriberConfig {
@@ -31,6 +32,12 @@ export interface SubscriberConfig {
 }
 
 const cfg = JSON.parse(process.argv[2]!) as SubscriberConfig;
+// On loopback each subscriber process connects from its own source address
+// (127.0.0.2, .3, …): 30k connections from 127.0.0.1 would take all of its
+// ~28k ephemeral ports, and every other process on the box binding port 0
+// would fail with EADDRINUSE.
+const [serverHost, serverPort] = [cfg.address.slice(0, cfg.address.lastIndexOf(":")), Number(cfg.address.slice(cfg.address.lastIndexOf(":") + 1))];
+const localAddress = cfg.address.startsWith("127.") ? `127.0.${1 + Math.floor(cfg.proc / 250)}.${2 + (cfg.proc % 250)}` : undefined;
 const now = () => performance.timeOrigin + performance.now();
 
 interface Sub {
@@ -189,7 +196,10 @@ function pump(): void {
         pump();
       }
     };
-    const session = http2.connect(`http://${cfg.address}`);
+    const session = http2.connect(
+      `http://${cfg.address}`,
+      localAddress ? { createConnection: () => net.connect({ host: serverHost, port: serverPort, localAddress }) } : {},
+    );
     c.session = session;
     session.on("connect", () => {
       done();

@@ -64,7 +64,7 @@ export function fieldErrorsOf(err: grpc.ServiceError): FieldError[] {
  */
 const TRANSPORT_FAILURE = /^(No connection established|Name resolution failed|Connection dropped|Failed to connect|Connection closed|read ECONN|write ECONN|Received RST_STREAM|connect ECONN)/i;
 
-function isConnectionFailure(err: grpc.ServiceError): boolean {
+export function isConnectionFailure(err: grpc.ServiceError): boolean {
   if (err.code === grpc.status.UNAVAILABLE) return TRANSPORT_FAILURE.test(err.details ?? "");
   // A deadline that passed before any connection was made.
   return err.code === grpc.status.DEADLINE_EXCEEDED && /waiting for|LB pick|name resolution/i.test(err.details ?? "");

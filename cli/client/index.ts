@@ -13,7 +13,8 @@ import type {
   GetPolicyStatusResponseOut,
   InvalidPolicyOut,
 } from "../../proto/types.ts";
-import { HfiClientError, toClientError } from "./errors.ts";
+import { HfiClientError, isConnectionFailure, toClientError } from "./errors.ts";
+import { httpPortMessage, probeHttp } from "./http-probe.ts";
 import { resumingWatch, streamIterator, type ResumeOptions } from "./watch.ts";
 
 export { HfiClientError, FIELD_ERRORS_METADATA_KEY, type GrpcCodeName } from "./errors.ts";
@@ -24,8 +25,13 @@ export const DEFAULT_SERVER = "127.0.0.1:9090";
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 export interface PolicyClientOptions {
-  /** HOST:PORT of the control plane's gRPC listener (default 127.0.0.1:9090). */
-  server?: string;
+  /**
+   * HOST:PORT of the control plane's gRPC listener (default 127.0.0.1:9090).
+   * Several (a list, or comma-separated) fail over in order: a call that
+   * cannot reach one address is sent to the next, and the client stays on
+   * the one that answered.
+   */
+  server?: string | string[];
   /** Bearer token for the management API (the server's HFI_API_TOKEN), when it requires one. */
   token?: string;
   /** Deadline of each unary call in ms (default 10000). Watches have none. */
@@ -88,12 +94,17 @@ export interface PolicyClient {
     name: string,
     opts?: { expectedVersion?: number },
   ): Promise<{ policy: PolicyOut; revision: number; invalid?: InvalidPolicyOut }>;
-  /** One policy's status (and the proxies), or every policy's when name is omitted. */
-  getPolicyStatus(name?: string): Promise<GetPolicyStatusResponseOut>;
+  /**
+   * One policy's status (and the proxies), or every policy's when name is omitted. Proxy lists
+   * hold at most proxyLimit entries (server default 100, at most 10000); counts are exact.
+   */
+  getPolicyStatus(name?: string, opts?: { proxyLimit?: number }): Promise<GetPolicyStatusResponseOut>;
   /** Change events as they happen. Leaving the loop (break/return/throw) cancels the stream. */
   watchPolicies(opts?: WatchOptions): AsyncIterable<PolicyEventOut>;
   close(): void;
 }
+
+const codeNameOf = (e: grpc.ServiceError) => (grpc.status[e.code] ?? "UNKNOWN") as HfiClientError["code"];
 
 const RESULTS: Record<string, ApplyOutcome> = {
   APPLY_RESULT_CREATED: "created",
@@ -103,14 +114,36 @@ const RESULTS: Record<string, ApplyOutcome> = {
 
 /** "http://host:9090/" is accepted for "host:9090" (the API is plaintext gRPC). */
 function normalizeServer(server: string): string {
-  return server.replace(/^(?:http|grpc):\/\//, "").replace(/\/+$/, "");
+  return server.trim().replace(/^(?:http|grpc):\/\//, "").replace(/\/+$/, "");
+}
+
+/** The addresses of `server` (a list or "a,b"), normalised; at least one. */
+export function serverList(server: string | string[] | undefined): string[] {
+  const list = (Array.isArray(server) ? server : (server || DEFAULT_SERVER).split(","))
+    .map(normalizeServer)
+    .filter((a) => a !== "");
+  if (list.length === 0) throw new HfiClientError("INVALID_ARGUMENT", `no control-plane address in ${JSON.stringify(server)}`, [], "");
+  return list;
 }
 
 export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient {
-  const server = normalizeServer(opts.server || DEFAULT_SERVER);
+  const addresses = serverList(opts.server);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const { PolicyService } = hfiGrpc();
-  const stub = new PolicyService(server, grpc.credentials.createInsecure()) as PolicyServiceClient;
+  const stubs = new Map<string, PolicyServiceClient>();
+  // The address in use: calls start here and move on when it cannot be reached.
+  let current = 0;
+  let server = addresses[0]!;
+  const stubAt = (i: number): PolicyServiceClient => {
+    const a = addresses[i]!;
+    let s = stubs.get(a);
+    if (!s) stubs.set(a, (s = new PolicyService(a, grpc.credentials.createInsecure()) as PolicyServiceClient));
+    return s;
+  };
+  const moveTo = (i: number) => {
+    current = i % addresses.length;
+    server = addresses[current]!;
+  };
 
   const metadata = (): grpc.Metadata => {
     const md = new grpc.Metadata();
@@ -118,18 +151,52 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
     return md;
   };
 
-  // Promisify one unary method with the client's deadline and error mapping.
-  function unary<Req, Res>(
-    method: (req: Req, md: grpc.Metadata, o: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall,
-    req: Req,
-  ): Promise<Res> {
+  type Method<Req, Res> = (req: Req, md: grpc.Metadata, o: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
+
+  function once<Req, Res>(name: keyof PolicyServiceClient, i: number, req: Req): Promise<Res> {
+    const stub = stubAt(i);
+    const method = stub[name] as unknown as Method<Req, Res>;
     return new Promise((resolve, reject) => {
       method.call(stub, req, metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
-        if (err) reject(toClientError(err, server, timeoutMs));
-        else if (res === undefined) reject(new HfiClientError("INTERNAL", "empty response", [], server));
+        if (err) reject(err);
+        else if (res === undefined) reject(new HfiClientError("INTERNAL", "empty response", [], addresses[i]!));
         else resolve(res);
       });
     });
+  }
+
+  // One unary call with the client's deadline and error mapping; an address
+  // that cannot be reached (the call never got there) passes it to the next.
+  async function unary<Req, Res>(name: keyof PolicyServiceClient, req: Req): Promise<Res> {
+    const failures: { address: string; err: grpc.ServiceError }[] = [];
+    for (let k = 0; k < addresses.length; k++) {
+      const i = (current + k) % addresses.length;
+      try {
+        const res = await once<Req, Res>(name, i, req);
+        moveTo(i);
+        return res;
+      } catch (err) {
+        const e = err as grpc.ServiceError;
+        if (err instanceof HfiClientError || typeof e?.code !== "number" || !isConnectionFailure(e)) {
+          moveTo(i);
+          throw toClientError(err, addresses[i]!, timeoutMs);
+        }
+        failures.push({ address: addresses[i]!, err: e });
+      }
+    }
+    throw await unreachable(failures);
+  }
+
+  /** Every address failed to connect: say so per address, and which of them are HTTP ports. */
+  async function unreachable(failures: { address: string; err: grpc.ServiceError }[]): Promise<HfiClientError> {
+    const http = await Promise.all(failures.map((f) => probeHttp(f.address)));
+    const first = failures[0]!;
+    if (failures.length === 1) {
+      const e = toClientError(first.err, first.address, timeoutMs);
+      return http[0] ? new HfiClientError(e.code, httpPortMessage(first.address, http[0]), [], first.address) : e;
+    }
+    const lines = failures.map((f, i) => (http[i] ? httpPortMessage(f.address, http[i]!) : toClientError(f.err, f.address, timeoutMs).message));
+    return new HfiClientError(codeNameOf(first.err), `no control-plane address could be reached (${addresses.join(", ")}):\n  ${lines.join("\n  ")}`, [], addresses.join(","));
   }
 
   const requirePolicy = (p: PolicyOut | null | undefined, what: string): PolicyOut => {
@@ -138,11 +205,13 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
   };
 
   const client: PolicyClient = {
-    server,
+    get server() {
+      return server;
+    },
 
     async applyPolicy(policy, o = {}) {
       const res = await unary<Parameters<PolicyServiceClient["applyPolicy"]>[0], ApplyPolicyResponseOut>(
-        stub.applyPolicy as never,
+        "applyPolicy",
         {
           policy,
           expectedVersion: o.expectedVersion ?? 0,
@@ -157,12 +226,12 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
     },
 
     async getPolicy(name) {
-      const res = await unary<{ name: string }, { policy: PolicyOut | null }>(stub.getPolicy as never, { name });
+      const res = await unary<{ name: string }, { policy: PolicyOut | null }>("getPolicy", { name });
       return requirePolicy(res.policy, name);
     },
 
     listPoliciesPage(o = {}) {
-      return unary<{ pageSize: number; pageToken: string }, ListPoliciesResponseOut>(stub.listPolicies as never, {
+      return unary<{ pageSize: number; pageToken: string }, ListPoliciesResponseOut>("listPolicies", {
         pageSize: o.pageSize ?? 0,
         pageToken: o.pageToken ?? "",
       });
@@ -186,7 +255,7 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
 
     async deletePolicy(name, o = {}) {
       const res = await unary<{ name: string; expectedVersion: number }, DeletePolicyResponseOut>(
-        stub.deletePolicy as never,
+        "deletePolicy",
         { name, expectedVersion: o.expectedVersion ?? 0 },
       );
       const out: { policy: PolicyOut; revision: number; invalid?: InvalidPolicyOut } = {
@@ -197,15 +266,25 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
       return out;
     },
 
-    getPolicyStatus(name = "") {
-      return unary<{ name: string }, GetPolicyStatusResponseOut>(stub.getPolicyStatus as never, { name });
+    getPolicyStatus(name = "", o = {}) {
+      return unary<{ name: string; proxyLimit: number }, GetPolicyStatusResponseOut>("getPolicyStatus", {
+        name,
+        proxyLimit: o.proxyLimit ?? 0,
+      });
     },
 
     watchPolicies(o = {}) {
-      const open = (startRevision: number, sendInitial: boolean) =>
-        stub.watchPolicies({ sendInitial, startRevision }, metadata());
+      // A stream that cannot connect moves the client on, so a resumed watch reconnects to the next address.
+      const open = (startRevision: number, sendInitial: boolean) => {
+        const at = current;
+        const call = stubAt(at).watchPolicies({ sendInitial, startRevision }, metadata());
+        call.on("error", (e: grpc.ServiceError) => {
+          if (isConnectionFailure(e) && current === at) moveTo(at + 1);
+        });
+        return call;
+      };
       if (o.resume) {
-        const deps = { open, list: () => client.listPolicies(), server, timeoutMs };
+        const deps = { open, list: () => client.listPolicies(), server: addresses.join(","), timeoutMs };
         const r = o.resume === true ? {} : o.resume;
         return { [Symbol.asyncIterator]: () => resumingWatch(deps, o, r) };
       }
@@ -216,7 +295,7 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
     },
 
     close() {
-      stub.close();
+      for (const s of stubs.values()) s.close();
     },
   };
   return client;

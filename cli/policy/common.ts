@@ -10,6 +10,8 @@ export type OutputFormat = "table" | "json" | "yaml";
 
 export interface GlobalOptions {
   server: string;
+  /** The old hfi-cli's flag (http://HOST:PORT); wins over --server when given. */
+  controlPlaneAddr?: string;
   token?: string;
   timeout: number;
 }
@@ -63,7 +65,12 @@ export async function casConflict(client: PolicyClient, name: string, expected: 
 export function addGlobalOptions(cmd: Command): Command {
   return cmd
     .addOption(
-      new Option("--server <host:port>", "control plane gRPC address").env("HFI_SERVER").default(DEFAULT_SERVER),
+      new Option("--server <host:port,...>", "control plane gRPC address(es); several comma-separated fail over in order")
+        .env("HFI_SERVER")
+        .default(DEFAULT_SERVER),
+    )
+    .addOption(
+      new Option("--control-plane-addr <url,...>", "the old hfi-cli's flag, same as --server (http://HOST:PORT accepted; HFI's API is the gRPC port)"),
     )
     .addOption(new Option("--token <token>", "bearer token for the management API").env("HFI_TOKEN"))
     .addOption(
@@ -79,7 +86,7 @@ export function outputOption(): Option {
 
 export function globals(cmd: Command): GlobalOptions {
   const o = cmd.optsWithGlobals() as GlobalOptions;
-  return { server: o.server || DEFAULT_SERVER, token: o.token || undefined, timeout: o.timeout };
+  return { server: o.controlPlaneAddr || o.server || DEFAULT_SERVER, token: o.token || undefined, timeout: o.timeout };
 }
 
 export function connect(cmd: Command): PolicyClient {

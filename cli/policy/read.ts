@@ -1,5 +1,5 @@
 // `hfi policy get|list|describe|status`: reading policies and convergence.
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import type { PolicyClient } from "../client/index.ts";
 import type { GetPolicyStatusResponseOut, InvalidPolicyOut, PolicyOut, PolicyStatusOut, ProxyRefOut } from "../../proto/types.ts";
 import { examples, outputOption, print, toJson, toYaml, withClient, type OutputFormat } from "./common.ts";
@@ -299,6 +299,8 @@ export function statusText(st: GetPolicyStatusResponseOut): string {
       if (p.nackError) out.push(paint("red", `NACK ${proxyLabel(p.identity)}: ${p.nackError}`) + "\n");
     }
     out.push(...identitySources(st.proxies));
+    const total = st.proxiesTotal ?? st.proxies.length;
+    if (total > st.proxies.length) out.push(`Showing ${st.proxies.length} of ${total} proxies (--proxies N lists more, up to 10000).\n`);
   }
   const invalid = st.invalidPolicies ?? [];
   if (invalid.length > 0) {
@@ -322,16 +324,22 @@ function identitySources(proxies: GetPolicyStatusResponseOut["proxies"]): string
   return [...seen].map(([k, n]) => `Identity ${k} (${n} ${n === 1 ? "proxy" : "proxies"})\n`);
 }
 
+function parseProxies(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 10_000) throw new InvalidArgumentError("must be an integer between 1 and 10000");
+  return Number(v);
+}
+
 export function statusCommand(): Command {
   const cmd = new Command("status")
     .description("per policy and per proxy: which version is applied, ACK/NACK")
     .argument("[name]", "only this policy")
+    .option("--proxies <n>", "proxies listed at most (counts are always exact; server default 100, at most 10000)", parseProxies)
     .addOption(outputOption());
   examples(cmd, ["npx hfi policy status", "npx hfi policy status frontend-slow -o json"]);
   return cmd.action(
     withClient(async (client, c, name?: unknown) => {
-      const format = (c.opts() as { output: OutputFormat }).output;
-      const st = await client.getPolicyStatus(typeof name === "string" ? name : "");
+      const { output: format, proxies } = c.opts() as { output: OutputFormat; proxies?: number };
+      const st = await client.getPolicyStatus(typeof name === "string" ? name : "", { proxyLimit: proxies ?? 0 });
       if (format === "table") process.stdout.write(statusText(st));
       else {
         const doc = convertMessage(messageType("GetPolicyStatusResponse"), st);

@@ -10,7 +10,7 @@ import type {
   IdentityOut,
   DestinationOut,
 } from "../../proto/types.ts";
-import { faultText, grpcMatchText } from "../../policy/model.ts";
+import { faultText, grpcMatchText, sourceMatchText } from "../../policy/model.ts";
 
 const any = (v: string | undefined): boolean => !v || v === "*";
 
@@ -69,6 +69,7 @@ export function matchText(m: RequestMatchOut | null | undefined): string {
   if (m.method?.kind) parts.push(`method${stringMatchText(m.method)}`);
   if (m.path?.kind) parts.push(`path${stringMatchText(m.path)}`);
   if (m.grpc) parts.push(grpcMatchText(m.grpc));
+  if (m.source) parts.push(sourceMatchText(m.source));
   for (const h of m.headers ?? []) parts.push(`header ${h.name}${stringMatchText(h)}`);
   for (const q of m.queryParams ?? []) parts.push(`query ${q.name}${stringMatchText(q)}`);
   if (m.destination) parts.push(destinationText(m.destination));

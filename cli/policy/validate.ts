@@ -1,5 +1,5 @@
 // Local validation before anything is sent: the server's own parser
-// (server/policy), so the rules and messages are the server's. Every problem
+// (policy/), so the rules and messages are the server's. Every problem
 // is named "SOURCE[doc N]: field.path: reason".
 import { parsePolicyDocuments, parsePolicyInput, type FieldError } from "../../policy/index.ts";
 import type { PolicyOut } from "../../proto/types.ts";

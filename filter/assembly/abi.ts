@@ -179,6 +179,12 @@ export function loadProperty(path: ArrayBuffer): bool {
   return ok;
 }
 
+/** Property lookup by a path already joined with NUL bytes (built once, reused per request). */
+export function getPropertyPath(path: ArrayBuffer): HostBytes | null {
+  clearOut();
+  return takeOut(proxy_get_property(changetype<usize>(path), <usize>path.byteLength, OUT_PTR, OUT_SIZE));
+}
+
 /** Property lookup; path segments are joined with NUL bytes as Envoy expects. */
 export function getProperty(segments: string[]): HostBytes | null {
   let total = 0;

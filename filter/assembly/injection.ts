@@ -6,7 +6,8 @@
 import * as abi from "./abi";
 import { Action, WasmResult } from "./abi";
 import { utf8, ptrOf } from "./bytes";
-import { Rule, RequestView, DELAY_UNIFORM, DELAY_LOGNORMAL } from "./rules";
+import { Rule, RequestView, DELAY_UNIFORM, DELAY_LOGNORMAL, setPeerLoader } from "./rules";
+import { loadPeer } from "./peer";
 import { Root, reschedule } from "./root";
 import { mAborts, mDelays, mDelayMs } from "./metrics";
 import * as rng from "./rng";
@@ -41,6 +42,7 @@ class Pending {
 const streamRoot = new Map<u32, Root>();
 const pendings = new Map<u32, Pending>();
 const request = new RequestView();
+setPeerLoader(loadPeer);
 let seqCounter: u32 = 0;
 
 // The stream created last (Envoy calls proxy_on_request_headers right after

@@ -32,6 +32,28 @@ export class StringMatcher {
   }
 }
 
+/** match.source: empty fields are unconstrained (the server sends at least one). */
+export class SourceMatcher {
+  service: ArrayBuffer = new ArrayBuffer(0);
+  namespace: ArrayBuffer = new ArrayBuffer(0);
+  principal: ArrayBuffer = new ArrayBuffer(0); // without spiffe://
+}
+
+/** The calling workload of the current request, read from the host on first use. */
+export class Peer {
+  loaded: bool = false;
+  principal: ArrayBuffer = new ArrayBuffer(0); // URI SAN without spiffe://; empty = no mTLS
+  service: ArrayBuffer = new ArrayBuffer(0);
+  namespace: ArrayBuffer = new ArrayBuffer(0); // peer metadata, else the principal's ns/<ns>
+}
+
+// Reads the peer into the Peer it is given. Installed by injection.ts (host
+// properties); the test entry installs its own. No host import here.
+let peerLoader: (p: Peer) => void = (p: Peer): void => {};
+export function setPeerLoader(f: (p: Peer) => void): void {
+  peerLoader = f;
+}
+
 /** A header or query-parameter condition. */
 export class KeyedMatcher {
   name: ArrayBuffer = new ArrayBuffer(0);
@@ -44,6 +66,7 @@ export class Rule {
   path: StringMatcher | null = null;
   headers: KeyedMatcher[] = [];
   query: KeyedMatcher[] = [];
+  source: SourceMatcher | null = null;
   ppm: u32 = 0; // parts per million, 0..1e6
   delayMs: u32 = 0; // fixed delay; a distribution's draws replace it (DELAY_*)
   delayDist: u8 = 0; // DELAY_FIXED, DELAY_UNIFORM, DELAY_LOGNORMAL
@@ -112,7 +135,7 @@ export function prepareSnapshot(snap: Snapshot): void {
   let rec = changetype<usize>(q);
   for (let i = 0; i < rules.length; i++, rec += Q_STRIDE) {
     const r = rules[i];
-    let full = r.headers.length + r.query.length;
+    let full = r.headers.length + r.query.length + (r.source != null ? 1 : 0);
     if (r.dest != null) { full = 1; snap.hasDest = true; }
     const m = r.method;
     if (m != null) {
@@ -240,8 +263,10 @@ export class RequestView {
   isGrpc: bool = false;
   /** Destination of the request; the caller resets it and sets the cluster before matching. */
   dest: DestinationView = new DestinationView();
+  peer: Peer = new Peer();
 
   load(ptr: usize, size: i32): bool {
+    this.peer.loaded = false;
     this.methodPtr = 0; this.methodLen = 0;
     this.pathPtr = 0; this.pathLen = 0;
     this.queryPtr = 0; this.queryLen = 0;
@@ -344,7 +369,24 @@ export class RequestView {
       if (!this.dest.holds(d)) return false;
     }
     if (mRe && !m!.test(this.methodPtr, this.methodLen)) return false;
-    return !pRe || pm!.test(this.pathPtr, this.pathLen);
+    if (pRe && !pm!.test(this.pathPtr, this.pathLen)) return false;
+    // The caller's identity costs host calls: read last, once per request.
+    const src = r.source;
+    return src == null || this.sourceHolds(src);
+  }
+
+  sourceHolds(src: SourceMatcher): bool {
+    const peer = this.peer;
+    if (!peer.loaded) {
+      peer.principal = new ArrayBuffer(0);
+      peer.service = new ArrayBuffer(0);
+      peer.namespace = new ArrayBuffer(0);
+      peerLoader(peer);
+      peer.loaded = true;
+    }
+    if (src.principal.byteLength > 0 && !eqBytes(ptrOf(peer.principal), peer.principal.byteLength, ptrOf(src.principal), src.principal.byteLength)) return false;
+    if (src.service.byteLength > 0 && !eqBytes(ptrOf(peer.service), peer.service.byteLength, ptrOf(src.service), src.service.byteLength)) return false;
+    return src.namespace.byteLength == 0 || eqBytes(ptrOf(peer.namespace), peer.namespace.byteLength, ptrOf(src.namespace), src.namespace.byteLength);
   }
 }
 

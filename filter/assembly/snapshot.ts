@@ -8,7 +8,7 @@ import { bytesOf, utf8, encodePairs, ptrOf, toLowerAscii } from "./bytes";
 import { DestMatcher } from "./destination";
 import { ResponseAction } from "./response";
 import { compileRegex, regexError } from "./regex";
-import { Rule, Snapshot, StringMatcher, KeyedMatcher, KIND_EXACT, KIND_PREFIX, KIND_REGEX, KIND_PRESENT, DELAY_UNIFORM, DELAY_LOGNORMAL, prepareSnapshot } from "./rules";
+import { Rule, Snapshot, StringMatcher, KeyedMatcher, SourceMatcher, KIND_EXACT, KIND_PREFIX, KIND_REGEX, KIND_PRESENT, DELAY_UNIFORM, DELAY_LOGNORMAL, prepareSnapshot } from "./rules";
 
 export const MAX_SNAPSHOT_BYTES: i32 = 4 * 1024 * 1024;
 export const MAX_TOTAL_REGEX_STATES: i32 = 200000;
@@ -196,6 +196,21 @@ function decodeMatch(r: Reader, rule: Rule): bool {
     } else if (f == 20) {
       if (!r.expect(tag, 2)) break;
       if (!decodeDestination(r.sub(), rule)) { prefix("destination"); return false; }
+    } else if (f == 11) {
+      // SourceMatch { string service = 1; string namespace = 2; string principal = 3; }
+      if (!r.expect(tag, 2)) break;
+      const sr = r.sub();
+      const src = new SourceMatcher();
+      while (sr.more()) {
+        const t = sr.tag();
+        const g = t >> 3;
+        if (g >= 1 && g <= 3 && (t & 7) == 2) {
+          const v = sr.bytes();
+          if (g == 1) src.service = v; else if (g == 2) src.namespace = v; else src.principal = v;
+        } else if (t != 0) sr.skip(t & 7);
+      }
+      if (sr.err != null) return failAt("source", sr.err!);
+      if (src.service.byteLength + src.namespace.byteLength + src.principal.byteLength > 0) rule.source = src;
     } else if (tag != 0) r.skip(tag & 7);
   }
   if (r.err != null) return readerFailed(r, "");

@@ -6,7 +6,7 @@
 import { decodeSnapshot, decodeStringStruct } from "./snapshot";
 import { compileRegex, regexError, Regex } from "./regex";
 import { parseStringMembers, jsonError } from "./json";
-import { Rule, Snapshot, RequestView, StringMatcher, KeyedMatcher, KIND_EXACT, KIND_PREFIX, KIND_REGEX, KIND_PRESENT } from "./rules";
+import { Rule, Snapshot, RequestView, StringMatcher, KeyedMatcher, Peer, setPeerLoader, KIND_EXACT, KIND_PREFIX, KIND_REGEX, KIND_PRESENT } from "./rules";
 import { ptrOf } from "./bytes";
 
 export function testAbort(message: string | null, fileName: string | null, line: u32, column: u32): void {
@@ -86,6 +86,8 @@ function ruleJson(r: Rule): string {
   s += ",\"path\":" + (r.path != null ? matcherJson(r.path!) : "null");
   s += ",\"headers\":" + keyedJson(r.headers);
   s += ",\"query\":" + keyedJson(r.query);
+  const src = r.source;
+  s += ",\"source\":" + (src != null ? "{\"service\":" + qb(src.service) + ",\"namespace\":" + qb(src.namespace) + ",\"principal\":" + qb(src.principal) + "}" : "null");
   if (r.hasAbort) {
     s += ",\"abort\":{\"status\":" + r.httpStatus.toString() + ",\"grpcStatus\":" + r.grpcStatus.toString() + ",\"body\":" + qb(r.body) + ",\"headers\":[";
     for (let i = 0; i < r.abortHeaderNames.length; i++) {
@@ -137,6 +139,31 @@ export function firstMatchFull(pairsPtr: usize, pairsLen: i32): i32 {
   if (!view.load(pairsPtr, pairsLen)) return -2;
   for (let i = 0; i < lastSnap.rules.length; i++) if (view.ruleMatches(lastSnap.rules[i])) return i;
   return -1;
+}
+
+// The caller the next requests come from (match.source): principal, service, namespace.
+let peerPrincipal = new ArrayBuffer(0);
+let peerService = new ArrayBuffer(0);
+let peerNamespace = new ArrayBuffer(0);
+let peerLoads: i32 = 0;
+setPeerLoader((p: Peer): void => {
+  p.principal = peerPrincipal;
+  p.service = peerService;
+  p.namespace = peerNamespace;
+  peerLoads++;
+});
+
+/** Sets the caller from "principal\nservice\nnamespace" (empty parts: not known). */
+export function setPeer(ptr: usize, len: i32): void {
+  const parts = String.UTF8.decodeUnsafe(ptr, <usize>len).split("\n");
+  peerPrincipal = String.UTF8.encode(parts.length > 0 ? parts[0] : "");
+  peerService = String.UTF8.encode(parts.length > 1 ? parts[1] : "");
+  peerNamespace = String.UTF8.encode(parts.length > 2 ? parts[2] : "");
+}
+
+/** How often the peer was read (once per request at most). */
+export function peerLoadCount(): i32 {
+  return peerLoads;
 }
 
 /** 1 when the last loaded request was recognised as gRPC. */

@@ -1,6 +1,7 @@
 // One HTTP stream (one stream context) going through the filter: its phase,
 // headers and the filter's decision, plus request(), which runs a whole
 // request/response through a VM without a network.
+import type { DownstreamPeer } from "./peer.ts";
 import { performance } from "node:perf_hooks";
 import type { HeaderPair } from "./pairs.ts";
 import { getHeader, pairsToRecord, toPairs, type HeadersInit } from "./headers.ts";
@@ -22,6 +23,8 @@ export interface RequestInit {
   response?: { status?: number; headers?: HeadersInit; body?: string };
   /** Aborting resets the stream (downstream disconnect): the filter sees done/log/delete. */
   signal?: AbortSignal;
+  /** The downstream peer (mTLS principal, Istio peer metadata); none = plaintext from an unknown caller. */
+  peer?: DownstreamPeer;
   /** Per-stream properties Envoy knows from routing (xds.cluster_name, ...), see StreamProperties. */
   properties?: Record<string, PropertyValue>;
 }
@@ -90,7 +93,7 @@ export interface StreamOwner {
 
 /** What runRequest() needs: a way to start a stream. */
 export interface StreamStarter {
-  startStream(headers: HeaderPair[], endOfStream?: boolean, properties?: Record<string, PropertyValue>): HttpStream;
+  startStream(headers: HeaderPair[], endOfStream?: boolean, peer?: DownstreamPeer, properties?: Record<string, PropertyValue>): HttpStream;
 }
 
 /** An HTTP stream (one stream context) going through the filter. */
@@ -131,6 +134,8 @@ export class HttpStream {
     readonly vm: StreamOwner,
     readonly contextId: number,
     headers: HeaderPair[],
+    /** Who is calling (downstream connection): connection.* and filter_state.downstream_peer properties. */
+    readonly peer?: DownstreamPeer,
   ) {
     this.requestHeaders = headers;
     this.response = new ResponseBody(this, (size, eos) => vm.runResponseBody(this, size, eos));
@@ -293,7 +298,7 @@ export async function runRequest(vm: StreamStarter, init: RequestInit): Promise<
     ...toPairs(init.headers).filter(([k]) => !k.startsWith(":")),
   ];
   const reqBody = typeof init.body === "string" ? enc.encode(init.body) : init.body;
-  const stream = vm.startStream(headers, !init.hasBody && reqBody === undefined, init.properties);
+  const stream = vm.startStream(headers, !init.hasBody && reqBody === undefined, init.peer, init.properties);
   if (reqBody !== undefined) stream.requestBody(reqBody, true);
   const onAbort = () => stream.finish();
   if (init.signal) {

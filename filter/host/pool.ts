@@ -5,6 +5,7 @@
 // Requests go to the workers only (round-robin, Envoy's listener balancing
 // simplified); the main-thread VM lives but never sees a request. The
 // compiled module and the metric store are shared.
+import type { DownstreamPeer } from "./peer.ts";
 import { WasmVm, type VmOptions } from "./vm.ts";
 import type { HttpStream, RequestInit, RequestResult } from "./http-stream.ts";
 import { MetricStore } from "./metrics.ts";
@@ -66,8 +67,8 @@ export class VmPool {
     return this.pick().request(init);
   }
 
-  startStream(headers: HeaderPair[], endOfStream = true, properties?: Record<string, PropertyValue>): HttpStream {
-    return this.pick().startStream(headers, endOfStream, properties);
+  startStream(headers: HeaderPair[], endOfStream = true, peer?: DownstreamPeer, properties?: Record<string, PropertyValue>): HttpStream {
+    return this.pick().startStream(headers, endOfStream, peer, properties);
   }
 
   metrics(): Record<string, number> {

@@ -9,6 +9,7 @@ import { FilterHeadersStatus, LogLevel, WasmResult as R } from "./abi.ts";
 import { checkModule, type CheckedModule } from "./strict.ts";
 import type { HeaderPair } from "./pairs.ts";
 import type { PropertyValue } from "./properties.ts";
+import type { DownstreamPeer } from "./peer.ts";
 import { MetricStore } from "./metrics.ts";
 import { defaultLogger, levelOf, type HostLogger } from "./logger.ts";
 import { GuestMemory } from "./guest-memory.ts";
@@ -305,12 +306,12 @@ export class WasmVm implements HostEnv, StreamOwner {
 
   /**
    * Start a stream: proxy_on_context_create + proxy_on_request_headers.
-   * `properties`: what Envoy's stream info holds from routing (e.g. xds.cluster_name), top-level tokens.
+   * `peer`: the downstream caller; `properties`: what Envoy's stream info holds from routing (e.g. xds.cluster_name), top-level tokens.
    */
-  startStream(headers: HeaderPair[], endOfStream = true, properties?: Record<string, PropertyValue>): HttpStream {
+  startStream(headers: HeaderPair[], endOfStream = true, peer?: DownstreamPeer, properties?: Record<string, PropertyValue>): HttpStream {
     if (this.closed) throw new Error("VM is closed");
     const id = this.nextContextId++;
-    const stream = new HttpStream(this, id, headers);
+    const stream = new HttpStream(this, id, headers, peer);
     if (properties) stream.properties = properties;
     this.contexts.set(id, { id, rootId: this.rootContextId, stream });
     if (this.failure) {

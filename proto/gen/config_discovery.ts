@@ -42,6 +42,7 @@ import type { ResponseRateLimit as _hfi_v1_ResponseRateLimit, ResponseRateLimit_
 import type { Rule as _hfi_v1_Rule, Rule__Output as _hfi_v1_Rule__Output } from './hfi/v1/Rule.ts';
 import type { Selector as _hfi_v1_Selector, Selector__Output as _hfi_v1_Selector__Output } from './hfi/v1/Selector.ts';
 import type { SnapshotPolicy as _hfi_v1_SnapshotPolicy, SnapshotPolicy__Output as _hfi_v1_SnapshotPolicy__Output } from './hfi/v1/SnapshotPolicy.ts';
+import type { SourceMatch as _hfi_v1_SourceMatch, SourceMatch__Output as _hfi_v1_SourceMatch__Output } from './hfi/v1/SourceMatch.ts';
 import type { StatusMatch as _hfi_v1_StatusMatch, StatusMatch__Output as _hfi_v1_StatusMatch__Output } from './hfi/v1/StatusMatch.ts';
 import type { StreamConfigRequest as _hfi_v1_StreamConfigRequest, StreamConfigRequest__Output as _hfi_v1_StreamConfigRequest__Output } from './hfi/v1/StreamConfigRequest.ts';
 import type { StringMatch as _hfi_v1_StringMatch, StringMatch__Output as _hfi_v1_StringMatch__Output } from './hfi/v1/StringMatch.ts';
@@ -98,6 +99,7 @@ export interface ProtoGrpcType {
       Rule: MessageTypeDefinition<_hfi_v1_Rule, _hfi_v1_Rule__Output>
       Selector: MessageTypeDefinition<_hfi_v1_Selector, _hfi_v1_Selector__Output>
       SnapshotPolicy: MessageTypeDefinition<_hfi_v1_SnapshotPolicy, _hfi_v1_SnapshotPolicy__Output>
+      SourceMatch: MessageTypeDefinition<_hfi_v1_SourceMatch, _hfi_v1_SourceMatch__Output>
       StatusMatch: MessageTypeDefinition<_hfi_v1_StatusMatch, _hfi_v1_StatusMatch__Output>
       StreamConfigRequest: MessageTypeDefinition<_hfi_v1_StreamConfigRequest, _hfi_v1_StreamConfigRequest__Output>
       StringMatch: MessageTypeDefinition<_hfi_v1_StringMatch, _hfi_v1_StringMatch__Output>

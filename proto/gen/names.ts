@@ -41,6 +41,7 @@ export type { ResponseRateLimit, ResponseRateLimit__Output as ResponseRateLimitO
 export type { Rule, Rule__Output as RuleOut } from "./hfi/v1/Rule.ts";
 export type { Selector, Selector__Output as SelectorOut } from "./hfi/v1/Selector.ts";
 export type { SnapshotPolicy, SnapshotPolicy__Output as SnapshotPolicyOut } from "./hfi/v1/SnapshotPolicy.ts";
+export type { SourceMatch, SourceMatch__Output as SourceMatchOut } from "./hfi/v1/SourceMatch.ts";
 export type { StatusMatch, StatusMatch__Output as StatusMatchOut } from "./hfi/v1/StatusMatch.ts";
 export type { StreamConfigRequest, StreamConfigRequest__Output as StreamConfigRequestOut } from "./hfi/v1/StreamConfigRequest.ts";
 export type { StringMatch, StringMatch__Output as StringMatchOut } from "./hfi/v1/StringMatch.ts";

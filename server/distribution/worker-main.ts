@@ -12,7 +12,8 @@ import { PolicyOps } from "../policy-ops.ts";
 import type { PolicyStore } from "../store/types.ts";
 import { startGrpc } from "../grpc/server.ts";
 import type { ProxySnapshot } from "../status/report.ts";
-import { proxyRecords, summarize } from "../status/summary.ts";
+import { summarize } from "../status/summary.ts";
+import { tallyStreams, type StatusQuery } from "../status/tally.ts";
 import { IpcPeer, type Channel } from "./ipc.ts";
 import { IpcStore } from "./ipc-store.ts";
 import { ConfigStreams } from "./streams.ts";
@@ -43,7 +44,7 @@ const streams = new ConfigStreams({
   drainTimeoutMs: config.streamDrainTimeoutMs,
   queueBudgetBytes: config.streamQueueBudgetBytes,
 });
-peer.handle("records", () => proxyRecords(streams, replicaId));
+peer.handle("tally", (q) => tallyStreams(streams, replicaId, q as StatusQuery));
 peer.handle("summary", () => summarize(streams, replicaId));
 peer.handle("metrics", () => metrics.registry.getMetricsAsJSON());
 
@@ -61,7 +62,7 @@ const ops = new PolicyOps(store, metrics, {
   writeStart: (name) => streams.noteWriteStart(name),
   writeFailed: (name) => streams.noteWriteFailed(name),
 }, { maxTotalBytes: config.maxStoreBytes });
-const proxies = { snapshot: () => peer.request<ProxySnapshot>("status-snapshot") };
+const proxies = { snapshot: (q: StatusQuery) => peer.request<ProxySnapshot>("status-snapshot", q) };
 const grpc = await startGrpc({ config, ops, view, streams, proxies, store, metrics, logger });
 peer.notify("listening", { port: grpc.port });
 

@@ -13,12 +13,13 @@ import { AggregatorRegistry } from "prom-client";
 import { parseAddr, type ServerConfig } from "../config.ts";
 import { createMetrics } from "../metrics.ts";
 import { PolicyOps } from "../policy-ops.ts";
-import { hasStatusBoard, type ProxyRecord, type StatusSummary } from "../store/types.ts";
+import { hasStatusBoard, type StatusSummary } from "../store/types.ts";
 import { replicaKey } from "../store/etcd-board.ts";
 import { createHttpServer } from "../http/server.ts";
 import { closeHttp, dialable, listenHttp, openStore } from "../main.ts";
 import { defaultReplicaId, ProxyBoard, type LocalStatus } from "../status/proxy-board.ts";
 import { mergeSummaries } from "../status/summary.ts";
+import { mergeTallies, type LocalTally, type StatusQuery } from "../status/tally.ts";
 import { IpcPeer, type Channel } from "./ipc.ts";
 import { serveStore } from "./ipc-store.ts";
 import { ConfigStreams } from "./streams.ts";
@@ -69,13 +70,13 @@ export async function startPrimary(config: ServerConfig, logger: Logger): Promis
   let closing = false;
 
   const live = () => [...slots.values()];
-  const gather = async <T>(kind: string): Promise<T[]> =>
-    (await Promise.allSettled(live().filter((s) => s.ready).map((s) => s.peer.request<T>(kind, undefined, GATHER_TIMEOUT_MS)))).flatMap((r) =>
+  const gather = async <T>(kind: string, payload?: unknown): Promise<T[]> =>
+    (await Promise.allSettled(live().filter((s) => s.ready).map((s) => s.peer.request<T>(kind, payload, GATHER_TIMEOUT_MS)))).flatMap((r) =>
       r.status === "fulfilled" ? [r.value] : [],
     );
   const changeListeners = new Set<() => void>();
   const local: LocalStatus = {
-    records: async () => (await gather<ProxyRecord[]>("records")).flat(),
+    tally: async (q) => mergeTallies(await gather<LocalTally>("tally", q), q),
     summary: async () => mergeSummaries(replicaId, await gather<StatusSummary>("summary")),
     onChange(fn) {
       changeListeners.add(fn);
@@ -123,7 +124,7 @@ export async function startPrimary(config: ServerConfig, logger: Logger): Promis
     const peer = new IpcPeer(worker as unknown as Channel);
     const stopServing = serveStore(peer, store);
     peer.handle("hello", (): WorkerHello => ({ config, storeKind: store.kind, replicaId, workerIndex: index, statusNotifyMs: STATUS_NOTIFY_MS }));
-    peer.handle("status-snapshot", () => status.snapshot());
+    peer.handle("status-snapshot", (q) => status.snapshot(q as StatusQuery));
     peer.onNote("status-changed", () => changeListeners.forEach((fn) => fn()));
     const port = new Promise<number>((resolve, reject) => {
       peer.onNote("listening", (p) => {

@@ -11,7 +11,7 @@ import type { PolicyView, ViewChange } from "../distribution/view.ts";
 import type { PolicyStore, StoredPolicy, StoreEvent, Watch } from "../store/types.ts";
 import { invalidMessage, listPoliciesPage } from "./list-policies.ts";
 import type { ConfigStreams } from "../distribution/streams.ts";
-import { collectStatus, PARTIAL_STATUS_HEADER, type StatusSource } from "../status/report.ts";
+import { collectStatus, PARTIAL_STATUS_HEADER, proxyLimit, type StatusSource } from "../status/report.ts";
 import { grpcPolicyInput } from "./messages.ts";
 
 export interface PolicyServiceDeps {
@@ -73,12 +73,13 @@ export function policyServiceHandlers(deps: PolicyServiceDeps): PolicyServiceHan
       return { policy: previous.policy, revision, invalid: invalid ? invalidMessage(invalid) : null };
     }),
     GetPolicyStatus: unary(deps, "GetPolicyStatus", async (req, trailer) => {
+      const limit = proxyLimit(req.proxyLimit);
       let policies = deps.view.list();
       if (req.name) {
         policies = policies.filter((p) => p.policy.metadata!.name === req.name);
         if (!policies.length) throw new ApiError(grpc.status.NOT_FOUND, 404, `policy "${req.name}" not found`);
       }
-      const { report, partial } = await collectStatus(policies, deps.proxies);
+      const { report, partial } = await collectStatus(policies, deps.proxies, limit);
       if (partial) trailer.set(PARTIAL_STATUS_HEADER, partial);
       if (req.name) return report;
       // Invalid entries are the store's to tell (the view never holds them); a store outage leaves them out.

@@ -8,10 +8,11 @@ import os from "node:os";
 import crypto from "node:crypto";
 import type { Logger } from "pino";
 import type { Metrics } from "../metrics.ts";
-import type { ProxyRecord, ProxyStatusBoard, StatusSummary } from "../store/types.ts";
+import type { ProxyStatusBoard, StatusSummary } from "../store/types.ts";
 import type { ConfigStreams } from "../distribution/streams.ts";
 import type { ProxySnapshot } from "./report.ts";
-import { proxyRecords, summarize } from "./summary.ts";
+import { summarize } from "./summary.ts";
+import { tallyStreams, type LocalTally, type StatusQuery } from "./tally.ts";
 
 export const DEFAULT_FLUSH_MS = 250;
 export const DEFAULT_REMOTE_CACHE_MS = 1000;
@@ -25,7 +26,8 @@ export function defaultReplicaId(): string {
 
 /** Where this replica's proxies are: one process's streams, or every worker's. */
 export interface LocalStatus {
-  records(): Promise<ProxyRecord[]>;
+  /** This replica's proxies tallied for a status call. */
+  tally(q: StatusQuery): Promise<LocalTally>;
   summary(): Promise<StatusSummary>;
   /** fn runs whenever a stream's status may have changed; returns an unsubscribe. */
   onChange(fn: () => void): () => void;
@@ -34,7 +36,7 @@ export interface LocalStatus {
 /** The streams of this process as the replica's whole status. */
 export function streamsStatus(streams: ConfigStreams, replica: string): LocalStatus {
   return {
-    records: async () => proxyRecords(streams, replica),
+    tally: async (q) => tallyStreams(streams, replica, q),
     summary: async () => summarize(streams, replica),
     onChange(fn) {
       const events = ["added", "sent", "ack", "nack", "removed"] as const;
@@ -137,16 +139,16 @@ export class ProxyBoard {
     await this.flushing;
   }
 
-  /** Records of this replica and the other replicas' summaries (from the board, cached). */
-  async snapshot(): Promise<ProxySnapshot> {
-    const records = await this.opts.local.records();
-    if (!this.opts.board) return { records, remote: [] };
+  /** This replica's tally for `q` and the other replicas' summaries (from the board, cached). */
+  async snapshot(q: StatusQuery): Promise<ProxySnapshot> {
+    const local = await this.opts.local.tally(q);
+    if (!this.opts.board) return { local, remote: [] };
     try {
-      return { records, remote: await this.remoteSummaries() };
+      return { local, remote: await this.remoteSummaries() };
     } catch (err) {
       const partial = `proxies of other replicas unavailable: ${(err as Error).message}`;
       this.opts.logger.warn({ err: (err as Error).message }, "status: reporting this replica's proxies only");
-      return { records, remote: [], partial };
+      return { local, remote: [], partial };
     }
   }
 

@@ -3,8 +3,11 @@
 // this replica (every worker) are listed one by one; other replicas count
 // from their published summaries and list only their laggards.
 import type { GetPolicyStatusResponseOut, PolicyStatusOut, ProxyRefOut, ProxyStatusOut } from "../../proto/loader.ts";
+import * as grpc from "@grpc/grpc-js";
 import type { ProxyRecord, StatusSummary, StoredPolicy } from "../store/types.ts";
-import { identityDirection, identityKey, policyAppliesAt, policyDirection, selectorMatches } from "../selector.ts";
+import { ApiError } from "../errors.ts";
+import { identityDirection, policyDirection, selectorMatches } from "../selector.ts";
+import { mergeFirst, tallyRecords, type Keyed, type LocalTally, type StatusQuery } from "./tally.ts";
 import { faultKindsOf } from "../../policy/index.ts";
 
 /** The fault kinds of every rule, sorted (status `fault_types`). */
@@ -12,65 +15,38 @@ export function faultTypes(p: StoredPolicy): string[] {
   return [...new Set((p.policy.spec?.rules ?? []).flatMap((r) => faultKindsOf(r.fault)))].sort();
 }
 
-/** A record with lookup maps, grouped by identity (selector matching runs once per identity). */
-interface Indexed {
-  record: ProxyRecord;
-  acked: Map<string, number>;
-  nacked: Map<string, number>;
-}
+/** Proxies listed per report (and per list of a policy) when the caller asks for no limit. */
+export const DEFAULT_PROXY_LIMIT = 100;
+/** Largest proxy_limit accepted: a report at this limit stays far below gRPC's 4 MiB message cap. */
+export const MAX_PROXY_LIMIT = 10_000;
 
-function ref(r: ProxyRecord, error = ""): ProxyRefOut {
-  return { identity: r.identity, error };
-}
-
-function byIdentity(records: ProxyRecord[]): Map<string, Indexed[]> {
-  const groups = new Map<string, Indexed[]>();
-  for (const record of records) {
-    const key = `${identityDirection(record.identity)} ${identityKey(record.identity)}`;
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = []));
-    g.push({ record, acked: new Map(record.acked), nacked: new Map(record.nacked) });
+/** proxy_limit as given by a caller: 0 = the default; over the maximum is the caller's error. */
+export function proxyLimit(requested: number): number {
+  if (!Number.isInteger(requested) || requested < 0 || requested > MAX_PROXY_LIMIT) {
+    throw new ApiError(grpc.status.INVALID_ARGUMENT, 400, `proxy_limit: must be an integer between 0 and ${MAX_PROXY_LIMIT} (0 = ${DEFAULT_PROXY_LIMIT})`);
   }
-  return groups;
+  return requested === 0 ? DEFAULT_PROXY_LIMIT : requested;
 }
 
-/** What a report is computed from. */
-export interface StatusInputs {
-  /** Every proxy of this replica. */
-  local: Map<string, Indexed[]>;
-  /** Other replicas' summaries. */
-  remote: StatusSummary[];
-  /** Other replicas' laggards, indexed like the local records. */
-  remoteLaggards: Map<string, Indexed[]>;
+/** The question every process holding streams answers (policies as the answering replica sees them). */
+export function statusQuery(policies: StoredPolicy[], limit = DEFAULT_PROXY_LIMIT): StatusQuery {
+  return { policies: policies.map((p) => ({ policy: p.policy, version: p.version })), limit };
 }
 
-export function policyStatus(p: StoredPolicy, inputs: StatusInputs): PolicyStatusOut {
+function policyStatus(p: StoredPolicy, i: number, local: LocalTally, laggards: LocalTally, remote: StatusSummary[], limit: number): PolicyStatusOut {
   const name = p.policy.metadata!.name;
-  const acked: ProxyRefOut[] = [];
-  const nacked: ProxyRefOut[] = [];
-  const pending: ProxyRefOut[] = [];
-  let targeted = 0;
-  let ackedCount = 0;
-  let nackedCount = 0;
-  let lastAck = 0;
-  for (const members of inputs.local.values()) {
-    if (!policyAppliesAt(p.policy, members[0]!.record.identity)) continue;
-    for (const m of members) {
-      targeted++;
-      if (m.acked.get(name) === p.version) {
-        acked.push(ref(m.record));
-        ackedCount++;
-        lastAck = Math.max(lastAck, m.record.ackedAtUnixMs ?? 0);
-      } else if (m.nacked.get(name) === p.version) {
-        nacked.push(ref(m.record, m.record.nackError));
-        nackedCount++;
-      } else pending.push(ref(m.record));
-    }
-  }
+  const mine = local.policies[i]!;
+  // Other replicas' laggards are listed, never counted: their counts come from the summaries.
+  const lag = laggards.policies[i]!;
+  let targeted = mine.targeted;
+  let ackedCount = mine.acked;
+  let nackedCount = mine.nacked;
+  let lastAck = mine.lastAck;
   const sel = p.policy.spec?.selector;
   const direction = policyDirection(p.policy);
-  for (const summary of inputs.remote) {
+  for (const summary of remote) {
     for (const g of summary.groups) {
+      // Summaries split a group by direction: a policy counts the filter instances of its own.
       if (identityDirection(g.identity) !== direction || !selectorMatches(sel, { ...g.identity, pod: "", proxyId: "" })) continue;
       targeted += g.streams;
       for (const [n, v, count, at] of g.acked) {
@@ -82,15 +58,7 @@ export function policyStatus(p: StoredPolicy, inputs: StatusInputs): PolicyStatu
       for (const [n, v, count] of g.nacked) if (n === name && v === p.version) nackedCount += count;
     }
   }
-  for (const members of inputs.remoteLaggards.values()) {
-    if (!policyAppliesAt(p.policy, members[0]!.record.identity)) continue;
-    for (const m of members) {
-      if (m.acked.get(name) === p.version) continue;
-      if (m.nacked.get(name) === p.version) nacked.push(ref(m.record, m.record.nackError));
-      else pending.push(ref(m.record));
-    }
-  }
-  const byProxy = (a: ProxyRefOut, b: ProxyRefOut) => cmp(a.identity!.proxyId, b.identity!.proxyId);
+  const list = (...lists: Keyed<ProxyRefOut>[][]) => mergeFirst(lists, limit).map((k) => k.value);
   return {
     name,
     version: p.version,
@@ -100,9 +68,9 @@ export function policyStatus(p: StoredPolicy, inputs: StatusInputs): PolicyStatu
     faultTypes: faultTypes(p),
     expiresAtUnixMs: p.policy.metadata?.expiresAtUnixMs ?? 0,
     targetedProxies: targeted,
-    acked: acked.sort(byProxy),
-    nacked: nacked.sort(byProxy),
-    pending: pending.sort(byProxy),
+    acked: list(mine.ackedRefs),
+    nacked: list(mine.nackedRefs, lag.nackedRefs),
+    pending: list(mine.pendingRefs, lag.pendingRefs),
     ackedCount,
     nackedCount,
     pendingCount: Math.max(0, targeted - ackedCount - nackedCount),
@@ -110,44 +78,32 @@ export function policyStatus(p: StoredPolicy, inputs: StatusInputs): PolicyStatu
   };
 }
 
-export function proxyStatus(r: ProxyRecord): ProxyStatusOut {
-  return {
-    identity: r.identity,
-    sentVersion: r.sentVersion,
-    ackedVersion: r.ackedVersion,
-    nackedVersion: r.nackedVersion,
-    nackError: r.nackError,
-    policies: r.sent.map(([name]) => name),
-    connectedAtUnixMs: r.connectedAtUnixMs,
-    replica: r.replica,
-  };
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-const byProxyThenReplica = (a: ProxyRecord, b: ProxyRecord) =>
-  cmp(a.identity.proxyId, b.identity.proxyId) || cmp(a.replica, b.replica) || Number(a.stream) - Number(b.stream);
-
 /**
- * Status of the given policies. proxies = this replica's records and the
- * other replicas' laggards (sorted by proxy id, then replica).
+ * Status of the query's policies from this replica's tally and the other
+ * replicas' summaries. proxies = this replica's proxies and the other
+ * replicas' laggards, sorted by proxy id, then replica, the first
+ * `q.limit` of them; every list is cut at the limit, counts stay exact.
  */
-export function statusReport(policies: StoredPolicy[], local: ProxyRecord[], remote: StatusSummary[] = []): GetPolicyStatusResponseOut {
-  const sortedLocal = [...local].sort(byProxyThenReplica);
-  const laggards = remote.flatMap((s) => s.laggards).sort(byProxyThenReplica);
-  const inputs: StatusInputs = { local: byIdentity(sortedLocal), remote, remoteLaggards: byIdentity(laggards) };
-  const proxies = [...sortedLocal, ...laggards].sort(byProxyThenReplica).map(proxyStatus);
-  return { policies: policies.map((p) => policyStatus(p, inputs)), proxies, partial: "", invalidPolicies: [] };
+export function statusReport(policies: StoredPolicy[], q: StatusQuery, local: LocalTally, remote: StatusSummary[] = []): GetPolicyStatusResponseOut {
+  const laggards = tallyRecords(
+    remote.flatMap((s) => s.laggards),
+    q,
+  );
+  return {
+    policies: policies.map((p, i) => policyStatus(p, i, local, laggards, remote, q.limit)),
+    proxies: mergeFirst([local.proxies, laggards.proxies], q.limit).map((k) => k.value),
+    partial: "",
+    invalidPolicies: [],
+    proxiesTotal: local.proxiesTotal + laggards.proxiesTotal,
+  };
 }
 
 /** gRPC trailer / REST field saying the report lacks other replicas' proxies (and why). */
 export const PARTIAL_STATUS_HEADER = "hfi-status-partial";
 
-/** What GetPolicyStatus works from: this replica's records, the other replicas' summaries, and why they may be missing. */
+/** What GetPolicyStatus works from: this replica's tally, the other replicas' summaries, and why they may be missing. */
 export interface ProxySnapshot {
-  records: ProxyRecord[];
+  local: LocalTally;
   remote: StatusSummary[];
   /** Set when other replicas' summaries could not be read (only this replica's proxies are included). */
   partial?: string;
@@ -155,16 +111,18 @@ export interface ProxySnapshot {
 
 /** Where a process gets the replica's status from (the board, or the primary for a worker). */
 export interface StatusSource {
-  snapshot(): Promise<ProxySnapshot>;
+  snapshot(q: StatusQuery): Promise<ProxySnapshot>;
 }
 
 /** The report over every replica; `partial` set when only this replica's proxies could be read. */
 export async function collectStatus(
   policies: StoredPolicy[],
   board: StatusSource,
+  limit = DEFAULT_PROXY_LIMIT,
 ): Promise<{ report: GetPolicyStatusResponseOut; partial?: string }> {
-  const { records, remote, partial: reason } = await board.snapshot();
+  const q = statusQuery(policies, limit);
+  const { local, remote, partial: reason } = await board.snapshot(q);
   // ASCII, trimmed: it also goes into a gRPC trailer / HTTP header (trailing blanks drop the trailer).
   const partial = reason ? reason.replace(/[^\x20-\x7e]/g, "?").trim() : undefined;
-  return { report: { ...statusReport(policies, records, remote), partial: partial ?? "" }, ...(partial ? { partial } : {}) };
+  return { report: { ...statusReport(policies, q, local, remote), partial: partial ?? "" }, ...(partial ? { partial } : {}) };
 }

@@ -32,13 +32,6 @@ export function proxyRecord(s: ConfigStream, replica: string): ProxyRecord {
   };
 }
 
-/** Every stream of `streams` as a record (per-proxy detail for this process). */
-export function proxyRecords(streams: ConfigStreams, replica: string): ProxyRecord[] {
-  const out: ProxyRecord[] = [];
-  for (const s of streams.streams()) out.push(proxyRecord(s, replica));
-  return out;
-}
-
 export function summarize(streams: ConfigStreams, replica: string): StatusSummary {
   const groups: GroupSummary[] = [];
   const nackers: ConfigStream[] = [];

@@ -303,7 +303,7 @@ export class EmbeddedStore implements PolicyStore {
       this.armTimer();
       if (cur) return { previous: cloneStored(cur), revision: rev };
       const placeholder: StoredPolicy = {
-        policy: { metadata: { name, labels: {}, version: curVersion, createdAtUnixMs: 0, updatedAtUnixMs: 0, expiresAtUnixMs: 0 }, spec: null },
+        policy: { metadata: { name, labels: {}, version: curVersion, createdAtUnixMs: 0, updatedAtUnixMs: 0, expiresAtUnixMs: 0, versionLabel: "" }, spec: null },
         version: curVersion,
       };
       return { previous: placeholder, revision: rev, invalid: bad };

@@ -727,7 +727,7 @@ function deleteReason(prev: IKeyValue | undefined): "deleted" | "expired" {
 
 /** What a deleted invalid entry is reported as: its name and version, nothing else. */
 function placeholder(name: string, version: number): StoredPolicy {
-  return { policy: { metadata: { name, labels: {}, version, createdAtUnixMs: 0, updatedAtUnixMs: 0, expiresAtUnixMs: 0 }, spec: null }, version };
+  return { policy: { metadata: { name, labels: {}, version, createdAtUnixMs: 0, updatedAtUnixMs: 0, expiresAtUnixMs: 0, versionLabel: "" }, spec: null }, version };
 }
 
 interface IndexEntry {

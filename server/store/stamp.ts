@@ -21,6 +21,7 @@ export function stampPolicy(policy: PolicyOut, s: Stamp): StoredPolicy {
     createdAtUnixMs: s.createdAtUnixMs,
     updatedAtUnixMs: s.updatedAtUnixMs,
     expiresAtUnixMs: s.expiresAtUnixMs,
+    versionLabel: p.metadata?.versionLabel ?? "",
   };
   return { policy: p, version: s.version };
 }

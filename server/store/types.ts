@@ -122,7 +122,7 @@ export interface PolicyStore {
   usage(): Promise<StoreUsage>;
   get(name: string): Promise<StoredPolicy | undefined>;
   /**
-   * Write a policy (already validated and normalised by server/policy). The
+   * Write a policy (already validated and normalised by policy/). The
    * store stamps metadata (version, created/updated/expires times). Without
    * expectedVersion/createOnly it never fails for a concurrent write: the
    * last write wins (by revision).

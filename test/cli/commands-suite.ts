@@ -246,7 +246,8 @@ export function commandSuite(label: string, start: () => Promise<TestServer>, cl
       r = await hfi([cmd, "--help"]);
       assert.is(r.code, 0, `${cmd} --help`);
       assert.match(r.stdout, /Examples:\n  npx hfi policy /);
-      assert.match(r.stdout, /--server <host:port>/, "global options shown");
+      assert.match(r.stdout, /--server <host:port,\.\.\.>/, "global options shown");
+      assert.match(r.stdout, /--control-plane-addr <url,\.\.\.>/, "the old CLI's flag shown");
     }
   });
 

@@ -17,6 +17,7 @@ const EXAMPLES = path.join(REPO, "cli/examples");
 const EXPECTED: Record<string, string[]> = {
   "abort.yaml": ["payments-abort"],
   "api-abort.yaml": ["api-abort"],
+  "caller.yaml": ["catalog-callers"],
   "delay.yaml": ["frontend-slow"],
   "delay-distributions.yaml": ["fe-latency"],
   "frontend-delay.yaml": ["frontend-delay"],
@@ -94,6 +95,27 @@ test("every valid example applies (created), then applies again unchanged; shape
     const onDemand = await client.getPolicy("fe-on-demand");
     assert.equal(onDemand.spec!.rules[0]!.fault!.headerControl, { maxDelayMs: 2000, allowAbort: true });
     assert.is(onDemand.spec!.rules[0]!.fault!.percentage, 0, "no percentage needed: the request chooses");
+
+    const callers = await client.getPolicy("catalog-callers");
+    assert.equal(callers.spec!.rules[0]!.match!.source, { service: "checkout", namespace: "", principal: "" });
+    assert.is(callers.spec!.rules[1]!.match!.source!.principal, "cluster.local/ns/demo/sa/checkout", "spiffe:// dropped");
+
+    // describe shows the new shapes (the real CLI process).
+    const describe = async (name: string) => {
+      const r = await runHfi(["policy", "describe", name], { env });
+      assert.is(r.code, 0, r.stderr);
+      return r.stdout;
+    };
+    const lat = await describe("fe-latency");
+    assert.match(lat, /\[0\] match: path prefix "\/slow"\n\s+fault: 100% delay 100-200ms\n/);
+    assert.match(lat, /fault: 100% delay lognormal p50 50ms p99 400ms/);
+    const od = await describe("fe-on-demand");
+    assert.match(od, /fault: header-controlled \(delay <= 2000ms, abort\)\n\s+header control: x-hfi-delay-ms up to 2000, x-hfi-abort-status, x-hfi-percentage/);
+    assert.match(await describe("catalog-callers"), /match: grpc demo\.Catalog\/\*, from checkout\.\*\n\s+fault: 10% abort 503 \(grpc 14\)/);
+    assert.match(await describe("catalog-callers"), /match: from principal cluster\.local\/ns\/demo\/sa\/checkout/);
+    // get -o yaml writes the shapes back as written, and they apply unchanged.
+    const yaml = await runHfi(["policy", "get", "catalog-callers", "-o", "yaml"], { env });
+    assert.match(yaml.stdout, /grpc:\n\s+service: demo\.Catalog\n\s+method: "\*"\n\s+source:\n\s+service: checkout/);
 
     const late = await client.getPolicy("inventory-late-timeout");
     assert.is(late.spec!.rules[0]!.fault!.startDelayMs, 2000);

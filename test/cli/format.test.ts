@@ -159,7 +159,9 @@ test("phrases: selector, target, match, fault, durations, proxy labels", () => {
   assert.is(targetText({ service: "", namespace: "staging", labels: {} }), "*.staging");
   assert.is(targetText({ service: "web", namespace: "", labels: { a: "1" } }), "web.* {a=1}");
   assert.is(matchText(null), "every request");
-  assert.is(matchText({ method: null, path: null, headers: [], queryParams: [], grpc: { service: "demo.Catalog", method: "*" }, destination: null }), "grpc demo.Catalog/*");
+  const none = { method: null, path: null, headers: [], queryParams: [], grpc: null, source: null, destination: null };
+  assert.is(matchText({ ...none, grpc: { service: "demo.Catalog", method: "*" }, source: { service: "checkout", namespace: "", principal: "" } }), "grpc demo.Catalog/*, from checkout.*");
+  assert.is(matchText({ ...none, source: { service: "", namespace: "", principal: "cluster.local/ns/demo/sa/checkout" } }), "from principal cluster.local/ns/demo/sa/checkout");
   const f = { percentage: 12.5, delay: { fixedDelayMs: 300, uniform: null, lognormal: null }, abort: { httpStatus: 503, body: "", headers: [], grpcStatus: 14 }, startDelayMs: 100, durationSeconds: 60, delayMs: 0, headerControl: null, response: null, responseRateLimit: null };
   assert.is(faultText(f), "12.5% delay 300ms+abort 503 (grpc 14) after 100ms for 60s");
   const uniform = { ...f, abort: null, delay: { fixedDelayMs: 0, uniform: { minMs: 100, maxMs: 200 }, lognormal: null } };

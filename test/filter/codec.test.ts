@@ -14,6 +14,8 @@ interface TestExports extends TestEntryExports {
   lastIsGrpc(): number;
   parseConfig(p: number, n: number): number;
   structLabels(p: number, n: number): number;
+  setPeer(p: number, n: number): void;
+  peerLoadCount(): number;
 }
 
 const wasm = loadTestEntry<TestExports>();
@@ -329,6 +331,35 @@ test("a rule without match applies to every request; order decides", () => {
   const snap = { policies: [{ name: "a", rules: [{ match: { path: { prefix: "/a" } } }, {}] }] };
   assert.is(firstMatch(snap, request("GET", "/a/b")), 0);
   assert.is(firstMatch(snap, request("GET", "/zzz")), 1);
+});
+
+test("match.source: the caller's principal, service and namespace; read once per request, only when a rule needs it", () => {
+  const setPeer = (principal: string, service: string, namespace: string) =>
+    withBytes(wasm, `${principal}\n${service}\n${namespace}`, (p, n) => wasm.setPeer(p, n));
+  const snapshot = {
+    policies: [{ name: "p", rules: [
+      { match: { path: { prefix: "/a" }, source: { principal: "cluster.local/ns/demo/sa/checkout" } }, fault: { percentage: 1 } },
+      { match: { path: { prefix: "/a" }, source: { service: "checkout", namespace: "demo" } }, fault: { percentage: 1 } },
+      { match: { path: { prefix: "/a" }, source: { namespace: "shop" } }, fault: { percentage: 1 } },
+      { match: { path: { prefix: "/b" } }, fault: { percentage: 1 } },
+    ] }],
+  };
+  const s = decode(encodeSnapshot(snapshot));
+  assert.equal(s.rules[1].source, { service: "checkout", namespace: "demo", principal: "" });
+  const req = request("GET", "/a/x");
+  setPeer("cluster.local/ns/demo/sa/checkout", "checkout", "demo");
+  assert.is(call(wasm.firstMatch, req).rc, 0);
+  setPeer("", "checkout", "demo"); // no mTLS: peer metadata only
+  assert.is(call(wasm.firstMatch, req).rc, 1);
+  setPeer("", "cart", "shop");
+  assert.is(call(wasm.firstMatch, req).rc, 2);
+  setPeer("", "", "");
+  const before = wasm.peerLoadCount();
+  assert.is(call(wasm.firstMatch, req).rc, -1, "an unknown caller matches no source rule");
+  assert.is(wasm.peerLoadCount() - before, 1, "three source rules evaluated, the peer read once");
+  const n = wasm.peerLoadCount();
+  assert.is(call(wasm.firstMatch, request("GET", "/b")).rc, 3);
+  assert.is(wasm.peerLoadCount(), n, "no source rule in play: the peer is not read");
 });
 
 test("gRPC requests are recognised by content-type", () => {

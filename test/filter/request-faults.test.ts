@@ -1,15 +1,24 @@
 // Issue 12's request-side faults end to end through `hfi sidecar` (the
 // proxy, worker VMs running the compiled filter, the real control plane, a
 // real upstream over HTTP): delay distributions, the gRPC shorthand,
-// header-driven faults.
+// header-driven faults, caller matching (sidecars whose callers carry
+// different peer identities, and the CLI's --peer-* flags).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import http from "node:http";
 import net from "node:net";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
+import { freePort } from "../support/ports.ts";
+import { serializeProperty } from "../../filter/host/properties.ts";
+import { connectionProperties, filterStateProperties, type DownstreamPeer } from "../../filter/host/peer.ts";
 import { startTestServer, PolicyClient, type TestServer } from "../support/server.ts";
 import { startSidecar, type RunningSidecar } from "../../filter/host/sidecar/proxy.ts";
-import { FILTER_WASM, applyAndWait, closeAll, quietLogger, waitConnected } from "./helpers.ts";
+import { FILTER_WASM, applyAndWait, closeAll, quietLogger, waitConnected, waitFor } from "./helpers.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 import type { Policy } from "../../proto/loader.ts";
 
 let server: TestServer;
@@ -184,6 +193,95 @@ test("fault.header_control: a request names its own fault within the rule's boun
   const results = await Promise.all(Array.from({ length: 200 }, () => get("/on-demand/p", { "x-hfi-abort-status": "429", "x-hfi-percentage": "50" })));
   const aborted = results.filter((r) => r.status === 429).length;
   assert.ok(aborted >= 65 && aborted <= 135, `${aborted} of 200 aborted at 50 %`);
+});
+
+test("host model of the downstream peer: connection.* without TLS, Istio's peer metadata readable field by field", () => {
+  assert.equal(connectionProperties(undefined), { mtls: false });
+  assert.equal(connectionProperties({ principal: "spiffe://cluster.local/ns/demo/sa/checkout" }), { mtls: true, uri_san_peer_certificate: "spiffe://cluster.local/ns/demo/sa/checkout" });
+  const fs = filterStateProperties({ service: "checkout", namespace: "demo" });
+  assert.is((fs.downstream_peer as Record<string, string>).service, "checkout");
+  // As Envoy's field-support wrapper: the whole object serialises as an empty map (0 pairs).
+  assert.equal([...serializeProperty(fs.downstream_peer)!], [0, 0, 0, 0]);
+  assert.equal(filterStateProperties({ principal: "spiffe://x/ns/a/sa/b" }), {}, "no peer metadata: no downstream_peer");
+});
+
+test("match.source: the caller by mTLS principal or Istio peer metadata; unknown callers match nothing", async () => {
+  const callers: Record<string, DownstreamPeer | undefined> = {
+    checkout: { principal: "spiffe://cluster.local/ns/demo/sa/checkout", service: "checkout", namespace: "demo" },
+    cart: { service: "cart", namespace: "demo" }, // peer metadata without mTLS
+    certOnly: { principal: "spiffe://cluster.local/ns/demo/sa/checkout" }, // mTLS, no peer metadata
+    anonymous: undefined,
+  };
+  const sidecars: Record<string, RunningSidecar> = {};
+  try {
+    for (const [name, peer] of Object.entries(callers)) {
+      sidecars[name] = await startSidecar({
+        listen: "127.0.0.1:0",
+        upstream: `http://127.0.0.1:${(upstream.address() as net.AddressInfo).port}`,
+        controlPlane: server.grpcAddress,
+        service: "catalog",
+        namespace: "demo",
+        pod: `catalog-${name.toLowerCase()}`,
+        wasm: FILTER_WASM,
+        logger: quietLogger,
+        peer,
+      });
+    }
+    await waitConnected(pc, 2 + 2 * 4);
+    await applyAndWait(
+      pc,
+      {
+        metadata: { name: "catalog-callers" },
+        spec: {
+          selector: { service: "catalog", namespace: "demo" },
+          rules: [
+            { match: { grpc: { service: "demo.Catalog", method: "*" }, source: { service: "checkout" } }, fault: { percentage: 100, abort: { httpStatus: 503, grpcStatus: 14 } } },
+            { match: { path: { prefix: "/p" }, source: { principal: "cluster.local/ns/demo/sa/checkout" } }, fault: { percentage: 100, abort: { httpStatus: 451 } } },
+            { match: { path: { prefix: "/ns" }, source: { namespace: "demo" } }, fault: { percentage: 100, abort: { httpStatus: 452 } } },
+          ],
+        },
+      },
+      8,
+    );
+    const at = (who: string) => `http://${sidecars[who]!.address}`;
+    const grpcStatus = async (who: string) =>
+      (await fetch(`${at(who)}/demo.Catalog/List`, { method: "POST", headers: { "content-type": "application/grpc" }, body: new Uint8Array(5) })).headers.get("grpc-status");
+    const status = async (who: string, p: string) => (await fetch(`${at(who)}${p}`)).status;
+    assert.is(await grpcStatus("checkout"), "14", "checkout's calls to demo.Catalog fail");
+    assert.is(await grpcStatus("cart"), null, "cart's pass");
+    assert.is(await grpcStatus("certOnly"), null, "no peer metadata: the service is not known");
+    assert.is(await grpcStatus("anonymous"), null);
+    assert.equal([await status("checkout", "/p"), await status("cart", "/p"), await status("certOnly", "/p"), await status("anonymous", "/p")], [451, 200, 451, 200], "principal: mTLS only");
+    assert.equal([await status("checkout", "/ns"), await status("cart", "/ns"), await status("certOnly", "/ns"), await status("anonymous", "/ns")], [452, 452, 452, 200], "namespace: peer metadata, else the principal's");
+  } finally {
+    await closeAll(...Object.values(sidecars));
+  }
+});
+
+test("hfi sidecar --peer-principal/--peer-service/--peer-namespace set the caller of every request", async () => {
+  await applyAndWait(pc, policy("fe-from-checkout", [{ match: { path: { prefix: "/from" }, source: { service: "checkout", namespace: "demo" } }, fault: { percentage: 100, abort: { httpStatus: 409 } } }]), 2);
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(ROOT, "cli/bin/hfi.js"), "sidecar", "--listen", `127.0.0.1:${port}`,
+      "--upstream", `http://127.0.0.1:${(upstream.address() as net.AddressInfo).port}`, "--control-plane", server.grpcAddress,
+      "--service", "frontend", "--namespace", "demo", "--pod", "frontend-cli", "--wasm", FILTER_WASM, "--log-level", "warn",
+      "--peer-principal", "spiffe://cluster.local/ns/demo/sa/checkout", "--peer-service", "checkout", "--peer-namespace", "demo",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  try {
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/from/x`).catch(() => undefined))?.status === 409, `CLI sidecar matching its peer (output: ${out})`, 20_000);
+    assert.is((await fetch(`${base}/from/x`)).status, 200, "the in-process sidecar has no peer: not matched");
+  } finally {
+    child.kill("SIGTERM");
+  }
+  assert.is(await exited, 0, out);
 });
 
 test.run();

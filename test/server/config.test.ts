@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { ConfigError, SERVER_OPTIONS, loadServerConfig, parseAddr } from "../../server/config.ts";
+import { ConfigError, SERVER_OPTIONS, defaultWorkers, loadServerConfig, parseAddr } from "../../server/config.ts";
 import { bearerToken, checkBearer, tokenEquals } from "../../server/auth.ts";
 
 test("defaults match the documented ones", () => {
@@ -21,7 +21,7 @@ test("defaults match the documented ones", () => {
     replicaId: "",
     statusTtlSeconds: 15,
     maxStoreBytes: 64 * 1024 * 1024,
-    workers: os.availableParallelism(),
+    workers: defaultWorkers(),
     streamDrainTimeoutMs: 30_000,
     streamQueueBudgetBytes: 64 * 1024 * 1024,
   });
@@ -29,6 +29,11 @@ test("defaults match the documented ones", () => {
   for (const e of ["HFI_GRPC_ADDR", "HFI_HTTP_ADDR", "HFI_ETCD_ENDPOINTS", "HFI_ETCD_PREFIX", "HFI_DATA_DIR", "HFI_LOG_LEVEL", "HFI_API_TOKEN_FILE", "HFI_API_TOKEN", "HFI_STREAM_TOKEN_FILE", "HFI_STREAM_TOKEN"]) {
     assert.ok(envs.includes(e), e);
   }
+});
+
+test("--workers default: one process below 4 cores, else cores - 1 (at most 64)", () => {
+  assert.equal([1, 2, 3, 4, 8, 200].map((n) => defaultWorkers(n)), [1, 1, 1, 3, 7, 64]);
+  assert.equal(loadServerConfig({}, {}).workers, defaultWorkers(os.availableParallelism()));
 });
 
 test("--workers, --stream-drain-timeout, --stream-queue-budget: ranges checked, units converted", () => {

@@ -74,6 +74,45 @@ test("counts follow ACKs, NACKs and silence; last_ack_unix_ms is when the server
   }
 });
 
+test("proxy lists are cut at proxy_limit (default 100) while every count stays exact; a bad limit is INVALID_ARGUMENT / 400", async () => {
+  const s = await startTestServer();
+  const c = new PolicyClient(s.grpcAddress);
+  const subs = Array.from({ length: 130 }, (_, i) => new TestSubscriber(s.grpcAddress, { service: "web", namespace: "prod", proxyId: `p${String(i).padStart(3, "0")}` }));
+  try {
+    await Promise.all(subs.map((x) => x.waitFor(() => true)));
+    await c.apply({ policy: policy("p1", "web") });
+    const st = await waitFor(async () => {
+      const r = await c.status("p1");
+      return r.policies[0]!.ackedCount === 130 ? r : undefined;
+    }, "130 ACKs");
+    assert.is(st.proxiesTotal, 130);
+    assert.is(st.proxies.length, 100);
+    assert.is(st.proxies[0]!.identity!.proxyId, "p000", "first by proxy id");
+    assert.is(st.policies[0]!.acked.length, 100);
+    assert.is(st.policies[0]!.targetedProxies, 130);
+    const five = await c.status("p1", 5);
+    assert.equal([five.proxies.length, five.policies[0]!.acked.length, five.policies[0]!.ackedCount, five.proxiesTotal], [5, 5, 130, 130]);
+    const all = await c.status("", 10_000);
+    assert.is(all.proxies.length, 130);
+    try {
+      await c.status("p1", 10_001);
+      assert.unreachable("10001 accepted");
+    } catch (err) {
+      assert.is((err as { code: number }).code, 3);
+      assert.match((err as Error).message, /proxy_limit: must be an integer between 0 and 10000/);
+    }
+    const rest = await fetch(`${s.baseUrl}/v1/policies/status?proxy_limit=abc`);
+    assert.is(rest.status, 400);
+    assert.match(await rest.text(), /proxy_limit/);
+    const restOk = (await (await fetch(`${s.baseUrl}/v1/policies/status?proxy_limit=3`)).json()) as { proxies: unknown[] };
+    assert.is(restOk.proxies.length, 3);
+  } finally {
+    subs.forEach((x) => x.close());
+    c.close();
+    await s.close();
+  }
+});
+
 test("another replica reports the counts and the ACK time of this replica's proxies (status board in etcd)", async () => {
   const etcd = await TestEtcd.start();
   const servers: TestServer[] = [];

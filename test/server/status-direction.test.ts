@@ -5,7 +5,8 @@
 // through the board's stored form).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { statusReport } from "../../server/status/report.ts";
+import { statusQuery, statusReport } from "../../server/status/report.ts";
+import { tallyRecords } from "../../server/status/tally.ts";
 import { mergeSummaries } from "../../server/status/summary.ts";
 import { decodeRecord, decodeSummary, encodeSummary } from "../../server/store/etcd-board.ts";
 import { parsePolicyInput } from "../../policy/index.ts";
@@ -37,7 +38,9 @@ function rec(proxyId: string, direction: "inbound" | "outbound" | undefined, ack
 const both: [string, number][] = [["in", 1], ["out", 2]];
 
 test("local proxies: each policy counts the instances of its direction (no direction reported = inbound)", () => {
-  const report = statusReport([stored("in", "", 1), stored("out", "outbound", 2)], [rec("p1", undefined, both), rec("p2", "outbound", both), rec("p3", "outbound", [])]);
+  const policies = [stored("in", "", 1), stored("out", "outbound", 2)];
+  const q = statusQuery(policies);
+  const report = statusReport(policies, q, tallyRecords([rec("p1", undefined, both), rec("p2", "outbound", both), rec("p3", "outbound", [])], q));
   const [inb, out] = report.policies;
   assert.is(inb!.direction, "inbound");
   assert.equal([inb!.targetedProxies, inb!.ackedCount, inb!.pendingCount], [1, 1, 0]);
@@ -63,7 +66,9 @@ test("other replicas: summaries split groups per direction and merge per directi
   assert.equal(merged.groups.map((g) => [g.identity.direction ?? "inbound", g.streams]), [["inbound", 2], ["outbound", 4]]);
   const onBoard = decodeSummary("b", encodeSummary(merged))!;
   assert.is(onBoard.laggards[0]!.identity.direction, "outbound");
-  const report = statusReport([stored("in", "", 1), stored("out", "outbound", 2)], [], [onBoard]);
+  const policies = [stored("in", "", 1), stored("out", "outbound", 2)];
+  const q = statusQuery(policies);
+  const report = statusReport(policies, q, tallyRecords([], q), [onBoard]);
   const [inb, out] = report.policies;
   assert.equal([inb!.targetedProxies, inb!.ackedCount], [2, 2]);
   assert.equal([out!.targetedProxies, out!.ackedCount, out!.pendingCount], [4, 2, 2]);

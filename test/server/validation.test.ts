@@ -147,6 +147,14 @@ test("fault.header_control: the issue's shape alone (no percentage needed), in b
   ok(withFault({ percentage: 5, abort: { http_status: 503 }, header_control: { allow_abort: true } }));
 });
 
+test("match.source: the issue's shape; principal normalised without spiffe://", () => {
+  const p = ok(withMatch({ grpc: { service: "demo.Catalog", method: "*" }, source: { service: "checkout" } }));
+  assert.equal(p.spec!.rules[0]!.match!.source, { service: "checkout", namespace: "", principal: "" });
+  const byPrincipal = ok(withMatch({ source: { principal: "spiffe://cluster.local/ns/demo/sa/checkout" } }));
+  assert.is(byPrincipal.spec!.rules[0]!.match!.source!.principal, "cluster.local/ns/demo/sa/checkout");
+  assert.equal(ok(withMatch({ source: { service: "*", namespace: "demo" } })).spec!.rules[0]!.match!.source, { service: "", namespace: "demo", principal: "" });
+});
+
 test("snake_case and lowerCamelCase field names are equivalent", () => {
   const snake = ok({
     metadata: { name: "x" },
@@ -197,11 +205,19 @@ test("normalisation: header names lowercased, percentage rounded to 1e-4, missin
   assert.equal((policyToJson(p) as any).spec.rules[0].match.headers, [{ name: "x-user-id", present: false }]);
 });
 
+test("metadata.version_label: the user's version string, kept as given, at most 128 characters", () => {
+  assert.is(ok({ ...base(), metadata: { name: "p", version_label: "1.0.0" } }).metadata!.versionLabel, "1.0.0");
+  assert.is((policyToJson(ok({ ...base(), metadata: { name: "p", versionLabel: "2.1.0" } })) as any).metadata.versionLabel, "2.1.0");
+  const r = parsePolicyInput({ ...base(), metadata: { name: "p", version_label: "x".repeat(129) } });
+  assert.ok(!r.ok);
+  assert.equal(r.ok ? [] : r.errors, [{ path: "metadata.version_label", reason: "must be at most 128 characters" }]);
+});
+
 test("output-only metadata is accepted and ignored (get -o yaml | apply -f - round trip)", () => {
   const stored = ok(base());
   stored.metadata = { ...stored.metadata!, version: 42, createdAtUnixMs: 1, updatedAtUnixMs: 2, expiresAtUnixMs: 3 };
   const again = ok(policyToJson(stored));
-  assert.equal(again.metadata, { name: "p", labels: {}, version: 0, createdAtUnixMs: 0, updatedAtUnixMs: 0, expiresAtUnixMs: 0 });
+  assert.equal(again.metadata, { name: "p", labels: {}, version: 0, createdAtUnixMs: 0, updatedAtUnixMs: 0, expiresAtUnixMs: 0, versionLabel: "" });
   // proto3 JSON writes int64 as strings; those are fine too.
   ok({ ...base(), metadata: { name: "p", version: "42", created_at_unix_ms: "1700000000000" } });
   // The output object itself (proto-loader shape: nulls, defaults, oneof `kind`) parses to the same.
@@ -252,6 +268,11 @@ const BAD: [string, unknown, string[]][] = [
   ["grpc service not a name", withMatch({ grpc: { service: "demo/Catalog", method: "*" } }), [`spec.rules[0].match.grpc.service: must be "*" or a fully qualified service name (e.g. demo.Catalog; letters, digits, '_', dot-separated, at most 512 characters)`]],
   ["grpc method not a name", withMatch({ grpc: { service: "demo.Catalog", method: "Get.All" } }), [`spec.rules[0].match.grpc.method: must be "*" or a method name (letters, digits, '_', at most 256 characters)`]],
   ["grpc unknown field", withMatch({ grpc: { service: "demo.Catalog", verb: "x" } }), ["spec.rules[0].match.grpc.verb: unknown field"]],
+  ["source principal beside service", withMatch({ source: { service: "checkout", principal: "cluster.local/ns/demo/sa/checkout" } }), ["spec.rules[0].match.source.principal: conflicts with service/namespace (match the caller by one or the other)"]],
+  ["source empty", withMatch({ source: { service: "*" } }), ["spec.rules[0].match.source: must set service, namespace or principal"]],
+  ["source namespace not a label", withMatch({ source: { namespace: "Demo" } }), [`spec.rules[0].match.source.namespace: must be "*" or an RFC 1123 label (a-z, 0-9, '-', at most 63 characters)`]],
+  ["source service not a name", withMatch({ source: { service: "check out" } }), [`spec.rules[0].match.source.service: must be "*" or a workload name (letters, digits, '-', '_', '.', at most 253 characters)`]],
+  ["source principal with spaces", withMatch({ source: { principal: "cluster.local/ns/demo/sa/a b" } }), ["spec.rules[0].match.source.principal: must be a SPIFFE identity such as cluster.local/ns/demo/sa/checkout (no whitespace, at most 1024 bytes)"]],
   ["invalid regex", withMatch({ path: { regex: "(/api" } }), ["spec.rules[0].match.path.regex: unbalanced parentheses: missing ')'"]],
   ["backreference", withMatch({ path: { regex: "(a)\\1" } }), ["spec.rules[0].match.path.regex: backreferences are not supported (linear-time subset)"]],
   ["lookahead", withMatch({ path: { regex: "^/api(?=/v1)" } }), ["spec.rules[0].match.path.regex: lookahead and lookbehind are not supported (linear-time subset)"]],

@@ -116,8 +116,8 @@ export class PolicyClient {
   delete(name: string, expectedVersion = 0): Promise<DeletePolicyResponseOut> {
     return call(this.raw.deletePolicy as Unary<object, DeletePolicyResponseOut>, this.raw, { name, expectedVersion }, this.md());
   }
-  status(name = ""): Promise<GetPolicyStatusResponseOut> {
-    return call(this.raw.getPolicyStatus as Unary<object, GetPolicyStatusResponseOut>, this.raw, { name }, this.md());
+  status(name = "", proxyLimit = 0): Promise<GetPolicyStatusResponseOut> {
+    return call(this.raw.getPolicyStatus as Unary<object, GetPolicyStatusResponseOut>, this.raw, { name, proxyLimit }, this.md());
   }
   close(): void {
     this.raw.close();

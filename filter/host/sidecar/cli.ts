@@ -47,6 +47,9 @@ export function sidecarCommand(): Command {
     .option("--plugin-config <json>", "raw plugin configuration JSON (overrides the one built from the flags)")
     .option("--metrics-addr <host:port>", "serve filter metrics at /stats/prometheus on this address (off by default)")
     .option("--fail-open", "let traffic through if the VM crashes (Envoy default: fail closed, 503)", false)
+    .option("--peer-principal <spiffe-id>", "the caller's mTLS identity for every request (connection.uri_san_peer_certificate), e.g. spiffe://cluster.local/ns/demo/sa/checkout")
+    .option("--peer-service <name>", "the caller's service in Istio peer metadata (filter_state.downstream_peer.service)")
+    .option("--peer-namespace <ns>", "the caller's namespace in Istio peer metadata (filter_state.downstream_peer.namespace)")
     .addOption(
       new Option("--log-level <level>", "log level").choices(Object.keys(LogLevel)).default(process.env.HFI_LOG_LEVEL ?? "info"),
     )
@@ -66,6 +69,10 @@ Example:
   # A Bookinfo-style workload: Deployment reviews-v1, labels app=reviews version=v1
   # (policies with selector.service: reviews target it)
   npx hfi sidecar --upstream http://127.0.0.1:9080 --workload reviews-v1 --label app=reviews --label version=v1
+
+  # Every request arrives as if from checkout in demo over mTLS (for match.source)
+  npx hfi sidecar --upstream http://127.0.0.1:8000 --service catalog --namespace demo \
+    --peer-principal spiffe://cluster.local/ns/demo/sa/checkout --peer-service checkout --peer-namespace demo
 `,
     )
     .action(async (opts) => {
@@ -105,6 +112,10 @@ Example:
           pluginConfig: opts.pluginConfig,
           metricsAddr: opts.metricsAddr,
           failOpen: opts.failOpen,
+          peer:
+            opts.peerPrincipal || opts.peerService || opts.peerNamespace
+              ? { principal: opts.peerPrincipal, service: opts.peerService, namespace: opts.peerNamespace }
+              : undefined,
           logger,
           logLevel,
         });

@@ -7,6 +7,7 @@
 // Inbound (default) it fronts the workload; with `outbound` it stands for the
 // workload's outbound listener: requests are routed by their authority to a
 // destination (routes.ts), with the Istio cluster name Envoy would use.
+import type { DownstreamPeer } from "../peer.ts";
 import http from "node:http";
 import net from "node:net";
 import crypto from "node:crypto";
@@ -56,6 +57,14 @@ export interface SidecarOptions {
   failOpen?: boolean;
   /** How long close() lets in-flight requests finish (ms). */
   drainMs?: number;
+  /**
+   * Who calls this sidecar: the downstream peer identity every request's
+   * connection carries (what Envoy learns from the caller's mTLS certificate
+   * and Istio's metadata exchange). The sidecar serves plain HTTP and
+   * terminates no TLS, so the identity is given here. Absent: an unknown,
+   * plaintext caller.
+   */
+  peer?: DownstreamPeer;
 }
 
 export interface RunningSidecar {
@@ -170,7 +179,7 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
     const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
     let stream: HttpStream;
     try {
-      stream = pool.startStream(headers, !hasBody, route?.properties() ?? noRouteProperties());
+      stream = pool.startStream(headers, !hasBody, o.peer, route?.properties() ?? noRouteProperties());
     } catch (err) {
       logger.error({ err: (err as Error).message }, "sidecar: cannot start stream");
       res.writeHead(503).end();

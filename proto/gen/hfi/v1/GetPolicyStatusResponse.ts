@@ -17,6 +17,11 @@ export interface GetPolicyStatusResponse {
    * only when every policy is asked for.
    */
   'invalidPolicies'?: (_hfi_v1_InvalidPolicy)[];
+  /**
+   * Proxies this report could list (this replica's, plus other replicas'
+   * laggards) before proxy_limit cut `proxies`.
+   */
+  'proxiesTotal'?: (number);
 }
 
 export interface GetPolicyStatusResponse__Output {
@@ -32,4 +37,9 @@ export interface GetPolicyStatusResponse__Output {
    * only when every policy is asked for.
    */
   'invalidPolicies': (_hfi_v1_InvalidPolicy__Output)[];
+  /**
+   * Proxies this report could list (this replica's, plus other replicas'
+   * laggards) before proxy_limit cut `proxies`.
+   */
+  'proxiesTotal': (number);
 }

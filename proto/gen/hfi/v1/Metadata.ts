@@ -23,6 +23,12 @@ export interface Metadata {
    * store drops it (0 = never).
    */
   'expiresAtUnixMs'?: (number | string | Long);
+  /**
+   * The user's own version string (e.g. "1.0.0", as the old control plane's
+   * metadata.version), kept as given; not HFI's store revision (`version`).
+   * At most 128 characters.
+   */
+  'versionLabel'?: (string);
 }
 
 export interface Metadata__Output {
@@ -46,4 +52,10 @@ export interface Metadata__Output {
    * store drops it (0 = never).
    */
   'expiresAtUnixMs': (number);
+  /**
+   * The user's own version string (e.g. "1.0.0", as the old control plane's
+   * metadata.version), kept as given; not HFI's store revision (`version`).
+   * At most 128 characters.
+   */
+  'versionLabel': (string);
 }

@@ -1,0 +1,57 @@
+// The caller of the current request (match.source), from the properties
+// Envoy holds for the downstream connection: the first URI SAN of the peer's
+// mTLS certificate (connection.uri_san_peer_certificate) and Istio's peer
+// metadata (filter_state.downstream_peer.service / .namespace, Istio 1.24+).
+// Without peer metadata the namespace comes from the principal
+// (spiffe://<trust domain>/ns/<ns>/sa/<sa>); without either nothing matches.
+
+import * as abi from "./abi";
+import { bytesOf, utf8 } from "./bytes";
+import { Peer } from "./rules";
+
+function path(parts: string[]): ArrayBuffer {
+  let s = "";
+  for (let i = 0; i < parts.length; i++) s += (i > 0 ? "\0" : "") + parts[i];
+  return utf8(s);
+}
+
+const P_PRINCIPAL = path(["connection", "uri_san_peer_certificate"]);
+const P_SERVICE = path(["filter_state", "downstream_peer", "service"]);
+const P_NAMESPACE = path(["filter_state", "downstream_peer", "namespace"]);
+const SPIFFE = utf8("spiffe://");
+const NS = utf8("/ns/");
+
+function read(p: ArrayBuffer): ArrayBuffer {
+  const v = abi.getPropertyPath(p);
+  if (v == null) return new ArrayBuffer(0);
+  const out = bytesOf(v.ptr, v.len);
+  v.free();
+  return out;
+}
+
+function startsWithBytes(b: ArrayBuffer, at: i32, lit: ArrayBuffer): bool {
+  if (at + lit.byteLength > b.byteLength) return false;
+  return memory.compare(changetype<usize>(b) + <usize>at, changetype<usize>(lit), <usize>lit.byteLength) == 0;
+}
+
+/** The principal's namespace: the segment after "/ns/", up to the next '/'. */
+function namespaceOf(principal: ArrayBuffer): ArrayBuffer {
+  const n = principal.byteLength;
+  for (let i = 0; i + NS.byteLength <= n; i++) {
+    if (!startsWithBytes(principal, i, NS)) continue;
+    const start = i + NS.byteLength;
+    let end = start;
+    while (end < n && load<u8>(changetype<usize>(principal) + <usize>end) != 47) end++;
+    return principal.slice(start, end);
+  }
+  return new ArrayBuffer(0);
+}
+
+export function loadPeer(peer: Peer): void {
+  let principal = read(P_PRINCIPAL);
+  if (startsWithBytes(principal, 0, SPIFFE)) principal = principal.slice(SPIFFE.byteLength);
+  peer.principal = principal;
+  peer.service = read(P_SERVICE);
+  const ns = read(P_NAMESPACE);
+  peer.namespace = ns.byteLength > 0 ? ns : namespaceOf(principal);
+}
