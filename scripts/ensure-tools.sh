@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Tests run against a real etcd and lint shell scripts with shellcheck.
+# Tests run against a real etcd, lint shell scripts with shellcheck and push
+# the filter image to a real registry (docker-registry) checked by skopeo.
 # Install Debian's packages when they are missing and we can (root +
 # apt-get); otherwise say exactly what to do. Never skip silently.
 set -euo pipefail
@@ -7,6 +8,9 @@ missing=()
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+# The filter's OCI image: validated and pushed to a real registry in test/k8s.
+command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing missing Debian packages: ${missing[*]}" >&2
@@ -14,9 +18,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 ok=1
-for tool in etcd etcdctl shellcheck; do
+for tool in etcd etcdctl shellcheck skopeo docker-registry; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "error: the tests need '$tool' on PATH (Debian/Ubuntu: sudo apt-get install etcd-server etcd-client shellcheck)." >&2
+    echo "error: the tests need '$tool' on PATH (Debian/Ubuntu: sudo apt-get install etcd-server etcd-client shellcheck skopeo docker-registry)." >&2
     ok=0
   fi
 done

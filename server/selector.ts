@@ -39,15 +39,6 @@ export function identityDirection(id: Pick<IdentityOut, "direction"> | undefined
 }
 
 /**
- * The policy applies at this filter instance: its selector matches and the
- * instance runs in the policy's direction (the snapshot carries both
- * directions; each filter applies its own).
- */
-export function policyAppliesAt(policy: PolicyOut, id: IdentityOut): boolean {
-  return policyDirection(policy) === identityDirection(id) && policyMatches(policy, id);
-}
-
-/**
  * The part of an identity selection depends on (service, namespace, labels):
  * streams with the same key get the same snapshot, so matching runs once per
  * key, not once per stream.

@@ -38,10 +38,35 @@ const fresh =
   process.env.HFI_FROM_SOURCE !== "1" &&
   !["proto/", "policy/", "server/", "cli/", "filter/host/"].some((d) => newerSource(new URL(d, root)));
 
-if (fresh) {
-  await import("../../dist/cli/main.js");
-} else {
-  const { register } = await import("tsx/esm/api");
-  register();
-  await import(fileURLToPath(new URL("cli/main.ts", root)));
+// A module that cannot be found is an install problem: say what to run
+// instead of printing Node's stack trace.
+function missingModule(err) {
+  if (err?.code !== "ERR_MODULE_NOT_FOUND" && err?.code !== "MODULE_NOT_FOUND") throw err;
+  const dir = fileURLToPath(root);
+  const pkg = /Cannot find package '([^']+)'/.exec(err.message)?.[1];
+  const file = /Cannot find module '([^']+)'/.exec(err.message)?.[1];
+  if (pkg === "tsx" || err.message.includes("/tsx/")) {
+    process.stderr.write(
+      `hfi: no compiled build in ${dir}dist/ (or sources newer than it), and tsx, which runs the sources, is not installed.\n` +
+        `  Run: npm ci && npm run build:js   (in ${dir}; the build needs the dev dependencies)\n`,
+    );
+  } else if (pkg) {
+    process.stderr.write(`hfi: the dependency '${pkg}' is not installed.\n  Run: npm ci   (in ${dir}; or npm ci --omit=dev for a runtime-only install)\n`);
+  } else {
+    const what = file ? file.replace(dir, "") : err.message;
+    process.stderr.write(`hfi: ${what} is missing: the build in ${dir}dist/ is incomplete.\n  Run: npm run build:js   (in ${dir})\n`);
+  }
+  process.exitCode = 1;
+}
+
+try {
+  if (fresh) {
+    await import("../../dist/cli/main.js");
+  } else {
+    const { register } = await import("tsx/esm/api");
+    register();
+    await import(fileURLToPath(new URL("cli/main.ts", root)));
+  }
+} catch (err) {
+  missingModule(err);
 }

@@ -243,7 +243,7 @@ const PROXY_COLUMNS: Column[] = [
   { header: "PROXY", min: 12, shrinkFirst: 2 },
   { header: "WORKLOAD", min: 8 },
   { header: "DIR", min: 3 },
-  { header: "STATE", color: (t) => (t === "ACK" ? "green" : t === "NACK" ? "red" : "yellow") },
+  { header: "STATE", color: (t) => (t.startsWith("ACK") ? "green" : t.startsWith("NACK") ? "red" : "yellow") },
   { header: "VERSION", min: 8, shrinkFirst: 0 },
   { header: "POLICIES", min: 8, shrinkFirst: 0 },
 ];
@@ -288,7 +288,8 @@ export function statusText(st: GetPolicyStatusResponseOut): string {
           proxyLabel(p.identity),
           workloadText(p.identity),
           directionText(p.identity?.direction),
-          proxyState(p),
+          // idle: a VM that has handled no request (Envoy's main-thread VM never does).
+          p.idle ? `${proxyState(p)} idle` : proxyState(p),
           (proxyState(p) === "NACK" ? p.nackedVersion : p.ackedVersion || p.sentVersion) || "-",
           p.policies.length ? `${p.policies.length}: ${p.policies.join(",")}` : "0",
         ]),

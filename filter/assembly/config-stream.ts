@@ -107,9 +107,28 @@ function encodeSubscribe(root: Root): ArrayBuffer {
   sub.fieldBytes(1, ident.finish());
   sub.fieldString(2, root.snapshot.version);
   sub.fieldString(3, utf8(root.config.token));
+  if (root.serving) {
+    sub.varint(4 << 3); // Subscribe.serving = true
+    sub.varint(1);
+  }
   const req = new ByteWriter(160);
   req.fieldBytes(1, sub.finish());
   return req.finish();
+}
+
+/**
+ * The first HTTP stream of this VM: tell the control plane once (a Serving
+ * message on the open stream; later Subscribes carry serving = true), so the
+ * main thread's VM, which never gets one, shows as idle in status.
+ */
+export function noteServing(root: Root): void {
+  if (root.serving) return;
+  root.serving = true;
+  if (root.grpcToken == 0) return;
+  const req = new ByteWriter(4);
+  req.varint((4 << 3) | 2); // StreamConfigRequest.serving: an empty Serving message
+  req.varint(0);
+  abi.grpcSend(root.grpcToken, req.finish());
 }
 
 function encodeAck(version: ArrayBuffer, nonce: ArrayBuffer): ArrayBuffer {

@@ -6,7 +6,7 @@
 import * as abi from "./abi";
 import { Action, DataAction } from "./abi";
 import { Root, roots, rootOf, ensureSeeded, reschedule } from "./root";
-import { configure, reconnectIfDue, onConfigMessage, onConfigClose, shutdown } from "./config-stream";
+import { configure, reconnectIfDue, onConfigMessage, onConfigClose, shutdown, noteServing } from "./config-stream";
 import { attachStream, detachStream, onRequestHeaders, isHeld, fireDue } from "./injection";
 import { defineMetrics } from "./metrics";
 import * as response from "./response";
@@ -67,7 +67,9 @@ function cbContextCreate(contextId: u32, parentId: u32): void {
   if (parentId == 0) {
     rootOf(contextId);
   } else if (roots.has(parentId)) {
-    attachStream(contextId, roots.get(parentId));
+    const root = roots.get(parentId);
+    attachStream(contextId, root);
+    noteServing(root);
   }
 }
 

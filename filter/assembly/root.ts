@@ -27,6 +27,8 @@ export class Root {
   /** A stream was opened once (later opens count as reconnects). */
   opened: bool = false;
   failures: i32 = 0;
+  /** An HTTP stream was seen (Envoy's main-thread VM never sees one): reported to the control plane. */
+  serving: bool = false;
   shuttingDown: bool = false;
   timers: TimerQueue = new TimerQueue();
   waiting: i32 = 0;

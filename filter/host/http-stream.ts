@@ -41,6 +41,8 @@ export interface RequestResult {
   requestHeaders: HeaderPair[];
   /** With a body: ms from the start until the filter let the whole body go upstream. */
   bodyReleasedMs?: number;
+  /** With a body: what the filter let go upstream (the whole body, unless it was cut short). */
+  upstreamBody?: Uint8Array;
   grpcStatus?: number;
 }
 
@@ -122,6 +124,8 @@ export class HttpStream {
   private readonly startedAt = performance.now();
   /** ms from the start until the whole body passed the filter. */
   bodyReleasedMs: number | undefined;
+  /** The request body bytes the filter let go upstream so far, in order. */
+  forwardedBody: Uint8Array = EMPTY;
   private bodyWaiters: (() => void)[] = [];
   private decisionPromise: Promise<StreamDecision> | undefined;
   /** The decision once known (synchronously after start() unless paused). */
@@ -259,6 +263,7 @@ export class HttpStream {
   }
 
   private releaseBody(): void {
+    if (this.heldBody) this.forwardedBody = this.forwardedBody.length ? concat(this.forwardedBody, this.heldBody) : this.heldBody;
     this.heldBody = undefined;
     this.bodySeen = false;
     if (!this.heldEnd) return;
@@ -360,6 +365,7 @@ export async function runRequest(vm: StreamStarter, init: RequestInit): Promise<
       pausedMs: stream.pausedMs,
       requestHeaders: stream.requestHeaders,
       ...(stream.bodyReleasedMs !== undefined ? { bodyReleasedMs: stream.bodyReleasedMs } : {}),
+      ...(reqBody !== undefined ? { upstreamBody: stream.forwardedBody } : {}),
       grpcStatus: gs === undefined ? undefined : Number(gs),
     };
   } finally {

@@ -41,6 +41,7 @@ import type { ResponseFault as _hfi_v1_ResponseFault, ResponseFault__Output as _
 import type { ResponseRateLimit as _hfi_v1_ResponseRateLimit, ResponseRateLimit__Output as _hfi_v1_ResponseRateLimit__Output } from './hfi/v1/ResponseRateLimit.ts';
 import type { Rule as _hfi_v1_Rule, Rule__Output as _hfi_v1_Rule__Output } from './hfi/v1/Rule.ts';
 import type { Selector as _hfi_v1_Selector, Selector__Output as _hfi_v1_Selector__Output } from './hfi/v1/Selector.ts';
+import type { Serving as _hfi_v1_Serving, Serving__Output as _hfi_v1_Serving__Output } from './hfi/v1/Serving.ts';
 import type { SnapshotPolicy as _hfi_v1_SnapshotPolicy, SnapshotPolicy__Output as _hfi_v1_SnapshotPolicy__Output } from './hfi/v1/SnapshotPolicy.ts';
 import type { SourceMatch as _hfi_v1_SourceMatch, SourceMatch__Output as _hfi_v1_SourceMatch__Output } from './hfi/v1/SourceMatch.ts';
 import type { StatusMatch as _hfi_v1_StatusMatch, StatusMatch__Output as _hfi_v1_StatusMatch__Output } from './hfi/v1/StatusMatch.ts';
@@ -98,6 +99,7 @@ export interface ProtoGrpcType {
       ResponseRateLimit: MessageTypeDefinition<_hfi_v1_ResponseRateLimit, _hfi_v1_ResponseRateLimit__Output>
       Rule: MessageTypeDefinition<_hfi_v1_Rule, _hfi_v1_Rule__Output>
       Selector: MessageTypeDefinition<_hfi_v1_Selector, _hfi_v1_Selector__Output>
+      Serving: MessageTypeDefinition<_hfi_v1_Serving, _hfi_v1_Serving__Output>
       SnapshotPolicy: MessageTypeDefinition<_hfi_v1_SnapshotPolicy, _hfi_v1_SnapshotPolicy__Output>
       SourceMatch: MessageTypeDefinition<_hfi_v1_SourceMatch, _hfi_v1_SourceMatch__Output>
       StatusMatch: MessageTypeDefinition<_hfi_v1_StatusMatch, _hfi_v1_StatusMatch__Output>

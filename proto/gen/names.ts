@@ -40,6 +40,7 @@ export type { ResponseFault, ResponseFault__Output as ResponseFaultOut } from ".
 export type { ResponseRateLimit, ResponseRateLimit__Output as ResponseRateLimitOut } from "./hfi/v1/ResponseRateLimit.ts";
 export type { Rule, Rule__Output as RuleOut } from "./hfi/v1/Rule.ts";
 export type { Selector, Selector__Output as SelectorOut } from "./hfi/v1/Selector.ts";
+export type { Serving, Serving__Output as ServingOut } from "./hfi/v1/Serving.ts";
 export type { SnapshotPolicy, SnapshotPolicy__Output as SnapshotPolicyOut } from "./hfi/v1/SnapshotPolicy.ts";
 export type { SourceMatch, SourceMatch__Output as SourceMatchOut } from "./hfi/v1/SourceMatch.ts";
 export type { StatusMatch, StatusMatch__Output as StatusMatchOut } from "./hfi/v1/StatusMatch.ts";

@@ -253,3 +253,35 @@ sidecar_pods() {
     -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.metadata.annotations.sidecar\.istio\.io/status}{"\n"}{end}' |
     awk 'NF > 1 {print $1}'
 }
+
+# streams_by_pod: from `hfi policy status -o json` (stdin), one line per pod
+# of the demo namespace: "POD STREAMS IDLE SERVICE VERSION SERVICE_SOURCE"
+# (empty fields as "-"; key spelling snake_case or lowerCamel).
+streams_by_pod() {
+  node -e '
+    const st = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const get = (o, a, b) => (o && (o[a] ?? o[b])) ?? "";
+    const by = new Map();
+    for (const p of st.proxies ?? []) {
+      const id = p.identity ?? {};
+      if (id.namespace !== process.argv[1]) continue;
+      const e = by.get(id.pod) ?? { n: 0, idle: 0, service: id.service || "-", version: id.version || "-", source: get(id, "service_source", "serviceSource") || "-" };
+      e.n++;
+      if (p.idle) e.idle++;
+      by.set(id.pod, e);
+    }
+    for (const [pod, e] of by) console.log([pod, e.n, e.idle, e.service, e.version, e.source.replace(/ /g, "_")].join(" "));
+  ' "$DEMO_NAMESPACE"
+}
+
+# envoy_concurrency POD: the worker count the sidecar's Envoy runs with
+# (command_line_options.concurrency of its /server_info).
+envoy_concurrency() {
+  k -n "$DEMO_NAMESPACE" exec "$1" -c istio-proxy -- pilot-agent request GET server_info 2>/dev/null |
+    node -e 'const s = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(s.command_line_options.concurrency)'
+}
+
+# proxy_restarts POD: restart count of the pod's istio-proxy container.
+proxy_restarts() {
+  k -n "$DEMO_NAMESPACE" get pod "$1" -o jsonpath='{range .status.containerStatuses[?(@.name=="istio-proxy")]}{.restartCount}{end}{range .status.initContainerStatuses[?(@.name=="istio-proxy")]}{.restartCount}{end}'
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every end-to-end check against the current cluster (after install.sh).
 #   scripts/k8s/run-all.sh [--stop-on-failure] [--only NAME]...
-# NAME: control-plane, plugin-loaded, identity, selector, percentage, metrics.
+# NAME: control-plane, plugin-loaded, identity, selector, percentage, metrics,
+# streams, stream-handlers, bookinfo-identity.
 # Exit codes: 0 all passed, 1 at least one failed, 2 environment not ready
 # (nothing failed, but a check could not run).
 set -uo pipefail
@@ -9,13 +10,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 source "$here/lib.sh"
 
-all=(control-plane plugin-loaded identity selector percentage metrics)
+all=(control-plane plugin-loaded identity selector percentage metrics streams stream-handlers bookinfo-identity)
 stop=0 only=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --stop-on-failure) stop=1; shift ;;
     --only) only+=("${2:-}"); shift 2 ;;
-    -h | --help) sed -n '2,7p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit "$E_ENV" ;;
   esac
 done

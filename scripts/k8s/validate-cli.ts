@@ -8,7 +8,7 @@ import YAML from "yaml";
 import { renderKustomization, objectId, RenderError, type K8sObject } from "./render.ts";
 import { validateManifests, formatProblem } from "./validate.ts";
 
-const dirs = process.argv.slice(2).length ? process.argv.slice(2) : ["k8s", "k8s/overlays/dev"];
+const dirs = process.argv.slice(2).length ? process.argv.slice(2) : ["k8s", "k8s/overlays/dev", "k8s/overlays/fail-reload"];
 
 function canonical(x: unknown): string {
   if (Array.isArray(x)) return `[${x.map(canonical).join(",")}]`;

@@ -73,7 +73,7 @@ const WASM_SPEC_FIELDS = new Set([
   "selector", "targetRef", "targetRefs", "url", "sha256", "imagePullPolicy", "imagePullSecret",
   "pluginConfig", "pluginName", "phase", "priority", "vmConfig", "match", "type", "failStrategy",
 ]);
-const FAIL_STRATEGIES = new Set(["FAIL_CLOSE", "FAIL_OPEN"]);
+const FAIL_STRATEGIES = new Set(["FAIL_CLOSE", "FAIL_OPEN", "FAIL_RELOAD"]);
 
 // The models' validators accept unknown fields, so a typo such as
 // "readinessprobe" would pass silently; these are the fields of the objects
@@ -369,8 +369,12 @@ function checkWasmPlugins(objs: K8sObject[], add: Add): void {
     const spec = p.spec ?? {};
     for (const k of Object.keys(spec)) if (!WASM_SPEC_FIELDS.has(k)) add(p, `spec.${k}: unknown WasmPlugin field`);
     if (spec.failStrategy !== undefined && !FAIL_STRATEGIES.has(spec.failStrategy)) add(p, `spec.failStrategy: must be one of ${[...FAIL_STRATEGIES].join(", ")}`);
-    if (spec.failStrategy !== "FAIL_OPEN") add(p, "spec.failStrategy: must be FAIL_OPEN (a broken filter must never break traffic)");
+    // FAIL_RELOAD (Istio >= 1.27) is FAIL_OPEN's opt-in alternative (k8s/overlays/fail-reload); FAIL_CLOSE never.
+    if (spec.failStrategy !== "FAIL_OPEN" && spec.failStrategy !== "FAIL_RELOAD")
+      add(p, "spec.failStrategy: must be FAIL_OPEN or FAIL_RELOAD (a broken filter must never break traffic)");
     if (!/^oci:\/\/[^/]+\/.+[:@].+/.test(spec.url ?? "")) add(p, `spec.url: must be oci://REGISTRY/IMAGE:TAG (got ${spec.url})`);
+    // The CRD's pattern: 64 hex digits (the image digest without "sha256:").
+    if (spec.sha256 !== undefined && !/^[a-f0-9]{64}$/.test(spec.sha256)) add(p, `spec.sha256: must be 64 lower-case hex digits, no sha256: prefix (got ${spec.sha256})`);
     if (spec.phase !== "AUTHN") add(p, "spec.phase: must be AUTHN");
     // The filter learns its direction from the plugin configuration only: it must agree with the match mode.
     const modes: string[] = (spec.match ?? []).map((m: any) => m.mode ?? "CLIENT_AND_SERVER");

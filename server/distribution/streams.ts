@@ -64,6 +64,8 @@ export class ConfigStream {
   private stallTimer: NodeJS.Timeout | undefined;
   closed = false;
   group!: IdentityGroup;
+  /** The filter VM has handled an HTTP request (Subscribe.serving or a Serving message); never for Envoy's main-thread VM. */
+  serving = false;
 
   constructor(
     readonly id: number,
@@ -145,6 +147,13 @@ export class ConfigStream {
     this.hub.emit("ack", this, record);
   }
 
+  /** The VM reported its first HTTP request. */
+  markServing(): void {
+    if (this.serving || this.closed) return;
+    this.serving = true;
+    this.hub.emit("serving", this);
+  }
+
   nack(version: string, nonce: string, error: string): void {
     const record = this.pushes.get(nonce);
     this.nacked = { record, version, nonce, error };
@@ -189,6 +198,7 @@ export class ConfigStreams extends EventEmitter<{
   /** Stream lifecycle and each snapshot written (status follows these). */
   added: [ConfigStream];
   sent: [ConfigStream];
+  serving: [ConfigStream];
   removed: [ConfigStream];
 }> {
   readonly groups = new Map<string, IdentityGroup>();
@@ -290,7 +300,7 @@ export class ConfigStreams extends EventEmitter<{
   }
 
   /** Registers a subscribed stream and sends it the current snapshot. */
-  add(identity: IdentityOut, sink: StreamSink): ConfigStream {
+  add(identity: IdentityOut, sink: StreamSink, serving = false): ConfigStream {
     const key = identityKey(identity);
     let group = this.groups.get(key);
     if (!group) {
@@ -303,6 +313,7 @@ export class ConfigStreams extends EventEmitter<{
     }
     const stream = new ConfigStream(this.nextId++, identity, Date.now(), sink, this);
     stream.group = group;
+    stream.serving = serving;
     group.streams.add(stream);
     this.emit("added", stream);
     stream.push(group.forNewStream(), undefined);

@@ -56,7 +56,7 @@ const changed = () => {
     peer.notify("status-changed");
   }, hello.statusNotifyMs);
 };
-for (const e of ["added", "sent", "ack", "nack", "removed"] as const) streams.on(e, changed);
+for (const e of ["added", "sent", "ack", "nack", "serving", "removed"] as const) streams.on(e, changed);
 
 const ops = new PolicyOps(store, metrics, {
   writeStart: (name) => streams.noteWriteStart(name),

@@ -55,6 +55,7 @@ export function streamConfigHandler(deps: ConfigServiceDeps): (stream: http2.Ser
     let subscribed = false;
     let ended = false;
     let pendingIdentity: ReturnType<typeof normaliseIdentity> | undefined;
+    let pendingServing = false;
     const cleanup = () => {
       if (ended) return;
       ended = true;
@@ -71,7 +72,7 @@ export function streamConfigHandler(deps: ConfigServiceDeps): (stream: http2.Ser
     };
     function register() {
       if (ended || !pendingIdentity) return;
-      stream = streams.add(pendingIdentity, call);
+      stream = streams.add(pendingIdentity, call, pendingServing);
       logger.debug({ identity: pendingIdentity, version: stream.sent?.version }, "config stream subscribed");
     }
     const call: RawGrpcCall<StreamConfigRequestOut> = new RawGrpcCall(h2stream, headers, deserialize, {
@@ -90,12 +91,19 @@ export function streamConfigHandler(deps: ConfigServiceDeps): (stream: http2.Ser
           }
           subscribed = true;
           pendingIdentity = normaliseIdentity(req.subscribe.identity);
+          pendingServing = req.subscribe.serving;
           // Until the first list() succeeded the view is empty, not "no policies": wait.
           if (deps.view.synced) register();
           else deps.view.once("synced", register);
           return;
         }
         if (req.subscribe) return fail(grpc.status.INVALID_ARGUMENT, "subscribe may only be the first message");
+        if (req.serving) {
+          // Before registration (store not synced yet) it is remembered for add().
+          if (stream) stream.markServing();
+          else pendingServing = true;
+          return;
+        }
         if (!stream) return; // ACK before the first snapshot: nothing to acknowledge
         if (req.ack) {
           deps.metrics.acks.inc();

@@ -39,7 +39,7 @@ export function streamsStatus(streams: ConfigStreams, replica: string): LocalSta
     tally: async (q) => tallyStreams(streams, replica, q),
     summary: async () => summarize(streams, replica),
     onChange(fn) {
-      const events = ["added", "sent", "ack", "nack", "removed"] as const;
+      const events = ["added", "sent", "ack", "nack", "serving", "removed"] as const;
       for (const e of events) streams.on(e, fn);
       return () => {
         for (const e of events) streams.off(e, fn);

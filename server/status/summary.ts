@@ -29,6 +29,7 @@ export function proxyRecord(s: ConfigStream, replica: string): ProxyRecord {
     nacked: entries(s.nacked?.record),
     connectedAtUnixMs: s.connectedAtUnixMs,
     ackedAtUnixMs: s.ackedAtMs,
+    idle: !s.serving,
   };
 }
 

@@ -219,5 +219,6 @@ export function proxyStatus(r: ProxyRecord): ProxyStatusOut {
     policies: r.sent.map(([name]) => name),
     connectedAtUnixMs: r.connectedAtUnixMs,
     replica: r.replica,
+    idle: r.idle ?? false,
   };
 }

@@ -37,12 +37,15 @@ interface StoredRecord {
   nacked?: [string, number][];
   connectedAtUnixMs: number;
   ackedAtUnixMs?: number;
+  /** Present (true) only for idle VMs. */
+  idle?: boolean;
 }
 
 export function encodeRecord(r: ProxyRecord): string {
   const v: StoredRecord = { identity: r.identity, sentVersion: r.sentVersion, sent: r.sent, connectedAtUnixMs: r.connectedAtUnixMs };
   if (r.ackedVersion) v.ackedVersion = r.ackedVersion;
   if (r.ackedAtUnixMs) v.ackedAtUnixMs = r.ackedAtUnixMs;
+  if (r.idle) v.idle = true;
   if (r.ackedVersion && r.ackedVersion !== r.sentVersion) v.acked = r.acked;
   if (r.nackedVersion) {
     v.nackedVersion = r.nackedVersion;
@@ -78,6 +81,7 @@ export function decodeRecord(replica: string, stream: string, text: string): Pro
       nacked: v.nacked ?? (nackedVersion ? v.sent : []),
       connectedAtUnixMs: Number(v.connectedAtUnixMs) || 0,
       ...(Number(v.ackedAtUnixMs) > 0 ? { ackedAtUnixMs: Number(v.ackedAtUnixMs) } : {}),
+      ...(v.idle === true ? { idle: true } : {}),
     };
   } catch {
     return undefined;

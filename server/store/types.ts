@@ -165,6 +165,8 @@ export interface ProxyRecord {
   connectedAtUnixMs: number;
   /** Wall clock of the last ACK this replica accepted on the stream (0: none). */
   ackedAtUnixMs?: number;
+  /** The VM has handled no HTTP request (Envoy's main-thread VM, or a worker without traffic yet). */
+  idle?: boolean;
 }
 
 /** Streams of one identity group in a replica's status summary. */

@@ -88,7 +88,7 @@ export function minimalFuncs(): BuiltFunc[] {
   ];
 }
 
-function sleb(n: number): number[] {
+export function sleb(n: number): number[] {
   const out: number[] = [];
   for (;;) {
     const b = n & 0x7f;

@@ -31,6 +31,17 @@ test("dev overlay renders and passes every check", () => {
   noProblems(dev());
 });
 
+test("fail-reload overlay: the base with failStrategy FAIL_RELOAD, everything else equal, passes every check", () => {
+  const objs = renderKustomization("k8s/overlays/fail-reload").map((r) => r.object);
+  noProblems(objs);
+  const plugin = get(objs, "WasmPlugin", "hfi-fault-injection", "demo");
+  assert.is(plugin.spec.failStrategy, "FAIL_RELOAD");
+  const expected = structuredClone(get(base(), "WasmPlugin", "hfi-fault-injection", "demo"));
+  expected.spec.failStrategy = "FAIL_RELOAD";
+  assert.equal(plugin, expected);
+  assert.is(objs.length, base().length);
+});
+
 test("the server source has the probe routes the scan relies on", () => {
   const paths = serverHttpPaths();
   for (const p of ["/healthz", "/readyz", "/metrics"]) assert.ok(paths.has(p), `server/http handles ${p}`);
@@ -79,6 +90,7 @@ test("base: WasmPlugin pulls the OCI filter, fails open and points at the contro
   assert.is(w.spec.imagePullPolicy, "IfNotPresent");
   assert.is(w.spec.phase, "AUTHN");
   assert.is(w.spec.failStrategy, "FAIL_OPEN");
+  assert.match(w.spec.sha256, /^[a-f0-9]{64}$/, "the base pins the filter image's digest");
   assert.is(w.spec.pluginConfig.control_plane_cluster, "outbound|9090||hfi-control-plane.boifi.svc.cluster.local");
   assert.equal(w.spec.match, [{ mode: "SERVER" }]);
   const out = get(objs, "WasmPlugin", "hfi-fault-injection-outbound", "demo");
@@ -101,6 +113,8 @@ test("dev overlay: one etcd member, one replica, relaxed PDBs, dev registry", ()
   assert.is(get(objs, "Deployment", "hfi-control-plane").spec.template.spec.containers[0].image, "hfi/hfi-control-plane:dev");
   assert.match(get(objs, "WasmPlugin", "hfi-fault-injection", "demo").spec.url, /^oci:\/\/hfi-registry\.hfi-registry\.svc\.cluster\.local:5000\//);
   assert.match(get(objs, "WasmPlugin", "hfi-fault-injection-outbound", "demo").spec.url, /^oci:\/\/hfi-registry\.hfi-registry\.svc\.cluster\.local:5000\//);
+  assert.is(get(objs, "WasmPlugin", "hfi-fault-injection", "demo").spec.sha256, undefined, "dev re-pushes its tag: no pin");
+  assert.is(get(objs, "WasmPlugin", "hfi-fault-injection-outbound", "demo").spec.sha256, undefined);
   assert.is(get(objs, "Deployment", "frontend", "demo").spec.replicas, 3);
   get(objs, "Deployment", "productcatalog", "demo");
 });
@@ -125,12 +139,13 @@ const MUTATIONS: Mutation[] = [
   ["WasmPlugin cluster on the wrong port", (o) => (plugin(o).spec.pluginConfig.control_plane_cluster = "outbound|9091||hfi-control-plane.boifi.svc.cluster.local"), /has no port 9091/],
   ["WasmPlugin cluster in the wrong namespace", (o) => (plugin(o).spec.pluginConfig.control_plane_cluster = "outbound|9090||hfi-control-plane.hfi.svc.cluster.local"), /Service hfi\/hfi-control-plane is not part of the install/],
   ["WasmPlugin cluster name malformed", (o) => (plugin(o).spec.pluginConfig.control_plane_cluster = "hfi-control-plane:9090"), /control_plane_cluster: "hfi-control-plane:9090" is not outbound/],
-  ["WasmPlugin failing closed", (o) => (plugin(o).spec.failStrategy = "FAIL_CLOSE"), /spec.failStrategy: must be FAIL_OPEN/],
+  ["WasmPlugin failing closed", (o) => (plugin(o).spec.failStrategy = "FAIL_CLOSE"), /spec.failStrategy: must be FAIL_OPEN or FAIL_RELOAD/],
   ["WasmPlugin fetched over plain HTTP", (o) => (plugin(o).spec.url = "http://nginx/hfi.wasm"), /spec.url: must be oci:\/\//],
   ["WasmPlugin field typo", (o) => (plugin(o).spec.failstrategy = "FAIL_OPEN"), /spec.failstrategy: unknown WasmPlugin field/],
   ["outbound WasmPlugin on the server side", (o) => (outboundPlugin(o).spec.match = [{ mode: "SERVER" }]), /mode must be CLIENT for pluginConfig.direction outbound \(got SERVER\)/],
   ["inbound WasmPlugin on both sides", (o) => (plugin(o).spec.match = [{ mode: "CLIENT_AND_SERVER" }]), /mode must be SERVER for pluginConfig.direction inbound/],
   ["WasmPlugin direction typo", (o) => (outboundPlugin(o).spec.pluginConfig.direction = "out"), /spec.pluginConfig.direction: must be inbound or outbound \(got out\)/],
+  ["WasmPlugin sha256 with a prefix", (o) => (plugin(o).spec.sha256 = `sha256:${"a".repeat(64)}`), /spec.sha256: must be 64 lower-case hex digits, no sha256: prefix/],
   ["gRPC port without appProtocol", (o) => delete cpSvc(o).spec.ports[0].appProtocol, /appProtocol: grpc/],
   ["Service selector typo", (o) => (cpSvc(o).spec.selector = { "app.kubernetes.io/name": "hfi-controlplane" }), /spec.selector: .* matches no pod template/],
   ["Service targetPort renamed", (o) => (cpSvc(o).spec.ports[1].targetPort = "web"), /targetPort: web is not a container port/],

@@ -1,4 +1,5 @@
 // scripts/k8s/push-wasm.ts against a minimal in-process registry on loopback
+// (test/k8s/wasm-image.test.ts pushes to a real one)
 // that implements the OCI distribution calls it uses (blob HEAD, monolithic
 // upload, manifest PUT) and checks digests like a real registry does.
 import { test } from "uvu";
@@ -8,13 +9,9 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
-import {
-  parseRef,
-  pushWasm,
-  OCI_MANIFEST_MEDIA_TYPE,
-  WASM_CONFIG_MEDIA_TYPE,
-  WASM_LAYER_MEDIA_TYPE,
-} from "../../scripts/k8s/push-wasm.ts";
+import zlib from "node:zlib";
+import { parseRef, pushWasm, ociUrl } from "../../scripts/k8s/push-wasm.ts";
+import { OCI_CONFIG_MEDIA_TYPE, OCI_LAYER_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE, tarOneFile } from "../../scripts/k8s/wasm-image.ts";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const sha = (b: Buffer) => `sha256:${crypto.createHash("sha256").update(b).digest("hex")}`;
@@ -84,12 +81,12 @@ test("pushes a Wasm artifact image Istio can fetch", async () => {
     assert.is(digest, sha(stored!.body));
     const manifest = JSON.parse(stored!.body.toString());
     assert.is(manifest.schemaVersion, 2);
-    assert.is(manifest.config.mediaType, WASM_CONFIG_MEDIA_TYPE);
+    assert.is(manifest.config.mediaType, OCI_CONFIG_MEDIA_TYPE);
     assert.is(manifest.layers.length, 1);
-    assert.is(manifest.layers[0].mediaType, WASM_LAYER_MEDIA_TYPE);
-    assert.is(manifest.layers[0].digest, sha(WASM));
-    assert.is(manifest.layers[0].size, WASM.length);
-    assert.ok(reg.blobs.get(sha(WASM))!.equals(WASM), "layer holds the raw module");
+    assert.is(manifest.layers[0].mediaType, OCI_LAYER_MEDIA_TYPE);
+    const layer = reg.blobs.get(manifest.layers[0].digest)!;
+    assert.is(manifest.layers[0].size, layer.length);
+    assert.ok(zlib.gunzipSync(layer).equals(tarOneFile("plugin.wasm", WASM)), "layer: plugin.wasm in a tar.gz");
     assert.is(reg.uploads, 2);
     // Pushing again reuses the blobs the registry already has.
     await pushWasm(WASM, parseRef(`${reg.url}/hfi-filter:dev2`));
@@ -108,8 +105,10 @@ test("pushes the compiled filter (npm test builds filter/build/hfi-filter.wasm f
   try {
     await pushWasm(wasm, parseRef(`${reg.url}/hfi-filter:dev`));
     const manifest = JSON.parse(reg.manifests.get("hfi-filter:dev")!.body.toString());
-    assert.ok(reg.blobs.get(manifest.layers[0].digest)!.equals(wasm));
-    assert.ok(await WebAssembly.validate(new Uint8Array(reg.blobs.get(manifest.layers[0].digest)!)), "stored layer is a valid module");
+    const tar = zlib.gunzipSync(reg.blobs.get(manifest.layers[0].digest)!);
+    const stored = tar.subarray(512, 512 + wasm.length);
+    assert.ok(stored.equals(wasm), "the layer's one file is the module");
+    assert.ok(await WebAssembly.validate(new Uint8Array(stored)), "a valid module");
   } finally {
     await reg.close();
   }
@@ -128,10 +127,13 @@ test("rejects files that are not Wasm modules and malformed references", async (
   } finally {
     await reg.close();
   }
-  for (const bad of ["127.0.0.1:5000/hfi-filter:dev", "http://127.0.0.1:5000/hfi-filter", "http://h/Repo:dev"]) {
+  for (const bad of ["ftp://127.0.0.1:5000/hfi-filter:dev", "http://127.0.0.1:5000/hfi-filter", "http://h/Repo:dev", "hfi-filter:dev"]) {
     assert.throws(() => parseRef(bad), /image reference must be/);
   }
-  assert.equal(parseRef("http://127.0.0.1:5000/a/hfi-filter:v1.2"), { registry: "http://127.0.0.1:5000", repository: "a/hfi-filter", tag: "v1.2" });
+  const ref = parseRef("http://127.0.0.1:5000/a/hfi-filter:v1.2");
+  assert.equal(ref, { registry: "http://127.0.0.1:5000", host: "127.0.0.1:5000", repository: "a/hfi-filter", tag: "v1.2" });
+  assert.is(ociUrl(ref), "oci://127.0.0.1:5000/a/hfi-filter:v1.2");
+  assert.equal(parseRef("ghcr.io/acme/hfi-filter:1"), { registry: "https://ghcr.io", host: "ghcr.io", repository: "acme/hfi-filter", tag: "1" });
 });
 
 test.run();

@@ -28,7 +28,7 @@ function shellcheck(args: string[]) {
 }
 
 test("the scripts exist: lib, install, run-all and one per user story", () => {
-  for (const s of ["lib", "install", "run-all", "docker-build", "e2e-control-plane", "e2e-plugin-loaded", "e2e-identity", "e2e-selector", "e2e-percentage", "e2e-metrics"]) {
+  for (const s of ["lib", "install", "run-all", "docker-build", "e2e-control-plane", "e2e-plugin-loaded", "e2e-identity", "e2e-selector", "e2e-percentage", "e2e-metrics", "e2e-streams", "e2e-stream-handlers", "e2e-bookinfo-identity"]) {
     assert.ok(K8S_SCRIPTS.includes(`scripts/k8s/${s}.sh`), `scripts/k8s/${s}.sh`);
   }
 });

@@ -83,6 +83,10 @@ test("record encoding: ACKed/NACKed lists omitted when equal to the sent one, re
   const older = { ...base, ackedVersion: "v1", acked: [["a", 5]] as [string, number][], nackedVersion: "v2", nackError: "bad", nacked: sent };
   assert.equal(decodeRecord("r1", "4", encodeRecord(older)), older);
   assert.is(decodeRecord("r1", "4", "{not json"), undefined);
+  const idle = { ...base, idle: true };
+  assert.match(encodeRecord(idle), /"idle":true/);
+  assert.equal(decodeRecord("r1", "4", encodeRecord(idle)), idle, "an idle VM stays idle across replicas");
+  assert.not.match(text, /"idle"/, "only idle VMs carry the flag");
   const summary = {
     replica: "r1",
     streams: 3,

@@ -1,6 +1,7 @@
 // `hfi sidecar`: run the filter in front of a local service, as the Envoy
 // sidecar would, against a real control plane.
 import { Command, Option, InvalidArgumentError } from "commander";
+import fs from "node:fs";
 import { startSidecar, DEFAULT_WASM } from "./proxy.ts";
 import { parseDestination, type Destination } from "./routes.ts";
 import { defaultLogger } from "../logger.ts";
@@ -89,6 +90,12 @@ Example:
       if (opts.destination && !opts.outbound) {
         process.stderr.write("hfi sidecar: --destination needs --outbound\n");
         process.exitCode = 2;
+        return;
+      }
+      if (!fs.existsSync(opts.wasm)) {
+        const hint = opts.wasm === DEFAULT_WASM ? "run npm run build:filter (it writes filter/build/hfi-filter.wasm)" : "check --wasm";
+        process.stderr.write(`hfi sidecar: filter module ${opts.wasm} not found: ${hint}\n`);
+        process.exitCode = 1;
         return;
       }
       const logLevel = opts.logLevel as LogLevelName;

@@ -30,6 +30,7 @@ interface Handler {
   token: number;
   contextId: number;
   address: string;
+  session: http2.ClientHttp2Session;
   req: http2.ClientHttp2Stream;
   localClosed: boolean;
   remoteClosed: boolean;
@@ -57,6 +58,8 @@ export class GrpcStreams {
   private readonly handlers = new Map<number, Handler>();
   private nextToken: number = CalloutType.GrpcStream;
   private readonly sessions = new Map<string, http2.ClientHttp2Session>();
+  /** Sessions whose connection was established (a failure on them is not a connect failure). */
+  private readonly connected = new WeakSet<http2.ClientHttp2Session>();
   private clusterTable: ClusterAddresses | undefined;
   private closed = false;
 
@@ -91,6 +94,7 @@ export class GrpcStreams {
     if (s && !s.closed && !s.destroyed) return s;
     s = http2.connect(`http://${address}`);
     const created = s;
+    created.once("connect", () => this.connected.add(created));
     created.on("error", () => {
       /* each stream on it reports its own failure */
     });
@@ -134,13 +138,15 @@ export class GrpcStreams {
     const token = this.nextToken;
     this.nextToken += METRIC_TYPE_MASK + 1;
     let req: http2.ClientHttp2Stream;
+    let session: http2.ClientHttp2Session;
     try {
-      req = this.session(address).request(headers, { endStream: false });
+      session = this.session(address);
+      req = session.request(headers, { endStream: false });
     } catch (err) {
       env.logger.warn({ err: (err as Error).message, address }, "proxy_grpc_stream: cannot start the call");
       return { error: R.InternalFailure };
     }
-    const h: Handler = { token, contextId: owner, address, req, localClosed: false, remoteClosed: false, responded: false, pending: Buffer.alloc(0) };
+    const h: Handler = { token, contextId: owner, address, session, req, localClosed: false, remoteClosed: false, responded: false, pending: Buffer.alloc(0) };
     this.handlers.set(token, h);
     this.watch(h);
     return { token };
@@ -197,11 +203,18 @@ export class GrpcStreams {
         // Reset after the response started: Envoy's AsyncStreamImpl::onReset.
         this.remoteClose(h, [], GRPC_INTERNAL, "");
       } else {
-        const reason = req.session?.connecting === false && !req.session.destroyed ? "remote reset" : "connection failure";
         this.clusters.failed(h.address);
-        this.remoteClose(h, [], GRPC_UNAVAILABLE, UPSTREAM_FAILURE_MESSAGE + reason);
+        this.remoteClose(h, [], GRPC_UNAVAILABLE, UPSTREAM_FAILURE_MESSAGE + this.resetReason(h));
       }
     });
+  }
+
+  /** Envoy's names of a StreamResetReason (Http::Utility::resetReasonToString) for a stream that got no headers. */
+  private resetReason(h: Handler): string {
+    if (!this.connected.has(h.session)) return "connection failure";
+    if (h.req.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) return "remote refused stream reset";
+    if (h.session.destroyed || h.session.closed) return "connection termination";
+    return "remote reset";
   }
 
   /** Envoy: onReceiveTrailingMetadata (always), then onRemoteClose -> onGrpcCloseWrapper. */

@@ -22,6 +22,12 @@ export interface ProxyStatus {
    * replica id; empty from servers that predate multi-replica status).
    */
   'replica'?: (string);
+  /**
+   * The VM has not handled an HTTP request since it started: Envoy's
+   * main-thread VM (one per sidecar, never serves requests) or a worker that
+   * has had no traffic yet. Its ACKs count like any other.
+   */
+  'idle'?: (boolean);
 }
 
 export interface ProxyStatus__Output {
@@ -43,4 +49,10 @@ export interface ProxyStatus__Output {
    * replica id; empty from servers that predate multi-replica status).
    */
   'replica': (string);
+  /**
+   * The VM has not handled an HTTP request since it started: Envoy's
+   * main-thread VM (one per sidecar, never serves requests) or a worker that
+   * has had no traffic yet. Its ACKs count like any other.
+   */
+  'idle': (boolean);
 }

@@ -12,6 +12,12 @@ export interface Subscribe {
    * Optional stream token (when the server requires one).
    */
   'token'?: (string);
+  /**
+   * The VM has handled an HTTP request since it started. Envoy runs one VM
+   * on its main thread that never does (and no ABI call tells it apart from
+   * a worker's), so a stream that never reports serving is shown as idle.
+   */
+  'serving'?: (boolean);
 }
 
 export interface Subscribe__Output {
@@ -24,4 +30,10 @@ export interface Subscribe__Output {
    * Optional stream token (when the server requires one).
    */
   'token': (string);
+  /**
+   * The VM has handled an HTTP request since it started. Envoy runs one VM
+   * on its main thread that never does (and no ABI call tells it apart from
+   * a worker's), so a stream that never reports serving is shown as idle.
+   */
+  'serving': (boolean);
 }
