@@ -39,6 +39,7 @@ test("fail-reload overlay: the base with failStrategy FAIL_RELOAD, everything el
   const expected = structuredClone(get(base(), "WasmPlugin", "hfi-fault-injection", "demo"));
   expected.spec.failStrategy = "FAIL_RELOAD";
   assert.equal(plugin, expected);
+  assert.is(get(objs, "WasmPlugin", "hfi-fault-injection-outbound", "demo").spec.failStrategy, "FAIL_RELOAD", "the outbound plugin too");
   assert.is(objs.length, base().length);
 });
 
