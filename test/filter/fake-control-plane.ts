@@ -76,7 +76,8 @@ export class FakeControlPlane {
   async exchange(bytes: Uint8Array, timeoutMs = 5000): Promise<StreamConfigRequestOut> {
     const before = this.requests.length;
     this.call!.write(Buffer.from(bytes));
-    return waitFor(() => this.requests[before], "ACK/NACK from the filter", timeoutMs);
+    // The one-time Serving message (sent on the filter's first HTTP stream) may land in between: not an answer.
+    return waitFor(() => this.requests.slice(before).find((r) => !r.serving), "ACK/NACK from the filter", timeoutMs);
   }
 
   /** End the current stream with a status (the filter should reconnect). */
