@@ -120,6 +120,8 @@ const abort: FaultKind = {
     if (!a) return;
     at = `${at}.abort`;
     const hs = `${at}.http_status`;
+    // grpc_status alone: HTTP 200 carrying the grpc-status, as Envoy's fault filter answers.
+    if (a.httpStatus === 0 && a.grpcStatus > 0 && !c.hasError(hs) && !c.hasError(`${at}.grpc_status`)) a.httpStatus = 200;
     if (!c.hasError(hs) && (a.httpStatus < LIMITS.httpStatusMin || a.httpStatus > LIMITS.httpStatusMax))
       c.err(hs, `must be between ${LIMITS.httpStatusMin} and ${LIMITS.httpStatusMax}`);
     const gs = `${at}.grpc_status`;

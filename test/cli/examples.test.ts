@@ -111,7 +111,7 @@ test("every valid example applies (created), then applies again unchanged; shape
     assert.match(lat, /fault: 100% delay lognormal p50 50ms p99 400ms/);
     const od = await describe("fe-on-demand");
     assert.match(od, /fault: header-controlled \(delay <= 2000ms, abort\)\n\s+header control: x-hfi-delay-ms up to 2000, x-hfi-abort-status, x-hfi-percentage/);
-    assert.match(await describe("catalog-callers"), /match: grpc demo\.Catalog\/\*, from checkout\.\*\n\s+fault: 10% abort 503 \(grpc 14\)/);
+    assert.match(await describe("catalog-callers"), /match: grpc demo\.Catalog\/\*, from checkout\.\*\n\s+fault: 10% abort 200 \(grpc 14\)/);
     assert.match(await describe("catalog-callers"), /match: from principal cluster\.local\/ns\/demo\/sa\/checkout/);
     // get -o yaml writes the shapes back as written, and they apply unchanged.
     const yaml = await runHfi(["policy", "get", "catalog-callers", "-o", "yaml"], { env });

@@ -235,7 +235,7 @@ test("match.source: the caller by mTLS principal or Istio peer metadata; unknown
         spec: {
           selector: { service: "catalog", namespace: "demo" },
           rules: [
-            { match: { grpc: { service: "demo.Catalog", method: "*" }, source: { service: "checkout" } }, fault: { percentage: 100, abort: { httpStatus: 503, grpcStatus: 14 } } },
+            { match: { grpc: { service: "demo.Catalog", method: "*" }, source: { service: "checkout" } }, fault: { percentage: 100, abort: { grpcStatus: 14 } } },
             { match: { path: { prefix: "/p" }, source: { principal: "cluster.local/ns/demo/sa/checkout" } }, fault: { percentage: 100, abort: { httpStatus: 451 } } },
             { match: { path: { prefix: "/ns" }, source: { namespace: "demo" } }, fault: { percentage: 100, abort: { httpStatus: 452 } } },
           ],

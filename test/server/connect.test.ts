@@ -3,22 +3,11 @@
 // handlers: same contract, same errors, same auth.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { httpRequest } from "../support/http.ts";
 import { PolicyClient, startTestServer, type TestServer } from "../support/server.ts";
 
-async function call(s: TestServer, method: string, body: unknown, headers: Record<string, string> = {}, httpMethod = "POST") {
-  const res = await fetch(`${s.baseUrl}/hfi.v1.PolicyService/${method}`, {
-    method: httpMethod,
-    headers: { "content-type": "application/json", ...headers },
-    body: httpMethod === "GET" ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text, headers: res.headers };
+function call(s: TestServer, method: string, body: unknown, headers: Record<string, string> = {}, httpMethod = "POST") {
+  return httpRequest(s, httpMethod, `/hfi.v1.PolicyService/${method}`, httpMethod === "GET" ? undefined : body, { "content-type": "application/json", ...headers });
 }
 
 const policy = (name: string, pct = 10) => ({

@@ -10,19 +10,13 @@
 //   main.go               routes, /v1/health, /v1/ready
 // Bodies are compared byte for byte: Go's json.Marshal (no trailing newline,
 // <>& escaped).
+import { httpRequest } from "../support/http.ts";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { PolicyClient, startTestServer, type TestServer } from "../support/server.ts";
 import { oldPluginParseError } from "./legacy/old-plugin-serde.ts";
 
-async function req(s: TestServer, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${s.baseUrl}${path}`, {
-    method,
-    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  return { status: res.status, text: await res.text(), headers: res.headers };
-}
+const req = httpRequest;
 
 // What the old hfi-cli sends (json.Marshal of executor/cli/types/policy.go: metadata has only name).
 const delayPolicy = {

@@ -3,6 +3,7 @@
 // (Connect) in connect.test.ts.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { httpRequest } from "../support/http.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { EXPENSIVE_DEFAULT_METRICS } from "../../server/metrics.ts";
 
@@ -11,21 +12,7 @@ const policyJson = (name: string, pct = 10) => ({
   spec: { selector: { service: "web" }, rules: [{ match: { path: { prefix: "/api" } }, fault: { percentage: pct, abort: { httpStatus: 503 } } }] },
 });
 
-async function req(s: TestServer, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${s.baseUrl}${path}`, {
-    method,
-    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text, headers: res.headers };
-}
+const req = httpRequest;
 
 test("probes and metrics", async () => {
   const s = await startTestServer();

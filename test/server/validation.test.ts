@@ -155,6 +155,26 @@ test("match.source: the issue's shape; principal normalised without spiffe://", 
   assert.equal(ok(withMatch({ source: { service: "*", namespace: "demo" } })).spec!.rules[0]!.match!.source, { service: "", namespace: "demo", principal: "" });
 });
 
+test("issue 12's request-side rules parse exactly as written in the issue", () => {
+  const text = `metadata: {name: fe-response}
+spec:
+  selector: {service: frontend, namespace: demo}
+  rules:
+    - match: {path: {prefix: /slow}}
+      fault: {percentage: 100, delay: {uniform: {min_ms: 100, max_ms: 200}}}
+    - match: {path: {prefix: /tail}}
+      fault: {percentage: 100, delay: {lognormal: {p50_ms: 50, p99_ms: 400}}}
+    - match: {path: {prefix: /on-demand}}
+      fault: {header_control: {max_delay_ms: 2000, allow_abort: true}}
+    - match: {grpc: {service: demo.Catalog, method: "*"}, source: {service: checkout}}
+      fault: {percentage: 10, abort: {grpc_status: 14}}
+`;
+  const [doc] = parsePolicyDocuments(text);
+  assert.ok(doc!.ok, JSON.stringify(doc));
+  // abort with grpc_status only: HTTP 200 carrying grpc-status 14, as Envoy's fault filter answers.
+  assert.equal((doc as { policy: PolicyOut }).policy.spec!.rules[3]!.fault!.abort, { httpStatus: 200, body: "", headers: [], grpcStatus: 14 });
+});
+
 test("snake_case and lowerCamelCase field names are equivalent", () => {
   const snake = ok({
     metadata: { name: "x" },
@@ -258,6 +278,7 @@ const BAD: [string, unknown, string[]][] = [
   ["http status 199", withFault({ percentage: 5, abort: { http_status: 199 } }), ["spec.rules[0].fault.abort.http_status: must be between 200 and 599"]],
   ["http status 600", withFault({ percentage: 5, abort: { http_status: 600 } }), ["spec.rules[0].fault.abort.http_status: must be between 200 and 599"]],
   ["abort without status", withFault({ percentage: 5, abort: { body: "x" } }), ["spec.rules[0].fault.abort.http_status: must be between 200 and 599"]],
+  ["abort with a bad grpc status only", withFault({ percentage: 5, abort: { grpc_status: 17 } }), ["spec.rules[0].fault.abort.grpc_status: must be between 0 and 16"]],
   ["grpc status 17", withFault({ percentage: 5, abort: { http_status: 503, grpc_status: 17 } }), ["spec.rules[0].fault.abort.grpc_status: must be between 0 and 16"]],
   ["oversize abort body", withFault({ percentage: 5, abort: { http_status: 503, body: "x".repeat(4097) } }), ["spec.rules[0].fault.abort.body: must be at most 4096 bytes (got 4097)"]],
   ["abort body counted in UTF-8 bytes", withFault({ percentage: 5, abort: { http_status: 503, body: "é".repeat(2049) } }), ["spec.rules[0].fault.abort.body: must be at most 4096 bytes (got 4098)"]],
