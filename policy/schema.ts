@@ -100,6 +100,11 @@ export class Decoder {
       if (!isPlainObject(raw)) return this.error(p, "must be an object (map)"), {};
       const m: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(raw)) {
+        const badKey = loneSurrogate(k);
+        if (badKey) {
+          this.error(`${p}[${JSON.stringify(k)}]`, `key ${badKey}`);
+          continue;
+        }
         if (v === null || v === undefined) continue;
         const val = this.single(f, v, `${p}[${JSON.stringify(k)}]`);
         // defineProperty: a "__proto__" key stays a plain (and then rejected) entry.
@@ -132,9 +137,12 @@ export class Decoder {
       return this.error(p, `must be one of ${Object.keys(e.values).join(", ")}`), undefined;
     }
     switch (f.type) {
-      case "string":
+      case "string": {
         if (typeof v !== "string") return this.error(p, "must be a string"), undefined;
+        const bad = loneSurrogate(v);
+        if (bad) return this.error(p, bad), undefined;
         return v;
+      }
       case "bool":
         if (typeof v !== "boolean") return this.error(p, "must be true or false"), undefined;
         return v;
@@ -159,6 +167,27 @@ export class Decoder {
       }
     }
   }
+}
+
+/**
+ * A string that is not valid Unicode (a lone UTF-16 surrogate, which JSON
+ * "\\ud800" escapes and protobufjs's UTF-8 reader both let through) cannot
+ * be encoded as UTF-8 for the filters: the reason, or undefined when fine.
+ */
+export function loneSurrogate(s: string): string | undefined {
+  if (!/[\ud800-\udfff]/.test(s)) return undefined;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const n = s.charCodeAt(i + 1);
+      if (n >= 0xdc00 && n <= 0xdfff) {
+        i++;
+        continue;
+      }
+    } else if (c < 0xdc00 || c > 0xdfff) continue;
+    return `is not valid Unicode: lone UTF-16 surrogate U+${c.toString(16).toUpperCase()} at character ${i}`;
+  }
+  return undefined;
 }
 
 function scalarDefault(type: string): unknown {

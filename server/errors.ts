@@ -43,6 +43,7 @@ export function toApiError(err: unknown): ApiError {
 export const HTTP_CODE_NAMES: Record<number, string> = {
   400: "INVALID_ARGUMENT",
   401: "UNAUTHENTICATED",
+  403: "PERMISSION_DENIED",
   404: "NOT_FOUND",
   405: "METHOD_NOT_ALLOWED",
   409: "CONFLICT",

@@ -17,6 +17,10 @@ import { ConfigStreams } from "./distribution/streams.ts";
 import { PolicyView } from "./distribution/view.ts";
 import { createHttpServer } from "./http/server.ts";
 import { startGrpc } from "./grpc/server.ts";
+import { listenError } from "./listen-error.ts";
+import { registerStoreUp } from "./http/probes.ts";
+import { Access } from "./security/access.ts";
+import { checkExposure, exposureWarning } from "./security/exposure.ts";
 
 export { SHUTDOWN_MESSAGE } from "./grpc/server.ts";
 
@@ -27,6 +31,21 @@ export interface StartOptions extends Partial<ServerConfig> {
   /** Proxy status board timing (tests, benchmarks): batch interval and remote-read cache, ms. */
   statusFlushMs?: number;
   statusCacheMs?: number;
+  /** How often token files are checked for changes (default 1000 ms). */
+  tokenPollMs?: number;
+}
+
+/** /readyz's reason before the first successful list() of the store. */
+export const VIEW_NOT_LOADED = "policy view not loaded yet: the store has not answered since start (config streams wait)";
+
+/** What the "hfi server listening" line says about authentication. */
+export function authSummary(c: ServerConfig): Record<string, boolean> {
+  return { apiAuth: !!c.apiToken || (c.meshIdentity && c.meshAdminPrincipals.length > 0), streamAuth: !!c.streamToken || c.meshIdentity, meshIdentity: c.meshIdentity };
+}
+
+export function warnExposure(c: ServerConfig, logger: Logger): void {
+  const warning = exposureWarning(c);
+  if (warning) logger.warn({ allowUnauthenticated: true }, warning);
 }
 
 export interface RunningServer {
@@ -54,9 +73,10 @@ export function dialable(host: string, port: number): string {
 export function listenHttp(server: http.Server, addr: string): Promise<number> {
   const { host, port } = parseAddr(addr);
   return new Promise((resolve, reject) => {
-    server.once("error", reject);
+    const failed = (err: Error) => reject(listenError("--http-addr", addr, err));
+    server.once("error", failed);
     server.listen(port, host, () => {
-      server.off("error", reject);
+      server.off("error", failed);
       resolve((server.address() as AddressInfo).port);
     });
   });
@@ -82,9 +102,13 @@ export async function openStore(config: ServerConfig, logger: Logger): Promise<P
 /** Everything in this process (tests, embedding, --workers 1). */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const config: ServerConfig = { ...DEFAULT_CONFIG, ...stripUndefined(options) };
+  checkExposure(config);
   const logger = options.logger ?? createLogger(config.logLevel);
+  warnExposure(config, logger);
   const metrics = createMetrics();
   const store = options.store ?? (await openStore(config, logger));
+  registerStoreUp(metrics.registry, store);
+  const access = new Access(config, logger, options.tokenPollMs);
   const view = new PolicyView({ store, logger, metrics });
   await view.start();
   const streams = new ConfigStreams({
@@ -123,14 +147,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     proxies,
     metrics,
     logger,
-    apiToken: config.apiToken,
+    access,
+    readiness: () => (view.synced ? undefined : VIEW_NOT_LOADED),
     isClosing: () => closing,
   });
 
   let grpc: Awaited<ReturnType<typeof startGrpc>>;
   let httpPort: number;
   try {
-    grpc = await startGrpc({ config, ops, view, streams, proxies, store, metrics, logger });
+    grpc = await startGrpc({ config, ops, view, streams, proxies, store, metrics, logger, access });
     try {
       httpPort = await listenHttp(httpServer, config.httpAddr);
     } catch (err) {
@@ -142,13 +167,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     await proxies.close();
     streams.close();
     view.close();
+    access.close();
     await store.close();
     throw err;
   }
   const grpcAddress = dialable(parseAddr(config.grpcAddr).host, grpc.port);
   const httpAddress = dialable(parseAddr(config.httpAddr).host, httpPort);
   logger.info(
-    { grpcAddress, httpAddress, store: store.kind, replicaId, workers: 1, apiAuth: !!config.apiToken, streamAuth: !!config.streamToken },
+    { grpcAddress, httpAddress, store: store.kind, replicaId, workers: 1, ...authSummary(config) },
     "hfi server listening",
   );
 
@@ -162,6 +188,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await proxies.close();
       streams.close();
       view.close();
+      access.close();
       await store.close();
       logger.info("hfi server stopped");
     })());
@@ -178,6 +205,6 @@ export async function runServer(config: ServerConfig, logger: Logger): Promise<{
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined && !["store", "logger", "statusFlushMs", "statusCacheMs"].includes(k)) (out as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(o)) if (v !== undefined && !["store", "logger", "statusFlushMs", "statusCacheMs", "tokenPollMs"].includes(k)) (out as Record<string, unknown>)[k] = v;
   return out;
 }

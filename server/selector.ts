@@ -70,6 +70,7 @@ export function normaliseIdentity(id: Partial<IdentityOut> | null | undefined): 
     ...(id?.version ? { version: id.version } : {}),
     ...(id?.serviceSource ? { serviceSource: id.serviceSource } : {}),
     ...(id?.versionSource ? { versionSource: id.versionSource } : {}),
+    ...(id?.serviceAccount ? { serviceAccount: id.serviceAccount } : {}),
     // The traffic the filter instance sees; the snapshot carries both directions, each filter applies its own.
     ...(id?.direction ? { direction: id.direction } : {}),
   };

@@ -102,6 +102,7 @@ function encodeSubscribe(root: Root): ArrayBuffer {
   ident.fieldString(6, utf8(idn.version));
   ident.fieldString(7, utf8(idn.serviceSource));
   ident.fieldString(8, utf8(idn.versionSource));
+  ident.fieldString(9, utf8(idn.serviceAccount));
   ident.fieldString(10, utf8(root.config.outbound ? "outbound" : "inbound"));
   const sub = new ByteWriter(128);
   sub.fieldBytes(1, ident.finish());

@@ -29,6 +29,8 @@ export class Identity {
   versionSource: string = "";
   namespace: string = "";
   pod: string = "";
+  /** Kubernetes service account (node metadata SERVICE_ACCOUNT); checked against the mesh identity. */
+  serviceAccount: string = "";
   proxyId: string = "";
   labelKeys: string[] = [];
   labelValues: string[] = [];
@@ -115,6 +117,7 @@ export function resolveIdentity(cfg: PluginConfig): Identity {
   resolveFrom(id, VERSION_LABELS, false);
   id.namespace = cfg.namespace.length > 0 ? cfg.namespace : propertyString(["node", "metadata", "NAMESPACE"]);
   id.pod = cfg.pod.length > 0 ? cfg.pod : propertyString(["node", "metadata", "NAME"]);
+  id.serviceAccount = propertyString(["node", "metadata", "SERVICE_ACCOUNT"]);
   let node = propertyString(["node", "id"]);
   if (node.length == 0) node = id.pod.length > 0 ? id.pod : "hfi-filter";
   // Unique per VM (one per Envoy worker): node id plus a random suffix.

@@ -11,6 +11,7 @@ import { createMetrics } from "../metrics.ts";
 import { PolicyOps } from "../policy-ops.ts";
 import type { PolicyStore } from "../store/types.ts";
 import { startGrpc } from "../grpc/server.ts";
+import { Access } from "../security/access.ts";
 import type { ProxySnapshot } from "../status/report.ts";
 import { summarize } from "../status/summary.ts";
 import { tallyStreams, type StatusQuery } from "../status/tally.ts";
@@ -27,6 +28,7 @@ export interface WorkerHello {
   workerIndex: number;
   /** Status changes are reported to the primary at most this often. */
   statusNotifyMs: number;
+  tokenPollMs?: number;
 }
 
 const peer = new IpcPeer(process as unknown as Channel);
@@ -63,8 +65,20 @@ const ops = new PolicyOps(store, metrics, {
   writeFailed: (name) => streams.noteWriteFailed(name),
 }, { maxTotalBytes: config.maxStoreBytes });
 const proxies = { snapshot: (q: StatusQuery) => peer.request<ProxySnapshot>("status-snapshot", q) };
-const grpc = await startGrpc({ config, ops, view, streams, proxies, store, metrics, logger });
-peer.notify("listening", { port: grpc.port });
+// Each worker follows the token files itself (the primary holds no gRPC calls).
+const access = new Access(config, logger, hello.tokenPollMs);
+let grpc: Awaited<ReturnType<typeof startGrpc>>;
+try {
+  grpc = await startGrpc({ config, ops, view, streams, proxies, store, metrics, logger, access });
+} catch (err) {
+  // The primary reports it (e.g. which address is taken) and stops.
+  peer.notify("failed", { message: (err as Error)?.message ?? String(err) });
+  await new Promise((r) => setTimeout(r, 100));
+  process.exit(1);
+}
+// The primary's /readyz waits for every listening worker's view.
+peer.notify("listening", { port: grpc.port, synced: view.synced });
+if (!view.synced) view.once("synced", () => peer.notify("synced"));
 
 let stopping = false;
 async function stop(code: number): Promise<never> {
@@ -73,6 +87,7 @@ async function stop(code: number): Promise<never> {
     await grpc.close().catch(() => {});
     streams.close();
     view.close();
+    access.close();
     await store.close();
   }
   process.exit(code);

@@ -16,7 +16,11 @@ import { PolicyOps } from "../policy-ops.ts";
 import { hasStatusBoard, type StatusSummary } from "../store/types.ts";
 import { replicaKey } from "../store/etcd-board.ts";
 import { createHttpServer } from "../http/server.ts";
-import { closeHttp, dialable, listenHttp, openStore } from "../main.ts";
+import { authSummary, closeHttp, dialable, listenHttp, openStore, VIEW_NOT_LOADED, warnExposure } from "../main.ts";
+import { registerStoreUp } from "../http/probes.ts";
+import { ListenError } from "../listen-error.ts";
+import { Access } from "../security/access.ts";
+import { checkExposure } from "../security/exposure.ts";
 import { defaultReplicaId, ProxyBoard, type LocalStatus } from "../status/proxy-board.ts";
 import { mergeSummaries } from "../status/summary.ts";
 import { mergeTallies, type LocalTally, type StatusQuery } from "../status/tally.ts";
@@ -57,12 +61,19 @@ interface WorkerSlot {
   port: Promise<number>;
   /** Set once the worker listens (it answers requests from then on). */
   ready: boolean;
+  /** Its policy view is loaded (it can serve config streams). */
+  synced: boolean;
   stopServing: () => void;
 }
 
-export async function startPrimary(config: ServerConfig, logger: Logger): Promise<{ close(): Promise<void> }> {
+export async function startPrimary(config: ServerConfig, logger: Logger, options: { tokenPollMs?: number } = {}): Promise<{ close(): Promise<void> }> {
+  checkExposure(config);
+  warnExposure(config, logger);
   const metrics = createMetrics();
   const store = await openStore(config, logger);
+  registerStoreUp(metrics.registry, store);
+  // REST management calls are served here.
+  const access = new Access(config, logger, options.tokenPollMs);
   const view = new PolicyView({ store, logger, metrics });
   await view.start();
   const replicaId = replicaKey(config.replicaId || defaultReplicaId());
@@ -110,7 +121,14 @@ export async function startPrimary(config: ServerConfig, logger: Logger): Promis
     proxies: status,
     metrics,
     logger,
-    apiToken: config.apiToken,
+    access,
+    readiness: () => {
+      if (!view.synced) return VIEW_NOT_LOADED;
+      const listening = live().filter((s) => s.ready);
+      if (!listening.length) return "no worker is listening";
+      const waiting = listening.filter((s) => !s.synced).map((s) => s.index);
+      return waiting.length ? `policy view of worker ${waiting.join(", ")} not loaded yet (the store has not answered since it started)` : undefined;
+    },
     isClosing: () => closing,
   });
 
@@ -123,19 +141,22 @@ export async function startPrimary(config: ServerConfig, logger: Logger): Promis
     const worker = cluster.fork({ HFI_WORKER_INDEX: String(index) });
     const peer = new IpcPeer(worker as unknown as Channel);
     const stopServing = serveStore(peer, store);
-    peer.handle("hello", (): WorkerHello => ({ config, storeKind: store.kind, replicaId, workerIndex: index, statusNotifyMs: STATUS_NOTIFY_MS }));
+    peer.handle("hello", (): WorkerHello => ({ config, storeKind: store.kind, replicaId, workerIndex: index, statusNotifyMs: STATUS_NOTIFY_MS, tokenPollMs: options.tokenPollMs }));
+    peer.onNote("synced", () => (slot.synced = true));
     peer.handle("status-snapshot", (q) => status.snapshot(q as StatusQuery));
     peer.onNote("status-changed", () => changeListeners.forEach((fn) => fn()));
     const port = new Promise<number>((resolve, reject) => {
+      peer.onNote("failed", (p) => reject(new ListenError((p as { message: string }).message)));
       peer.onNote("listening", (p) => {
         slot.ready = true;
+        slot.synced = (p as { synced: boolean }).synced;
         changeListeners.forEach((fn) => fn());
         resolve((p as { port: number }).port);
       });
       worker.once("exit", (code, signal) => reject(new Error(`worker ${index} exited (${signal ?? code}) before listening`)));
     });
     port.catch(() => {});
-    const slot: WorkerSlot = { index, worker, peer, port, ready: false, stopServing };
+    const slot: WorkerSlot = { index, worker, peer, port, ready: false, synced: false, stopServing };
     worker.once("exit", (code, signal) => {
       peer.close(new Error(`worker ${index} exited`));
       stopServing();
@@ -168,13 +189,14 @@ export async function startPrimary(config: ServerConfig, logger: Logger): Promis
     await status.close();
     noStreams.close();
     view.close();
+    access.close();
     await store.close();
     throw err;
   }
   const grpcAddress = dialable(parseAddr(config.grpcAddr).host, grpcPort);
   const httpAddress = dialable(parseAddr(config.httpAddr).host, httpPort);
   logger.info(
-    { grpcAddress, httpAddress, store: store.kind, replicaId, workers: config.workers, apiAuth: !!config.apiToken, streamAuth: !!config.streamToken },
+    { grpcAddress, httpAddress, store: store.kind, replicaId, workers: config.workers, ...authSummary(config) },
     "hfi server listening",
   );
 
@@ -201,6 +223,7 @@ export async function startPrimary(config: ServerConfig, logger: Logger): Promis
       await status.close();
       noStreams.close();
       view.close();
+      access.close();
       await store.close();
       logger.info("hfi server stopped");
     })());

@@ -6,7 +6,9 @@ import type http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { StreamConfigRequestOut } from "../../proto/loader.ts";
-import { checkBearer, tokenEquals } from "../auth.ts";
+import { toApiError } from "../errors.ts";
+import type { Access } from "../security/access.ts";
+import { http2Caller } from "./caller.ts";
 import type { Metrics } from "../metrics.ts";
 import { normaliseIdentity } from "../selector.ts";
 import type { ConfigStream, ConfigStreams } from "../distribution/streams.ts";
@@ -21,7 +23,7 @@ export interface ConfigServiceDeps {
   view: PolicyView;
   metrics: Metrics;
   logger: Logger;
-  streamToken?: string;
+  access: Access;
   /** Open calls, ended with UNAVAILABLE on shutdown. */
   calls: Set<RawGrpcCall<StreamConfigRequestOut>>;
 }
@@ -80,17 +82,16 @@ export function streamConfigHandler(deps: ConfigServiceDeps): (stream: http2.Ser
         if (ended) return;
         if (!subscribed) {
           if (!req.subscribe) return fail(grpc.status.INVALID_ARGUMENT, "first message must be subscribe");
-          if (deps.streamToken) {
-            const given = req.subscribe.token;
-            const reason = given
-              ? tokenEquals(given, deps.streamToken)
-                ? undefined
-                : "invalid stream token"
-              : checkBearer(deps.streamToken, call.metadata("authorization"));
-            if (reason) return fail(grpc.status.UNAUTHENTICATED, reason);
+          const claim = normaliseIdentity(req.subscribe.identity);
+          try {
+            deps.access.stream(http2Caller(h2stream, headers), req.subscribe.token, claim);
+          } catch (err) {
+            const e = toApiError(err);
+            logger.info({ claim, code: e.grpcCode, reason: e.message }, "config stream refused");
+            return fail(e.grpcCode, e.message);
           }
           subscribed = true;
-          pendingIdentity = normaliseIdentity(req.subscribe.identity);
+          pendingIdentity = claim;
           pendingServing = req.subscribe.serving;
           // Until the first list() succeeded the view is empty, not "no policies": wait.
           if (deps.view.synced) register();

@@ -4,7 +4,8 @@ import type { Logger } from "pino";
 import type { PolicyServiceHandlers } from "../../proto/gen/hfi/v1/PolicyService.ts";
 import type { PolicyEvent } from "../../proto/gen/hfi/v1/PolicyEvent.ts";
 import type { PolicyEventOut, PolicyOut } from "../../proto/loader.ts";
-import { checkBearer } from "../auth.ts";
+import type { Access } from "../security/access.ts";
+import { grpcCaller } from "./caller.ts";
 import { ApiError, toGrpcError } from "../errors.ts";
 import type { PolicyOps } from "../policy-ops.ts";
 import type { PolicyView, ViewChange } from "../distribution/view.ts";
@@ -20,16 +21,15 @@ export interface PolicyServiceDeps {
   streams: ConfigStreams;
   proxies: StatusSource;
   logger: Logger;
-  apiToken?: string;
+  access: Access;
   /** Open WatchPolicies calls, ended with UNAVAILABLE on shutdown. */
   watchers: Set<grpc.ServerWritableStream<unknown, unknown>>;
   /** Where WatchPolicies replays from (start_revision > 0). */
   store: PolicyStore;
 }
 
-function authorize(deps: PolicyServiceDeps, md: grpc.Metadata): void {
-  const reason = checkBearer(deps.apiToken, md.get("authorization")[0] as string | undefined);
-  if (reason) throw new ApiError(grpc.status.UNAUTHENTICATED, 401, reason);
+function authorize(deps: PolicyServiceDeps, call: { metadata: grpc.Metadata; getPeer(): string }): void {
+  deps.access.management(grpcCaller(call));
 }
 
 /** Wraps a promise-returning unary handler: auth, errors → status, logging. */
@@ -41,7 +41,7 @@ function unary<Req, Res>(
   return (call, callback) => {
     const trailer = new grpc.Metadata();
     Promise.resolve()
-      .then(() => authorize(deps, call.metadata))
+      .then(() => authorize(deps, call))
       .then(() => fn(call.request, trailer))
       .then(
         (res) => callback(null, res, trailer),
@@ -88,7 +88,7 @@ export function policyServiceHandlers(deps: PolicyServiceDeps): PolicyServiceHan
     }),
     WatchPolicies: (call) => {
       try {
-        authorize(deps, call.metadata);
+        authorize(deps, call);
       } catch (err) {
         call.emit("error", toGrpcError(err));
         return;

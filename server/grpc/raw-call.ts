@@ -5,6 +5,7 @@
 // re-frame, copy, interceptors) costs more than the write itself.
 import http2 from "node:http2";
 import { status as grpcStatus } from "@grpc/grpc-js";
+import { undecodableStatus } from "./undecodable.ts";
 
 /** Largest request message accepted (grpc-js's default receive limit). */
 export const MAX_REQUEST_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -138,7 +139,8 @@ export class RawGrpcCall<Req> {
       try {
         req = this.deserialize(body);
       } catch (err) {
-        return this.close(grpcStatus.INTERNAL, `Error deserializing request: ${(err as Error).message}`);
+        const st = undecodableStatus(String(this.headers[":path"]), (err as Error)?.message ?? String(err));
+        return this.close(st.code, st.details);
       }
       this.on.message(req);
       if (this.finished) return;

@@ -15,6 +15,9 @@ import type { StatusSource } from "../status/report.ts";
 import { policyServiceHandlers } from "./policy-service.ts";
 import { installStreamConfig, streamConfigHandler } from "./config-service.ts";
 import { addReflection } from "./reflection.ts";
+import { listenError } from "../listen-error.ts";
+import type { Access } from "../security/access.ts";
+import { TolerantServer } from "./undecodable.ts";
 import type { RawGrpcCall } from "./raw-call.ts";
 
 export const SHUTDOWN_MESSAGE = "server shutting down";
@@ -29,6 +32,7 @@ export interface GrpcDeps {
   store: PolicyStore;
   metrics: Metrics;
   logger: Logger;
+  access: Access;
 }
 
 export interface GrpcSide {
@@ -41,15 +45,18 @@ function bind(server: grpc.Server, addr: string): Promise<number> {
   const { host, port } = parseAddr(addr);
   const target = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) =>
-    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(listenError("--grpc-addr", addr, err)) : resolve(p))),
   );
 }
 
 export async function startGrpc(deps: GrpcDeps): Promise<GrpcSide> {
   const { config, logger } = deps;
+  // grpc-js's own log lines ("E No address added ...") go to our log, not raw to stderr:
+  // what matters (e.g. which address is taken) is reported in words by the caller.
+  grpc.setLogger({ error: (...args: unknown[]) => logger.debug({ grpcJs: args.map(String).join(" ") }, "grpc-js") });
   const configCalls = new Set<RawGrpcCall<StreamConfigRequestOut>>();
   const watchers = new Set<grpc.ServerWritableStream<unknown, unknown>>();
-  const server = new grpc.Server({
+  const server = new TolerantServer({
     // Filters hold their stream for hours: keep idle connections alive and notice dead peers.
     "grpc.keepalive_time_ms": 30_000,
     "grpc.keepalive_timeout_ms": 10_000,
@@ -57,7 +64,7 @@ export async function startGrpc(deps: GrpcDeps): Promise<GrpcSide> {
   });
   server.addService(
     hfiGrpc().PolicyService.service,
-    policyServiceHandlers({ ...deps, apiToken: config.apiToken, watchers }),
+    policyServiceHandlers({ ...deps, watchers }),
   );
   const health = new HealthImplementation(Object.fromEntries(SERVICES.map((s) => [s, "SERVING" as const])));
   health.addToServer(server);
@@ -67,7 +74,7 @@ export async function startGrpc(deps: GrpcDeps): Promise<GrpcSide> {
     port = await bind(server, config.grpcAddr);
     installStreamConfig(
       server,
-      streamConfigHandler({ streams: deps.streams, view: deps.view, metrics: deps.metrics, logger, streamToken: config.streamToken, calls: configCalls }),
+      streamConfigHandler({ streams: deps.streams, view: deps.view, metrics: deps.metrics, logger, access: deps.access, calls: configCalls }),
     );
   } catch (err) {
     server.forceShutdown();

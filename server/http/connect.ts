@@ -18,6 +18,7 @@ import type { ConfigStreams } from "../distribution/streams.ts";
 import type { StatusSource } from "../status/report.ts";
 import type { PolicyStore } from "../store/types.ts";
 import { BodyTooLarge, readBoundedBody } from "./body.ts";
+import { XFCC_HEADER, type Access } from "../security/access.ts";
 
 export const CONNECT_SERVICE = "hfi.v1.PolicyService";
 export const CONNECT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -58,7 +59,7 @@ export interface ConnectDeps {
   streams: ConfigStreams;
   proxies: StatusSource;
   logger: Logger;
-  apiToken?: string;
+  access: Access;
 }
 
 export const isConnectPath = (path: string) => path.startsWith(`/${CONNECT_SERVICE}/`);
@@ -74,7 +75,7 @@ function sendError(res: http.ServerResponse, code: grpc.status, message: string,
   sendJson(res, status, { code: name, message }, headers);
 }
 
-type Handler = (call: { request: unknown; metadata: grpc.Metadata }, cb: (err: grpc.ServiceError | null, res?: unknown, trailer?: grpc.Metadata) => void) => void;
+type Handler = (call: { request: unknown; metadata: grpc.Metadata; getPeer(): string }, cb: (err: grpc.ServiceError | null, res?: unknown, trailer?: grpc.Metadata) => void) => void;
 
 export function connectHandler(deps: ConnectDeps): (req: http.IncomingMessage, res: http.ServerResponse, path: string) => Promise<void> {
   const serviceDeps: PolicyServiceDeps = { ...deps, watchers: new Set() };
@@ -126,8 +127,12 @@ export function connectHandler(deps: ConnectDeps): (req: http.IncomingMessage, r
     const metadata = new grpc.Metadata();
     const auth = req.headers.authorization;
     if (auth) metadata.set("authorization", auth);
+    // Same management check as gRPC (policy-service.ts): the mesh identity needs the header and the source address.
+    const xfcc = req.headers[XFCC_HEADER];
+    if (xfcc) metadata.set(XFCC_HEADER, Array.isArray(xfcc) ? xfcc.join(",") : xfcc);
+    const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     await new Promise<void>((resolve) => {
-      handlers[method]!({ request, metadata }, (err, response, trailer) => {
+      handlers[method]!({ request, metadata, getPeer: () => peer }, (err, response, trailer) => {
         const headers: Record<string, string> = {};
         const md = (err?.metadata ?? trailer)?.getMap() ?? {};
         for (const [k, v] of Object.entries(md)) if (!k.endsWith("-bin") && typeof v === "string") headers[err ? k : `trailer-${k}`] = v;

@@ -4,7 +4,9 @@
 import http from "node:http";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { checkBearer } from "../auth.ts";
+import type { Access } from "../security/access.ts";
+import { authorizeHttp } from "./caller.ts";
+import { isProbePath, probeAnswer, type Readiness } from "./probes.ts";
 import { ApiError, errorBody, toApiError } from "../errors.ts";
 import type { Metrics } from "../metrics.ts";
 import type { PolicyOps } from "../policy-ops.ts";
@@ -17,9 +19,6 @@ import { isLegacyPath, legacyRoute } from "./legacy/routes.ts";
 import { decodePath } from "./query.ts";
 import type { ProxyBoard } from "../status/proxy-board.ts";
 
-/** How long /readyz waits for the store before answering 503. */
-export const READY_TIMEOUT_MS = 2000;
-
 export interface HttpDeps {
   ops: PolicyOps;
   store: PolicyStore;
@@ -28,7 +27,9 @@ export interface HttpDeps {
   proxies: ProxyBoard;
   metrics: Metrics;
   logger: Logger;
-  apiToken?: string;
+  access: Access;
+  /** /readyz: can this replica serve config streams (probes.ts). */
+  readiness: Readiness;
   isClosing: () => boolean;
 }
 
@@ -46,23 +47,6 @@ function sendError(res: http.ServerResponse, err: unknown): void {
 const bad = (status: number, message: string) =>
   new ApiError(status === 401 ? grpc.status.UNAUTHENTICATED : grpc.status.INVALID_ARGUMENT, status, message);
 
-async function ready(store: PolicyStore): Promise<string | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      store.ping(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`store did not answer within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
-      }),
-    ]);
-    return undefined;
-  } catch (err) {
-    return `store unavailable: ${(err as Error)?.message ?? String(err)}`;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export function createHttpServer(deps: HttpDeps): http.Server {
   const { logger } = deps;
   const connect = connectHandler(deps);
@@ -77,10 +61,9 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     if (path === "/healthz") {
       return send(res, 200, { status: "ok" });
     }
-    if (path === "/readyz") {
-      if (deps.isClosing()) return send(res, 503, { status: "not ready", reason: "server shutting down" });
-      const reason = await ready(deps.store);
-      return reason ? send(res, 503, { status: "not ready", reason }) : send(res, 200, { status: "ready", store: deps.store.kind });
+    if (isProbePath(path)) {
+      const [status, body] = await probeAnswer(path, deps);
+      return send(res, status, body);
     }
     if (path === "/metrics") {
       const text = await deps.metrics.registry.metrics();
@@ -92,11 +75,7 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     // The old control plane's routes (server/http/legacy); HFI's JSON is on the Connect route.
     if (isLegacyPath(path, method)) return legacyRoute(deps, req, res, path, url);
     if (path !== "/v1/policies/status") throw new ApiError(grpc.status.NOT_FOUND, 404, `no route for ${method} ${path}`);
-    const denied = checkBearer(deps.apiToken, req.headers.authorization);
-    if (denied) {
-      res.setHeader("www-authenticate", "Bearer");
-      throw bad(401, denied);
-    }
+    authorizeHttp(deps.access, req, res);
     const name = url.searchParams.get("name");
     const limitParam = url.searchParams.get("proxy_limit") ?? url.searchParams.get("proxyLimit") ?? "0";
     const limit = proxyLimit(/^\d+$/.test(limitParam) ? Number(limitParam) : NaN);

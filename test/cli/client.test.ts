@@ -102,7 +102,7 @@ test("unreachable server: UNAVAILABLE naming the address and what to check", asy
 });
 
 test("token: UNAUTHENTICATED without it (with a hint), accepted with it", async () => {
-  const server = await startTestServer({ apiToken: "t0ken" });
+  const server = await startTestServer({ apiToken: "t0ken", streamToken: "str3am" });
   const anon = createPolicyClient({ server: server.grpcAddress });
   const authed = createPolicyClient({ server: server.grpcAddress, token: "t0ken" });
   try {

@@ -8,7 +8,7 @@ import { runHfi } from "./run.ts";
 const t = commandSuite("embedded store", () => startTestServer());
 
 t("--token / HFI_TOKEN: the management API token is sent as a bearer token", async () => {
-  const server = await startTestServer({ apiToken: "s3cret" });
+  const server = await startTestServer({ apiToken: "s3cret", streamToken: "str3am" });
   try {
     const env = { HFI_SERVER: server.grpcAddress };
     let r = await runHfi(["policy", "list"], { env });

@@ -72,11 +72,13 @@ export class FakeControlPlane {
     await waitFor(() => this.call && this.requests.length > 0, "filter subscribe on the fake control plane");
   }
 
-  /** Send raw bytes as one message and wait for the filter's answer (ACK or NACK). */
+  /**
+   * Send raw bytes as one message and wait for the filter's answer (ACK or NACK). A `serving`
+   * note (the VM saw its first request) may come at any time and is not an answer: skipped.
+   */
   async exchange(bytes: Uint8Array, timeoutMs = 5000): Promise<StreamConfigRequestOut> {
     const before = this.requests.length;
     this.call!.write(Buffer.from(bytes));
-    // The one-time Serving message (sent on the filter's first HTTP stream) may land in between: not an answer.
     return waitFor(() => this.requests.slice(before).find((r) => !r.serving), "ACK/NACK from the filter", timeoutMs);
   }
 

@@ -27,6 +27,7 @@ test.before(async () => {
     workload: "reviews-v1",
     labels: { app: "reviews", version: "v1" },
     namespace: "bookinfo",
+    serviceAccount: "bookinfo-reviews",
     workers: 2,
     wasm: FILTER_WASM,
     logger: quietLogger,
@@ -49,6 +50,8 @@ test("workers + 1 streams per sidecar, all as service reviews (from label app), 
   for (const p of st.proxies) {
     assert.is(p.identity!.service, "reviews");
     assert.is(p.identity!.namespace, "bookinfo");
+    // From node metadata SERVICE_ACCOUNT: what --mesh-identity checks against the SPIFFE ID.
+    assert.is(p.identity!.serviceAccount, "bookinfo-reviews");
   }
 });
 

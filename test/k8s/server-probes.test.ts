@@ -1,9 +1,10 @@
 // The control-plane Deployment against the real server: its environment
 // (secrets filled in, etcd pointed at a real test etcd, loopback addresses)
-// is a valid `hfi server` configuration, its probe paths answer 200, and the
-// readiness probe — unlike liveness — goes unready when etcd is gone, so
-// Kubernetes takes a replica without a store out of the Service instead of
-// restarting it.
+// is a valid `hfi server` configuration (mesh identity on), its probe paths
+// answer 200, and readiness means "can serve config streams": it stays 200
+// through an etcd outage (every replica keeps serving its last good view, so
+// none may leave the Service), while /healthz/store and hfi_store_up report
+// the lost store and writes fail UNAVAILABLE.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { renderKustomization } from "../../scripts/k8s/render.ts";
@@ -43,10 +44,13 @@ test("the Deployment's env is a valid server config for base and dev", () => {
     assert.is(config.grpcAddr, "0.0.0.0:9090");
     assert.is(config.httpAddr, "0.0.0.0:8080");
     assert.is(config.apiToken, "test-hfi_api_token", `${dir}: management API requires the token`);
+    assert.is(config.meshIdentity, true, `${dir}: config streams checked against the sidecar's SPIFFE ID`);
+    assert.equal(config.meshTrustedProxies, ["127.0.0.6"], `${dir}: XFCC believed from Istio's inbound source only`);
+    assert.equal(config.meshAdminPrincipals, ["cluster.local/ns/boifi/sa/hfi-admin"], `${dir}: the hfi-admin ServiceAccount of security.yaml`);
   }
 });
 
-test("probe paths answer on a live server; readiness follows etcd, liveness does not", async () => {
+test("probe paths answer on a live server; through an etcd outage readiness stays, store health goes, writes fail UNAVAILABLE", async () => {
   const c = controlPlaneContainer("k8s");
   const etcd = await TestEtcd.start();
   let server: RunningServer | undefined;
@@ -57,19 +61,30 @@ test("probe paths answer on a live server; readiness follows etcd, liveness does
     const live = c.livenessProbe.httpGet.path;
     const ready = c.readinessProbe.httpGet.path;
     const startup = c.startupProbe.httpGet.path;
-    for (const p of [live, ready, startup]) assert.is(await status(server, p), 200, `${p} answers 200`);
+    for (const p of [live, ready, startup, "/healthz/store"]) assert.is(await status(server, p), 200, `${p} answers 200`);
+    assert.match(await (await fetch(`http://${server.httpAddress}/metrics`)).text(), /^hfi_store_up\{store="etcd"\} 1$/m);
 
     // stop() = SIGKILL + remove its data (kill() then stop() would wait for a second exit).
     await etcd.stop();
     etcdStopped = true;
-    // Poll (no timing assertion): readiness must turn 503 once etcd is gone.
-    let readyStatus = 200;
-    for (let i = 0; i < 60 && readyStatus === 200; i++) {
-      readyStatus = await status(server, ready);
-      if (readyStatus === 200) await new Promise((r) => setTimeout(r, 500));
+    // Poll (no timing assertion): store health must turn 503 once etcd is gone.
+    let storeStatus = 200;
+    for (let i = 0; i < 60 && storeStatus === 200; i++) {
+      storeStatus = await status(server, "/healthz/store");
+      if (storeStatus === 200) await new Promise((r) => setTimeout(r, 500));
     }
-    assert.is(readyStatus, 503, `${ready} reports the lost store`);
+    assert.is(storeStatus, 503, "/healthz/store reports the lost store");
+    const metrics = await (await fetch(`http://${server.httpAddress}/metrics`)).text();
+    assert.match(metrics, /^hfi_store_up\{store="etcd"\} 0$/m);
+    assert.is(await status(server, ready), 200, `${ready} stays 200: the replica still serves config streams from its view`);
     assert.is(await status(server, live), 200, `${live} stays 200: no restart loop while etcd is down`);
+    const write = await fetch(`http://${server.httpAddress}/hfi.v1.PolicyService/ApplyPolicy`, {
+      method: "POST",
+      headers: { authorization: "Bearer test-hfi_api_token", "content-type": "application/json" },
+      body: JSON.stringify({ policy: { metadata: { name: "during-outage" }, spec: { rules: [{ fault: { percentage: 1, abort: { http_status: 503 } } }] } } }),
+    });
+    assert.is(write.status, 503, "writes fail while the store is down");
+    assert.is(((await write.json()) as { code: string }).code, "unavailable");
   } finally {
     await server?.close().catch(() => {});
     if (!etcdStopped) await etcd.stop();

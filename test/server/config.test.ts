@@ -10,8 +10,8 @@ import { bearerToken, checkBearer, tokenEquals } from "../../server/auth.ts";
 test("defaults match the documented ones", () => {
   const c = loadServerConfig({}, {});
   assert.equal(c, {
-    grpcAddr: "0.0.0.0:9090",
-    httpAddr: "0.0.0.0:8080",
+    grpcAddr: "127.0.0.1:9090",
+    httpAddr: "127.0.0.1:8080",
     etcdEndpoints: [],
     etcdPrefix: "/hfi/policies/",
     dataDir: "./.hfi-data",
@@ -24,6 +24,10 @@ test("defaults match the documented ones", () => {
     workers: defaultWorkers(),
     streamDrainTimeoutMs: 30_000,
     streamQueueBudgetBytes: 64 * 1024 * 1024,
+    meshIdentity: false,
+    meshTrustedProxies: ["127.0.0.6"],
+    meshAdminPrincipals: [],
+    allowUnauthenticated: false,
   });
   const envs = SERVER_OPTIONS.map((o) => o.env);
   for (const e of ["HFI_GRPC_ADDR", "HFI_HTTP_ADDR", "HFI_ETCD_ENDPOINTS", "HFI_ETCD_PREFIX", "HFI_DATA_DIR", "HFI_LOG_LEVEL", "HFI_API_TOKEN_FILE", "HFI_API_TOKEN", "HFI_STREAM_TOKEN_FILE", "HFI_STREAM_TOKEN"]) {
@@ -48,7 +52,7 @@ test("--workers, --stream-drain-timeout, --stream-queue-budget: ranges checked, 
 test("flags beat env, env beats defaults; endpoints split on commas", () => {
   const c = loadServerConfig(
     { grpcAddr: "127.0.0.1:1", etcdEndpoints: "http://a:2379, http://b:2379" },
-    { HFI_GRPC_ADDR: "127.0.0.1:2", HFI_HTTP_ADDR: "127.0.0.1:3", HFI_LOG_LEVEL: "DEBUG", HFI_API_TOKEN: " tok " },
+    { HFI_GRPC_ADDR: "127.0.0.1:2", HFI_HTTP_ADDR: "127.0.0.1:3", HFI_LOG_LEVEL: "DEBUG", HFI_API_TOKEN: " tok ", HFI_STREAM_TOKEN: "st" },
   );
   assert.is(c.grpcAddr, "127.0.0.1:1");
   assert.is(c.httpAddr, "127.0.0.1:3");
@@ -63,7 +67,7 @@ test("token files win over direct tokens; unreadable or empty files are errors",
     const f = path.join(dir, "token");
     fs.writeFileSync(f, "from-file\n");
     assert.is(loadServerConfig({ streamTokenFile: f }, { HFI_STREAM_TOKEN: "direct" }).streamToken, "from-file");
-    assert.is(loadServerConfig({}, { HFI_API_TOKEN_FILE: f }).apiToken, "from-file");
+    assert.is(loadServerConfig({}, { HFI_API_TOKEN_FILE: f, HFI_STREAM_TOKEN: "st" }).apiToken, "from-file");
     assert.throws(() => loadServerConfig({ apiTokenFile: path.join(dir, "missing") }, {}), (e: Error) => e instanceof ConfigError && /--api-token-file: cannot read/.test(e.message));
     fs.writeFileSync(f, "  \n");
     assert.throws(() => loadServerConfig({ apiTokenFile: f }, {}), /is empty/);

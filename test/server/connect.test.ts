@@ -81,7 +81,7 @@ test("Connect errors: {code, message} with Connect's HTTP statuses; field errors
 });
 
 test("Connect route: the management API token, as on gRPC", async () => {
-  const s = await startTestServer({ apiToken: "t0ken" });
+  const s = await startTestServer({ apiToken: "t0ken", streamToken: "str3am" });
   try {
     const anon = await call(s, "ListPolicies", {});
     assert.is(anon.status, 401);

@@ -172,7 +172,7 @@ test("WatchPolicies: initial state then changes", async () => {
 });
 
 test("management API bearer token: UNAUTHENTICATED without it, works with it", async () => {
-  const s = await startTestServer({ apiToken: "t0ken" });
+  const s = await startTestServer({ apiToken: "t0ken", streamToken: "str3am" });
   const anon = new PolicyClient(s.grpcAddress);
   const wrong = new PolicyClient(s.grpcAddress, "other");
   const ok = new PolicyClient(s.grpcAddress, "t0ken");

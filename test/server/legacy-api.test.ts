@@ -286,7 +286,7 @@ test("malformed percent-encoding in a path is 400, never 500; nothing is touched
 });
 
 test("auth: the old routes need the bearer token when one is set, probes do not", async () => {
-  const s = await startTestServer({ apiToken: "t0ken" });
+  const s = await startTestServer({ apiToken: "t0ken", streamToken: "str3am" });
   try {
     const r = await req(s, "GET", "/v1/policies");
     assert.is(r.status, 401);

@@ -37,7 +37,7 @@ test("probes and metrics", async () => {
 });
 
 test("REST auth: 401 without the bearer token on /v1/policies*, probes and metrics open", async () => {
-  const s = await startTestServer({ apiToken: "t0ken" });
+  const s = await startTestServer({ apiToken: "t0ken", streamToken: "str3am" });
   try {
     assert.is((await req(s, "GET", "/v1/policies")).status, 401);
     const wrong = await req(s, "POST", "/v1/policies", policyJson("a"), { authorization: "Bearer nope" });

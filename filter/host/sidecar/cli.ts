@@ -40,6 +40,7 @@ export function sidecarCommand(): Command {
     .option("--listen <host:port>", "address to listen on", "127.0.0.1:15001")
     .option("--control-plane <host:port,...>", "control plane gRPC address(es); several comma-separated fail over in order", process.env.HFI_CONTROL_PLANE ?? "127.0.0.1:9090")
     .option("--namespace <ns>", "workload namespace (node metadata NAMESPACE)", "default")
+    .option("--service-account <name>", "workload service account (node metadata SERVICE_ACCOUNT)", "default")
     .option("--pod <name>", "pod name (node metadata NAME; default <workload>-local)")
     .option("--label <key=value>", "pod label (node metadata LABELS; repeatable)", label)
     .option("--workers <n>", "worker VMs (Envoy --concurrency); with the main thread's VM each holds a control-plane stream", positiveInt, 1)
@@ -111,6 +112,7 @@ Example:
           service: opts.service,
           workload: opts.workload,
           namespace: opts.namespace,
+          serviceAccount: opts.serviceAccount,
           pod: opts.pod,
           labels: opts.label,
           workers: opts.workers,

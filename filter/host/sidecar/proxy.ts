@@ -43,6 +43,8 @@ export interface SidecarOptions {
   workload?: string;
   namespace: string;
   pod?: string;
+  /** Node metadata SERVICE_ACCOUNT (default "default"). */
+  serviceAccount?: string;
   workers?: number;
   wasm?: string;
   token?: string;

@@ -17,6 +17,8 @@ export interface Workload {
   pod?: string;
   /** Pod labels (node metadata LABELS). */
   labels?: Record<string, string>;
+  /** Kubernetes service account (node metadata SERVICE_ACCOUNT, as istio-agent sets it); default "default". */
+  serviceAccount?: string;
 }
 
 /** The workload name, or an error naming the flags when neither is given. */
@@ -39,6 +41,7 @@ export function nodeFor(o: Workload) {
       WORKLOAD_NAME: name,
       NAMESPACE: o.namespace,
       NAME: pod,
+      SERVICE_ACCOUNT: o.serviceAccount ?? "default",
       LABELS: labels,
     },
   };

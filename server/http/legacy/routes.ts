@@ -7,7 +7,8 @@
 import type http from "node:http";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { checkBearer } from "../../auth.ts";
+import type { Access } from "../../security/access.ts";
+import { httpCaller } from "../caller.ts";
 import { ApiError, toApiError } from "../../errors.ts";
 import type { PolicyOps } from "../../policy-ops.ts";
 import type { PolicyView } from "../../distribution/view.ts";
@@ -34,8 +35,19 @@ export interface LegacyDeps {
   store: PolicyStore;
   view: PolicyView;
   logger: Logger;
-  apiToken?: string;
+  access: Access;
   isClosing: () => boolean;
+}
+
+/** The same check as every management call (token or admin mesh identity), answered in the old server's error shape. */
+function authorize(deps: LegacyDeps, req: http.IncomingMessage, res: http.ServerResponse): void {
+  try {
+    deps.access.management(httpCaller(req));
+  } catch (err) {
+    const e = toApiError(err);
+    if (e.httpStatus === 401) res.setHeader("www-authenticate", "Bearer");
+    throw new LegacyReply(e.httpStatus, goMap({ error: e.message }));
+  }
 }
 
 // The bodies of api/middleware.go ErrorHandlerMiddleware (struct ErrorResponse: error, message, details, code).
@@ -174,11 +186,7 @@ async function route(deps: LegacyDeps, req: http.IncomingMessage, res: http.Serv
   }
 
   if (path === "/v1/config/stream" && method === "GET") {
-    const denied = checkBearer(deps.apiToken, req.headers.authorization);
-    if (denied) {
-      res.setHeader("www-authenticate", "Bearer");
-      throw new LegacyReply(401, goMap({ error: denied }));
-    }
+    authorize(deps, req, res);
     return serveConfigStream(deps.view, req, res);
   }
 
@@ -194,11 +202,7 @@ async function route(deps: LegacyDeps, req: http.IncomingMessage, res: http.Serv
     (name !== undefined && (method === "GET" || method === "PUT" || method === "DELETE"));
   if (!known) return sendGinNotFound(res);
 
-  const denied = checkBearer(deps.apiToken, req.headers.authorization);
-  if (denied) {
-    res.setHeader("www-authenticate", "Bearer");
-    throw new LegacyReply(401, goMap({ error: denied }));
-  }
+  authorize(deps, req, res);
 
   if (isCollection && method === "GET") return list(deps, res);
   if (isCollection) return createOrUpdate(deps, req, res, url);

@@ -27,6 +27,12 @@ export interface Identity {
   'serviceSource'?: (string);
   'versionSource'?: (string);
   /**
+   * Kubernetes service account the workload runs as (Istio node metadata
+   * SERVICE_ACCOUNT); empty when unknown. Under --mesh-identity a non-empty
+   * value must match the caller's SPIFFE ID.
+   */
+  'serviceAccount'?: (string);
+  /**
    * The traffic this filter instance sees: "inbound" or "outbound" (its
    * plugin configuration); empty from older filters (inbound).
    */
@@ -34,6 +40,7 @@ export interface Identity {
   '_version'?: "version";
   '_serviceSource'?: "serviceSource";
   '_versionSource'?: "versionSource";
+  '_serviceAccount'?: "serviceAccount";
   '_direction'?: "direction";
 }
 
@@ -63,6 +70,12 @@ export interface Identity__Output {
   'serviceSource'?: (string);
   'versionSource'?: (string);
   /**
+   * Kubernetes service account the workload runs as (Istio node metadata
+   * SERVICE_ACCOUNT); empty when unknown. Under --mesh-identity a non-empty
+   * value must match the caller's SPIFFE ID.
+   */
+  'serviceAccount'?: (string);
+  /**
    * The traffic this filter instance sees: "inbound" or "outbound" (its
    * plugin configuration); empty from older filters (inbound).
    */
@@ -70,5 +83,6 @@ export interface Identity__Output {
   '_version'?: "version";
   '_serviceSource'?: "serviceSource";
   '_versionSource'?: "versionSource";
+  '_serviceAccount'?: "serviceAccount";
   '_direction'?: "direction";
 }
