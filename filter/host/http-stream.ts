@@ -329,8 +329,7 @@ export async function runRequest(vm: StreamStarter, init: RequestInit): Promise<
     }
     // The body goes through proxy_on_response_body in one chunk with end_of_stream (none when the headers ended it).
     const out: Uint8Array[] = [];
-    let ended = upBody.length === 0;
-    if (!ended) {
+    if (upBody.length > 0) {
       const done = new Promise<void>((resolve) => {
         stream.response.sink = (chunk, end) => {
           out.push(chunk);
