@@ -9,6 +9,7 @@ import { encodeSnapshotPolicy, snapshotPolicyOf } from "../../server/distributio
 import { methodDefinition } from "../../server/grpc/methods.ts";
 import type { PolicyOut } from "../../proto/loader.ts";
 import { describeText, renderPolicies } from "../../cli/policy/read.ts";
+import { eventLine } from "../../cli/policy/watch.ts";
 import YAML from "yaml";
 
 const ISSUE_SHAPES = `metadata: {name: fe-to-catalog}
@@ -172,6 +173,9 @@ test("list, describe and -o yaml show the direction, the destination and the res
   assert.match(table, /^NAME\s+TARGET\s+DIR\s+RULES/m);
   assert.match(table, /^fe-to-catalog\s+frontend\.demo\s+out\s+1\s+30% delay 500ms/m);
   assert.match(table, /^fe-response\s+frontend\.demo\s+in\s+1\s+100% response status 50/m);
+  const put = (policy: PolicyOut) => eventLine({ policy, revision: 3, type: "TYPE_PUT" } as never, false, 0);
+  assert.match(put(docs[0]!), /PUT {5}fe-to-catalog {2}v\d+ {2}frontend\.demo \(outbound\) {2}30% delay 500ms$/);
+  assert.match(put(docs[1]!), /fe-response {2}v\d+ {2}frontend\.demo {2}100% response/);
   const out = describeText(docs[0]!, undefined, false);
   assert.match(out, /^Direction:\s+outbound \(calls the workload makes\)$/m);
   assert.match(out, /match: destination service productcatalog\.demo$/m);
