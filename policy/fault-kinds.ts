@@ -2,7 +2,7 @@
 // normalises and checks it, how status and the CLI name and summarise it.
 // A new kind is a field of `Fault` in policy.proto plus one entry here (and
 // the filter's rule and injection code); see docs/development.md.
-import type { AbortFaultOut, FaultOut } from "../proto/types.ts";
+import type { AbortFaultOut, FaultOut, ResponseFaultOut, StatusMatchOut } from "../proto/types.ts";
 import { LIMITS } from "./limits.ts";
 
 /** What a kind's validation reports to. Paths are snake_case, as in the docs. */
@@ -144,6 +144,116 @@ const abort: FaultKind = {
   },
 };
 
+/** Headers a response fault may not set or add: the proxy owns them (the filter keeps content-length right). */
+const FORBIDDEN_RESPONSE_HEADERS = new Set(["content-length", "transfer-encoding", "connection"]);
+
+function statusMatchText(m: StatusMatchOut): string {
+  const parts = [...m.codes.map(String)];
+  if (m.max) parts.push(`${m.min}-${m.max}`);
+  return parts.join(",");
+}
+
+function responseSummary(r: ResponseFaultOut): string {
+  const parts: string[] = [];
+  if (r.status) parts.push(`status ${r.status}`);
+  const h = r.headers;
+  if (h && (Object.keys(h.set).length || Object.keys(h.add).length || h.remove.length)) parts.push("headers");
+  if (r.body !== undefined) parts.push("body");
+  const on = r.upstreamStatus ? ` on ${statusMatchText(r.upstreamStatus)}` : "";
+  return `response ${parts.join("+")}${on}`;
+}
+
+function headerValueError(v: string): string | undefined {
+  if (/[\r\n\0]/.test(v)) return "must not contain CR, LF or NUL";
+  if (utf8Length(v) > LIMITS.headerValueMaxBytes) return `must be at most ${LIMITS.headerValueMaxBytes} bytes`;
+  return undefined;
+}
+
+/** Header names of a mutation map checked and lower-cased (values kept). */
+function headerMap(m: Record<string, string>, at: string, c: FaultCheck): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(m)) {
+    const p = `${at}[${JSON.stringify(name)}]`;
+    const lower = name.toLowerCase();
+    if (!HEADER_NAME.test(name)) c.err(p, HEADER_NAME_REASON);
+    else if (FORBIDDEN_RESPONSE_HEADERS.has(lower)) c.err(p, "is set by the proxy and cannot be overridden");
+    else if (lower in out) c.err(p, `is given twice (header names are case-insensitive)`);
+    else {
+      const reason = headerValueError(value);
+      if (reason) c.err(p, reason);
+    }
+    Object.defineProperty(out, lower, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+const response: FaultKind = {
+  name: "response",
+  fields: ["response"],
+  label: "response",
+  present: (f) => !!f.response,
+  summary: (f) => responseSummary(f.response!),
+  details: (f) => {
+    const r = f.response!;
+    const lines: string[] = [];
+    if (r.status) lines.push(`response status: ${r.status}`);
+    for (const [k, v] of Object.entries(r.headers?.set ?? {})) lines.push(`response header set: ${k}: ${v}`);
+    for (const [k, v] of Object.entries(r.headers?.add ?? {})) lines.push(`response header add: ${k}: ${v}`);
+    for (const k of r.headers?.remove ?? []) lines.push(`response header remove: ${k}`);
+    if (r.body !== undefined) lines.push(`response body: ${JSON.stringify(r.body)}`);
+    if (r.upstreamStatus) lines.push(`only when the upstream answers: ${statusMatchText(r.upstreamStatus)}`);
+    return lines;
+  },
+  validate(f, at, c) {
+    const r = f.response;
+    if (!r) return;
+    at = `${at}.response`;
+    if (f.abort) c.err(at, "cannot be combined with abort (an aborted request never reaches the upstream)");
+    const st = `${at}.status`;
+    if (r.status !== 0 && !c.hasError(st) && (r.status < LIMITS.httpStatusMin || r.status > LIMITS.httpStatusMax))
+      c.err(st, `must be between ${LIMITS.httpStatusMin} and ${LIMITS.httpStatusMax} (0 keeps the upstream's)`);
+    const h = r.headers;
+    if (h) {
+      const n = Object.keys(h.set).length + Object.keys(h.add).length + h.remove.length;
+      if (n > LIMITS.maxResponseHeaderMutations)
+        c.err(`${at}.headers`, `must have at most ${LIMITS.maxResponseHeaderMutations} entries in set, add and remove together (got ${n})`);
+      h.set = headerMap(h.set, `${at}.headers.set`, c);
+      h.add = headerMap(h.add, `${at}.headers.add`, c);
+      h.remove = h.remove.map((name, i) => {
+        const p = `${at}.headers.remove[${i}]`;
+        if (name === "") c.err(p, "must not be empty");
+        else if (!HEADER_NAME.test(name)) c.err(p, HEADER_NAME_REASON);
+        else if (FORBIDDEN_RESPONSE_HEADERS.has(name.toLowerCase())) c.err(p, "is set by the proxy and cannot be removed");
+        return name.toLowerCase();
+      });
+    }
+    if (r.body !== undefined) {
+      const bytes = utf8Length(r.body);
+      if (bytes > LIMITS.maxResponseBodyBytes) c.err(`${at}.body`, `must be at most ${LIMITS.maxResponseBodyBytes} bytes (got ${bytes})`);
+    }
+    const hasHeaders = !!h && (Object.keys(h.set).length > 0 || Object.keys(h.add).length > 0 || h.remove.length > 0);
+    if (r.status === 0 && !hasHeaders && r.body === undefined && !c.hasError(st))
+      c.err(at, "must set status, headers or body (what to change in the response)");
+    const us = r.upstreamStatus;
+    if (us) {
+      const p = `${at}.upstream_status`;
+      const inRange = (v: number) => v >= LIMITS.upstreamStatusMin && v <= LIMITS.upstreamStatusMax;
+      const range = `between ${LIMITS.upstreamStatusMin} and ${LIMITS.upstreamStatusMax}`;
+      if (us.codes.length > LIMITS.maxUpstreamStatusCodes)
+        c.err(`${p}.codes`, `must have at most ${LIMITS.maxUpstreamStatusCodes} entries (got ${us.codes.length})`);
+      us.codes.forEach((v, i) => {
+        if (!inRange(v)) c.err(`${p}.codes[${i}]`, `must be ${range}`);
+      });
+      if (us.min !== 0 || us.max !== 0) {
+        if (!inRange(us.min)) c.err(`${p}.min`, `must be ${range} (with max)`);
+        else if (!inRange(us.max)) c.err(`${p}.max`, `must be ${range} (with min)`);
+        else if (us.min > us.max) c.err(`${p}.min`, "must not exceed max");
+      }
+      if (us.codes.length === 0 && us.min === 0 && us.max === 0) c.err(p, "must set codes or min and max");
+    }
+  },
+};
+
 /** Request headers a header_control rule reads (lowercase). */
 export const CONTROL_HEADERS = { delay: "x-hfi-delay-ms", abort: "x-hfi-abort-status", percentage: "x-hfi-percentage" } as const;
 
@@ -177,7 +287,25 @@ const headerControl: FaultKind = {
 };
 
 /** In the order summaries list them. */
-export const FAULT_KINDS: readonly FaultKind[] = [delay, abort, headerControl];
+const responseRateLimit: FaultKind = {
+  name: "response_rate_limit",
+  fields: ["response_rate_limit"],
+  label: "response_rate_limit",
+  present: (f) => !!f.responseRateLimit,
+  summary: (f) => `response ${f.responseRateLimit!.kbps}KiB/s`,
+  details: (f) => [`response body rate limit: ${f.responseRateLimit!.kbps} KiB/s`],
+  validate(f, at, c) {
+    const rl = f.responseRateLimit;
+    if (!rl) return;
+    at = `${at}.response_rate_limit`;
+    if (f.abort) c.err(at, "cannot be combined with abort (an aborted request never reaches the upstream)");
+    const k = `${at}.kbps`;
+    if (!c.hasError(k) && (rl.kbps < 1 || rl.kbps > LIMITS.maxRateLimitKbps))
+      c.err(k, `must be between 1 and ${LIMITS.maxRateLimitKbps} (KiB/s)`);
+  },
+};
+
+export const FAULT_KINDS: readonly FaultKind[] = [delay, abort, headerControl, response, responseRateLimit];
 
 /** The kinds a fault injects, in table order: ["delay", "abort"]. */
 export function faultKindsOf(f: FaultOut | null | undefined): string[] {

@@ -23,4 +23,14 @@ export const LIMITS = {
   /** Sum of the stored values (JSON) of every policy in the store, checked at apply. */
   maxTotalPolicyBytes: 64 * 1024 * 1024,
   selectorServiceMaxLength: 253,
+  /** Response faults: the replacement body and the header mutations (set + add + remove together). */
+  maxResponseBodyBytes: 16 * 1024,
+  maxResponseHeaderMutations: 16,
+  upstreamStatusMin: 100,
+  upstreamStatusMax: 599,
+  maxUpstreamStatusCodes: 16,
+  /** response_rate_limit.kbps (KiB/s): up to 1 GiB/s. */
+  maxRateLimitKbps: 1024 * 1024,
+  /** DNS name (destination.host). */
+  hostMaxLength: 253,
 } as const;

@@ -1,6 +1,7 @@
 // Semantic validation and normalisation of a structurally decoded policy.
 // Every message here is documented in README.md, "Policy reference"; tests pin them exactly.
 import type {
+  DestinationOut,
   FaultOut,
   HeaderMatchOut,
   PolicyOut,
@@ -51,6 +52,8 @@ function labelValueError(value: string): string | undefined {
 }
 
 export class Validator {
+  /** The policy being validated acts on outbound calls (spec.direction). */
+  private outbound = false;
   private readonly check: FaultCheck;
   constructor(private readonly d: Decoder) {
     this.check = { err: (p, r) => this.err(p, r), hasError: (p) => this.d.hasError(p) };
@@ -102,6 +105,11 @@ export class Validator {
         this.err("spec.selector.namespace", `must be "*" or an RFC 1123 label (a-z, 0-9, '-', at most 63 characters)`);
     }
     this.labels(sel.labels, "spec.selector.labels");
+    const dir = spec.direction.toLowerCase();
+    if (dir !== "" && dir !== "inbound" && dir !== "outbound")
+      this.err("spec.direction", `must be "inbound" or "outbound" (got ${JSON.stringify(spec.direction)})`);
+    else spec.direction = dir;
+    this.outbound = dir === "outbound";
 
     if (spec.rules.length === 0 && !this.d.hasError("spec.rules")) this.err("spec.rules", "must have at least one rule");
     if (spec.rules.length > LIMITS.maxRules)
@@ -126,6 +134,29 @@ export class Validator {
     if (m.queryParams.length > LIMITS.maxQueryMatches)
       this.err(`${at}.query_params`, `must have at most ${LIMITS.maxQueryMatches} entries (got ${m.queryParams.length})`);
     m.queryParams.forEach((q, i) => this.namedMatch(q, `${at}.query_params[${i}]`, false));
+    if (m.destination) this.destination(m.destination, `${at}.destination`);
+  }
+
+  private destination(d: DestinationOut, at: string): void {
+    if (!this.outbound) {
+      this.err(at, 'is only for outbound policies (set spec.direction: outbound)');
+      return;
+    }
+    d.service = d.service.toLowerCase();
+    d.namespace = d.namespace.toLowerCase();
+    d.host = d.host.toLowerCase();
+    if (d.service === "" && d.host === "") this.err(at, "must set service (and namespace) or host");
+    else if (d.service !== "" && d.host !== "") this.err(at, "must set service (and namespace) or host, not both");
+    if (d.service !== "" && (d.service.length > LIMITS.nameMaxLength || !RFC1123_LABEL.test(d.service)))
+      this.err(`${at}.service`, "must be a Kubernetes service name (RFC 1123 label: a-z, 0-9, '-', at most 63 characters)");
+    if (d.namespace !== "") {
+      if (d.service === "") this.err(`${at}.namespace`, "needs service (a host is matched as given)");
+      else if (d.namespace.length > LIMITS.nameMaxLength || !RFC1123_LABEL.test(d.namespace))
+        this.err(`${at}.namespace`, "must be an RFC 1123 label (a-z, 0-9, '-', at most 63 characters)");
+    }
+    if (d.host !== "" && (d.host.length > LIMITS.hostMaxLength || !DNS_SUBDOMAIN.test(d.host)))
+      this.err(`${at}.host`, "must be a DNS name (a-z, 0-9, '-' and '.', at most 253 characters, no port: use port)");
+    if (d.port > 65535 && !this.d.hasError(`${at}.port`)) this.err(`${at}.port`, "must be between 1 and 65535 (0 = any)");
   }
 
   private stringMatch(m: StringMatchOut | HeaderMatchOut | QueryParamMatchOut, at: string, kinds: string[]): void {

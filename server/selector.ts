@@ -26,6 +26,18 @@ export function policyMatches(policy: PolicyOut, id: IdentityOut): boolean {
   return selectorMatches(policy.spec?.selector, id);
 }
 
+export type Direction = "inbound" | "outbound";
+
+/** A policy's direction (spec.direction; empty = inbound). */
+export function policyDirection(policy: PolicyOut): Direction {
+  return policy.spec?.direction === "outbound" ? "outbound" : "inbound";
+}
+
+/** The direction a filter instance runs in (older filters report none: inbound). */
+export function identityDirection(id: Pick<IdentityOut, "direction"> | undefined): Direction {
+  return id?.direction === "outbound" ? "outbound" : "inbound";
+}
+
 /**
  * The part of an identity selection depends on (service, namespace, labels):
  * streams with the same key get the same snapshot, so matching runs once per
@@ -59,5 +71,7 @@ export function normaliseIdentity(id: Partial<IdentityOut> | null | undefined): 
     ...(id?.serviceSource ? { serviceSource: id.serviceSource } : {}),
     ...(id?.versionSource ? { versionSource: id.versionSource } : {}),
     ...(id?.serviceAccount ? { serviceAccount: id.serviceAccount } : {}),
+    // The traffic the filter instance sees; the snapshot carries both directions, each filter applies its own.
+    ...(id?.direction ? { direction: id.direction } : {}),
   };
 }

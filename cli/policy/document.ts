@@ -68,6 +68,7 @@ export function policyDocument(p: PolicyOut, opts: { withStatus?: boolean } = {}
     const selector = convert(messageType("Selector"), s.selector);
     if (selector) spec.selector = selector;
     if (s.priority) spec.priority = s.priority;
+    if (s.direction) spec.direction = s.direction;
     spec.rules = (s.rules ?? []).map((r) => convert(messageType("Rule"), r) ?? {});
   }
   return { metadata, spec };

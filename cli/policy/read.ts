@@ -19,6 +19,7 @@ import {
   policyFaults,
   selectorText,
   targetText,
+  directionText,
 } from "./summary.ts";
 import { renderTable, type Column } from "./table.ts";
 import { faultDetails, messageType } from "../../policy/model.ts";
@@ -35,6 +36,7 @@ const tableOpts = () => ({ width: outputWidth(), color: colorEnabled() });
 export const POLICY_COLUMNS: Column[] = [
   { header: "NAME", min: 12, shrinkFirst: 2 },
   { header: "TARGET", min: 8 },
+  { header: "DIR", min: 3 },
   { header: "RULES", right: true },
   { header: "FAULTS", min: 12, shrinkFirst: 0 },
   { header: "EXPIRES", min: 7 },
@@ -45,6 +47,7 @@ function policyRow(p: PolicyOut): string[] {
   return [
     p.metadata?.name ?? "",
     targetText(p.spec?.selector),
+    directionText(p.spec?.direction),
     String(p.spec?.rules?.length ?? 0),
     policyFaults(p),
     expiresText(p.metadata?.expiresAtUnixMs ?? 0),
@@ -183,6 +186,7 @@ export function describeText(p: PolicyOut, status: PolicyStatusOut | undefined, 
     field("Priority", String(p.spec?.priority ?? 0)),
     field("Paused", status?.paused ? "yes (hfi resume to undo)" : "no"),
     field("Selector", selectorText(p.spec?.selector)),
+    field("Direction", p.spec?.direction === "outbound" ? "outbound (calls the workload makes)" : "inbound (requests the workload receives)"),
     `${paint("bold", "Rules:")}`,
   ];
   (p.spec?.rules ?? []).forEach((r, i) => {
@@ -236,6 +240,7 @@ const STATUS_COLUMNS: Column[] = [
   { header: "POLICY", min: 12, shrinkFirst: 2 },
   { header: "VER", right: true },
   { header: "TARGET", min: 8 },
+  { header: "DIR", min: 3 },
   { header: "FAULTS", min: 11, shrinkFirst: 0 },
   { header: "ACKED", right: true, color: (t) => (/^(\d+)\/\1$/.test(t) && t !== "0/0" ? "green" : undefined) },
   { header: "NACKED", right: true, color: (t) => (t !== "0" ? "red" : undefined) },
@@ -246,6 +251,7 @@ const STATUS_COLUMNS: Column[] = [
 const PROXY_COLUMNS: Column[] = [
   { header: "PROXY", min: 12, shrinkFirst: 2 },
   { header: "WORKLOAD", min: 8 },
+  { header: "DIR", min: 3 },
   { header: "STATE", color: (t) => (t.startsWith("ACK") ? "green" : t.startsWith("NACK") ? "red" : "yellow") },
   { header: "VERSION", min: 8, shrinkFirst: 0 },
   { header: "POLICIES", min: 8, shrinkFirst: 0 },
@@ -296,6 +302,7 @@ export function statusText(st: GetPolicyStatusResponseOut): string {
           s.paused ? `${s.name} (paused)` : s.name,
           String(s.version),
           targetText(s.target),
+          directionText(s.direction),
           s.faultTypes.join("+") || "-",
           `${statusCounts(s).acked}/${s.targetedProxies}`,
           String(statusCounts(s).nacked),
@@ -317,6 +324,7 @@ export function statusText(st: GetPolicyStatusResponseOut): string {
         st.proxies.map((p) => [
           proxyLabel(p.identity),
           workloadText(p.identity),
+          directionText(p.identity?.direction),
           // idle: a VM that has handled no request (Envoy's main-thread VM never does).
           p.idle ? `${proxyState(p)} idle` : proxyState(p),
           (proxyState(p) === "NACK" ? p.nackedVersion : p.ackedVersion || p.sentVersion) || "-",

@@ -8,6 +8,7 @@ import type {
   HeaderMatchOut,
   QueryParamMatchOut,
   IdentityOut,
+  DestinationOut,
 } from "../../proto/types.ts";
 import { faultText, grpcMatchText, sourceMatchText } from "../../policy/model.ts";
 
@@ -50,6 +51,17 @@ function stringMatchText(m: StringMatchOut | HeaderMatchOut | QueryParamMatchOut
   }
 }
 
+/** "in" or "out": the traffic a policy acts on, or a filter instance sees (empty = inbound). */
+export function directionText(d: string | null | undefined): string {
+  return d === "outbound" ? "out" : "in";
+}
+
+/** "service productcatalog.demo port 8080", "host api.example.com". */
+function destinationText(d: DestinationOut): string {
+  const who = d.host ? `host ${d.host}` : `service ${d.service}${d.namespace ? `.${d.namespace}` : ""}`;
+  return `destination ${who}${d.port ? ` port ${d.port}` : ""}`;
+}
+
 /** "method=\"GET\", path prefix \"/api\", header x-user=\"test\"" or "every request". */
 export function matchText(m: RequestMatchOut | null | undefined): string {
   if (!m) return "every request";
@@ -60,6 +72,7 @@ export function matchText(m: RequestMatchOut | null | undefined): string {
   if (m.source) parts.push(sourceMatchText(m.source));
   for (const h of m.headers ?? []) parts.push(`header ${h.name}${stringMatchText(h)}`);
   for (const q of m.queryParams ?? []) parts.push(`query ${q.name}${stringMatchText(q)}`);
+  if (m.destination) parts.push(destinationText(m.destination));
   return parts.length ? parts.join(", ") : "every request";
 }
 

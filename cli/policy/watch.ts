@@ -25,7 +25,9 @@ export function eventLine(ev: PolicyEventOut, color: boolean, width: number): st
   const time = new Date().toISOString().slice(11, 23);
   const name = p?.metadata?.name ?? "?";
   let rest = `${name}  rev ${ev.revision}`;
-  if (type === "PUT" && p) rest = `${name}  v${p.metadata?.version ?? ev.revision}  ${targetText(p.spec?.selector)}  ${policyFaults(p)}`;
+  // Outbound policies are marked (inbound lines read as before).
+  const dir = p?.spec?.direction === "outbound" ? " (outbound)" : "";
+  if (type === "PUT" && p) rest = `${name}  v${p.metadata?.version ?? ev.revision}  ${targetText(p.spec?.selector)}${dir}  ${policyFaults(p)}`;
   const full = `${time}  ${type.padEnd(6)}  ${rest}`;
   const line = width > 0 ? truncate(full, width) : full;
   if (!color) return line;

@@ -11,8 +11,16 @@ declare function proxy_get_log_level(levelPtr: usize): i32;
 declare function proxy_get_buffer_bytes(type: i32, start: u32, length: u32, ptrPtr: usize, sizePtr: usize): i32;
 @external("env", "proxy_get_header_map_pairs")
 declare function proxy_get_header_map_pairs(type: i32, ptrPtr: usize, sizePtr: usize): i32;
+@external("env", "proxy_get_header_map_value")
+declare function proxy_get_header_map_value(type: i32, keyPtr: usize, keySize: usize, ptrPtr: usize, sizePtr: usize): i32;
 @external("env", "proxy_replace_header_map_value")
 declare function proxy_replace_header_map_value(type: i32, keyPtr: usize, keySize: usize, valuePtr: usize, valueSize: usize): i32;
+@external("env", "proxy_add_header_map_value")
+declare function proxy_add_header_map_value(type: i32, keyPtr: usize, keySize: usize, valuePtr: usize, valueSize: usize): i32;
+@external("env", "proxy_remove_header_map_value")
+declare function proxy_remove_header_map_value(type: i32, keyPtr: usize, keySize: usize): i32;
+@external("env", "proxy_set_buffer_bytes")
+declare function proxy_set_buffer_bytes(type: i32, start: u32, length: u32, ptr: usize, size: usize): i32;
 @external("env", "proxy_get_property")
 declare function proxy_get_property(pathPtr: usize, pathSize: usize, ptrPtr: usize, sizePtr: usize): i32;
 @external("env", "proxy_send_local_response")
@@ -56,9 +64,9 @@ export const enum WasmResult { Ok = 0, NotFound = 1, BadArgument = 2 }
 export const enum Action { Continue = 0, StopIteration = 1, StopAllIterationAndWatermark = 4 }
 /** proxy_on_request_body results (FilterDataStatus). */
 export const enum DataAction { Continue = 0, StopIterationAndWatermark = 2 }
-export const enum BufferType { GrpcReceiveBuffer = 5, VmConfiguration = 6, PluginConfiguration = 7 }
+export const enum BufferType { HttpResponseBody = 1, GrpcReceiveBuffer = 5, VmConfiguration = 6, PluginConfiguration = 7 }
 export const enum MapType { RequestHeaders = 0, ResponseHeaders = 2 }
-export const enum StreamType { Request = 0 }
+export const enum StreamType { Request = 0, Response = 1 }
 export const enum MetricType { Counter = 0, Gauge = 1, Histogram = 2 }
 
 // Out-parameters for host calls (ptr, size, token...): static, never GC'd.
@@ -131,6 +139,46 @@ export function loadRequestHeaderPairs(): bool {
   return ok;
 }
 
+/** Value of a header of map `type` (first occurrence), or null when absent. Caller frees. */
+export function getHeaderValue(type: MapType, name: ArrayBuffer): HostBytes | null {
+  clearOut();
+  return takeOut(proxy_get_header_map_value(type, changetype<usize>(name), <usize>name.byteLength, OUT_PTR, OUT_SIZE));
+}
+
+/** Sets a header (every previous value replaced). */
+export function replaceHeader(type: MapType, name: ArrayBuffer, value: ArrayBuffer): i32 {
+  return proxy_replace_header_map_value(type, changetype<usize>(name), <usize>name.byteLength, changetype<usize>(value), <usize>value.byteLength);
+}
+
+/** Adds a header value (existing values kept). */
+export function addHeader(type: MapType, name: ArrayBuffer, value: ArrayBuffer): i32 {
+  return proxy_add_header_map_value(type, changetype<usize>(name), <usize>name.byteLength, changetype<usize>(value), <usize>value.byteLength);
+}
+
+export function removeHeader(type: MapType, name: ArrayBuffer): i32 {
+  return proxy_remove_header_map_value(type, changetype<usize>(name), <usize>name.byteLength);
+}
+
+/** Replaces bytes [start, start+length) of a body buffer with `data` (Envoy: start 0 drains `length` and prepends). */
+export function setBufferBytes(type: BufferType, start: u32, length: u32, data: ArrayBuffer): i32 {
+  return proxy_set_buffer_bytes(type, start, length, changetype<usize>(data), <usize>data.byteLength);
+}
+
+/**
+ * Property lookup with a prebuilt NUL-joined path; the value is left in
+ * propPtr/propLen (caller frees propPtr when != 0). No allocation: per request.
+ */
+export let propPtr: usize = 0;
+export let propLen: i32 = 0;
+export function loadProperty(path: ArrayBuffer): bool {
+  clearOut();
+  const ok = proxy_get_property(changetype<usize>(path), <usize>path.byteLength, OUT_PTR, OUT_SIZE) == WasmResult.Ok &&
+    inMemory(load<usize>(OUT_PTR), load<u32>(OUT_SIZE));
+  propPtr = ok ? load<usize>(OUT_PTR) : 0;
+  propLen = ok ? <i32>load<u32>(OUT_SIZE) : 0;
+  return ok;
+}
+
 /** Property lookup by a path already joined with NUL bytes (built once, reused per request). */
 export function getPropertyPath(path: ArrayBuffer): HostBytes | null {
   clearOut();
@@ -161,13 +209,14 @@ export function sendLocalResponse(status: u32, details: ArrayBuffer, bodyPtr: us
     bodyPtr, <usize>bodyLen, changetype<usize>(headers), <usize>headers.byteLength, grpcStatus);
 }
 
-/** Sets a header of the current stream's map (replacing any value it had). */
-export function replaceHeader(map: MapType, key: ArrayBuffer, value: ArrayBuffer): i32 {
-  return proxy_replace_header_map_value(<i32>map, changetype<usize>(key), <usize>key.byteLength, changetype<usize>(value), <usize>value.byteLength);
-}
 
 export function continueRequest(): i32 {
   return proxy_continue_stream(StreamType.Request);
+}
+
+/** Releases a response the filter holds (a body stopped with StopIteration*). */
+export function continueResponse(): i32 {
+  return proxy_continue_stream(StreamType.Response);
 }
 
 export function setEffectiveContext(id: u32): i32 {

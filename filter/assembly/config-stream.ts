@@ -31,7 +31,8 @@ export function configure(root: Root, configSize: u32): void {
   abi.log(LogLevel.Info, "hfi: filter starting: service=" + (idn.service.length > 0 ? idn.service : "(unknown)") +
     " (from " + (idn.serviceSource.length > 0 ? idn.serviceSource : "nothing") + ")" +
     " version=" + idn.version + " namespace=" + idn.namespace + " pod=" + idn.pod + " proxy_id=" + idn.proxyId +
-    " labels=" + idn.labelKeys.length.toString() + " control_plane=" + root.config.cluster);
+    " labels=" + idn.labelKeys.length.toString() + " direction=" + (root.config.outbound ? "outbound" : "inbound") +
+    " control_plane=" + root.config.cluster);
   if (idn.service.length == 0) abi.log(LogLevel.Warn, "hfi: workload name unknown; only wildcard policies will apply");
   if (root.grpcToken != 0) { // reconfigured: start over with the new settings
     abi.grpcCancel(root.grpcToken);
@@ -113,6 +114,7 @@ function encodeSubscribe(root: Root): ArrayBuffer {
   ident.fieldString(7, utf8(idn.serviceSource));
   ident.fieldString(8, utf8(idn.versionSource));
   ident.fieldString(9, utf8(idn.serviceAccount));
+  ident.fieldString(10, utf8(root.config.outbound ? "outbound" : "inbound"));
   const sub = new ByteWriter(128);
   sub.fieldBytes(1, ident.finish());
   sub.fieldString(2, root.snapshot.version);
@@ -237,7 +239,7 @@ function applySnapshotMessage(root: Root, size: i32): void {
     incrementNack(root, new ArrayBuffer(0), new ArrayBuffer(0), "cannot read snapshot message");
     return;
   }
-  const res = decodeSnapshot(msg.ptr, msg.len);
+  const res = decodeSnapshot(msg.ptr, msg.len, root.config.outbound, root.identity.namespace);
   msg.free();
   const snap = res.snapshot;
   if (snap == null) {

@@ -22,6 +22,8 @@ export class PluginConfig {
   maxActiveFaults: i32 = DEFAULT_MAX_ACTIVE_FAULTS;
   /** Fault reports go out at most this often (ms). */
   reportIntervalMs: i32 = DEFAULT_REPORT_INTERVAL_MS;
+  /** The traffic this instance sees ("direction": "outbound" in the configuration, else inbound). */
+  outbound: bool = false;
 }
 
 /** Default of max_active_faults: bounded memory per VM whatever the policies say. */
@@ -81,6 +83,9 @@ export function readConfig(size: i32): PluginConfig {
       abi.log(LogLevel.Warn, "hfi: report_interval_ms must be a whole number 100-60000 (got " + ri + "); using " + DEFAULT_REPORT_INTERVAL_MS.toString());
     else cfg.reportIntervalMs = n;
   }
+  const dir = pick(members, "direction", "direction", "inbound");
+  cfg.outbound = dir == "outbound";
+  if (!cfg.outbound && dir != "inbound") abi.log(LogLevel.Warn, "hfi: plugin configuration direction \"" + dir + "\" unknown (want inbound or outbound); using inbound");
   return cfg;
 }
 

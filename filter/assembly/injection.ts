@@ -13,6 +13,9 @@ import { markDelayed, forgetStream } from "./marker";
 import { Root, reschedule } from "./root";
 import { mAborts, mDelays, mDelayMs, mOverMaxActive } from "./metrics";
 import * as rng from "./rng";
+import { armResponse, disarmResponse } from "./response";
+import { armThrottle, disarmThrottle, isThrottled, throttleDue } from "./rate-limit";
+import { P_XDS_CLUSTER, P_CLUSTER } from "./destination";
 import * as control from "./header-control";
 
 const ABORT_DETAILS = utf8("hfi_fault_abort");
@@ -66,6 +69,8 @@ export function detachStream(contextId: u32): void {
   }
   if (streamRoot.has(contextId)) streamRoot.delete(contextId);
   if (contextId == lastStream) lastRoot = null;
+  disarmResponse(contextId);
+  disarmThrottle(contextId);
 }
 
 /** True while the stream's request waits for its fault (start delay or delay). */
@@ -94,11 +99,18 @@ export function onRequestHeaders(contextId: u32): u32 {
   if (request.load(hp, abi.pairsLen)) {
     grpc = request.isGrpc;
     const serverNow: i64 = root.hasExpiringRules ? abi.wallNowMs() + root.clockOffsetMs : 0;
+    let cluster: usize = 0;
+    request.dest.reset();
+    if (root.snapshot.hasDest && (abi.loadProperty(P_XDS_CLUSTER) || abi.loadProperty(P_CLUSTER))) {
+      cluster = abi.propPtr;
+      request.dest.setCluster(abi.propPtr, abi.propLen);
+    }
     const i = request.firstMatch(root.snapshot, serverNow);
     if (i >= 0) {
       chosen = unchecked(rules[i]);
       if (chosen.hasHeaderControl) byHeaders = control.read(request.pairs, chosen);
     }
+    if (cluster != 0) heap.free(cluster);
   }
   if (hp != 0) heap.free(hp);
   if (chosen == null) return Action.Continue;
@@ -107,10 +119,16 @@ export function onRequestHeaders(contextId: u32): u32 {
   if (counts != null) { counts.matched++; touch(root, counts); }
   // A request that asks for a fault rolls its own share; the rule's percentage is for its other faults.
   const ppm = byHeaders ? control.chosenPpm : rule.ppm;
-  if (!byHeaders && rule.delayMs == 0 && rule.delayDist == 0 && !rule.hasAbort) return Action.Continue;
+  if (!byHeaders && rule.delayMs == 0 && rule.delayDist == 0 && !rule.hasAbort && rule.response == null && rule.rateKbps == 0) return Action.Continue;
   if (ppm == 0 || (ppm < 1000000 && rng.uniformMillion() >= ppm)) {
     if (counts != null) counts.skippedPct++;
     return Action.Continue;
+  }
+  // Response faults arm the stream; the request itself then goes on (after a delay, if the rule has one).
+  if (!byHeaders && (rule.response != null || rule.rateKbps > 0)) {
+    if (rule.response != null) armResponse(contextId, rule.response!, rule.policyName);
+    if (rule.rateKbps > 0) armThrottle(contextId, root, rule.rateKbps);
+    if (rule.delayMs == 0 && rule.delayDist == 0 && !rule.hasAbort) return Action.Continue;
   }
   // max_active_faults: a request that would be held beyond the VM's limit passes untouched.
   const holds = rule.startDelayMs > 0 || (byHeaders ? control.chosenDelayMs > 0 : rule.delayMs > 0 || rule.delayDist != 0);
@@ -141,7 +159,11 @@ export function fireDue(root: Root): void {
   while (root.timers.size > 0 && root.timers.peekDeadline() <= now) {
     root.timers.pop();
     const ctx = root.timers.poppedId;
-    if (!pendings.has(ctx)) continue;
+    if (!pendings.has(ctx)) {
+      // A response body held by its rate limit (rate-limit.ts) shares the queue.
+      if (isThrottled(ctx) && throttleDue(root, ctx, root.timers.poppedSeq)) switched = true;
+      continue;
+    }
     const p = pendings.get(ctx);
     if (p.seq != root.timers.poppedSeq) continue;
     if (abi.setEffectiveContext(ctx) != WasmResult.Ok) {

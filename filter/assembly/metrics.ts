@@ -13,6 +13,8 @@ export let mNacks: u32 = 0xffffffff;
 export let mVersion: u32 = 0xffffffff;
 export let mDelayMs: u32 = 0xffffffff;
 export let mOverMaxActive: u32 = 0xffffffff;
+export let mResponses: u32 = 0xffffffff;
+export let mRateLimited: u32 = 0xffffffff;
 let metricsDefined = false;
 
 export function defineMetrics(): void {
@@ -25,4 +27,6 @@ export function defineMetrics(): void {
   mVersion = abi.defineMetric(MetricType.Gauge, "wasmcustom.hfi_config_version");
   mDelayMs = abi.defineMetric(MetricType.Histogram, "wasmcustom.hfi_fault_delay_milliseconds");
   mOverMaxActive = abi.defineMetric(MetricType.Counter, "wasmcustom.hfi_faults_skipped_max_active_total");
+  mResponses = abi.defineMetric(MetricType.Counter, "wasmcustom.hfi_faults_responses_total");
+  mRateLimited = abi.defineMetric(MetricType.Counter, "wasmcustom.hfi_faults_rate_limited_total");
 }

@@ -4,6 +4,8 @@
 
 import { Regex } from "./regex";
 import { RuleCounts } from "./counters";
+import { DestMatcher, DestinationView } from "./destination";
+import { ResponseAction } from "./response";
 import { PairsView, eqBytes, eqIgnoreCase, startsWith, startsWithIgnoreCase, ptrOf, utf8 } from "./bytes";
 
 export const KIND_NONE: u8 = 0;
@@ -87,6 +89,9 @@ export class Rule {
   hcAllowAbort: bool = false;
   hcReplyHeaders: ArrayBuffer = new ArrayBuffer(0); // serialized pairs: x-hfi-fault
   expiresAtMs: i64 = 0; // server clock; 0 = never
+  dest: DestMatcher | null = null; // outbound rules: match.destination
+  response: ResponseAction | null = null; // fault.response
+  rateKbps: u32 = 0; // fault.response_rate_limit.kbps; 0 = none
 }
 
 export class Snapshot {
@@ -98,6 +103,7 @@ export class Snapshot {
   paused: ArrayBuffer[] = []; // names of paused policies (their rules are not in `rules`)
   quick: StaticArray<i64> = new StaticArray<i64>(0); // Q_STRIDE bytes per rule, see prepareSnapshot
   prefixes: ArrayBuffer[] = []; // regex literal prefixes the quick table points at (kept alive here)
+  hasDest: bool = false; // some rule has a destination condition (outbound filters read the cluster then)
 }
 
 // Quick-reject record per rule (raw memory in Snapshot.quick): the per-request
@@ -134,6 +140,7 @@ export function prepareSnapshot(snap: Snapshot): void {
   for (let i = 0; i < rules.length; i++, rec += Q_STRIDE) {
     const r = rules[i];
     let full = r.headers.length + r.query.length + (r.source != null ? 1 : 0);
+    if (r.dest != null) { full = 1; snap.hasDest = true; }
     const m = r.method;
     if (m != null) {
       const key = methodKey(ptrOf(m.value), m.value.byteLength);
@@ -258,6 +265,8 @@ export class RequestView {
   queryPtr: usize = 0;
   queryLen: i32 = 0;
   isGrpc: bool = false;
+  /** Destination of the request; the caller resets it and sets the cluster before matching. */
+  dest: DestinationView = new DestinationView();
   peer: Peer = new Peer();
 
   load(ptr: usize, size: i32): bool {
@@ -358,6 +367,11 @@ export class RequestView {
     for (let i = 0, n = hs.length; i < n; i++) if (!this.headerHolds(unchecked(hs[i]))) return false;
     const qs = r.query;
     for (let i = 0, n = qs.length; i < n; i++) if (!this.queryHolds(unchecked(qs[i]))) return false;
+    const d = r.dest;
+    if (d != null) {
+      if (!this.dest.loaded) this.dest.load(this.pairs);
+      if (!this.dest.holds(d)) return false;
+    }
     if (mRe && !m!.test(this.methodPtr, this.methodLen)) return false;
     if (pRe && !pm!.test(this.pathPtr, this.pathLen)) return false;
     // The caller's identity costs host calls: read last, once per request.

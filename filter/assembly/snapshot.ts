@@ -4,7 +4,9 @@
 // input and cannot tell which member of a oneof was set when it is empty.
 // Nothing here throws: every failure is an error string naming the field.
 
-import { bytesOf, utf8, encodePairs, ptrOf } from "./bytes";
+import { bytesOf, utf8, encodePairs, ptrOf, toLowerAscii } from "./bytes";
+import { DestMatcher } from "./destination";
+import { ResponseAction } from "./response";
 import { compileRegex, regexError } from "./regex";
 import { Rule, Snapshot, StringMatcher, KeyedMatcher, SourceMatcher, KIND_EXACT, KIND_PREFIX, KIND_REGEX, KIND_PRESENT, DELAY_UNIFORM, DELAY_LOGNORMAL, prepareSnapshot } from "./rules";
 
@@ -107,6 +109,9 @@ class Reader {
 let errPath: string = "";
 let errMsg: string = "";
 let regexStates: i32 = 0;
+let decodeOutbound = false;
+let decodeNamespace = "";
+const OUTBOUND_DIR = utf8("outbound");
 
 function failAt(path: string, msg: string): bool {
   errPath = path;
@@ -190,6 +195,9 @@ function decodeMatch(r: Reader, rule: Rule): bool {
       const path = f == 3 ? "headers[" + nh.toString() + "]" : "query_params[" + nq.toString() + "]";
       if (!decodeKeyed(r.sub(), k, path)) return false;
       if (f == 3) { rule.headers.push(k); nh++; } else { rule.query.push(k); nq++; }
+    } else if (f == 20) {
+      if (!r.expect(tag, 2)) break;
+      if (!decodeDestination(r.sub(), rule)) { prefix("destination"); return false; }
     } else if (f == 11) {
       // SourceMatch { string service = 1; string namespace = 2; string principal = 3; }
       if (!r.expect(tag, 2)) break;
@@ -324,6 +332,22 @@ function decodeFault(r: Reader, rule: Rule): bool {
     } else if (f == 6) {
       if (!r.expect(tag, 0)) break;
       shorthand = <u32>r.varint();
+    } else if (f == 20) {
+      if (!r.expect(tag, 2)) break;
+      const a = new ResponseAction();
+      if (!decodeResponse(r.sub(), a)) { prefix("response"); return false; }
+      rule.response = a;
+    } else if (f == 21) {
+      // ResponseRateLimit { uint32 kbps = 1; }
+      if (!r.expect(tag, 2)) break;
+      const q = r.sub();
+      while (q.more()) {
+        const t = q.tag();
+        if (t == ((1 << 3) | 0)) rule.rateKbps = <u32>q.varint();
+        else if (t != 0) q.skip(t & 7);
+      }
+      if (q.err != null) return failAt("response_rate_limit", q.err!);
+      if (rule.rateKbps == 0) return failAt("response_rate_limit.kbps", "must be greater than 0");
     } else if (f == 10) {
       // HeaderControl { uint32 max_delay_ms = 1; bool allow_abort = 2; }
       if (!r.expect(tag, 2)) break;
@@ -363,6 +387,7 @@ function decodePolicy(r: Reader, out: Rule[], index: i32, paused: ArrayBuffer[])
   let name = new ArrayBuffer(0);
   let appliedAt: i64 = 0;
   let isPaused = false;
+  let outbound = false;
   const rules: Rule[] = [];
   while (r.more()) {
     const tag = r.tag();
@@ -381,9 +406,15 @@ function decodePolicy(r: Reader, out: Rule[], index: i32, paused: ArrayBuffer[])
     } else if (f == 30) {
       if (!r.expect(tag, 0)) break;
       isPaused = r.varint() != 0;
+    } else if (f == 10) {
+      if (!r.expect(tag, 2)) break;
+      const d = r.bytes();
+      outbound = d.byteLength == OUTBOUND_DIR.byteLength && memory.compare(ptrOf(d), ptrOf(OUTBOUND_DIR), <usize>d.byteLength) == 0;
     } else if (tag != 0) r.skip(tag & 7);
   }
   if (r.err != null) return readerFailed(r, "");
+  // Each filter instance applies the policies of the direction it runs in.
+  if (outbound != decodeOutbound) return true;
   // Paused: validated like any policy (a bad one is still NACKed), but none of its rules is matched.
   if (isPaused) {
     paused.push(name);
@@ -417,9 +448,15 @@ export class DecodeResult {
   error: string = "";
 }
 
-/** Decodes a ConfigSnapshot at [ptr, ptr+len). */
-export function decodeSnapshot(ptr: usize, len: i32): DecodeResult {
+/**
+ * Decodes a ConfigSnapshot at [ptr, ptr+len), keeping the policies of one
+ * direction (outbound or inbound); `namespace` is the workload's own, the
+ * default of a destination's namespace.
+ */
+export function decodeSnapshot(ptr: usize, len: i32, outbound: bool = false, namespace: string = ""): DecodeResult {
   const res = new DecodeResult();
+  decodeOutbound = outbound;
+  decodeNamespace = namespace;
   errPath = "";
   errMsg = "";
   regexStates = 0;
@@ -466,7 +503,7 @@ export function decodeSnapshot(ptr: usize, len: i32): DecodeResult {
     res.error = r.err!;
     return res;
   }
-  snap.policyCount = np;
+  snap.policyCount = np; // every policy of the snapshot (both directions)
   prepareSnapshot(snap);
   res.snapshot = snap;
   return res;
@@ -502,4 +539,112 @@ export function decodeStringStruct(ptr: usize, len: i32, keys: string[], values:
     if (isString && keys.length < 64) { keys.push(key); values.push(value); }
   }
   return r.err == null;
+}
+
+// ---------------------------------------------------------------------------
+// Outbound destinations and response faults (hfi.v1.Destination, ResponseFault)
+
+function decodeDestination(r: Reader, rule: Rule): bool {
+  let service = new ArrayBuffer(0), namespace = new ArrayBuffer(0), host = new ArrayBuffer(0);
+  let port: u32 = 0;
+  while (r.more()) {
+    const tag = r.tag();
+    const f = tag >> 3;
+    if (f >= 1 && f <= 3) {
+      if (!r.expect(tag, 2)) break;
+      const v = r.bytes();
+      if (f == 1) service = v; else if (f == 2) namespace = v; else host = v;
+    } else if (f == 4) {
+      if (!r.expect(tag, 0)) break;
+      port = <u32>r.varint();
+    } else if (tag != 0) r.skip(tag & 7);
+  }
+  if (r.err != null) return readerFailed(r, "");
+  if (service.byteLength == 0 && host.byteLength == 0) return failAt("", "needs service or host");
+  if (port > 65535) return failAt("port", "must be between 1 and 65535");
+  rule.dest = DestMatcher.of(service, namespace, host, port, decodeNamespace);
+  return true;
+}
+
+/** A map<string, string> entry (key = 1, value = 2). */
+function decodeEntry(r: Reader, names: ArrayBuffer[], values: ArrayBuffer[], path: string): bool {
+  let k = new ArrayBuffer(0), v = new ArrayBuffer(0);
+  while (r.more()) {
+    const t = r.tag();
+    if ((t >> 3) == 1 && (t & 7) == 2) k = r.bytes();
+    else if ((t >> 3) == 2 && (t & 7) == 2) v = r.bytes();
+    else if (t != 0) r.skip(t & 7);
+  }
+  if (r.err != null) return failAt(path, r.err!);
+  if (k.byteLength == 0) return failAt(path, "header name must not be empty");
+  names.push(toLowerAscii(k));
+  values.push(v);
+  return true;
+}
+
+function decodeMutation(r: Reader, a: ResponseAction): bool {
+  while (r.more()) {
+    const tag = r.tag();
+    const f = tag >> 3;
+    if (f == 1 || f == 2) {
+      if (!r.expect(tag, 2)) break;
+      const ok = f == 1 ? decodeEntry(r.sub(), a.setNames, a.setValues, "set") : decodeEntry(r.sub(), a.addNames, a.addValues, "add");
+      if (!ok) return false;
+    } else if (f == 3) {
+      if (!r.expect(tag, 2)) break;
+      const n = r.bytes();
+      if (n.byteLength == 0) return failAt("remove[" + a.removeNames.length.toString() + "]", "must not be empty");
+      a.removeNames.push(toLowerAscii(n));
+    } else if (tag != 0) r.skip(tag & 7);
+  }
+  if (r.err != null) return readerFailed(r, "");
+  return true;
+}
+
+function decodeStatusMatch(r: Reader, a: ResponseAction): bool {
+  while (r.more()) {
+    const tag = r.tag();
+    const f = tag >> 3;
+    if (f == 1 && (tag & 7) == 2) { // packed (proto3 default)
+      const p = r.sub();
+      while (p.more()) a.codes.push(<u32>p.varint());
+      if (p.err != null) return failAt("codes", p.err!);
+    } else if (f == 1) {
+      if (!r.expect(tag, 0)) break;
+      a.codes.push(<u32>r.varint());
+    } else if (f == 2 || f == 3) {
+      if (!r.expect(tag, 0)) break;
+      const v = <u32>r.varint();
+      if (f == 2) a.min = v; else a.max = v;
+    } else if (tag != 0) r.skip(tag & 7);
+  }
+  if (r.err != null) return readerFailed(r, "");
+  if (a.max != 0 && a.min > a.max) return failAt("min", "must not exceed max");
+  a.hasStatusMatch = true;
+  return true;
+}
+
+function decodeResponse(r: Reader, a: ResponseAction): bool {
+  while (r.more()) {
+    const tag = r.tag();
+    const f = tag >> 3;
+    if (f == 1) {
+      if (!r.expect(tag, 0)) break;
+      a.status = <u32>r.varint();
+    } else if (f == 2) {
+      if (!r.expect(tag, 2)) break;
+      if (!decodeMutation(r.sub(), a)) { prefix("headers"); return false; }
+    } else if (f == 3) {
+      if (!r.expect(tag, 2)) break;
+      a.hasBody = true;
+      a.body = r.bytes();
+    } else if (f == 4) {
+      if (!r.expect(tag, 2)) break;
+      if (!decodeStatusMatch(r.sub(), a)) { prefix("upstream_status"); return false; }
+    } else if (tag != 0) r.skip(tag & 7);
+  }
+  if (r.err != null) return readerFailed(r, "");
+  if (a.status != 0 && (a.status < 200 || a.status > 599)) return failAt("status", "must be between 200 and 599");
+  a.finish();
+  return true;
 }

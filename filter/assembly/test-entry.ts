@@ -225,3 +225,59 @@ export function structLabels(ptr: usize, len: i32): i32 {
   setOut(s + "}");
   return 1;
 }
+
+// ---------------------------------------------------------------------------
+// Directions, destinations and response faults
+
+function bufs(list: ArrayBuffer[]): string {
+  let s = "[";
+  for (let i = 0; i < list.length; i++) s += (i > 0 ? "," : "") + qb(list[i]);
+  return s + "]";
+}
+
+function directedRuleJson(r: Rule): string {
+  let s = "{\"policy\":" + qb(r.policyName) + ",\"rateKbps\":" + r.rateKbps.toString();
+  const d = r.dest;
+  if (d != null) {
+    s += ",\"dest\":{\"serviceNs\":" + qb(d.serviceNs) + ",\"shortName\":" + qb(d.shortName) + ",\"host\":" + qb(d.host) + ",\"port\":" + d.port.toString() + "}";
+  } else s += ",\"dest\":null";
+  const a = r.response;
+  if (a != null) {
+    s += ",\"response\":{\"status\":" + a.status.toString() + ",\"statusText\":" + qb(a.statusText) +
+      ",\"setNames\":" + bufs(a.setNames) + ",\"setValues\":" + bufs(a.setValues) +
+      ",\"addNames\":" + bufs(a.addNames) + ",\"addValues\":" + bufs(a.addValues) + ",\"remove\":" + bufs(a.removeNames) +
+      ",\"hasBody\":" + (a.hasBody ? "true" : "false") + ",\"body\":" + qb(a.body) + ",\"bodyLength\":" + qb(a.bodyLength) +
+      ",\"hasStatusMatch\":" + (a.hasStatusMatch ? "true" : "false") + ",\"codes\":[";
+    for (let i = 0; i < a.codes.length; i++) s += (i > 0 ? "," : "") + a.codes[i].toString();
+    s += "],\"min\":" + a.min.toString() + ",\"max\":" + a.max.toString() + "}";
+  } else s += ",\"response\":null";
+  return s + "}";
+}
+
+/**
+ * Decodes a ConfigSnapshot as a filter of one direction (outbound != 0) in
+ * namespace [nsPtr, nsPtr+nsLen) would: the rules it keeps, with their
+ * destination, response and rate-limit parts. Returns 1 on success, 0 on error.
+ */
+export function decodeDirected(ptr: usize, len: i32, outbound: i32, nsPtr: usize, nsLen: i32): i32 {
+  const res = decodeSnapshot(ptr, len, outbound != 0, String.UTF8.decodeUnsafe(nsPtr, <usize>nsLen));
+  const snap = res.snapshot;
+  if (snap == null) {
+    lastSnap = new Snapshot();
+    setOut("{\"ok\":false,\"error\":" + q(res.error) + "}");
+    return 0;
+  }
+  lastSnap = snap;
+  let s = "{\"ok\":true,\"hasDest\":" + (snap.hasDest ? "true" : "false") + ",\"rules\":[";
+  for (let i = 0; i < snap.rules.length; i++) s += (i > 0 ? "," : "") + directedRuleJson(snap.rules[i]);
+  setOut(s + "]}");
+  return 1;
+}
+
+/** firstMatch with the route's cluster name given (what injection.ts reads from xds.cluster_name). */
+export function firstMatchTo(pairsPtr: usize, pairsLen: i32, clusterPtr: usize, clusterLen: i32): i32 {
+  if (!view.load(pairsPtr, pairsLen)) return -2;
+  view.dest.reset();
+  if (clusterLen > 0) view.dest.setCluster(clusterPtr, clusterLen);
+  return view.firstMatch(lastSnap, i64.MIN_VALUE);
+}

@@ -74,6 +74,14 @@ export const FilterHeadersStatus = {
   StopAllIterationAndWatermark: 4,
 } as const;
 
+/** proxy_on_request_body / proxy_on_response_body return values. */
+export const FilterDataStatus = {
+  Continue: 0,
+  StopIterationAndBuffer: 1,
+  StopIterationAndWatermark: 2,
+  StopIterationNoBuffer: 3,
+} as const;
+
 /** Callout token kinds (low 2 bits of a token, cpp-host CalloutType). */
 export const CalloutType = { HttpCall: 0, GrpcCall: 1, GrpcStream: 2 } as const;
 

@@ -6,6 +6,8 @@ import { performance } from "node:perf_hooks";
 import type { HeaderPair } from "./pairs.ts";
 import { getHeader, pairsToRecord, toPairs, type HeadersInit } from "./headers.ts";
 import { localResponseHeaders, type LocalResponse } from "./local-reply.ts";
+import { ResponseBody } from "./response-body.ts";
+import type { PropertyValue } from "./properties.ts";
 
 export interface RequestInit {
   method?: string;
@@ -23,6 +25,8 @@ export interface RequestInit {
   signal?: AbortSignal;
   /** The downstream peer (mTLS principal, Istio peer metadata); none = plaintext from an unknown caller. */
   peer?: DownstreamPeer;
+  /** Per-stream properties Envoy knows from routing (xds.cluster_name, ...), see StreamProperties. */
+  properties?: Record<string, PropertyValue>;
 }
 
 export interface RequestResult {
@@ -59,6 +63,17 @@ const EMPTY = new Uint8Array(0);
 /** FilterHeadersStatus.StopIteration (abi.ts). */
 const STOP_ITERATION = 1;
 
+function concatAll(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
@@ -74,11 +89,13 @@ export interface StreamOwner {
   finishStream(s: HttpStream): void;
   /** Hands body bytes to proxy_on_request_body; returns the FilterDataStatus (0 = Continue). */
   runRequestBody(s: HttpStream, data: Uint8Array, endOfStream: boolean): number;
+  /** Calls proxy_on_response_body (buffer 1 = s.responseBodyInCallback); returns the FilterDataStatus. */
+  runResponseBody(s: HttpStream, size: number, endOfStream: boolean): number;
 }
 
 /** What runRequest() needs: a way to start a stream. */
 export interface StreamStarter {
-  startStream(headers: HeaderPair[], endOfStream?: boolean, peer?: DownstreamPeer): HttpStream;
+  startStream(headers: HeaderPair[], endOfStream?: boolean, peer?: DownstreamPeer, properties?: Record<string, PropertyValue>): HttpStream;
 }
 
 /** An HTTP stream (one stream context) going through the filter. */
@@ -95,6 +112,10 @@ export class HttpStream {
   headersStop = 0;
   /** @internal The body chunk proxy_on_request_body is looking at (buffer type 0), only during that call. */
   bodyInCallback: Uint8Array | undefined;
+  /** Properties Envoy's stream info holds for this stream (xds.*, upstream.*, ...): top-level tokens. */
+  properties: Record<string, PropertyValue> = {};
+  /** The response body through proxy_on_response_body (Envoy's encodeData and buffering). */
+  readonly response: ResponseBody;
   /** Body received but not yet let through by the filter. */
   private heldBody: Uint8Array | undefined;
   private heldEnd = false;
@@ -121,6 +142,7 @@ export class HttpStream {
     readonly peer?: DownstreamPeer,
   ) {
     this.requestHeaders = headers;
+    this.response = new ResponseBody(this, (size, eos) => vm.runResponseBody(this, size, eos));
   }
 
   /** Resolves with the filter's decision (created lazily: most streams decide synchronously). */
@@ -256,6 +278,14 @@ export class HttpStream {
     return new Promise((r) => this.bodyWaiters.push(r));
   }
 
+  /**
+   * Response body bytes (from upstream, or a local reply's body) go through
+   * proxy_on_response_body; what the filter lets through goes to `sink`.
+   */
+  responseBody(data: Uint8Array, endOfStream: boolean): void {
+    this.response.push(data, endOfStream);
+  }
+
   /** The stream is over (or the client went away): proxy_on_done, proxy_on_log, proxy_on_delete. */
   finish(): void {
     this.vm.finishStream(this);
@@ -273,7 +303,7 @@ export async function runRequest(vm: StreamStarter, init: RequestInit): Promise<
     ...toPairs(init.headers).filter(([k]) => !k.startsWith(":")),
   ];
   const reqBody = typeof init.body === "string" ? enc.encode(init.body) : init.body;
-  const stream = vm.startStream(headers, !init.hasBody && reqBody === undefined, init.peer);
+  const stream = vm.startStream(headers, !init.hasBody && reqBody === undefined, init.peer, init.properties);
   if (reqBody !== undefined) stream.requestBody(reqBody, true);
   const onAbort = () => stream.finish();
   if (init.signal) {
@@ -286,17 +316,31 @@ export async function runRequest(vm: StreamStarter, init: RequestInit): Promise<
     if (d.kind === "reset") {
       return { kind: "reset", status: 0, headers: {}, body: "", pausedMs: stream.pausedMs, requestHeaders: stream.requestHeaders };
     }
-    let body: string;
+    let upBody: Uint8Array;
     let rd: ResponseDecision;
     if (d.kind === "local_response") {
       const lr = localResponseHeaders(d.response, stream.isGrpc);
-      rd = await stream.onResponse(lr.status, lr.headers, true);
-      body = dec.decode(lr.body);
+      rd = await stream.onResponse(lr.status, lr.headers, lr.body.length === 0);
+      upBody = lr.body;
     } else {
       const up = init.response ?? {};
-      rd = await stream.onResponse(up.status ?? 200, toPairs(up.headers), !up.body);
-      body = up.body ?? "";
+      upBody = enc.encode(up.body ?? "");
+      rd = await stream.onResponse(up.status ?? 200, toPairs(up.headers), upBody.length === 0);
     }
+    // The body goes through proxy_on_response_body in one chunk with end_of_stream (none when the headers ended it).
+    const out: Uint8Array[] = [];
+    if (upBody.length > 0) {
+      const done = new Promise<void>((resolve) => {
+        stream.response.sink = (chunk, end) => {
+          out.push(chunk);
+          if (end) resolve();
+        };
+        stream.response.onReset = () => resolve();
+      });
+      stream.responseBody(upBody, true);
+      if (!stream.response.ended) await done;
+    }
+    let body = dec.decode(concatAll(out));
     let kind: RequestResult["kind"] = d.kind;
     let status: number;
     let hs: HeaderPair[];

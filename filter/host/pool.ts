@@ -10,6 +10,7 @@ import { WasmVm, type VmOptions } from "./vm.ts";
 import type { HttpStream, RequestInit, RequestResult } from "./http-stream.ts";
 import { MetricStore } from "./metrics.ts";
 import type { HeaderPair } from "./pairs.ts";
+import type { PropertyValue } from "./properties.ts";
 
 export interface PoolOptions extends VmOptions {
   /** Worker VMs (Envoy --concurrency; default 1). */
@@ -66,8 +67,8 @@ export class VmPool {
     return this.pick().request(init);
   }
 
-  startStream(headers: HeaderPair[], endOfStream = true, peer?: DownstreamPeer): HttpStream {
-    return this.pick().startStream(headers, endOfStream, peer);
+  startStream(headers: HeaderPair[], endOfStream = true, peer?: DownstreamPeer, properties?: Record<string, PropertyValue>): HttpStream {
+    return this.pick().startStream(headers, endOfStream, peer, properties);
   }
 
   metrics(): Record<string, number> {

@@ -304,11 +304,15 @@ export class WasmVm implements HostEnv, StreamOwner {
 
   // ----------------------------------------------------------- HTTP streams
 
-  /** Start a stream: proxy_on_context_create + proxy_on_request_headers. */
-  startStream(headers: HeaderPair[], endOfStream = true, peer?: DownstreamPeer): HttpStream {
+  /**
+   * Start a stream: proxy_on_context_create + proxy_on_request_headers.
+   * `peer`: the downstream caller; `properties`: what Envoy's stream info holds from routing (e.g. xds.cluster_name), top-level tokens.
+   */
+  startStream(headers: HeaderPair[], endOfStream = true, peer?: DownstreamPeer, properties?: Record<string, PropertyValue>): HttpStream {
     if (this.closed) throw new Error("VM is closed");
     const id = this.nextContextId++;
     const stream = new HttpStream(this, id, headers, peer);
+    if (properties) stream.properties = properties;
     this.contexts.set(id, { id, rootId: this.rootContextId, stream });
     if (this.failure) {
       this.failStream(stream);
@@ -341,6 +345,12 @@ export class WasmVm implements HostEnv, StreamOwner {
     } finally {
       s.bodyInCallback = undefined;
     }
+  }
+
+  /** @internal proxy_on_response_body over s.response's buffer (a module without the export, or a failed VM, continues). */
+  runResponseBody(s: HttpStream, size: number, endOfStream: boolean): number {
+    if (this.failure || !this.contexts.has(s.contextId) || !this.exp.proxy_on_response_body) return 0;
+    return this.callGuest(s.contextId, "proxy_on_response_body", s.contextId, size, endOfStream ? 1 : 0) ?? 0;
   }
 
   /** @internal */

@@ -9,6 +9,7 @@ export type { ConfigSnapshot, ConfigSnapshot__Output as ConfigSnapshotOut } from
 export type { DelayFault, DelayFault__Output as DelayFaultOut } from "./hfi/v1/DelayFault.ts";
 export type { DeletePolicyRequest, DeletePolicyRequest__Output as DeletePolicyRequestOut } from "./hfi/v1/DeletePolicyRequest.ts";
 export type { DeletePolicyResponse, DeletePolicyResponse__Output as DeletePolicyResponseOut } from "./hfi/v1/DeletePolicyResponse.ts";
+export type { Destination, Destination__Output as DestinationOut } from "./hfi/v1/Destination.ts";
 export type { Fault, Fault__Output as FaultOut } from "./hfi/v1/Fault.ts";
 export type { FaultCount, FaultCount__Output as FaultCountOut } from "./hfi/v1/FaultCount.ts";
 export type { FaultCountStatus, FaultCountStatus__Output as FaultCountStatusOut } from "./hfi/v1/FaultCountStatus.ts";
@@ -21,6 +22,7 @@ export type { GetPolicyStatusResponse, GetPolicyStatusResponse__Output as GetPol
 export type { GrpcMatch, GrpcMatch__Output as GrpcMatchOut } from "./hfi/v1/GrpcMatch.ts";
 export type { HeaderControl, HeaderControl__Output as HeaderControlOut } from "./hfi/v1/HeaderControl.ts";
 export type { HeaderMatch, HeaderMatch__Output as HeaderMatchOut } from "./hfi/v1/HeaderMatch.ts";
+export type { HeaderMutation, HeaderMutation__Output as HeaderMutationOut } from "./hfi/v1/HeaderMutation.ts";
 export type { HeaderValue, HeaderValue__Output as HeaderValueOut } from "./hfi/v1/HeaderValue.ts";
 export type { Identity, Identity__Output as IdentityOut } from "./hfi/v1/Identity.ts";
 export type { InvalidPolicy, InvalidPolicy__Output as InvalidPolicyOut } from "./hfi/v1/InvalidPolicy.ts";
@@ -41,11 +43,14 @@ export type { ProxyRef, ProxyRef__Output as ProxyRefOut } from "./hfi/v1/ProxyRe
 export type { ProxyStatus, ProxyStatus__Output as ProxyStatusOut } from "./hfi/v1/ProxyStatus.ts";
 export type { QueryParamMatch, QueryParamMatch__Output as QueryParamMatchOut } from "./hfi/v1/QueryParamMatch.ts";
 export type { RequestMatch, RequestMatch__Output as RequestMatchOut } from "./hfi/v1/RequestMatch.ts";
+export type { ResponseFault, ResponseFault__Output as ResponseFaultOut } from "./hfi/v1/ResponseFault.ts";
+export type { ResponseRateLimit, ResponseRateLimit__Output as ResponseRateLimitOut } from "./hfi/v1/ResponseRateLimit.ts";
 export type { Rule, Rule__Output as RuleOut } from "./hfi/v1/Rule.ts";
 export type { Selector, Selector__Output as SelectorOut } from "./hfi/v1/Selector.ts";
 export type { Serving, Serving__Output as ServingOut } from "./hfi/v1/Serving.ts";
 export type { SnapshotPolicy, SnapshotPolicy__Output as SnapshotPolicyOut } from "./hfi/v1/SnapshotPolicy.ts";
 export type { SourceMatch, SourceMatch__Output as SourceMatchOut } from "./hfi/v1/SourceMatch.ts";
+export type { StatusMatch, StatusMatch__Output as StatusMatchOut } from "./hfi/v1/StatusMatch.ts";
 export type { StreamConfigRequest, StreamConfigRequest__Output as StreamConfigRequestOut } from "./hfi/v1/StreamConfigRequest.ts";
 export type { StringMatch, StringMatch__Output as StringMatchOut } from "./hfi/v1/StringMatch.ts";
 export type { Subscribe, Subscribe__Output as SubscribeOut } from "./hfi/v1/Subscribe.ts";

@@ -7,6 +7,7 @@ import type { ApplyPolicyResponse as _hfi_v1_ApplyPolicyResponse, ApplyPolicyRes
 import type { DelayFault as _hfi_v1_DelayFault, DelayFault__Output as _hfi_v1_DelayFault__Output } from './hfi/v1/DelayFault.ts';
 import type { DeletePolicyRequest as _hfi_v1_DeletePolicyRequest, DeletePolicyRequest__Output as _hfi_v1_DeletePolicyRequest__Output } from './hfi/v1/DeletePolicyRequest.ts';
 import type { DeletePolicyResponse as _hfi_v1_DeletePolicyResponse, DeletePolicyResponse__Output as _hfi_v1_DeletePolicyResponse__Output } from './hfi/v1/DeletePolicyResponse.ts';
+import type { Destination as _hfi_v1_Destination, Destination__Output as _hfi_v1_Destination__Output } from './hfi/v1/Destination.ts';
 import type { Fault as _hfi_v1_Fault, Fault__Output as _hfi_v1_Fault__Output } from './hfi/v1/Fault.ts';
 import type { FaultCountStatus as _hfi_v1_FaultCountStatus, FaultCountStatus__Output as _hfi_v1_FaultCountStatus__Output } from './hfi/v1/FaultCountStatus.ts';
 import type { FaultTotals as _hfi_v1_FaultTotals, FaultTotals__Output as _hfi_v1_FaultTotals__Output } from './hfi/v1/FaultTotals.ts';
@@ -17,6 +18,7 @@ import type { GetPolicyStatusResponse as _hfi_v1_GetPolicyStatusResponse, GetPol
 import type { GrpcMatch as _hfi_v1_GrpcMatch, GrpcMatch__Output as _hfi_v1_GrpcMatch__Output } from './hfi/v1/GrpcMatch.ts';
 import type { HeaderControl as _hfi_v1_HeaderControl, HeaderControl__Output as _hfi_v1_HeaderControl__Output } from './hfi/v1/HeaderControl.ts';
 import type { HeaderMatch as _hfi_v1_HeaderMatch, HeaderMatch__Output as _hfi_v1_HeaderMatch__Output } from './hfi/v1/HeaderMatch.ts';
+import type { HeaderMutation as _hfi_v1_HeaderMutation, HeaderMutation__Output as _hfi_v1_HeaderMutation__Output } from './hfi/v1/HeaderMutation.ts';
 import type { HeaderValue as _hfi_v1_HeaderValue, HeaderValue__Output as _hfi_v1_HeaderValue__Output } from './hfi/v1/HeaderValue.ts';
 import type { Identity as _hfi_v1_Identity, Identity__Output as _hfi_v1_Identity__Output } from './hfi/v1/Identity.ts';
 import type { InvalidPolicy as _hfi_v1_InvalidPolicy, InvalidPolicy__Output as _hfi_v1_InvalidPolicy__Output } from './hfi/v1/InvalidPolicy.ts';
@@ -36,9 +38,12 @@ import type { ProxyRef as _hfi_v1_ProxyRef, ProxyRef__Output as _hfi_v1_ProxyRef
 import type { ProxyStatus as _hfi_v1_ProxyStatus, ProxyStatus__Output as _hfi_v1_ProxyStatus__Output } from './hfi/v1/ProxyStatus.ts';
 import type { QueryParamMatch as _hfi_v1_QueryParamMatch, QueryParamMatch__Output as _hfi_v1_QueryParamMatch__Output } from './hfi/v1/QueryParamMatch.ts';
 import type { RequestMatch as _hfi_v1_RequestMatch, RequestMatch__Output as _hfi_v1_RequestMatch__Output } from './hfi/v1/RequestMatch.ts';
+import type { ResponseFault as _hfi_v1_ResponseFault, ResponseFault__Output as _hfi_v1_ResponseFault__Output } from './hfi/v1/ResponseFault.ts';
+import type { ResponseRateLimit as _hfi_v1_ResponseRateLimit, ResponseRateLimit__Output as _hfi_v1_ResponseRateLimit__Output } from './hfi/v1/ResponseRateLimit.ts';
 import type { Rule as _hfi_v1_Rule, Rule__Output as _hfi_v1_Rule__Output } from './hfi/v1/Rule.ts';
 import type { Selector as _hfi_v1_Selector, Selector__Output as _hfi_v1_Selector__Output } from './hfi/v1/Selector.ts';
 import type { SourceMatch as _hfi_v1_SourceMatch, SourceMatch__Output as _hfi_v1_SourceMatch__Output } from './hfi/v1/SourceMatch.ts';
+import type { StatusMatch as _hfi_v1_StatusMatch, StatusMatch__Output as _hfi_v1_StatusMatch__Output } from './hfi/v1/StatusMatch.ts';
 import type { StringMatch as _hfi_v1_StringMatch, StringMatch__Output as _hfi_v1_StringMatch__Output } from './hfi/v1/StringMatch.ts';
 import type { UniformDelay as _hfi_v1_UniformDelay, UniformDelay__Output as _hfi_v1_UniformDelay__Output } from './hfi/v1/UniformDelay.ts';
 import type { WatchPoliciesRequest as _hfi_v1_WatchPoliciesRequest, WatchPoliciesRequest__Output as _hfi_v1_WatchPoliciesRequest__Output } from './hfi/v1/WatchPoliciesRequest.ts';
@@ -57,6 +62,7 @@ export interface ProtoGrpcType {
       DelayFault: MessageTypeDefinition<_hfi_v1_DelayFault, _hfi_v1_DelayFault__Output>
       DeletePolicyRequest: MessageTypeDefinition<_hfi_v1_DeletePolicyRequest, _hfi_v1_DeletePolicyRequest__Output>
       DeletePolicyResponse: MessageTypeDefinition<_hfi_v1_DeletePolicyResponse, _hfi_v1_DeletePolicyResponse__Output>
+      Destination: MessageTypeDefinition<_hfi_v1_Destination, _hfi_v1_Destination__Output>
       Fault: MessageTypeDefinition<_hfi_v1_Fault, _hfi_v1_Fault__Output>
       FaultCountStatus: MessageTypeDefinition<_hfi_v1_FaultCountStatus, _hfi_v1_FaultCountStatus__Output>
       FaultTotals: MessageTypeDefinition<_hfi_v1_FaultTotals, _hfi_v1_FaultTotals__Output>
@@ -67,6 +73,7 @@ export interface ProtoGrpcType {
       GrpcMatch: MessageTypeDefinition<_hfi_v1_GrpcMatch, _hfi_v1_GrpcMatch__Output>
       HeaderControl: MessageTypeDefinition<_hfi_v1_HeaderControl, _hfi_v1_HeaderControl__Output>
       HeaderMatch: MessageTypeDefinition<_hfi_v1_HeaderMatch, _hfi_v1_HeaderMatch__Output>
+      HeaderMutation: MessageTypeDefinition<_hfi_v1_HeaderMutation, _hfi_v1_HeaderMutation__Output>
       HeaderValue: MessageTypeDefinition<_hfi_v1_HeaderValue, _hfi_v1_HeaderValue__Output>
       Identity: MessageTypeDefinition<_hfi_v1_Identity, _hfi_v1_Identity__Output>
       InvalidPolicy: MessageTypeDefinition<_hfi_v1_InvalidPolicy, _hfi_v1_InvalidPolicy__Output>
@@ -86,9 +93,12 @@ export interface ProtoGrpcType {
       ProxyStatus: MessageTypeDefinition<_hfi_v1_ProxyStatus, _hfi_v1_ProxyStatus__Output>
       QueryParamMatch: MessageTypeDefinition<_hfi_v1_QueryParamMatch, _hfi_v1_QueryParamMatch__Output>
       RequestMatch: MessageTypeDefinition<_hfi_v1_RequestMatch, _hfi_v1_RequestMatch__Output>
+      ResponseFault: MessageTypeDefinition<_hfi_v1_ResponseFault, _hfi_v1_ResponseFault__Output>
+      ResponseRateLimit: MessageTypeDefinition<_hfi_v1_ResponseRateLimit, _hfi_v1_ResponseRateLimit__Output>
       Rule: MessageTypeDefinition<_hfi_v1_Rule, _hfi_v1_Rule__Output>
       Selector: MessageTypeDefinition<_hfi_v1_Selector, _hfi_v1_Selector__Output>
       SourceMatch: MessageTypeDefinition<_hfi_v1_SourceMatch, _hfi_v1_SourceMatch__Output>
+      StatusMatch: MessageTypeDefinition<_hfi_v1_StatusMatch, _hfi_v1_StatusMatch__Output>
       StringMatch: MessageTypeDefinition<_hfi_v1_StringMatch, _hfi_v1_StringMatch__Output>
       UniformDelay: MessageTypeDefinition<_hfi_v1_UniformDelay, _hfi_v1_UniformDelay__Output>
       WatchPoliciesRequest: MessageTypeDefinition<_hfi_v1_WatchPoliciesRequest, _hfi_v1_WatchPoliciesRequest__Output>

@@ -20,6 +20,8 @@ import { buildWasmImage, writeLayout } from "./wasm-image.ts";
 const ROOT = path.resolve(import.meta.dirname, "../..");
 export const MODULE = path.join(ROOT, "filter/build/hfi-filter.wasm");
 export const LAYOUT = path.join(ROOT, "filter/build/oci");
+/** The WasmPlugins of k8s/base: both run the same image. */
+export const DEFAULT_MANIFESTS = [path.join(ROOT, "k8s/base/wasmplugin.yaml"), path.join(ROOT, "k8s/base/wasmplugin-outbound.yaml")];
 
 /** Sets spec.url and spec.sha256 (hex, as the CRD wants) of the WasmPlugin in `text`; comments stay. */
 export function rewriteWasmPlugin(text: string, url: string, digest: string): string {
@@ -41,7 +43,8 @@ export function rewriteWasmPlugin(text: string, url: string, digest: string): st
 
 export interface PublishOptions {
   image: string;
-  manifest: string;
+  /** WasmPlugin manifests to pin (default: the inbound and the outbound plugin of k8s/base). */
+  manifests: string[];
   build: boolean;
   push: boolean;
 }
@@ -62,18 +65,25 @@ export async function publishFilter(opts: PublishOptions, log: (line: string) =>
     log(`pushed ${ref.registry}/${ref.repository}:${ref.tag} (${uploaded} new blobs)`);
   }
   const url = ociUrl(ref);
-  fs.writeFileSync(opts.manifest, rewriteWasmPlugin(fs.readFileSync(opts.manifest, "utf8"), url, image.digest));
-  log(`${path.relative(ROOT, opts.manifest)}: url ${url}, sha256 ${image.digest.slice(7)}`);
+  for (const manifest of opts.manifests) {
+    fs.writeFileSync(manifest, rewriteWasmPlugin(fs.readFileSync(manifest, "utf8"), url, image.digest));
+    log(`${path.relative(ROOT, manifest)}: url ${url}, sha256 ${image.digest.slice(7)}`);
+  }
   return image.digest;
 }
 
 function parseArgs(argv: string[]): PublishOptions {
-  const opts: PublishOptions = { image: process.env.HFI_FILTER_IMAGE ?? "", manifest: path.join(ROOT, "k8s/base/wasmplugin.yaml"), build: true, push: true };
+  const opts: PublishOptions = { image: process.env.HFI_FILTER_IMAGE ?? "", manifests: DEFAULT_MANIFESTS, build: true, push: true };
+  let given = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--no-build") opts.build = false;
     else if (a === "--no-push") opts.push = false;
-    else if (a === "--manifest") opts.manifest = path.resolve(argv[++i] ?? "");
+    else if (a === "--manifest") {
+      // Repeatable; any --manifest replaces the default pair.
+      opts.manifests = [...(given ? opts.manifests : []), path.resolve(argv[++i] ?? "")];
+      given = true;
+    }
     else if (a.startsWith("-")) throw new Error(`unknown option ${a}`);
     else opts.image = a;
   }

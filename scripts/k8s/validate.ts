@@ -376,6 +376,12 @@ function checkWasmPlugins(objs: K8sObject[], add: Add): void {
     // The CRD's pattern: 64 hex digits (the image digest without "sha256:").
     if (spec.sha256 !== undefined && !/^[a-f0-9]{64}$/.test(spec.sha256)) add(p, `spec.sha256: must be 64 lower-case hex digits, no sha256: prefix (got ${spec.sha256})`);
     if (spec.phase !== "AUTHN") add(p, "spec.phase: must be AUTHN");
+    // The filter learns its direction from the plugin configuration only: it must agree with the match mode.
+    const modes: string[] = (spec.match ?? []).map((m: any) => m.mode ?? "CLIENT_AND_SERVER");
+    const direction = spec.pluginConfig?.direction ?? "inbound";
+    if (direction !== "inbound" && direction !== "outbound") add(p, `spec.pluginConfig.direction: must be inbound or outbound (got ${direction})`);
+    else if (modes.length !== 1 || modes[0] !== (direction === "outbound" ? "CLIENT" : "SERVER"))
+      add(p, `spec.match: mode must be ${direction === "outbound" ? "CLIENT" : "SERVER"} for pluginConfig.direction ${direction} (got ${modes.join(", ") || "none"})`);
     const cluster: string = spec.pluginConfig?.control_plane_cluster ?? "";
     const m = /^outbound\|(\d+)\|\|([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local$/.exec(cluster);
     if (!m) {

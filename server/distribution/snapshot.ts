@@ -85,5 +85,6 @@ export function snapshotPolicyOf(policy: PolicyOut): SnapshotPolicy {
     rules: filterRules(policy.spec?.rules ?? []),
     appliedAtUnixMs: policy.metadata?.updatedAtUnixMs ?? 0,
     version: policy.metadata?.version ?? 0,
+    direction: policy.spec?.direction === "outbound" ? "outbound" : "inbound",
   };
 }

@@ -6,7 +6,7 @@ import type { GetPolicyStatusResponseOut, PolicyStatusOut, ProxyRefOut, ProxySta
 import * as grpc from "@grpc/grpc-js";
 import type { ProxyRecord, StatusSummary, StoredPolicy } from "../store/types.ts";
 import { ApiError } from "../errors.ts";
-import { selectorMatches } from "../selector.ts";
+import { identityDirection, policyDirection, selectorMatches } from "../selector.ts";
 import { faultKindsOf } from "../../policy/index.ts";
 import { mergeSeries, type FaultSeries } from "../faults/ledger.ts";
 import { policyFaults } from "../faults/status.ts";
@@ -45,9 +45,11 @@ function policyStatus(p: StoredPolicy, i: number, local: LocalTally, laggards: L
   let nackedCount = mine.nacked;
   let lastAck = mine.lastAck;
   const sel = p.policy.spec?.selector;
+  const direction = policyDirection(p.policy);
   for (const summary of remote) {
     for (const g of summary.groups) {
-      if (!selectorMatches(sel, { ...g.identity, pod: "", proxyId: "" })) continue;
+      // Summaries split a group by direction: a policy counts the filter instances of its own.
+      if (identityDirection(g.identity) !== direction || !selectorMatches(sel, { ...g.identity, pod: "", proxyId: "" })) continue;
       targeted += g.streams;
       for (const [n, v, count, at] of g.acked) {
         if (n === name && v === p.version) {
@@ -62,6 +64,7 @@ function policyStatus(p: StoredPolicy, i: number, local: LocalTally, laggards: L
   return {
     name,
     version: p.version,
+    direction,
     target: { service: sel?.service ?? "", namespace: sel?.namespace ?? "", labels: { ...(sel?.labels ?? {}) } },
     ruleCount: p.policy.spec?.rules.length ?? 0,
     faultTypes: faultTypes(p),

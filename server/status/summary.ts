@@ -7,7 +7,7 @@
 import { mergeSeries } from "../faults/ledger.ts";
 import type { GroupSummary, ProxyRecord, StatusSummary } from "../store/types.ts";
 import type { ConfigStream, ConfigStreams, SnapshotRecord } from "../distribution/streams.ts";
-import { identityKey } from "../selector.ts";
+import { identityDirection, identityKey, type Direction } from "../selector.ts";
 
 /** Laggards listed per replica summary (the rest are only counted). */
 export const MAX_LAGGARDS = 64;
@@ -40,44 +40,55 @@ export function summarize(streams: ConfigStreams, replica: string): StatusSummar
   const behind: ConfigStream[] = [];
   let total = 0;
   for (const g of streams.groups.values()) {
-    const acked = new Map<SnapshotRecord, { n: number; at: number }>();
-    const nacked = new Map<SnapshotRecord, number>();
+    // Inbound and outbound filters of a workload share a group (one snapshot); status counts them apart.
+    const byDirection = new Map<Direction, ConfigStream[]>();
     for (const s of g.streams) {
-      total++;
-      if (s.acked) {
-        const a = acked.get(s.acked);
-        if (a) {
-          a.n++;
-          a.at = Math.max(a.at, s.ackedAtMs);
-        } else acked.set(s.acked, { n: 1, at: s.ackedAtMs });
-      }
-      if (s.nacked?.record) nacked.set(s.nacked.record, (nacked.get(s.nacked.record) ?? 0) + 1);
-      if (s.nacked && s.nacked.version === g.current.version) nackers.push(s);
-      else if (s.acked?.version !== g.current.version) behind.push(s);
+      const d = identityDirection(s.identity);
+      const list = byDirection.get(d);
+      if (list) list.push(s);
+      else byDirection.set(d, [s]);
     }
-    // Several records can hold the same policy version: sum per (name, version).
-    const ackedBy = new Map<string, [string, number, number, number]>();
-    for (const [r, { n, at }] of acked) {
-      for (const [name, version] of r.policies) {
-        const k = `${version}:${name}`;
-        const e = ackedBy.get(k);
-        if (e) {
-          e[2] += n;
-          e[3] = Math.max(e[3], at);
-        } else ackedBy.set(k, [name, version, n, at]);
+    for (const [direction, members] of byDirection) {
+      const acked = new Map<SnapshotRecord, { n: number; at: number }>();
+      const nacked = new Map<SnapshotRecord, number>();
+      for (const s of members) {
+        total++;
+        if (s.acked) {
+          const a = acked.get(s.acked);
+          if (a) {
+            a.n++;
+            a.at = Math.max(a.at, s.ackedAtMs);
+          } else acked.set(s.acked, { n: 1, at: s.ackedAtMs });
+        }
+        if (s.nacked?.record) nacked.set(s.nacked.record, (nacked.get(s.nacked.record) ?? 0) + 1);
+        if (s.nacked && s.nacked.version === g.current.version) nackers.push(s);
+        else if (s.acked?.version !== g.current.version) behind.push(s);
       }
-    }
-    const nackedBy = new Map<string, [string, number, number]>();
-    for (const [r, n] of nacked) {
-      for (const [name, version] of r.policies) {
-        const k = `${version}:${name}`;
-        const e = nackedBy.get(k);
-        if (e) e[2] += n;
-        else nackedBy.set(k, [name, version, n]);
+      // Several records can hold the same policy version: sum per (name, version).
+      const ackedBy = new Map<string, [string, number, number, number]>();
+      for (const [r, { n, at }] of acked) {
+        for (const [name, version] of r.policies) {
+          const k = `${version}:${name}`;
+          const e = ackedBy.get(k);
+          if (e) {
+            e[2] += n;
+            e[3] = Math.max(e[3], at);
+          } else ackedBy.set(k, [name, version, n, at]);
+        }
       }
+      const nackedBy = new Map<string, [string, number, number]>();
+      for (const [r, n] of nacked) {
+        for (const [name, version] of r.policies) {
+          const k = `${version}:${name}`;
+          const e = nackedBy.get(k);
+          if (e) e[2] += n;
+          else nackedBy.set(k, [name, version, n]);
+        }
+      }
+      const { service, namespace, labels } = g.identity;
+      const identity = direction === "outbound" ? { service, namespace, labels, direction } : { service, namespace, labels };
+      groups.push({ identity, streams: members.length, acked: [...ackedBy.values()], nacked: [...nackedBy.values()] });
     }
-    const { service, namespace, labels } = g.identity;
-    groups.push({ identity: { service, namespace, labels }, streams: g.streams.size, acked: [...ackedBy.values()], nacked: [...nackedBy.values()] });
   }
   const lag = [...nackers, ...behind];
   return {
@@ -101,7 +112,7 @@ export function mergeSummaries(replica: string, parts: StatusSummary[]): StatusS
     omitted += p.laggardsOmitted;
     for (const l of p.laggards) laggards.push({ ...l, replica });
     for (const g of p.groups) {
-      const key = identityKey({ ...g.identity, pod: "", proxyId: "" });
+      const key = `${identityDirection(g.identity)} ${identityKey({ ...g.identity, pod: "", proxyId: "" })}`;
       let m = groups.get(key);
       if (!m) groups.set(key, (m = { g: { identity: g.identity, streams: 0, acked: [], nacked: [] }, acked: new Map(), nacked: new Map() }));
       m.g.streams += g.streams;

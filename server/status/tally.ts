@@ -8,7 +8,7 @@ import type { FaultCountStatusOut, IdentityOut, PolicyOut, ProxyRefOut, ProxySta
 import { mergeSeries, splitCountKey, type FaultSeries, type Totals } from "../faults/ledger.ts";
 import type { ConfigStream, ConfigStreams } from "../distribution/streams.ts";
 import type { ProxyRecord } from "../store/types.ts";
-import { identityKey, policyMatches } from "../selector.ts";
+import { identityDirection, identityKey, policyDirection, policyMatches } from "../selector.ts";
 import { proxyRecord } from "./summary.ts";
 
 /** What a status call asks each process for. */
@@ -115,12 +115,15 @@ function tally<T>(groups: Iterable<{ identity: IdentityOut; proxies: Iterable<T>
   const proxies = new FirstN<ProxyStatusOut>(q.limit);
   let total = 0;
   for (const g of groups) {
-    // Selection depends on the identity group only: matched once per group.
-    const matching: number[] = [];
-    q.policies.forEach((p, i) => policyMatches(p.policy, g.identity) && matching.push(i));
+    // Selection depends on the identity group only: matched once per group. A group holds a
+    // workload's inbound and outbound filters alike; each is targeted by its direction's policies.
+    const matchIn: number[] = [];
+    const matchOut: number[] = [];
+    q.policies.forEach((p, i) => policyMatches(p.policy, g.identity) && (policyDirection(p.policy) === "outbound" ? matchOut : matchIn).push(i));
     for (const x of g.proxies) {
       total++;
       const key = read.key(x);
+      const matching = identityDirection(read.identity(x)) === "outbound" ? matchOut : matchIn;
       proxies.add(key, () => read.status(x));
       for (const [k, counts] of read.faults?.(x) ?? []) {
         const c = splitCountKey(k);

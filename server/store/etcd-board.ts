@@ -71,6 +71,7 @@ export function decodeRecord(replica: string, stream: string, text: string): Pro
         pod: v.identity.pod ?? "",
         proxyId: v.identity.proxyId ?? "",
         labels: v.identity.labels ?? {},
+        ...(v.identity.direction === "outbound" ? { direction: "outbound" } : {}),
       },
       sentVersion: v.sentVersion ?? "",
       ackedVersion,

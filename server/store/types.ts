@@ -182,7 +182,8 @@ export interface ProxyRecord {
 
 /** Streams of one identity group in a replica's status summary. */
 export interface GroupSummary {
-  identity: Pick<IdentityOut, "service" | "namespace" | "labels">;
+  /** direction: of the group's filter instances (absent = inbound; summaries split a group by direction). */
+  identity: Pick<IdentityOut, "service" | "namespace" | "labels" | "direction">;
   streams: number;
   /** [policy name, policy version, streams that ACKed a snapshot holding it, latest ACK wall clock ms]. */
   acked: [string, number, number, number][];

@@ -193,10 +193,10 @@ export function commandSuite(label: string, start: () => Promise<TestServer>, cl
     const table = await hfi(["list"]);
     assert.is(table.code, 0, table.stderr);
     const lines = table.stdout.trimEnd().split("\n");
-    assert.match(lines[0]!, /^NAME\s+TARGET\s+RULES\s+FAULTS\s+EXPIRES\s+AGE$/);
+    assert.match(lines[0]!, /^NAME\s+TARGET\s+DIR\s+RULES\s+FAULTS\s+EXPIRES\s+AGE$/);
     assert.is(lines.length, 5);
     for (const l of lines) assert.ok(l.length <= 80, `line longer than 80 columns: ${l}`);
-    assert.match(lines[4]!, /^web-delay\s+web\.shop\s+1\s+50% delay 500ms\s+never\s+\d+s$/);
+    assert.match(lines[4]!, /^web-delay\s+web\.shop\s+in\s+1\s+50% delay 500ms\s+never\s+\d+s$/);
     assert.not.match(table.stdout, /\x1b\[/, "no colour when stdout is not a TTY");
 
     const one = await hfi(["get", "web-delay", "-o", "yaml"]);
@@ -398,11 +398,11 @@ export function commandSuite(label: string, start: () => Promise<TestServer>, cl
 
       const s = await hfi(["status"]);
       assert.is(s.code, 0, s.stderr);
-      assert.match(s.stdout, /^POLICY\s+VER\s+TARGET\s+FAULTS\s+ACKED\s+NACKED\s+PENDING\s+EXPIRES$/m);
-      assert.match(s.stdout, /^web-delay\s+\d+\s+web\.shop\s+delay\s+1\/2\s+1\s+0\s+in /m);
-      assert.match(s.stdout, /^web-1\.shop~0\s+web\.shop\s+ACK\s/m);
-      assert.match(s.stdout, /^web-2\.shop~0\s+web\.shop\s+NACK\s/m);
-      assert.match(s.stdout, /^db-1\.shop~0\s+db\.shop\s+ACK\s/m);
+      assert.match(s.stdout, /^POLICY\s+VER\s+TARGET\s+DIR\s+FAULTS\s+ACKED\s+NACKED\s+PENDING\s+EXPIRES$/m);
+      assert.match(s.stdout, /^web-delay\s+\d+\s+web\.shop\s+in\s+delay\s+1\/2\s+1\s+0\s+in /m);
+      assert.match(s.stdout, /^web-1\.shop~0\s+web\.shop\s+in\s+ACK\s/m);
+      assert.match(s.stdout, /^web-2\.shop~0\s+web\.shop\s+in\s+NACK\s/m);
+      assert.match(s.stdout, /^db-1\.shop~0\s+db\.shop\s+in\s+ACK\s/m);
       assert.match(s.stdout, /NACK web-2\.shop~0: regex engine exploded/);
       for (const l of s.stdout.split("\n")) assert.ok(l.length <= 80, `longer than 80 columns: ${l}`);
 

@@ -29,6 +29,9 @@ let server: TestServer;
 let client: PolicyClient;
 let upstream: http.Server;
 const sidecars = new Map<Workload, RunningSidecar>();
+/** frontend's outbound side (`hfi sidecar --outbound`), calling productcatalog.demo:8080 (served by `catalog`). */
+let frontendOut: RunningSidecar;
+let catalog: http.Server;
 
 interface Reply {
   status: number;
@@ -62,7 +65,7 @@ async function reset(): Promise<void> {
   assert.is(r.code, 0, r.stderr);
   await waitFor(async () => {
     const st = await client.getPolicyStatus();
-    return st.proxies.length === STREAMS_PER_SIDECAR * sidecars.size && st.proxies.every((p) => p.policies.length === 0 && p.ackedVersion === p.sentVersion);
+    return st.proxies.length === STREAMS_PER_SIDECAR * (sidecars.size + 1) && st.proxies.every((p) => p.policies.length === 0 && p.ackedVersion === p.sentVersion);
   }, "every sidecar back to no policy");
 }
 
@@ -72,8 +75,15 @@ const STREAMS_PER_SIDECAR = 2;
 test.before(async () => {
   upstream = http.createServer((req, res) => {
     req.resume();
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, url: req.url }));
+    // /api/fail: the upstream itself fails (response-rewrite.yaml rewrites only such answers).
+    const status = req.url?.startsWith("/api/fail") ? 500 : 200;
+    res.writeHead(status, { "content-type": "application/json", server: "upstream" }).end(JSON.stringify({ ok: status === 200, url: req.url }));
   });
+  catalog = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { "content-type": "text/plain" }).end("catalog");
+  });
+  await new Promise<void>((r) => catalog.listen(0, "127.0.0.1", () => r()));
   await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
   const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   server = await startTestServer();
@@ -85,11 +95,22 @@ test.before(async () => {
       await startSidecar({ listen: "127.0.0.1:0", upstream: upstreamUrl, controlPlane: server.grpcAddress, service, namespace, logger }),
     );
   }
-  await waitFor(async () => (await client.getPolicyStatus()).proxies.filter((p) => p.ackedVersion).length === STREAMS_PER_SIDECAR * sidecars.size, "all sidecars subscribed");
+  frontendOut = await startSidecar({
+    listen: "127.0.0.1:0",
+    outbound: true,
+    destinations: [{ host: "productcatalog.demo.svc.cluster.local", port: 8080, url: `http://127.0.0.1:${(catalog.address() as AddressInfo).port}` }],
+    controlPlane: server.grpcAddress,
+    service: "frontend",
+    namespace: "demo",
+    logger,
+  });
+  await waitFor(async () => (await client.getPolicyStatus()).proxies.filter((p) => p.ackedVersion).length === STREAMS_PER_SIDECAR * (sidecars.size + 1), "all sidecars subscribed");
 });
 
 test.after(async () => {
   for (const s of sidecars.values()) await s.close();
+  await frontendOut?.close();
+  await new Promise((r) => catalog?.close(r));
   client?.close();
   await server?.close();
   await new Promise((r) => upstream?.close(r));
@@ -195,6 +216,49 @@ test("service-targeted.yaml: /health delayed first, frontend and staging delayed
   const aborted = count(rs, 503);
   // 200 requests at 10 %: mean 20, sd 4.2.
   assert.ok(aborted >= 3 && aborted <= 45, `${aborted} of 200 aborted`);
+});
+
+/** frontend calling productcatalog through its outbound sidecar, as an app would (Host: productcatalog:8080). */
+function callCatalog(): Promise<Reply> {
+  const started = performance.now();
+  const [host, port] = frontendOut.address.split(":");
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host, port: Number(port), path: "/products", headers: { host: "productcatalog:8080" } }, (res) => {
+      let body = "";
+      res.on("data", (c) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode!, body, ms: performance.now() - started }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+test("outbound-delay.yaml: about 30 % of frontend's calls to productcatalog wait 500 ms; frontend's own requests are untouched", async () => {
+  await apply("outbound-delay.yaml");
+  const rs = await many(60, callCatalog);
+  assert.ok(rs.every((r) => r.status === 200 && r.body === "catalog"));
+  const slow = rs.filter((r) => r.ms >= 500).length;
+  // 60 calls at 30 %: mean 18, sd 3.5.
+  assert.ok(slow >= 5 && slow <= 35, `${slow} of 60 delayed`);
+  const inbound = await many(10, () => send("frontend"));
+  assert.ok(inbound.every((r) => r.status === 200), "an outbound policy does not act on requests frontend receives");
+});
+
+test("response-rewrite.yaml: /checkout becomes 503 + x-injected + body; only failed /api answers become 502", async () => {
+  await apply("response-rewrite.yaml");
+  const res = await fetch(`http://${sidecars.get("frontend")!.address}/checkout/cart`);
+  assert.is(res.status, 503);
+  assert.is(res.headers.get("x-injected"), "1");
+  assert.is(await res.text(), "injected");
+  const ok = await fetch(`http://${sidecars.get("frontend")!.address}/api/items`);
+  assert.is(ok.status, 200, "the upstream answered 200: untouched");
+  assert.is(ok.headers.get("server"), "upstream");
+  const failed = await fetch(`http://${sidecars.get("frontend")!.address}/api/fail`);
+  assert.is(failed.status, 502);
+  assert.is(failed.headers.get("server"), null, "server header removed");
+  assert.equal(await failed.json(), { ok: false, url: "/api/fail" }, "no body given: the upstream's is kept");
+  const dl = await fetch(`http://${sidecars.get("frontend")!.address}/downloads/a`);
+  assert.equal(await dl.json(), { ok: true, url: "/downloads/a" }, "a rate-limited body arrives whole");
 });
 
 test.run();

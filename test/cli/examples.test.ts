@@ -25,7 +25,9 @@ const EXPECTED: Record<string, string[]> = {
   "header-control.yaml": ["fe-on-demand"],
   "header-match.yaml": ["checkout-test-users"],
   "late-stage.yaml": ["inventory-late-timeout"],
+  "outbound-delay.yaml": ["fe-to-catalog"],
   "percentage.yaml": ["reviews-flaky"],
+  "response-rewrite.yaml": ["fe-response"],
   "service-targeted.yaml": ["demo-frontend-delay", "global-abort", "staging-delay", "health-check-delay"],
   "time-limited.yaml": ["search-delay-5m"],
 };
@@ -56,6 +58,16 @@ test("every valid example applies (created), then applies again unchanged; shape
     assert.equal(frontend.spec!.selector, { service: "frontend", namespace: "demo", labels: {} });
     assert.is(frontend.spec!.rules[0]!.fault!.percentage, 50);
     assert.is(frontend.spec!.rules[0]!.fault!.delay!.fixedDelayMs, 500, "delay_ms normalised");
+
+    const out = await client.getPolicy("fe-to-catalog");
+    assert.is(out.spec!.direction, "outbound");
+    assert.equal(out.spec!.rules[0]!.match!.destination, { service: "productcatalog", namespace: "demo", host: "", port: 0 });
+    const resp = await client.getPolicy("fe-response");
+    assert.equal(resp.spec!.rules[0]!.fault!.response!.headers!.set, { "x-injected": "1" });
+    assert.is(resp.spec!.rules[0]!.fault!.response!.body, "injected");
+    assert.equal(resp.spec!.rules[1]!.fault!.response!.upstreamStatus, { codes: [], min: 500, max: 599 });
+    assert.equal(resp.spec!.rules[1]!.fault!.response!.headers!.remove, ["server"]);
+    assert.equal(resp.spec!.rules[2]!.fault!.responseRateLimit, { kbps: 64 });
 
     const api = await client.getPolicy("api-abort");
     const [r0, r1] = api.spec!.rules;

@@ -159,10 +159,10 @@ test("phrases: selector, target, match, fault, durations, proxy labels", () => {
   assert.is(targetText({ service: "", namespace: "staging", labels: {} }), "*.staging");
   assert.is(targetText({ service: "web", namespace: "", labels: { a: "1" } }), "web.* {a=1}");
   assert.is(matchText(null), "every request");
-  const none = { method: null, path: null, headers: [], queryParams: [], grpc: null, source: null };
+  const none = { method: null, path: null, headers: [], queryParams: [], grpc: null, source: null, destination: null };
   assert.is(matchText({ ...none, grpc: { service: "demo.Catalog", method: "*" }, source: { service: "checkout", namespace: "", principal: "" } }), "grpc demo.Catalog/*, from checkout.*");
   assert.is(matchText({ ...none, source: { service: "", namespace: "", principal: "cluster.local/ns/demo/sa/checkout" } }), "from principal cluster.local/ns/demo/sa/checkout");
-  const f = { percentage: 12.5, delay: { fixedDelayMs: 300, uniform: null, lognormal: null }, abort: { httpStatus: 503, body: "", headers: [], grpcStatus: 14 }, startDelayMs: 100, durationSeconds: 60, delayMs: 0, headerControl: null };
+  const f = { percentage: 12.5, delay: { fixedDelayMs: 300, uniform: null, lognormal: null }, abort: { httpStatus: 503, body: "", headers: [], grpcStatus: 14 }, startDelayMs: 100, durationSeconds: 60, delayMs: 0, headerControl: null, response: null, responseRateLimit: null };
   assert.is(faultText(f), "12.5% delay 300ms+abort 503 (grpc 14) after 100ms for 60s");
   const uniform = { ...f, abort: null, delay: { fixedDelayMs: 0, uniform: { minMs: 100, maxMs: 200 }, lognormal: null } };
   assert.is(faultText(uniform), "12.5% delay 100-200ms after 100ms for 60s");
@@ -171,6 +171,8 @@ test("phrases: selector, target, match, fault, durations, proxy labels", () => {
   const control = { ...f, percentage: 0, abort: null, delay: null, startDelayMs: 0, durationSeconds: 0, headerControl: { maxDelayMs: 2000, allowAbort: true } };
   assert.is(faultText(control), "header-controlled (delay <= 2000ms, abort)");
   assert.is(faultText({ ...control, percentage: 5, abort: f.abort }), "5% abort 503 (grpc 14), header-controlled (delay <= 2000ms, abort)");
+  const rf = { ...f, abort: null, delay: null, startDelayMs: 0, durationSeconds: 0, response: { status: 503, headers: { set: { "x-injected": "1" }, add: {}, remove: [] }, body: "injected", upstreamStatus: { codes: [200], min: 500, max: 599 } } };
+  assert.is(faultText(rf), "12.5% response status 503+headers+body on 200,500-599");
   assert.is(fmtDuration(59_400), "59s");
   assert.is(fmtDuration(61_000), "1m1s");
   assert.is(fmtDuration(3_600_000 * 26), "1d2h");

@@ -39,6 +39,7 @@ test("fail-reload overlay: the base with failStrategy FAIL_RELOAD, everything el
   const expected = structuredClone(get(base(), "WasmPlugin", "hfi-fault-injection", "demo"));
   expected.spec.failStrategy = "FAIL_RELOAD";
   assert.equal(plugin, expected);
+  assert.is(get(objs, "WasmPlugin", "hfi-fault-injection-outbound", "demo").spec.failStrategy, "FAIL_RELOAD", "the outbound plugin too");
   assert.is(objs.length, base().length);
 });
 
@@ -92,6 +93,12 @@ test("base: WasmPlugin pulls the OCI filter, fails open and points at the contro
   assert.is(w.spec.failStrategy, "FAIL_OPEN");
   assert.match(w.spec.sha256, /^[a-f0-9]{64}$/, "the base pins the filter image's digest");
   assert.is(w.spec.pluginConfig.control_plane_cluster, "outbound|9090||hfi-control-plane.boifi.svc.cluster.local");
+  assert.equal(w.spec.match, [{ mode: "SERVER" }]);
+  const out = get(objs, "WasmPlugin", "hfi-fault-injection-outbound", "demo");
+  assert.equal(out.spec.match, [{ mode: "CLIENT" }], "the outbound plugin runs on the calls workloads make");
+  assert.is(out.spec.pluginConfig.direction, "outbound");
+  assert.is(out.spec.url, w.spec.url);
+  assert.is(out.spec.pluginConfig.control_plane_cluster, w.spec.pluginConfig.control_plane_cluster);
   assert.is(get(objs, "Namespace", "demo", "").metadata.labels["istio-injection"], "enabled");
   assert.is(get(objs, "PeerAuthentication", "default").spec.mtls.mode, "STRICT");
 });
@@ -106,7 +113,9 @@ test("dev overlay: one etcd member, one replica, relaxed PDBs, dev registry", ()
   assert.is(get(objs, "PodDisruptionBudget", "hfi-control-plane").spec.minAvailable, 0);
   assert.is(get(objs, "Deployment", "hfi-control-plane").spec.template.spec.containers[0].image, "hfi/hfi-control-plane:dev");
   assert.match(get(objs, "WasmPlugin", "hfi-fault-injection", "demo").spec.url, /^oci:\/\/hfi-registry\.hfi-registry\.svc\.cluster\.local:5000\//);
+  assert.match(get(objs, "WasmPlugin", "hfi-fault-injection-outbound", "demo").spec.url, /^oci:\/\/hfi-registry\.hfi-registry\.svc\.cluster\.local:5000\//);
   assert.is(get(objs, "WasmPlugin", "hfi-fault-injection", "demo").spec.sha256, undefined, "dev re-pushes its tag: no pin");
+  assert.is(get(objs, "WasmPlugin", "hfi-fault-injection-outbound", "demo").spec.sha256, undefined);
   assert.is(get(objs, "Deployment", "frontend", "demo").spec.replicas, 3);
   get(objs, "Deployment", "productcatalog", "demo");
 });
@@ -118,6 +127,7 @@ type Mutation = [name: string, mutate: (objs: K8sObject[]) => void, expected: Re
 const cp = (o: K8sObject[]) => get(o, "Deployment", "hfi-control-plane").spec.template.spec.containers[0];
 const etcd = (o: K8sObject[]) => get(o, "StatefulSet", "hfi-etcd");
 const plugin = (o: K8sObject[]) => get(o, "WasmPlugin", "hfi-fault-injection", "demo");
+const outboundPlugin = (o: K8sObject[]) => get(o, "WasmPlugin", "hfi-fault-injection-outbound", "demo");
 const cpSvc = (o: K8sObject[]) => get(o, "Service", "hfi-control-plane");
 
 const MUTATIONS: Mutation[] = [
@@ -133,6 +143,9 @@ const MUTATIONS: Mutation[] = [
   ["WasmPlugin failing closed", (o) => (plugin(o).spec.failStrategy = "FAIL_CLOSE"), /spec.failStrategy: must be FAIL_OPEN or FAIL_RELOAD/],
   ["WasmPlugin fetched over plain HTTP", (o) => (plugin(o).spec.url = "http://nginx/hfi.wasm"), /spec.url: must be oci:\/\//],
   ["WasmPlugin field typo", (o) => (plugin(o).spec.failstrategy = "FAIL_OPEN"), /spec.failstrategy: unknown WasmPlugin field/],
+  ["outbound WasmPlugin on the server side", (o) => (outboundPlugin(o).spec.match = [{ mode: "SERVER" }]), /mode must be CLIENT for pluginConfig.direction outbound \(got SERVER\)/],
+  ["inbound WasmPlugin on both sides", (o) => (plugin(o).spec.match = [{ mode: "CLIENT_AND_SERVER" }]), /mode must be SERVER for pluginConfig.direction inbound/],
+  ["WasmPlugin direction typo", (o) => (outboundPlugin(o).spec.pluginConfig.direction = "out"), /spec.pluginConfig.direction: must be inbound or outbound \(got out\)/],
   ["WasmPlugin sha256 with a prefix", (o) => (plugin(o).spec.sha256 = `sha256:${"a".repeat(64)}`), /spec.sha256: must be 64 lower-case hex digits, no sha256: prefix/],
   ["gRPC port without appProtocol", (o) => delete cpSvc(o).spec.ports[0].appProtocol, /appProtocol: grpc/],
   ["Service selector typo", (o) => (cpSvc(o).spec.selector = { "app.kubernetes.io/name": "hfi-controlplane" }), /spec.selector: .* matches no pod template/],

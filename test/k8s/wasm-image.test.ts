@@ -89,6 +89,9 @@ test("k8s/base/wasmplugin.yaml pins the image of the current filter build", () =
     expected,
     "the filter changed: run `npm run k8s:publish-filter -- docker.io/hfi/hfi-filter --no-push` (or push it) to pin its digest",
   );
+  // The outbound plugin (match CLIENT) runs the same image: publish-filter pins both.
+  const outbound = parse(fs.readFileSync(path.join(ROOT, "k8s/base/wasmplugin-outbound.yaml"), "utf8"));
+  assert.equal([outbound.spec.url, outbound.spec.sha256], [plugin.spec.url, plugin.spec.sha256]);
 });
 
 test("rewriting a WasmPlugin keeps its comments and other fields; bad input is refused", () => {

@@ -533,7 +533,7 @@ et("values written with etcdctl: valid → put event and listed; invalid → inv
       assert.is(put.policy.policy.metadata!.updatedAtUnixMs, 1700000000000);
     }
     const inv = rec.events[1]!;
-    assert.ok(inv.type === "invalid" && inv.error === "spec.rules[0].fault.percentage: must be between 0 and 100; spec.rules[0].fault: must set delay (or delay_ms), abort or header_control");
+    assert.ok(inv.type === "invalid" && inv.error === "spec.rules[0].fault.percentage: must be between 0 and 100; spec.rules[0].fault: must set delay (or delay_ms), abort, header_control, response or response_rate_limit");
     const inv3 = rec.events[3]!;
     assert.ok(inv3.type === "invalid" && /does not match the key name "renamed"/.test(inv3.error));
     const l = await st.list();

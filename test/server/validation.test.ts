@@ -246,7 +246,7 @@ test("output-only metadata is accepted and ignored (get -o yaml | apply -f - rou
 });
 
 const BAD: [string, unknown, string[]][] = [
-  ["no fault action", withFault({ percentage: 50 }), ["spec.rules[0].fault: must set delay (or delay_ms), abort or header_control"]],
+  ["no fault action", withFault({ percentage: 50 }), ["spec.rules[0].fault: must set delay (or delay_ms), abort, header_control, response or response_rate_limit"]],
   ["header control allowing nothing", withFault({ header_control: {} }), ["spec.rules[0].fault.header_control: must allow a delay (max_delay_ms > 0) or an abort (allow_abort: true)"]],
   ["header control over the delay cap", withFault({ header_control: { max_delay_ms: 120001 } }), ["spec.rules[0].fault.header_control.max_delay_ms: must be at most 120000 (2 minutes)"]],
   ["header control allow_abort not a boolean", withFault({ header_control: { allow_abort: "yes" } }), ["spec.rules[0].fault.header_control.allow_abort: must be true or false"]],

@@ -7,6 +7,7 @@ import { getHeader } from "../headers.ts";
 import type { HttpStream } from "../http-stream.ts";
 import type { HostEnv, ImportTable } from "../host-env.ts";
 import { lookupPath, serializeProperty, splitPath, type PropertyValue } from "../properties.ts";
+import { copyIntoBuffer } from "../response-body.ts";
 import { connectionProperties, filterStateProperties } from "../peer.ts";
 
 export interface BufferSource {
@@ -28,6 +29,9 @@ export function bufferImports(env: HostEnv, src: BufferSource): ImportTable {
       case BufferType.HttpRequestBody:
         // Only during proxy_on_request_body (Envoy: the buffered body of the calling stream).
         return env.context()?.stream?.bodyInCallback;
+      case BufferType.HttpResponseBody:
+        // The chunk proxy_on_response_body is looking at, or the body it buffers (StopIterationAndBuffer).
+        return env.context()?.stream?.response.buffer?.bytes;
       default:
         return undefined;
     }
@@ -53,7 +57,15 @@ export function bufferImports(env: HostEnv, src: BufferSource): ImportTable {
       }
       return mem.copyOut(b.subarray(start, start + length), ptrPtr, sizePtr);
     },
-    proxy_set_buffer_bytes: () => R.BadArgument, // no writable buffer (bodies are not exposed)
+    proxy_set_buffer_bytes: (type: number, start: number, length: number, dataPtr: number, dataSize: number) => {
+      // Only the response body is writable here (the request body is read-only in this host).
+      if (type !== BufferType.HttpResponseBody) return R.BadArgument;
+      const buf = env.context()?.stream?.response.buffer;
+      if (!buf) return R.NotFound;
+      const data = mem.view(dataPtr, dataSize);
+      if (!data) return R.InvalidMemoryAccess;
+      return copyIntoBuffer(buf, start >>> 0, length >>> 0, data.slice()) ? R.Ok : R.BadArgument;
+    },
   };
 }
 
@@ -64,6 +76,7 @@ export function propertyImports(env: HostEnv, properties: Record<string, Propert
     if (tokens.length === 0) return undefined;
     const [head, ...rest] = tokens;
     const s = env.context()?.stream;
+    if (s && Object.prototype.hasOwnProperty.call(s.properties, head!)) return lookupPath(s.properties, tokens);
     if (head === "request" && s) return lookupPath(requestProperties(s), rest);
     if (head === "response" && s) return lookupPath(responseProperties(s), rest);
     if (head === "connection" && s) return lookupPath(connectionProperties(s.peer), rest);

@@ -55,6 +55,8 @@ export function streamControlImports(env: HostEnv): ImportTable {
       env.defer(() => {
         if (type === StreamType.Request) {
           s.resumeRequest();
+        } else if (type === StreamType.Response && s.phase !== "response_paused") {
+          s.response.resume(); // a body the filter held (StopIteration* from proxy_on_response_body)
         } else if (type === StreamType.Response && s.phase === "response_paused") {
           s.phase = "response";
           if (s.pausedAt) {

@@ -3,6 +3,7 @@
 import { Command, Option, InvalidArgumentError } from "commander";
 import fs from "node:fs";
 import { startSidecar, DEFAULT_WASM } from "./proxy.ts";
+import { parseDestination, type Destination } from "./routes.ts";
 import { defaultLogger } from "../logger.ts";
 import { LogLevel, type LogLevelName } from "../abi.ts";
 
@@ -10,6 +11,14 @@ function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError("must be an integer between 1 and 256");
   return n;
+}
+
+function destination(v: string, prev: Destination[] = []): Destination[] {
+  try {
+    return [...prev, parseDestination(v)];
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 function label(v: string, prev: Record<string, string> = {}): Record<string, string> {
@@ -23,7 +32,9 @@ export function sidecarCommand(): Command {
     .description("Run the HFI filter as a local reverse proxy (an Envoy sidecar stand-in)")
     // Usage errors throw to cli/main.ts, which exits 2 (addCommand does not inherit this).
     .exitOverride()
-    .requiredOption("--upstream <url>", "upstream service base URL (http only)")
+    .option("--upstream <url>", "upstream service base URL (http only); with --outbound: where calls to no --destination go (PassthroughCluster)")
+    .option("--outbound", "stand for the workload's outbound listener: the filter runs with direction outbound", false)
+    .option("--destination <host:port=url>", "with --outbound: a mesh service (FQDN:port) and the local URL serving it (repeatable)", destination)
     .option("--service <name>", "service name: pod label app=<name>, and the workload name unless --workload is given")
     .option("--workload <name>", "workload (Deployment) name: node metadata WORKLOAD_NAME, as Istio's injector sets it")
     .option("--listen <host:port>", "address to listen on", "127.0.0.1:15001")
@@ -52,6 +63,11 @@ Example:
     --control-plane 127.0.0.1:9090 --service frontend --namespace demo --workers 2
   curl -i http://127.0.0.1:15001/
 
+  # frontend's outbound side: its calls to productcatalog go through the filter (direction outbound)
+  npx hfi sidecar --outbound --listen 127.0.0.1:15002 --service frontend --namespace demo \
+    --destination productcatalog.demo.svc.cluster.local:8080=http://127.0.0.1:9001
+  curl -i -H 'Host: productcatalog:8080' http://127.0.0.1:15002/
+
   # A Bookinfo-style workload: Deployment reviews-v1, labels app=reviews version=v1
   # (policies with selector.service: reviews target it)
   npx hfi sidecar --upstream http://127.0.0.1:9080 --workload reviews-v1 --label app=reviews --label version=v1
@@ -64,6 +80,16 @@ Example:
     .action(async (opts) => {
       if (!opts.service && !opts.workload) {
         process.stderr.write("hfi sidecar: --workload <name> or --service <name> is required (who this workload is)\n");
+        process.exitCode = 2;
+        return;
+      }
+      if (!opts.upstream && !opts.outbound) {
+        process.stderr.write("hfi sidecar: --upstream <url> is required (the service this sidecar fronts)\n");
+        process.exitCode = 2;
+        return;
+      }
+      if (opts.destination && !opts.outbound) {
+        process.stderr.write("hfi sidecar: --destination needs --outbound\n");
         process.exitCode = 2;
         return;
       }
@@ -80,6 +106,8 @@ Example:
         sidecar = await startSidecar({
           listen: opts.listen,
           upstream: opts.upstream,
+          outbound: opts.outbound,
+          destinations: opts.destination,
           controlPlane: opts.controlPlane,
           service: opts.service,
           workload: opts.workload,

@@ -2,8 +2,11 @@
 // Every request goes through the filter (worker VMs round-robin); local
 // responses are returned as the filter built them, held requests wait, the
 // rest are proxied to the upstream with streaming bodies. Upstream
-// connection failures become Envoy's 503. Response headers go through
-// proxy_on_response_headers.
+// connection failures become Envoy's 503. Response headers and body chunks
+// go through proxy_on_response_headers / proxy_on_response_body.
+// Inbound (default) it fronts the workload; with `outbound` it stands for the
+// workload's outbound listener: requests are routed by their authority to a
+// destination (routes.ts), with the Istio cluster name Envoy would use.
 import type { DownstreamPeer } from "../peer.ts";
 import http from "node:http";
 import net from "node:net";
@@ -12,6 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { VmPool } from "../pool.ts";
 import { CONTROL_PLANE_CLUSTER, nodeFor, pluginConfigFor } from "./workload.ts";
+import { inboundRoute, outboundRoute, noRouteProperties, type Destination, type Route } from "./routes.ts";
 import { localResponseHeaders, type LocalResponse } from "../local-reply.ts";
 import type { HttpStream } from "../http-stream.ts";
 import type { HeaderPair } from "../pairs.ts";
@@ -25,8 +29,12 @@ export const UPSTREAM_CONNECT_ERROR =
 export interface SidecarOptions {
   /** host:port to listen on (port 0 picks one). */
   listen: string;
-  /** Upstream base URL, e.g. http://127.0.0.1:8000. */
-  upstream: string;
+  /** Upstream base URL, e.g. http://127.0.0.1:8000 (outbound: where calls to no destination go, Istio's PassthroughCluster). */
+  upstream?: string;
+  /** Run as the workload's outbound side: the filter gets direction outbound, requests are routed to `destinations`. */
+  outbound?: boolean;
+  /** Outbound destinations (mesh services) by host and port. */
+  destinations?: Destination[];
   /** Control plane gRPC address host:port; several comma-separated fail over in order. */
   controlPlane: string;
   /** Service name (pod label app); the workload name too unless `workload` is set. */
@@ -67,6 +75,17 @@ export interface RunningSidecar {
   metricsAddress?: string;
   pool: VmPool;
   close(): Promise<void>;
+}
+
+function httpUrl(v: string, flag: string): URL {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new Error(`${flag}: invalid URL "${v}"`);
+  }
+  if (u.protocol !== "http:") throw new Error(`${flag}: only http:// upstreams are supported (got ${v})`);
+  return u;
 }
 
 export function splitHostPort(addr: string, flag: string): { host: string; port: number } {
@@ -118,13 +137,15 @@ function toNodeHeaders(pairs: readonly HeaderPair[]): Record<string, string | st
 export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
   const logger = o.logger ?? defaultLogger(o.logLevel ?? "info");
   const listen = splitHostPort(o.listen, "--listen");
-  const upstream = new URL(o.upstream);
-  if (upstream.protocol !== "http:") throw new Error(`--upstream: only http:// upstreams are supported (got ${o.upstream})`);
+  const upstream = o.upstream === undefined ? undefined : httpUrl(o.upstream, "--upstream");
+  if (!upstream && !o.outbound) throw new Error("--upstream: required (the service this sidecar fronts)");
+  if (!o.outbound && o.destinations?.length) throw new Error("--destination: only with --outbound");
+  for (const d of o.destinations ?? []) httpUrl(d.url, "--destination");
   const controlPlanes = controlPlaneList(o.controlPlane);
   const node = nodeFor(o);
   const pool = await VmPool.load(o.wasm ?? DEFAULT_WASM, {
     workers: o.workers ?? 1,
-    pluginConfig: o.pluginConfig ?? pluginConfigFor(o),
+    pluginConfig: o.pluginConfig ?? pluginConfigFor({ token: o.token, direction: o.outbound ? "outbound" : "inbound" }),
     node,
     clusters: { [CONTROL_PLANE_CLUSTER]: controlPlanes },
     defaultCluster: controlPlanes,
@@ -144,6 +165,10 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
   function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const client = rawPairs(req.rawHeaders);
     const authority = req.headers.host ?? `${listen.host}:${listen.port}`;
+    const route: Route | undefined = o.outbound
+      ? outboundRoute(authority, o.destinations ?? [], o.namespace, upstream)
+      : inboundRoute(upstream!);
+
     const headers: HeaderPair[] = [
       [":method", req.method ?? "GET"],
       [":path", req.url ?? "/"],
@@ -156,7 +181,7 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
     const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
     let stream: HttpStream;
     try {
-      stream = pool.startStream(headers, !hasBody, o.peer);
+      stream = pool.startStream(headers, !hasBody, o.peer, route?.properties() ?? noRouteProperties());
     } catch (err) {
       logger.error({ err: (err as Error).message }, "sidecar: cannot start stream");
       res.writeHead(503).end();
@@ -172,8 +197,14 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
           req.resume();
           void sendLocal(stream, res, d.response);
         } else {
+          if (!route) {
+            // Envoy's router (after this filter): no route for the authority -> 404.
+            req.resume();
+            void sendLocal(stream, res, { status: 404, headers: [], body: new Uint8Array(0), details: "route_not_found" });
+            return;
+          }
           try {
-            forward(stream, req, res, d.requestHeaders);
+            forward(stream, req, res, d.requestHeaders, route);
           } catch (err) {
             // e.g. a header value the filter set that Node refuses to send.
             logger.error({ err: (err as Error).message }, "sidecar: cannot forward request");
@@ -209,17 +240,47 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
       res.writeHead(again.status, toNodeHeaders(again.headers)).end(Buffer.from(again.body));
       return;
     }
-    res.writeHead(rd.status, toNodeHeaders(rd.headers)).end(Buffer.from(built.body));
+    res.writeHead(rd.status, toNodeHeaders(rd.headers));
+    if (built.body.length === 0) {
+      res.end();
+      return;
+    }
+    // Envoy encodes a local reply's body through the filters too.
+    stream.response.sink = (data, end) => {
+      if (data.length > 0) res.write(data);
+      if (end) res.end();
+    };
+    stream.response.onReset = () => res.destroy();
+    stream.responseBody(built.body, true);
   }
 
-  function forward(stream: HttpStream, req: http.IncomingMessage, res: http.ServerResponse, reqHeaders: HeaderPair[]): void {
+  /** The upstream body, chunk by chunk through proxy_on_response_body, with backpressure. */
+  function streamBody(stream: HttpStream, up: http.IncomingMessage, res: http.ServerResponse): void {
+    stream.response.sink = (data, end) => {
+      if (data.length > 0 && !res.write(data)) {
+        up.pause();
+        res.once("drain", () => up.resume());
+      }
+      if (end) res.end();
+    };
+    stream.response.onReset = () => {
+      up.destroy();
+      res.destroy();
+    };
+    up.on("data", (c: Buffer) => stream.responseBody(new Uint8Array(c.buffer, c.byteOffset, c.length), false));
+    // As Envoy's HTTP/1 codec at message complete: a last, empty chunk with end_of_stream.
+    up.on("end", () => stream.responseBody(new Uint8Array(0), true));
+  }
+
+  function forward(stream: HttpStream, req: http.IncomingMessage, res: http.ServerResponse, reqHeaders: HeaderPair[], route: Route): void {
     const get = (n: string) => reqHeaders.find(([k]) => k === n)?.[1];
     const outHeaders = toNodeHeaders(reqHeaders);
-    outHeaders.host = get(":authority") ?? upstream.host;
+    const target = route.target;
+    outHeaders.host = get(":authority") ?? target.host;
     const upReq = http.request({
       protocol: "http:",
-      hostname: upstream.hostname,
-      port: upstream.port || 80,
+      hostname: target.hostname,
+      port: target.port || 80,
       method: get(":method") ?? req.method,
       path: get(":path") ?? req.url,
       headers: outHeaders,
@@ -228,6 +289,10 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
     let answered = false;
     upReq.on("response", (up) => {
       answered = true;
+      // Envoy's stream info now knows the upstream host (upstream.address / upstream.port).
+      const addr = upReq.socket?.remoteAddress;
+      const port = upReq.socket?.remotePort;
+      if (addr && port) stream.properties.upstream = { address: `${addr.includes(":") ? `[${addr}]` : addr}:${port}`, port: BigInt(port) };
       const status = up.statusCode ?? 502;
       const bodyless = req.method === "HEAD" || status === 204 || status === 304 || up.headers["content-length"] === "0";
       stream.onResponse(status, rawPairs(up.rawHeaders), bodyless).then((rd) => {
@@ -248,8 +313,13 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
           res.writeHead(502).end();
           return;
         }
-        up.pipe(res);
         up.on("error", () => res.destroy());
+        if (bodyless) {
+          up.resume();
+          res.end();
+          return;
+        }
+        streamBody(stream, up, res);
       });
     });
     upReq.on("error", (err) => {

@@ -48,8 +48,9 @@ export function nodeFor(o: Workload) {
 }
 
 /** The filter's plugin configuration (JSON) built from sidecar flags. */
-export function pluginConfigFor(o: { token?: string }): string {
+export function pluginConfigFor(o: { token?: string; direction?: "inbound" | "outbound" }): string {
   const cfg: Record<string, unknown> = { control_plane_cluster: CONTROL_PLANE_CLUSTER };
   if (o.token) cfg.token = o.token;
+  if (o.direction === "outbound") cfg.direction = "outbound";
   return JSON.stringify(cfg);
 }

@@ -3,6 +3,8 @@
 import type { DelayFault as _hfi_v1_DelayFault, DelayFault__Output as _hfi_v1_DelayFault__Output } from '../../hfi/v1/DelayFault.ts';
 import type { AbortFault as _hfi_v1_AbortFault, AbortFault__Output as _hfi_v1_AbortFault__Output } from '../../hfi/v1/AbortFault.ts';
 import type { HeaderControl as _hfi_v1_HeaderControl, HeaderControl__Output as _hfi_v1_HeaderControl__Output } from '../../hfi/v1/HeaderControl.ts';
+import type { ResponseFault as _hfi_v1_ResponseFault, ResponseFault__Output as _hfi_v1_ResponseFault__Output } from '../../hfi/v1/ResponseFault.ts';
+import type { ResponseRateLimit as _hfi_v1_ResponseRateLimit, ResponseRateLimit__Output as _hfi_v1_ResponseRateLimit__Output } from '../../hfi/v1/ResponseRateLimit.ts';
 
 export interface Fault {
   /**
@@ -31,6 +33,14 @@ export interface Fault {
    * without those headers get the rule's other faults, if any.
    */
   'headerControl'?: (_hfi_v1_HeaderControl | null);
+  /**
+   * Rewrite the upstream's response (the request reaches the upstream).
+   */
+  'response'?: (_hfi_v1_ResponseFault | null);
+  /**
+   * Throttle the response body (as Envoy's fault filter response_rate_limit).
+   */
+  'responseRateLimit'?: (_hfi_v1_ResponseRateLimit | null);
 }
 
 export interface Fault__Output {
@@ -60,4 +70,12 @@ export interface Fault__Output {
    * without those headers get the rule's other faults, if any.
    */
   'headerControl': (_hfi_v1_HeaderControl__Output | null);
+  /**
+   * Rewrite the upstream's response (the request reaches the upstream).
+   */
+  'response': (_hfi_v1_ResponseFault__Output | null);
+  /**
+   * Throttle the response body (as Envoy's fault filter response_rate_limit).
+   */
+  'responseRateLimit': (_hfi_v1_ResponseRateLimit__Output | null);
 }

@@ -32,10 +32,16 @@ export interface Identity {
    * value must match the caller's SPIFFE ID.
    */
   'serviceAccount'?: (string);
+  /**
+   * The traffic this filter instance sees: "inbound" or "outbound" (its
+   * plugin configuration); empty from older filters (inbound).
+   */
+  'direction'?: (string);
   '_version'?: "version";
   '_serviceSource'?: "serviceSource";
   '_versionSource'?: "versionSource";
   '_serviceAccount'?: "serviceAccount";
+  '_direction'?: "direction";
 }
 
 /**
@@ -69,8 +75,14 @@ export interface Identity__Output {
    * value must match the caller's SPIFFE ID.
    */
   'serviceAccount'?: (string);
+  /**
+   * The traffic this filter instance sees: "inbound" or "outbound" (its
+   * plugin configuration); empty from older filters (inbound).
+   */
+  'direction'?: (string);
   '_version'?: "version";
   '_serviceSource'?: "serviceSource";
   '_versionSource'?: "versionSource";
   '_serviceAccount'?: "serviceAccount";
+  '_direction'?: "direction";
 }

@@ -13,6 +13,12 @@ export interface PolicySpec {
    * Higher priority policies are evaluated first; ties are broken by name.
    */
   'priority'?: (number);
+  /**
+   * Which traffic of the selected workloads the policy acts on: "inbound"
+   * (requests they receive; the default when empty) or "outbound" (calls
+   * they make, matched with RequestMatch.destination).
+   */
+  'direction'?: (string);
 }
 
 export interface PolicySpec__Output {
@@ -25,4 +31,10 @@ export interface PolicySpec__Output {
    * Higher priority policies are evaluated first; ties are broken by name.
    */
   'priority': (number);
+  /**
+   * Which traffic of the selected workloads the policy acts on: "inbound"
+   * (requests they receive; the default when empty) or "outbound" (calls
+   * they make, matched with RequestMatch.destination).
+   */
+  'direction': (string);
 }

@@ -43,6 +43,11 @@ export interface PolicyStatus {
    */
   'lastAckUnixMs'?: (number | string | Long);
   /**
+   * "inbound" or "outbound" (PolicySpec.direction); only proxies of that
+   * direction are targeted.
+   */
+  'direction'?: (string);
+  /**
    * Paused everywhere (globally or by name). A namespace pause is in
    * GetPolicyStatusResponse.pause.
    */
@@ -95,6 +100,11 @@ export interface PolicyStatus__Output {
    * Wall clock (ms) at which a replica received the latest ACK of this version; 0 if none.
    */
   'lastAckUnixMs': (number);
+  /**
+   * "inbound" or "outbound" (PolicySpec.direction); only proxies of that
+   * direction are targeted.
+   */
+  'direction': (string);
   /**
    * Paused everywhere (globally or by name). A namespace pause is in
    * GetPolicyStatusResponse.pause.

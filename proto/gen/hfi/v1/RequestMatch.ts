@@ -5,6 +5,7 @@ import type { HeaderMatch as _hfi_v1_HeaderMatch, HeaderMatch__Output as _hfi_v1
 import type { QueryParamMatch as _hfi_v1_QueryParamMatch, QueryParamMatch__Output as _hfi_v1_QueryParamMatch__Output } from '../../hfi/v1/QueryParamMatch.ts';
 import type { GrpcMatch as _hfi_v1_GrpcMatch, GrpcMatch__Output as _hfi_v1_GrpcMatch__Output } from '../../hfi/v1/GrpcMatch.ts';
 import type { SourceMatch as _hfi_v1_SourceMatch, SourceMatch__Output as _hfi_v1_SourceMatch__Output } from '../../hfi/v1/SourceMatch.ts';
+import type { Destination as _hfi_v1_Destination, Destination__Output as _hfi_v1_Destination__Output } from '../../hfi/v1/Destination.ts';
 
 /**
  * Every condition given must hold (logical AND).
@@ -24,6 +25,11 @@ export interface RequestMatch {
    * the downstream connection (mTLS certificate, Istio peer metadata).
    */
   'source'?: (_hfi_v1_SourceMatch | null);
+  /**
+   * Outbound policies only: the destination the call goes to, as Envoy
+   * routes it (the Istio cluster outbound|PORT||HOST, else :authority).
+   */
+  'destination'?: (_hfi_v1_Destination | null);
 }
 
 /**
@@ -44,4 +50,9 @@ export interface RequestMatch__Output {
    * the downstream connection (mTLS certificate, Istio peer metadata).
    */
   'source': (_hfi_v1_SourceMatch__Output | null);
+  /**
+   * Outbound policies only: the destination the call goes to, as Envoy
+   * routes it (the Istio cluster outbound|PORT||HOST, else :authority).
+   */
+  'destination': (_hfi_v1_Destination__Output | null);
 }

@@ -15,6 +15,11 @@ export interface SnapshotPolicy {
   'appliedAtUnixMs'?: (number | string | Long);
   'version'?: (number | string | Long);
   /**
+   * PolicySpec.direction normalised: "inbound" or "outbound". Each filter
+   * applies only the policies of the direction it runs in.
+   */
+  'direction'?: (string);
+  /**
    * Paused (`hfi pause`): the filter keeps the policy but injects nothing
    * for it, and releases the requests it is holding at once.
    */
@@ -32,6 +37,11 @@ export interface SnapshotPolicy__Output {
    */
   'appliedAtUnixMs': (number);
   'version': (number);
+  /**
+   * PolicySpec.direction normalised: "inbound" or "outbound". Each filter
+   * applies only the policies of the direction it runs in.
+   */
+  'direction': (string);
   /**
    * Paused (`hfi pause`): the filter keeps the policy but injects nothing
    * for it, and releases the requests it is holding at once.

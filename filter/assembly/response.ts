@@ -1,0 +1,133 @@
+// Response faults: the request reaches the upstream and the filter rewrites
+// what comes back (status, headers, body). The rule and the percentage roll
+// are decided on the request headers; a stream whose fault holds is armed
+// here and rewritten in proxy_on_response_headers / proxy_on_response_body.
+// A stream that is not armed costs one size check per response callback.
+//
+// The body is replaced without buffering the upstream's: the first body chunk
+// (Envoy's current-chunk buffer, HttpResponseBody) is replaced by the whole
+// injected body, later chunks are drained, so memory stays bounded whatever the
+// upstream sends, and a response that ends with trailers (gRPC) still gets it.
+
+import * as abi from "./abi";
+import { Action, DataAction, MapType, BufferType } from "./abi";
+import { utf8 } from "./bytes";
+import { mResponses } from "./metrics";
+
+const H_STATUS = utf8(":status");
+const H_CONTENT_LENGTH = utf8("content-length");
+const H_CONTENT_ENCODING = utf8("content-encoding");
+const H_HFI_FAULT = utf8("x-hfi-fault");
+const EMPTY = new ArrayBuffer(0);
+
+/** A rule's response rewrite (compiled from hfi.v1.ResponseFault). */
+export class ResponseAction {
+  status: u32 = 0; // 0 = keep
+  statusText: ArrayBuffer = EMPTY;
+  setNames: ArrayBuffer[] = [];
+  setValues: ArrayBuffer[] = [];
+  addNames: ArrayBuffer[] = [];
+  addValues: ArrayBuffer[] = [];
+  removeNames: ArrayBuffer[] = [];
+  hasBody: bool = false;
+  body: ArrayBuffer = EMPTY;
+  bodyLength: ArrayBuffer = EMPTY; // content-length value for body
+  // upstream_status: codes, or [min, max] when max != 0
+  hasStatusMatch: bool = false;
+  codes: u32[] = [];
+  min: u32 = 0;
+  max: u32 = 0;
+
+  statusHolds(code: u32): bool {
+    for (let i = 0; i < this.codes.length; i++) if (unchecked(this.codes[i]) == code) return true;
+    return this.max != 0 && code >= this.min && code <= this.max;
+  }
+
+  /** Precomputes the header values the callbacks write. */
+  finish(): void {
+    if (this.status != 0) this.statusText = utf8(this.status.toString());
+    if (this.hasBody) this.bodyLength = utf8(this.body.byteLength.toString());
+  }
+}
+
+class Armed {
+  action: ResponseAction;
+  policyName: ArrayBuffer;
+  bodyWritten: bool = false;
+  constructor(action: ResponseAction, policyName: ArrayBuffer) {
+    this.action = action;
+    this.policyName = policyName;
+  }
+}
+
+const armed = new Map<u32, Armed>();
+
+/** The request's rule has a response fault and its roll hit: rewrite this stream's response. */
+export function armResponse(contextId: u32, action: ResponseAction, policyName: ArrayBuffer): void {
+  armed.set(contextId, new Armed(action, policyName));
+}
+
+/** proxy_on_delete of a stream. */
+export function disarmResponse(contextId: u32): void {
+  if (armed.size > 0 && armed.has(contextId)) armed.delete(contextId);
+}
+
+function upstreamStatus(): u32 {
+  const v = abi.getHeaderValue(MapType.ResponseHeaders, H_STATUS);
+  if (v == null) return 0;
+  let code: u32 = 0;
+  for (let i = 0; i < v.len && i < 3; i++) {
+    const c = <u32>load<u8>(v.ptr + <usize>i) - 48;
+    if (c > 9) { code = 0; break; }
+    code = code * 10 + c;
+  }
+  v.free();
+  return code;
+}
+
+/** proxy_on_response_headers. */
+export function onResponseHeaders(contextId: u32, endOfStream: bool): u32 {
+  if (armed.size == 0 || !armed.has(contextId)) return Action.Continue;
+  const st = armed.get(contextId);
+  const a = st.action;
+  if (a.hasStatusMatch && !a.statusHolds(upstreamStatus())) {
+    armed.delete(contextId);
+    return Action.Continue;
+  }
+  const R = MapType.ResponseHeaders;
+  if (a.status != 0) abi.replaceHeader(R, H_STATUS, a.statusText);
+  for (let i = 0; i < a.removeNames.length; i++) abi.removeHeader(R, a.removeNames[i]);
+  for (let i = 0; i < a.setNames.length; i++) abi.replaceHeader(R, a.setNames[i], a.setValues[i]);
+  for (let i = 0; i < a.addNames.length; i++) abi.addHeader(R, a.addNames[i], a.addValues[i]);
+  abi.replaceHeader(R, H_HFI_FAULT, st.policyName);
+  abi.incrementMetric(mResponses, 1);
+  // Without a body to follow (HEAD, 204, 304, empty upstream reply) there is nothing to replace:
+  // proxy-wasm cannot add a body to a response whose headers ended the stream.
+  if (!a.hasBody || endOfStream) {
+    armed.delete(contextId);
+    return Action.Continue;
+  }
+  abi.replaceHeader(R, H_CONTENT_LENGTH, a.bodyLength);
+  abi.removeHeader(R, H_CONTENT_ENCODING); // the injected body is plain
+  return Action.Continue;
+}
+
+/** The body callback's buffer size after onResponseBody (what a rate limit then counts). */
+export let bodySizeAfter: u32 = 0;
+
+/** proxy_on_response_body: the first chunk becomes the injected body, the rest is dropped. */
+export function onResponseBody(contextId: u32, bodySize: u32, endOfStream: bool): u32 {
+  bodySizeAfter = bodySize;
+  if (armed.size == 0 || !armed.has(contextId)) return DataAction.Continue;
+  const st = armed.get(contextId);
+  if (!st.bodyWritten) {
+    st.bodyWritten = true;
+    abi.setBufferBytes(BufferType.HttpResponseBody, 0, bodySize, st.action.body);
+    bodySizeAfter = <u32>st.action.body.byteLength;
+  } else if (bodySize > 0) {
+    abi.setBufferBytes(BufferType.HttpResponseBody, 0, bodySize, EMPTY);
+    bodySizeAfter = 0;
+  }
+  if (endOfStream) armed.delete(contextId);
+  return DataAction.Continue;
+}
