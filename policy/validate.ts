@@ -127,7 +127,11 @@ export class Validator {
     if (m.method) this.stringMatch(m.method, `${at}.method`, ["exact", "prefix", "regex"]);
     if (m.path) this.stringMatch(m.path, `${at}.path`, ["exact", "prefix", "regex"]);
     if (m.grpc) validateGrpcMatch(m.grpc, `${at}.grpc`, !!m.path, this.check);
-    if (m.source) validateSourceMatch(m.source, `${at}.source`, this.check);
+    if (m.source) {
+      // An outbound filter's caller is the workload itself: who it calls is match.destination.
+      if (this.outbound) this.err(`${at}.source`, "is only for inbound policies (on outbound calls the caller is the selected workload; match the callee with destination)");
+      else validateSourceMatch(m.source, `${at}.source`, this.check);
+    }
     if (m.headers.length > LIMITS.maxHeaderMatches)
       this.err(`${at}.headers`, `must have at most ${LIMITS.maxHeaderMatches} entries (got ${m.headers.length})`);
     m.headers.forEach((h, i) => this.namedMatch(h, `${at}.headers[${i}]`, true));

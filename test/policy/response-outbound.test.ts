@@ -131,6 +131,10 @@ const BAD: [object, string[]][] = [
     { metadata: { name: "p" }, spec: { rules: [{ match: { destination: { service: "a" } }, fault: { percentage: 1, delay_ms: 1 } }] } },
     ["spec.rules[0].match.destination: is only for outbound policies (set spec.direction: outbound)"],
   ],
+  [
+    outbound({ destination: { service: "a" }, source: { service: "b" } }),
+    ["spec.rules[0].match.source: is only for inbound policies (on outbound calls the caller is the selected workload; match the callee with destination)"],
+  ],
   [outbound({ destination: {} }), ["spec.rules[0].match.destination: must set service (and namespace) or host"]],
   [outbound({ destination: { service: "a", host: "b.com" } }), ["spec.rules[0].match.destination: must set service (and namespace) or host, not both"]],
   [outbound({ destination: { host: "b.com:80" } }), ["spec.rules[0].match.destination.host: must be a DNS name (a-z, 0-9, '-' and '.', at most 253 characters, no port: use port)"]],
