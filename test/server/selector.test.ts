@@ -71,7 +71,7 @@ test("schema facts come from the descriptors: maps, lists, oneof members, declar
   assert.equal(hm.filter((f) => f.oneof === "kind").map((f) => f.key), ["exact", "prefix", "regex", "present"]);
   assert.ok(fieldFacts(messageType("Selector")).find((f) => f.name === "labels")!.map);
   const spec = fieldFacts(messageType("PolicySpec"));
-  assert.equal(spec.map((f) => f.name), ["selector", "rules", "priority"]);
+  assert.equal(spec.map((f) => f.name), ["selector", "rules", "priority", "direction"]);
   assert.ok(spec.find((f) => f.name === "rules")!.repeated);
   assert.is(spec.find((f) => f.name === "rules")!.message, messageType("Rule"));
 });
