@@ -157,6 +157,7 @@ export function prepareSnapshot(snap: Snapshot): void {
   const rules = snap.rules;
   const q = new StaticArray<i64>(rules.length * <i32>(Q_STRIDE / 8));
   let rec = changetype<usize>(q);
+  let lastName: ArrayBuffer | null = null;
   for (let i = 0; i < rules.length; i++, rec += Q_STRIDE) {
     const r = rules[i];
     let full = r.headers.length + r.query.length + (r.source != null ? 1 : 0);
@@ -184,7 +185,9 @@ export function prepareSnapshot(snap: Snapshot): void {
     if (r.headers.length > 0) {
       const h = r.headers[0];
       if (h.m.kind == KIND_EXACT) {
-        store<usize>(rec, ptrOf(h.name), Q_HNAME_PTR);
+        // Rules in a row on one header name share one pointer: the scan's cache then hits on ==.
+        if (lastName == null || !eqIgnoreCase(ptrOf(lastName!), lastName!.byteLength, ptrOf(h.name), h.name.byteLength)) lastName = h.name;
+        store<usize>(rec, ptrOf(lastName!), Q_HNAME_PTR);
         store<i32>(rec, h.name.byteLength, Q_HNAME_LEN);
         store<usize>(rec, ptrOf(h.m.value), Q_HVAL_PTR);
         store<i32>(rec, h.m.value.byteLength, Q_HVAL_LEN);
@@ -202,6 +205,13 @@ export function prepareSnapshot(snap: Snapshot): void {
  * Raw memory only, so it compiles to a tight loop.
  */
 function scanQuick(rec: usize, n: i32, from: i32, mk: i64, pp: usize, pl: i32, now: i64, pairs: usize, np: i32, hmask: i64): i32 {
+  // The last header name looked up, where its (first) value is and how often it occurs: rules in a
+  // row on one header (x-user: user-1, user-2, ...) cost a name and a value compare each, not a scan.
+  let cName: usize = 0;
+  let cLen: i32 = 0;
+  let cVal: usize = 0;
+  let cValLen: i32 = 0;
+  let cCount: i32 = 0;
   for (let i = from; i < n; i++, rec += Q_STRIDE) {
     const m = load<i64>(rec, Q_METHOD);
     if (m != 0 && m != mk) continue;
@@ -214,7 +224,25 @@ function scanQuick(rec: usize, n: i32, from: i32, mk: i64, pp: usize, pl: i32, n
       if (memory.compare(pp, load<usize>(rec, Q_PATH_PTR), <usize>len) != 0) continue;
     }
     const hl = load<i32>(rec, Q_HNAME_LEN);
-    if (hl != 0 && ((load<i64>(rec, Q_HBIT) & hmask) == 0 || !hasHeaderValue(pairs, np, load<usize>(rec, Q_HNAME_PTR), hl, load<usize>(rec, Q_HVAL_PTR), load<i32>(rec, Q_HVAL_LEN)))) continue;
+    if (hl != 0) {
+      if ((load<i64>(rec, Q_HBIT) & hmask) == 0) continue;
+      const name = load<usize>(rec, Q_HNAME_PTR);
+      if (name != cName && (hl != cLen || !eqIgnoreCase(name, hl, cName, cLen))) {
+        cName = name;
+        cLen = hl;
+        cCount = 0;
+        let e = pairs;
+        for (let k = 0; k < np; k++, e += 16) {
+          if (load<i32>(e, 4) == hl && eqIgnoreCase(<usize>load<u32>(e), hl, name, hl)) {
+            if (cCount++ == 0) { cVal = <usize>load<u32>(e, 8); cValLen = load<i32>(e, 12); }
+          }
+        }
+      }
+      if (cCount == 0) continue;
+      const vl = load<i32>(rec, Q_HVAL_LEN);
+      const vp = load<usize>(rec, Q_HVAL_PTR);
+      if (cCount == 1 ? vl != cValLen || memory.compare(cVal, vp, <usize>vl) != 0 : !hasHeaderValue(pairs, np, name, hl, vp, vl)) continue;
+    }
     return i;
   }
   return -1;
