@@ -186,8 +186,8 @@ export function prepareSnapshot(snap: Snapshot): void {
       const h = r.headers[0];
       if (h.m.kind == KIND_EXACT) {
         // Rules in a row on one header name share one pointer: the scan's cache then hits on ==.
-        if (lastName == null || !eqIgnoreCase(ptrOf(lastName!), lastName!.byteLength, ptrOf(h.name), h.name.byteLength)) lastName = h.name;
-        store<usize>(rec, ptrOf(lastName!), Q_HNAME_PTR);
+        if (lastName == null || !eqIgnoreCase(ptrOf(lastName), lastName.byteLength, ptrOf(h.name), h.name.byteLength)) lastName = h.name;
+        store<usize>(rec, ptrOf(lastName), Q_HNAME_PTR);
         store<i32>(rec, h.name.byteLength, Q_HNAME_LEN);
         store<usize>(rec, ptrOf(h.m.value), Q_HVAL_PTR);
         store<i32>(rec, h.m.value.byteLength, Q_HVAL_LEN);
