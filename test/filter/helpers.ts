@@ -6,6 +6,7 @@ import pino from "pino";
 import { WasmVm, type VmOptions } from "../../filter/host/vm.ts";
 import { CONTROL_PLANE_CLUSTER, nodeFor } from "../../filter/host/sidecar/workload.ts";
 import { PolicyClient, waitFor } from "../support/server.ts";
+import { startSidecar, type RunningSidecar, type SidecarOptions } from "../../filter/host/sidecar/proxy.ts";
 import type { Policy } from "../../proto/loader.ts";
 
 export { waitFor };
@@ -94,4 +95,20 @@ export async function closeAll(...things: ({ close(): unknown } | undefined)[]):
       /* best effort in cleanup */
     }
   }
+}
+
+/** `hfi sidecar` for frontend.demo (2 workers, metrics on) in front of `upstream`, subscribed to `controlPlane`. */
+export function startFrontendSidecar(upstream: string, controlPlane: string, extra: Partial<SidecarOptions> = {}): Promise<RunningSidecar> {
+  return startSidecar({
+    listen: "127.0.0.1:0",
+    upstream,
+    controlPlane,
+    service: "frontend",
+    namespace: "demo",
+    workers: 2,
+    wasm: FILTER_WASM,
+    metricsAddr: "127.0.0.1:0",
+    logger: quietLogger,
+    ...extra,
+  });
 }

@@ -16,7 +16,7 @@ import { serializeProperty } from "../../filter/host/properties.ts";
 import { connectionProperties, filterStateProperties, type DownstreamPeer } from "../../filter/host/peer.ts";
 import { startTestServer, PolicyClient, type TestServer } from "../support/server.ts";
 import { startSidecar, type RunningSidecar } from "../../filter/host/sidecar/proxy.ts";
-import { FILTER_WASM, applyAndWait, closeAll, quietLogger, waitConnected, waitFor } from "./helpers.ts";
+import { FILTER_WASM, applyAndWait, closeAll, quietLogger, waitConnected, waitFor, startFrontendSidecar } from "./helpers.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 import type { Policy } from "../../proto/loader.ts";
@@ -40,17 +40,7 @@ test.before(async () => {
   await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
   server = await startTestServer();
   pc = new PolicyClient(server.grpcAddress);
-  sidecar = await startSidecar({
-    listen: "127.0.0.1:0",
-    upstream: `http://127.0.0.1:${(upstream.address() as net.AddressInfo).port}`,
-    controlPlane: server.grpcAddress,
-    service: "frontend",
-    namespace: "demo",
-    workers: 2,
-    wasm: FILTER_WASM,
-    metricsAddr: "127.0.0.1:0",
-    logger: quietLogger,
-  });
+  sidecar = await startFrontendSidecar(`http://127.0.0.1:${(upstream.address() as net.AddressInfo).port}`, server.grpcAddress);
   base = `http://${sidecar.address}`;
   await waitConnected(pc, 2);
 });

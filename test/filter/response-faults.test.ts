@@ -9,9 +9,9 @@ import * as assert from "uvu/assert";
 import http from "node:http";
 import net from "node:net";
 import { startTestServer, PolicyClient, type TestServer } from "../support/server.ts";
-import { startSidecar, type RunningSidecar } from "../../filter/host/sidecar/proxy.ts";
+import type { RunningSidecar } from "../../filter/host/sidecar/proxy.ts";
 import { performance } from "node:perf_hooks";
-import { FILTER_WASM, applyAndWait, closeAll, quietLogger, waitConnected, waitFor } from "./helpers.ts";
+import { applyAndWait, closeAll, startFrontendSidecar, waitConnected, waitFor } from "./helpers.ts";
 import type { Policy } from "../../proto/loader.ts";
 
 let server: TestServer;
@@ -69,17 +69,7 @@ test.before(async () => {
   await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
   server = await startTestServer();
   pc = new PolicyClient(server.grpcAddress);
-  sidecar = await startSidecar({
-    listen: "127.0.0.1:0",
-    upstream: `http://127.0.0.1:${(upstream.address() as net.AddressInfo).port}`,
-    controlPlane: server.grpcAddress,
-    service: "frontend",
-    namespace: "demo",
-    workers: 2,
-    wasm: FILTER_WASM,
-    metricsAddr: "127.0.0.1:0",
-    logger: quietLogger,
-  });
+  sidecar = await startFrontendSidecar(`http://127.0.0.1:${(upstream.address() as net.AddressInfo).port}`, server.grpcAddress);
   base = `http://${sidecar.address}`;
   await waitConnected(pc, 3);
   // The issue's shape, plus rules for the other cases (first matching rule decides).

@@ -13,7 +13,7 @@ import { performance } from "node:perf_hooks";
 import { startTestServer, PolicyClient, type TestServer } from "../support/server.ts";
 import { freePort } from "../support/ports.ts";
 import { startSidecar, UPSTREAM_CONNECT_ERROR, type RunningSidecar } from "../../filter/host/sidecar/proxy.ts";
-import { FILTER_WASM, abortPolicy, applyAndWait, closeAll, quietLogger, waitConnected, waitFor } from "./helpers.ts";
+import { FILTER_WASM, abortPolicy, applyAndWait, closeAll, quietLogger, waitConnected, waitFor, startFrontendSidecar } from "./helpers.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -37,17 +37,7 @@ test.before(async () => {
   upstreamUrl = `http://127.0.0.1:${(upstream.address() as net.AddressInfo).port}`;
   server = await startTestServer();
   pc = new PolicyClient(server.grpcAddress);
-  sidecar = await startSidecar({
-    listen: "127.0.0.1:0",
-    upstream: upstreamUrl,
-    controlPlane: server.grpcAddress,
-    service: "frontend",
-    namespace: "demo",
-    workers: 2,
-    wasm: FILTER_WASM,
-    metricsAddr: "127.0.0.1:0",
-    logger: quietLogger,
-  });
+  sidecar = await startFrontendSidecar(upstreamUrl, server.grpcAddress);
   base = `http://${sidecar.address}`;
   await waitConnected(pc, 2);
 });
