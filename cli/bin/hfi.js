@@ -5,6 +5,7 @@
 // (a dev dependency) instead, so an edit never runs stale code. Images and
 // packages ship dist/ without the sources: there the check finds nothing.
 import { readdirSync, statSync } from "node:fs";
+import module from "node:module";
 import { fileURLToPath } from "node:url";
 
 const root = new URL("../../", import.meta.url);
@@ -61,6 +62,10 @@ function missingModule(err) {
 
 try {
   if (fresh) {
+    // Node >= 22.1 keeps compiled code between runs (V8 code cache on disk, in the OS temp
+    // directory): most of a cold `hfi policy list` is compiling the bundled gRPC and protobuf
+    // code. Older Node has no such API and compiles every time.
+    module.enableCompileCache?.();
     await import("../../dist/cli/main.js");
   } else {
     const { register } = await import("tsx/esm/api");
