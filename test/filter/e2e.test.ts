@@ -6,18 +6,15 @@ import * as assert from "uvu/assert";
 import { performance } from "node:perf_hooks";
 import { startTestServer, PolicyClient, type TestServer } from "../support/server.ts";
 import type { WasmVm, RequestResult } from "../../filter/host/vm.ts";
-import { VmPool } from "../../filter/host/pool.ts";
-import { CONTROL_PLANE_CLUSTER, nodeFor } from "../../filter/host/sidecar/workload.ts";
 import type { Policy } from "../../proto/loader.ts";
 import {
-  FILTER_WASM,
   abortPolicy,
   applyAndWait,
   closeAll,
   loadFilter,
-  quietLogger,
   waitConnected,
   waitFor,
+  loadPool,
 } from "./helpers.ts";
 
 let server: TestServer;
@@ -226,12 +223,7 @@ test("gRPC requests are answered with grpc-status (Envoy's trailers-only local r
 });
 
 test("a new policy reaches every worker VM of a sidecar (own stream and root context each)", async () => {
-  const pool = await VmPool.load(FILTER_WASM, {
-    workers: 4,
-    node: nodeFor({ service: "checkout", namespace: "demo" }),
-    clusters: { [CONTROL_PLANE_CLUSTER]: server.grpcAddress },
-    logger: quietLogger,
-  });
+  const pool = await loadPool(server.grpcAddress, { service: "checkout", namespace: "demo" }, 4);
   try {
     // As in Envoy: the main thread's VM subscribes too, so 4 workers make 5 streams.
     await applyAndWait(pc, abortPolicy("checkout-down", { service: "checkout" }, { path: "/t10", status: 502 }), 5);

@@ -10,10 +10,9 @@ import * as assert from "uvu/assert";
 import { TestEtcd } from "../support/etcd.ts";
 import { freePort } from "../support/ports.ts";
 import { startTestServer, PolicyClient, type TestServer } from "../support/server.ts";
-import { VmPool } from "../../filter/host/pool.ts";
-import { CONTROL_PLANE_CLUSTER, nodeFor } from "../../filter/host/sidecar/workload.ts";
+import type { VmPool } from "../../filter/host/pool.ts";
 import { runHfi } from "../cli/run.ts";
-import { FILTER_WASM, quietLogger, waitAcked, waitFor } from "./helpers.ts";
+import { waitAcked, waitFor, loadPool } from "./helpers.ts";
 import type { Policy } from "../../proto/loader.ts";
 
 const N = 20;
@@ -57,13 +56,7 @@ test("exact counts across 3 VMs; none after delete or pause; restart neither los
   try {
     server = await startTestServer({ etcd, grpcAddr });
     pc = new PolicyClient(grpcAddr);
-    pool = await VmPool.load(FILTER_WASM, {
-      workers: 3,
-      node: nodeFor({ service: "frontend", namespace: "demo" }),
-      clusters: { [CONTROL_PLANE_CLUSTER]: grpcAddr },
-      pluginConfig: JSON.stringify({ report_interval_ms: REPORT_MS }),
-      logger: quietLogger,
-    });
+    pool = await loadPool(grpcAddr, { service: "frontend", namespace: "demo" }, 3, { pluginConfig: JSON.stringify({ report_interval_ms: REPORT_MS }) });
     const vms = pool.allVms.length;
     assert.is(pool.vms.length, 3);
     await pc.apply({ policy: abortA });
@@ -143,13 +136,7 @@ test("exact counts across 3 VMs; none after delete or pause; restart neither los
 test("cardinality bound: label sets past --max-fault-series are counted under _overflow", async () => {
   const server = await startTestServer({ maxFaultSeries: 2 });
   const pc = new PolicyClient(server.grpcAddress);
-  const pool = await VmPool.load(FILTER_WASM, {
-    workers: 1,
-    node: nodeFor({ service: "frontend", namespace: "demo" }),
-    clusters: { [CONTROL_PLANE_CLUSTER]: server.grpcAddress },
-    pluginConfig: JSON.stringify({ report_interval_ms: REPORT_MS }),
-    logger: quietLogger,
-  });
+  const pool = await loadPool(server.grpcAddress, { service: "frontend", namespace: "demo" }, 1, { pluginConfig: JSON.stringify({ report_interval_ms: REPORT_MS }) });
   try {
     for (const name of ["p1", "p2", "p3"]) {
       await pc.apply({ policy: policy(name, [{ match: { path: { exact: `/${name}` } }, fault: { percentage: 100, abort: { httpStatus: 500 } } }]) });

@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { WasmVm, type VmOptions } from "../../filter/host/vm.ts";
+import { VmPool, type PoolOptions } from "../../filter/host/pool.ts";
 import { CONTROL_PLANE_CLUSTER, nodeFor } from "../../filter/host/sidecar/workload.ts";
 import { PolicyClient, waitFor } from "../support/server.ts";
 import { startSidecar, type RunningSidecar, type SidecarOptions } from "../../filter/host/sidecar/proxy.ts";
@@ -30,6 +31,17 @@ export function loadFilter(grpcAddress: string, w: Workload | "unknown", extra: 
     w === "unknown" ? { id: "sidecar~10.0.0.9~mystery.demo~demo.svc.cluster.local", metadata: { NAMESPACE: "demo" } } : nodeFor(w);
   return WasmVm.load(FILTER_WASM, {
     node,
+    clusters: { [CONTROL_PLANE_CLUSTER]: grpcAddress },
+    logger: quietLogger,
+    ...extra,
+  });
+}
+
+/** A sidecar's VMs (canary, main thread, `workers` workers) for workload `w`, subscribed to `grpcAddress`. */
+export function loadPool(grpcAddress: string, w: Workload, workers: number, extra: PoolOptions = {}): Promise<VmPool> {
+  return VmPool.load(FILTER_WASM, {
+    workers,
+    node: nodeFor(w),
     clusters: { [CONTROL_PLANE_CLUSTER]: grpcAddress },
     logger: quietLogger,
     ...extra,

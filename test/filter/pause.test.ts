@@ -8,11 +8,10 @@ import * as assert from "uvu/assert";
 import { TestEtcd } from "../support/etcd.ts";
 import { freePort } from "../support/ports.ts";
 import { startTestServer, PolicyClient, type TestServer } from "../support/server.ts";
-import { VmPool } from "../../filter/host/pool.ts";
+import type { VmPool } from "../../filter/host/pool.ts";
 import type { RequestResult } from "../../filter/host/http-stream.ts";
-import { CONTROL_PLANE_CLUSTER, nodeFor } from "../../filter/host/sidecar/workload.ts";
 import { runHfi } from "../cli/run.ts";
-import { FILTER_WASM, abortPolicy, applyAndWait, quietLogger, waitAcked, waitFor } from "./helpers.ts";
+import { abortPolicy, applyAndWait, waitAcked, waitFor, loadPool } from "./helpers.ts";
 import type { Policy } from "../../proto/loader.ts";
 
 const delayPolicy = (name: string, ms: number): Policy => ({
@@ -42,12 +41,7 @@ test("pause reaches every VM, releases held requests, survives restart and edits
   try {
     server = await startTestServer({ etcd, grpcAddr });
     pc = new PolicyClient(grpcAddr);
-    pool = await VmPool.load(FILTER_WASM, {
-      workers: 2,
-      node: nodeFor({ service: "frontend", namespace: "demo" }),
-      clusters: { [CONTROL_PLANE_CLUSTER]: grpcAddr },
-      logger: quietLogger,
-    });
+    pool = await loadPool(grpcAddr, { service: "frontend", namespace: "demo" }, 2);
     const vms = pool.allVms.length;
     assert.is(vms, 3);
     await applyAndWait(pc, abortPolicy("kill-me", { service: "frontend" }, { path: "/a", status: 503 }), vms);

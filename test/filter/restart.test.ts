@@ -6,9 +6,8 @@ import * as assert from "uvu/assert";
 import { TestEtcd } from "../support/etcd.ts";
 import { freePort } from "../support/ports.ts";
 import { startTestServer, PolicyClient, type TestServer } from "../support/server.ts";
-import { VmPool } from "../../filter/host/pool.ts";
-import { CONTROL_PLANE_CLUSTER, nodeFor } from "../../filter/host/sidecar/workload.ts";
-import { FILTER_WASM, abortPolicy, applyAndWait, quietLogger, waitAcked, waitFor } from "./helpers.ts";
+import type { VmPool } from "../../filter/host/pool.ts";
+import { abortPolicy, applyAndWait, waitAcked, waitFor, loadPool } from "./helpers.ts";
 
 test("control plane down and back: last snapshot keeps faulting, filters reconnect and converge", async () => {
   const etcd = await TestEtcd.start();
@@ -20,12 +19,7 @@ test("control plane down and back: last snapshot keeps faulting, filters reconne
   try {
     server = await startTestServer({ etcd, grpcAddr });
     pc = new PolicyClient(grpcAddr);
-    pool = await VmPool.load(FILTER_WASM, {
-      workers: 2,
-      node: nodeFor({ service: "frontend", namespace: "demo" }),
-      clusters: { [CONTROL_PLANE_CLUSTER]: grpcAddr },
-      logger: quietLogger,
-    });
+    pool = await loadPool(grpcAddr, { service: "frontend", namespace: "demo" }, 2);
     // Every VM holds a stream: the main thread's and the 2 workers' (as in Envoy).
     const streams = pool.allVms.length;
     assert.is(streams, 3);
