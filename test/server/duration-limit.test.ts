@@ -52,4 +52,21 @@ test("apply: over the maximum is INVALID_ARGUMENT naming the field; unset gets t
   }
 });
 
+test("the old REST routes answer a rule over --max-duration with their 400, not a 500", async () => {
+  const server = await startTestServer({ maxDurationSeconds: 600 });
+  try {
+    const body = (name: string) =>
+      JSON.stringify({ metadata: { name, version: "1.0.0" }, spec: { selector: { service: "web" }, rules: [{ match: { path: { prefix: "/" } }, fault: { percentage: 100, abort: { httpStatus: 503 }, duration_seconds: 601 } }] } });
+    for (const path of ["/v1/policies", "/v1/policies/create"]) {
+      const res = await fetch(`${server.baseUrl}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: body("too-long") });
+      const text = await res.text();
+      assert.is(res.status, 400, `${path}: ${text}`);
+      assert.match(text, /duration_seconds/);
+    }
+    assert.is((await fetch(`${server.baseUrl}/v1/policies/too-long`)).status, 404, "nothing stored");
+  } finally {
+    await server.close();
+  }
+});
+
 test.run();

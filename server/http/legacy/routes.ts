@@ -274,27 +274,29 @@ async function remove(deps: LegacyDeps, res: http.ServerResponse, name: string, 
   sendGo(res, 200, goMap({ message: "policy deleted successfully" }));
 }
 
-/** Validated HFI input, or the route's 400 (old checks first, then HFI's). */
-function hfiInput(deps: LegacyDeps, p: LegacyPolicy, reject: (e: FieldError[] | OldValidationError | OldDetailedError) => LegacyReply): Record<string, unknown> {
-  const old = validateOld(p);
-  if (old) throw reject(old);
-  const input = toHfiInput(p);
+type Reject = (e: FieldError[] | OldValidationError | OldDetailedError) => LegacyReply;
+
+/**
+ * ops.apply with HFI's validation errors (field errors, the server's --max-duration) as the
+ * route's 400: the old checks ran before, HFI's run once, inside apply.
+ */
+async function applyLegacy(deps: LegacyDeps, p: LegacyPolicy, opts: Parameters<LegacyDeps["ops"]["apply"]>[1], reject: Reject): Promise<void> {
   try {
-    deps.ops.parse(input);
+    await deps.ops.apply(toHfiInput(p), opts);
   } catch (err) {
     const fields = fieldErrorsOf(err);
     if (fields) throw reject(fields);
     throw err;
   }
-  return input;
 }
 
 /** POST /v1/policies: create or update; 201 with the policy as sent, every time. */
 async function createOrUpdate(deps: LegacyDeps, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
   const dryRun = param(() => booleanParam(url.searchParams, ["dry_run", "dryRun"]));
   const p = await readLegacyPolicy(req);
-  const input = hfiInput(deps, p, invalidInput);
-  await deps.ops.apply(input, { dryRun });
+  const old = validateOld(p);
+  if (old) throw invalidInput(old);
+  await applyLegacy(deps, p, { dryRun }, invalidInput);
   sendGo(res, 201, marshalPolicy(p));
 }
 
@@ -303,9 +305,8 @@ async function create(deps: LegacyDeps, req: http.IncomingMessage, res: http.Ser
   const p = await readLegacyPolicy(req);
   const old = validateOld(p) ?? validateForCreate(p);
   if (old) throw invalidInput(old);
-  const input = hfiInput(deps, p, invalidInput);
   try {
-    await deps.ops.apply(input, { createOnly: true });
+    await applyLegacy(deps, p, { createOnly: true }, invalidInput);
   } catch (err) {
     if (toApiError(err).grpcCode === grpc.status.ALREADY_EXISTS) throw new LegacyReply(409, ALREADY_EXISTS);
     throw err;
@@ -325,10 +326,9 @@ async function update(deps: LegacyDeps, req: http.IncomingMessage, res: http.Ser
   if (!existing) throw invalidPolicy({ type: "validation_error", message: "cannot update non-existent policy", details: {} });
   const bump = validateVersionUpdate(existing.policy.metadata?.versionLabel ?? "", p.metadata.version);
   if (bump) throw invalidPolicy(bump);
-  const input = hfiInput(deps, p, invalidPolicy);
   try {
     // Conditional on what was read: a concurrent delete is not undone by this update.
-    await deps.ops.apply(input, { expectedVersion: expected || existing.version, dryRun });
+    await deps.ops.apply(toHfiInput(p), { expectedVersion: expected || existing.version, dryRun });
   } catch (err) {
     const e = toApiError(err);
     if (e.grpcCode === grpc.status.ABORTED) {
