@@ -43,7 +43,10 @@ function listed(refs: ProxyRefOut[], total: number, withError: boolean): string 
   return shown.join(", ");
 }
 
-type Status = (name?: string) => Promise<GetPolicyStatusResponseOut>;
+type Status = (name?: string, opts?: { proxyLimit?: number }) => Promise<GetPolicyStatusResponseOut>;
+
+/** The server's largest proxy_limit: a delete is done only when every proxy was looked at. */
+const ALL_PROXIES = 10_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -88,7 +91,7 @@ const ref = (p: ProxyStatusOut, error = ""): ProxyRefOut => ({ identity: p.ident
 export async function waitDeleted(status: Status, name: string, timeoutMs: number, server: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const st = await status();
+    const st = await status("", { proxyLimit: ALL_PROXIES });
     const pending: ProxyRefOut[] = [];
     const nacked: ProxyRefOut[] = [];
     for (const p of st.proxies) {
@@ -104,7 +107,8 @@ export async function waitDeleted(status: Status, name: string, timeoutMs: numbe
         nacked,
         server,
       );
-    if (pending.length === 0) return;
+    // Proxies past the listed ones may still hold it: not done until every proxy was listed.
+    if (pending.length === 0 && (st.proxiesTotal ?? st.proxies.length) <= st.proxies.length) return;
     if (Date.now() >= deadline)
       throw new ConvergenceError(
         "DEADLINE_EXCEEDED",

@@ -296,7 +296,7 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
       };
       if (res.invalid) out.invalid = res.invalid;
       const wait = waitMs(o.wait);
-      if (wait !== undefined) await waitDeleted((n) => client.getPolicyStatus(n), name, wait, server);
+      if (wait !== undefined) await waitDeleted((n, o) => client.getPolicyStatus(n, o), name, wait, server);
       return out;
     },
 
