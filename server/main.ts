@@ -21,7 +21,7 @@ import { startGrpc } from "./grpc/server.ts";
 import { listenError } from "./listen-error.ts";
 import { registerStoreUp } from "./http/probes.ts";
 import { Access } from "./security/access.ts";
-import { checkExposure, exposureWarning } from "./security/exposure.ts";
+import { checkExposure, exposureWarning, managementProtected, streamProtected } from "./security/exposure.ts";
 
 export { SHUTDOWN_MESSAGE } from "./grpc/server.ts";
 
@@ -41,7 +41,7 @@ export const VIEW_NOT_LOADED = "policy view not loaded yet: the store has not an
 
 /** What the "hfi server listening" line says about authentication. */
 export function authSummary(c: ServerConfig): Record<string, boolean> {
-  return { apiAuth: !!c.apiToken || (c.meshIdentity && c.meshAdminPrincipals.length > 0), streamAuth: !!c.streamToken || c.meshIdentity, meshIdentity: c.meshIdentity };
+  return { apiAuth: managementProtected(c), streamAuth: streamProtected(c), meshIdentity: c.meshIdentity };
 }
 
 export function warnExposure(c: ServerConfig, logger: Logger): void {

@@ -16,8 +16,8 @@ export const STORE_HEALTH_PATH = "/healthz/store";
 /** undefined when ready; otherwise why not. */
 export type Readiness = () => Promise<string | undefined> | string | undefined;
 
-/** undefined when the store answers a ping in time; otherwise the reason. */
-export async function pingStore(store: PolicyStore): Promise<string | undefined> {
+/** undefined when the store answers a ping within STORE_PING_TIMEOUT_MS; otherwise why not (the bare error). */
+export async function storePingError(store: PolicyStore): Promise<string | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -28,10 +28,16 @@ export async function pingStore(store: PolicyStore): Promise<string | undefined>
     ]);
     return undefined;
   } catch (err) {
-    return `store unavailable: ${(err as Error)?.message ?? String(err)}`;
+    return (err as Error)?.message ?? String(err);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** undefined when the store answers a ping in time; otherwise the reason. */
+export async function pingStore(store: PolicyStore): Promise<string | undefined> {
+  const reason = await storePingError(store);
+  return reason === undefined ? undefined : `store unavailable: ${reason}`;
 }
 
 /** hfi_store_up: 1 when the store answered the scrape's ping, else 0 (only where the store lives). */

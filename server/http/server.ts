@@ -44,8 +44,6 @@ function sendError(res: http.ServerResponse, err: unknown): void {
   send(res, e.httpStatus, errorBody(e));
 }
 
-const bad = (status: number, message: string) =>
-  new ApiError(status === 401 ? grpc.status.UNAUTHENTICATED : grpc.status.INVALID_ARGUMENT, status, message);
 
 export function createHttpServer(deps: HttpDeps): http.Server {
   const { logger } = deps;

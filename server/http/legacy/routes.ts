@@ -23,10 +23,9 @@ import { decodeLegacyPolicy, GoDecodeError } from "./go-decode.ts";
 import { goMap, sendGinNotFound, sendGo } from "./go-json.ts";
 import { marshalPolicy, type LegacyPolicy } from "./go-structs.ts";
 import { validateForCreate, validateOld, validateVersionUpdate, type OldDetailedError, type OldValidationError } from "./old-rules.ts";
+import { storePingError } from "../probes.ts";
 
 export const LEGACY_MAX_BODY_BYTES = 1024 * 1024;
-/** How long /v1/ready waits for the store. */
-export const LEGACY_READY_TIMEOUT_MS = 2000;
 /** Names of policies left out of the old list (see convert.ts widening()), comma-separated. */
 export const OMITTED_HEADER = "hfi-legacy-omitted";
 
@@ -134,22 +133,6 @@ async function storeOrView<T>(deps: LegacyDeps, fromStore: () => Promise<T>, fro
   }
 }
 
-async function ping(store: PolicyStore): Promise<string | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      store.ping(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`store did not answer within ${LEGACY_READY_TIMEOUT_MS} ms`)), LEGACY_READY_TIMEOUT_MS);
-      }),
-    ]);
-    return undefined;
-  } catch (err) {
-    return (err as Error)?.message ?? String(err);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** True for the paths this module answers: everything under /v1/ but HFI's GET /v1/policies/status. */
 export function isLegacyPath(path: string, method: string): boolean {
@@ -180,7 +163,7 @@ async function route(deps: LegacyDeps, req: http.IncomingMessage, res: http.Serv
   // main.go: v1.GET("/health"), v1.GET("/ready").
   if (path === "/v1/health" && method === "GET") return sendGo(res, 200, { status: "healthy" });
   if (path === "/v1/ready" && method === "GET") {
-    const reason = deps.isClosing() ? "server shutting down" : await ping(deps.store);
+    const reason = deps.isClosing() ? "server shutting down" : await storePingError(deps.store);
     if (reason) return sendGo(res, 503, goMap({ error: reason, reason: `${deps.store.kind} connection failed`, status: "not_ready" }));
     return sendGo(res, 200, goMap({ status: "ready", storage: deps.store.kind }));
   }
