@@ -12,6 +12,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { Policy } from "../proto/loader.ts";
 import type { WasmVm } from "../filter/host/vm.ts";
 import type { HeaderPair } from "../filter/host/pairs.ts";
+import type { DownstreamPeer } from "../filter/host/peer.ts";
 import { FILTER_WASM, gc, loadVm, quantiles, startControlPlane, until, type ControlPlane } from "./lib/host-setup.ts";
 
 const MEASURE = Number(process.env.BENCH_REQUESTS ?? 200_000);
@@ -62,19 +63,19 @@ async function waitAcked(cp: ControlPlane, name: string): Promise<void> {
   }
 }
 
-function runSync(vm: WasmVm, path: string, n: number, times?: Float64Array, method?: string): void {
+function runSync(vm: WasmVm, path: string, n: number, times?: Float64Array, method?: string, peer?: DownstreamPeer): void {
   const h = headers(path, method);
   for (let i = 0; i < n; i++) {
     const t0 = times ? performance.now() : 0;
-    const s = vm.startStream(h.slice(), true);
+    const s = vm.startStream(h.slice(), true, peer);
     s.finish();
     if (times) times[i] = performance.now() - t0;
   }
 }
 
-async function runAsync(vm: WasmVm, path: string, n: number, times?: Float64Array, method = "GET"): Promise<void> {
+async function runAsync(vm: WasmVm, path: string, n: number, times?: Float64Array, method = "GET", peer?: DownstreamPeer): Promise<void> {
   const [, , ...rest] = headers(path, method);
-  const init = { method, path, headers: rest.filter(([k]) => !k.startsWith(":")) };
+  const init = { method, path, headers: rest.filter(([k]) => !k.startsWith(":")), ...(peer ? { peer } : {}) };
   for (let i = 0; i < n; i++) {
     const t0 = times ? performance.now() : 0;
     await vm.request(init);
@@ -84,21 +85,21 @@ async function runAsync(vm: WasmVm, path: string, n: number, times?: Float64Arra
 
 const us = (ms: number) => (ms * 1000).toFixed(2);
 
-async function measure(vm: WasmVm, label: string, path: string, method?: string): Promise<void> {
-  runSync(vm, path, 20_000, undefined, method);
+async function measure(vm: WasmVm, label: string, path: string, method?: string, peer?: DownstreamPeer): Promise<void> {
+  runSync(vm, path, 20_000, undefined, method, peer);
   const sync = new Float64Array(MEASURE);
-  runSync(vm, path, MEASURE, sync, method);
+  runSync(vm, path, MEASURE, sync, method, peer);
   const qs = quantiles(sync);
-  await runAsync(vm, path, 10_000, undefined, method);
+  await runAsync(vm, path, 10_000, undefined, method, peer);
   const full = new Float64Array(MEASURE / 4);
-  await runAsync(vm, path, full.length, full, method);
+  await runAsync(vm, path, full.length, full, method, peer);
   const qf = quantiles(full);
   // Guest share: time inside guest callbacks vs the whole request (with timing on).
   vm.stats.guestMs = 0;
   vm.stats.hostInGuestMs = 0;
   const t0 = performance.now();
   vm.measureGuest = true;
-  runSync(vm, path, 50_000, undefined, method);
+  runSync(vm, path, 50_000, undefined, method, peer);
   vm.measureGuest = false;
   const total = performance.now() - t0;
   const share = ((vm.stats.guestMs - vm.stats.hostInGuestMs) / total) * 100;
@@ -199,7 +200,12 @@ async function main(): Promise<void> {
       });
     }
     await waitAcked(cp, "src-099");
-    await measure(vm, "+ 100 source-only ahead (peer read)", "/api/v1/products/42");
+    // A known caller over mTLS (principal and Istio peer metadata), matching none of the 100.
+    await measure(vm, "+ 100 source-only ahead (peer read)", "/api/v1/products/42", "GET", {
+      principal: "spiffe://cluster.local/ns/demo/sa/checkout",
+      service: "checkout",
+      namespace: "demo",
+    });
   } finally {
     await vm.close();
     await cp.close();

@@ -21,7 +21,7 @@ export function markDelayed(contextId: u32, policy: ArrayBuffer): void {
 
 /** proxy_on_response_headers: add the marker to a delayed request's response. */
 export function onResponseHeaders(contextId: u32): void {
-  if (!delayed.has(contextId)) return;
+  if (delayed.size == 0 || !delayed.has(contextId)) return;
   const policy = delayed.get(contextId);
   delayed.delete(contextId);
   abi.replaceHeader(MapType.ResponseHeaders, FAULT_HEADER, policy);
@@ -30,5 +30,5 @@ export function onResponseHeaders(contextId: u32): void {
 
 /** proxy_on_delete of a stream. */
 export function forgetStream(contextId: u32): void {
-  if (delayed.has(contextId)) delayed.delete(contextId);
+  if (delayed.size != 0 && delayed.has(contextId)) delayed.delete(contextId);
 }

@@ -50,7 +50,13 @@ export class Peer {
 
 // Reads the peer into the Peer it is given. Installed by injection.ts (host
 // properties); the test entry installs its own. No host import here.
-let peerLoader: (p: Peer) => void = (p: Peer): void => {};
+const NO_BYTES = new ArrayBuffer(0);
+// Every loader sets all three fields (no caller known: empty), so the request path resets nothing.
+let peerLoader: (p: Peer) => void = (p: Peer): void => {
+  p.principal = NO_BYTES;
+  p.service = NO_BYTES;
+  p.namespace = NO_BYTES;
+};
 export function setPeerLoader(f: (p: Peer) => void): void {
   peerLoader = f;
 }
@@ -433,9 +439,6 @@ export class RequestView {
   sourceHolds(src: SourceMatcher): bool {
     const peer = this.peer;
     if (!peer.loaded) {
-      peer.principal = new ArrayBuffer(0);
-      peer.service = new ArrayBuffer(0);
-      peer.namespace = new ArrayBuffer(0);
       peerLoader(peer);
       peer.loaded = true;
     }
