@@ -13,9 +13,16 @@ import { marshalPolicy } from "./go-structs.ts";
 
 export const KEEPALIVE_MS = 30_000;
 
+/** configJson per view, at the view's store revision: N old plugins cost one marshal per change, not N. */
+const built = new WeakMap<PolicyView, { revision: number; json: string }>();
+
 /** The distributor's config: json.Marshal(store.List()), widening policies left out as in GET /v1/policies. */
 export function configJson(view: PolicyView): string {
-  return goJson(view.list().filter((p) => widening(p.policy).length === 0).map((p) => marshalPolicy(fromHfi(p.policy))));
+  const cached = built.get(view);
+  if (cached && cached.revision === view.revision) return cached.json;
+  const json = goJson(view.list().filter((p) => widening(p.policy).length === 0).map((p) => marshalPolicy(fromHfi(p.policy))));
+  built.set(view, { revision: view.revision, json });
+  return json;
 }
 
 export function serveConfigStream(view: PolicyView, req: http.IncomingMessage, res: http.ServerResponse, keepaliveMs = KEEPALIVE_MS): void {
