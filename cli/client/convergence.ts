@@ -51,8 +51,11 @@ const ALL_PROXIES = 10_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves with the policy's status once every targeted proxy ACKed `version` (or a later one). */
-export async function waitApplied(status: Status, name: string, version: number, timeoutMs: number, server: string): Promise<PolicyStatusOut> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * `timeoutMs` is the wait the user asked for (and what errors name); `deadline` ends it, later
+ * than now + timeoutMs never: a command waiting for several policies shares one deadline.
+ */
+export async function waitApplied(status: Status, name: string, version: number, timeoutMs: number, server: string, deadline = Date.now() + timeoutMs): Promise<PolicyStatusOut> {
   let last: PolicyStatusOut | undefined;
   for (;;) {
     try {
@@ -88,8 +91,7 @@ export async function waitApplied(status: Status, name: string, version: number,
 const ref = (p: ProxyStatusOut, error = ""): ProxyRefOut => ({ identity: p.identity, error });
 
 /** Resolves once no listed proxy holds `name` in its last snapshot and each ACKed the snapshot without it. */
-export async function waitDeleted(status: Status, name: string, timeoutMs: number, server: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+export async function waitDeleted(status: Status, name: string, timeoutMs: number, server: string, deadline = Date.now() + timeoutMs): Promise<void> {
   for (;;) {
     const st = await status("", { proxyLimit: ALL_PROXIES });
     const pending: ProxyRefOut[] = [];

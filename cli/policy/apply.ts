@@ -143,7 +143,7 @@ export function applyCommand(): Command {
       const deadline = Date.now() + wait;
       for (const p of applied) {
         const name = p.metadata?.name ?? "";
-        const st = await waitApplied((n) => client.getPolicyStatus(n), name, p.metadata?.version ?? 0, Math.max(0, deadline - Date.now()), client.server);
+        const st = await waitApplied((n) => client.getPolicyStatus(n), name, p.metadata?.version ?? 0, wait, client.server, deadline);
         print(waitedLine(name, st));
       }
     }),

@@ -47,7 +47,7 @@ async function deleteNames(client: PolicyClient, names: string[], expectedVersio
   if (ms === undefined) return;
   const deadline = Date.now() + ms;
   for (const name of deleted) {
-    await waitDeleted((n, o) => client.getPolicyStatus(n, o), name, Math.max(0, deadline - Date.now()), client.server);
+    await waitDeleted((n, o) => client.getPolicyStatus(n, o), name, ms, client.server, deadline);
     print(`policy "${name}" removed from every proxy`);
   }
 }

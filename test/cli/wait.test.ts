@@ -76,7 +76,7 @@ test("apply --wait times out naming the proxy that did not ACK; the policy stays
     // delete --wait: the silent proxy never ACKs the snapshot without it.
     const d = await hfi("policy", "delete", "slow", "--wait=500ms");
     assert.is(d.code, 1);
-    assert.match(d.stderr, 'deletion of policy "slow" not applied within 500 ms');
+    assert.match(d.stderr, 'deletion of policy "slow" not applied within 500 ms', `stderr: ${d.stderr}`);
     assert.match(d.stderr, "silent-1");
   } finally {
     client.close();
