@@ -14,15 +14,8 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { parse } from "yaml";
-import {
-  buildWasmImage,
-  writeLayout,
-  sha256,
-  OCI_LAYER_MEDIA_TYPE,
-  OCI_MANIFEST_MEDIA_TYPE,
-  PLUGIN_FILE,
-  WASM_VARIANT_ANNOTATION,
-} from "../../scripts/k8s/wasm-image.ts";
+import { buildWasmImage, PLUGIN_FILE, WASM_VARIANT_ANNOTATION } from "../../scripts/k8s/wasm-image.ts";
+import { writeLayout, sha256, OCI_LAYER_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE } from "../../scripts/k8s/oci.ts";
 import { rewriteWasmPlugin } from "../../scripts/k8s/publish-filter.ts";
 import { freePort } from "../support/ports.ts";
 import { waitFor } from "../support/server.ts";
