@@ -35,7 +35,7 @@ function newerSource(dir) {
 }
 
 const fresh =
-  stamp > 0 &&
+  stamp >= 0 &&
   process.env.HFI_FROM_SOURCE !== "1" &&
   !["proto/", "policy/", "server/", "cli/", "filter/host/"].some((d) => newerSource(new URL(d, root)));
 
