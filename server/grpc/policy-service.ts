@@ -6,16 +6,16 @@ import type { PolicyEvent } from "../../proto/gen/hfi/v1/PolicyEvent.ts";
 import type { PolicyEventOut, PolicyOut } from "../../proto/loader.ts";
 import type { Access } from "../security/access.ts";
 import { grpcCaller } from "./caller.ts";
-import { ApiError, toGrpcError } from "../errors.ts";
+import { toGrpcError } from "../errors.ts";
 import type { PolicyOps } from "../policy-ops.ts";
 import type { PolicyView, ViewChange } from "../distribution/view.ts";
 import type { PolicyStore, StoredPolicy, StoreEvent, Watch } from "../store/types.ts";
 import { invalidMessage, listPoliciesPage } from "./list-policies.ts";
 import type { ConfigStreams } from "../distribution/streams.ts";
-import { collectStatus, PARTIAL_STATUS_HEADER, proxyLimit, type StatusSource } from "../status/report.ts";
+import { PARTIAL_STATUS_HEADER, type StatusSource } from "../status/report.ts";
+import { policyStatus } from "../status/policy-status.ts";
 import { grpcPolicyInput } from "./messages.ts";
 import { changePause, pauseMessage } from "../pause/ops.ts";
-import { isPolicyPaused } from "../pause/state.ts";
 
 export interface PolicyServiceDeps {
   ops: PolicyOps;
@@ -75,24 +75,9 @@ export function policyServiceHandlers(deps: PolicyServiceDeps): PolicyServiceHan
       return { policy: previous.policy, revision, invalid: invalid ? invalidMessage(invalid) : null };
     }),
     GetPolicyStatus: unary(deps, "GetPolicyStatus", async (req, trailer) => {
-      const limit = proxyLimit(req.proxyLimit);
-      let policies = deps.view.list();
-      if (req.name) {
-        policies = policies.filter((p) => p.policy.metadata!.name === req.name);
-        if (!policies.length) throw new ApiError(grpc.status.NOT_FOUND, 404, `policy "${req.name}" not found`);
-      }
-      const { report: raw, partial } = await collectStatus(policies, deps.proxies, limit);
+      const { report, partial } = await policyStatus(deps, { name: req.name, proxyLimit: req.proxyLimit });
       if (partial) trailer.set(PARTIAL_STATUS_HEADER, partial);
-      const pause = deps.view.pause;
-      const report = {
-        ...raw,
-        policies: raw.policies.map((p) => ({ ...p, paused: isPolicyPaused(pause, p.name) })),
-        pause: pauseMessage(pause),
-      };
-      if (req.name) return report;
-      // Invalid entries are the store's to tell (the view never holds them); a store outage leaves them out.
-      const invalid = await ops.listInvalid().catch(() => []);
-      return { ...report, invalidPolicies: invalid.map(invalidMessage) };
+      return report;
     }),
     PausePolicies: unary(deps, "PausePolicies", async (req) => ({ state: pauseMessage(await changePause(deps.store, "pause", req)) })),
     ResumePolicies: unary(deps, "ResumePolicies", async (req) => ({ state: pauseMessage(await changePause(deps.store, "resume", req)) })),
