@@ -4,7 +4,6 @@
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
-import { checkExposure } from "./security/exposure.ts";
 import { normalizeIp } from "./security/mesh.ts";
 
 export interface ServerOption {
@@ -218,7 +217,7 @@ export function loadServerConfig(
     meshAdminPrincipals: list(raw.meshAdminPrincipals).map((p) => adminPrincipal(p)),
     allowUnauthenticated: bool("--allow-unauthenticated", raw.allowUnauthenticated),
   };
-  checkExposure(config);
+  // Exposure is checked at start (startServer / startPrimary), which every configuration goes through.
   return config;
 }
 
