@@ -1,7 +1,7 @@
 // One HTTP stream (one stream context) going through the filter: its phase,
 // headers and the filter's decision, plus request(), which runs a whole
 // request/response through a VM without a network.
-import type { DownstreamPeer } from "./peer.ts";
+import { peerProperties, type DownstreamPeer, type PeerProperties } from "./peer.ts";
 import { performance } from "node:perf_hooks";
 import type { HeaderPair } from "./pairs.ts";
 import { getHeader, pairsToRecord, toPairs, type HeadersInit } from "./headers.ts";
@@ -143,6 +143,12 @@ export class HttpStream {
   ) {
     this.requestHeaders = headers;
     this.response = new ResponseBody(this, (size, eos) => vm.runResponseBody(this, size, eos));
+  }
+
+  private peerProps: PeerProperties | undefined;
+  /** connection.* and filter_state.* of the peer: built on the first proxy_get_property that asks, then kept. */
+  get peerProperties(): PeerProperties {
+    return (this.peerProps ??= peerProperties(this.peer));
   }
 
   /** Resolves with the filter's decision (created lazily: most streams decide synchronously). */
