@@ -251,7 +251,7 @@ export class Connection {
         finish(
           new CallError(
             STATUS.UNAVAILABLE,
-            rst && rst !== http2.constants.NGHTTP2_NO_ERROR ? `Received RST_STREAM with code ${rst}` : "Connection dropped before the server sent a status",
+            rst && rst !== http2.constants.NGHTTP2_NO_ERROR ? `Received RST_STREAM with code ${rst}` : "the server ended the stream without a gRPC status",
           ),
         );
       }
