@@ -32,6 +32,7 @@ function newerSource(dir) {
   return false;
 }
 
+// >= 0: images are built with every mtime 0 (reproducible), the stamp's too.
 const fresh =
   stamp >= 0 &&
   process.env.HFI_FROM_SOURCE !== "1" &&
