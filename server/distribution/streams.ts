@@ -1,8 +1,9 @@
 // The config distribution core: per-identity snapshots pushed to filter
 // streams whenever the identity's policy set changes.
 //
-// Each group's frame is built once per version (groups.ts); a push writes
-// that same Buffer to every stream of the group. Fan-outs run in slices of
+// Each snapshot version is framed once (groups.ts: shared by every group
+// whose content it is); a push writes that same Buffer to every stream of
+// the group. Fan-outs run in slices of
 // FANOUT_SLICE streams, yielding to the event loop between slices, so
 // management calls, probes and ACKs are served while a large fan-out runs.
 //
@@ -20,7 +21,7 @@ import type { Metrics } from "../metrics.ts";
 import type { PolicyView, ViewChange } from "./view.ts";
 import { identityKey } from "../selector.ts";
 import { encodeSnapshotPolicy, snapshotPolicyOf } from "./snapshot.ts";
-import { IdentityGroup, type PolicyEntry, type SnapshotRecord } from "./groups.ts";
+import { IdentityGroup, SharedRecords, type PolicyEntry, type SnapshotRecord } from "./groups.ts";
 import { FaultLedger, StreamFaults } from "../faults/ledger.ts";
 
 export type { SnapshotRecord } from "./groups.ts";
@@ -215,6 +216,8 @@ export class ConfigStreams extends EventEmitter<{
   private nextId = 1;
   private nonceCounter = 0;
   private readonly noncePrefix = crypto.randomBytes(4).toString("hex");
+  /** One frame per snapshot version, shared by the groups that hold it. */
+  readonly records = new SharedRecords(() => this.nextNonce());
   /** Local writes in flight: policy name → performance.now() at the write. */
   private readonly writeStarts = new Map<string, number>();
   private readonly onChange = (c: ViewChange) => this.apply(c);
@@ -317,7 +320,7 @@ export class ConfigStreams extends EventEmitter<{
     const key = identityKey(identity);
     let group = this.groups.get(key);
     if (!group) {
-      group = new IdentityGroup(key, identity, () => this.nextNonce(), () => this.opts.view.pause);
+      group = new IdentityGroup(key, identity, this.records, () => this.opts.view.pause);
       for (const p of this.opts.view.policies.values()) {
         if (group.matches(p.policy)) group.members.set(p.policy.metadata!.name, this.entry(p));
       }
@@ -342,6 +345,7 @@ export class ConfigStreams extends EventEmitter<{
     if (g.streams.size === 0) {
       this.groups.delete(g.key);
       this.jobs.delete(g);
+      g.dispose();
     }
     this.emit("removed", stream);
   }
