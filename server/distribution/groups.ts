@@ -44,21 +44,31 @@ function entryBytes(e: PolicyEntry, paused: boolean): Buffer {
  * group (a frame is the whole policy set; per-group copies of large sets were
  * most of the memory a burst of applies churned through). The nonce is then
  * per record, not per group, which is all an ACK needs to name what it acks.
+ * A record is shared only within the change that built it: a group rebuilds
+ * once per change, so no stream is ever sent the same nonce twice (a group
+ * going A → B → A gets a new record for A, not its old one back).
  */
 export class SharedRecords {
-  private readonly byVersion = new Map<string, SnapshotRecord>();
+  private readonly byVersion = new Map<string, SnapshotRecord & { change: number }>();
+  private change = 0;
 
   constructor(private readonly nextNonce: () => string) {}
 
-  /** The record of `version` (a fresh one another group holds, else a new one framed from `parts`). */
+  /** A new change (view change or pause switch) starts: records built before it are not shared again. */
+  nextChange(): void {
+    this.change++;
+  }
+
+  /** The record of `version` (one another group got in this change, else a new one framed from `parts`). */
   acquire(version: string, parts: readonly Buffer[], policies: () => Map<string, number>, now: number): SnapshotRecord {
     const held = this.byVersion.get(version);
-    if (held?.frame && now - held.builtAtMs <= FRAME_FRESH_MS) {
+    if (held?.frame && held.change === this.change && now - held.builtAtMs <= FRAME_FRESH_MS) {
       held.holders++;
       return held;
     }
     const nonce = this.nextNonce();
-    const r: SnapshotRecord = { version, nonce, policies: policies(), frame: encodeSnapshotFrame(version, nonce, parts, now), builtAtMs: now, holders: 1 };
+    const frame = encodeSnapshotFrame(version, nonce, parts, now);
+    const r = { version, nonce, policies: policies(), frame, builtAtMs: now, holders: 1, change: this.change };
     this.byVersion.set(version, r);
     return r;
   }

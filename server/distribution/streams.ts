@@ -348,6 +348,7 @@ export class ConfigStreams extends EventEmitter<{
 
   /** A view change: recompute each group it can affect; fan out where the version moved. */
   private apply(change: ViewChange): void {
+    this.records.nextChange();
     let origin = change.receivedAt;
     const touched: string[] = [];
     for (const p of change.put) {
@@ -386,6 +387,7 @@ export class ConfigStreams extends EventEmitter<{
 
   /** The pause switch changed: every group whose snapshot it changes is pushed. */
   private repause(origin: number): void {
+    this.records.nextChange();
     for (const group of this.groups.values()) if (group.rebuild()) this.schedule(group, origin);
     if (!this.running && this.jobs.size) this.runSlice();
   }

@@ -257,4 +257,22 @@ test("groups with the same content share one frame; a group's own content gets i
   streams.close();
 });
 
+test("a group back on content another group still holds gets a new record: no stream sees a nonce twice", () => {
+  const { view, streams } = setup();
+  const web = new FakeSink();
+  const api = new FakeSink();
+  view.put(stored("all", 1));
+  streams.add(normaliseIdentity({ service: "web", proxyId: "w" }), web);
+  streams.add(normaliseIdentity({ service: "api", proxyId: "a" }), api);
+  view.put(stored("all", 2));
+  view.put(stored("extra", 3, "web"));
+  view.put(stored("extra", 4, "nobody")); // web is back on api's content (all v2)
+  const webSnaps = web.decoded;
+  assert.equal(webSnaps.map((d) => d.policies.map((p) => p.name).join()), ["all", "all", "all,extra", "all"]);
+  assert.is(webSnaps[3]!.version, webSnaps[1]!.version);
+  assert.is(new Set(webSnaps.map((d) => d.nonce)).size, webSnaps.length, "every push to web has its own nonce");
+  assert.is.not(webSnaps[3]!.nonce, api.decoded[1]!.nonce, "not api's record from an earlier change");
+  streams.close();
+});
+
 test.run();
