@@ -32,9 +32,14 @@ export const EXPENSIVE_DEFAULT_METRICS = [
   "process_open_fds",
 ];
 
+/** Resolution of the event-loop delay histogram behind nodejs_eventloop_lag_*_seconds. */
+export const EVENT_LOOP_RESOLUTION_MS = 1;
+
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // 1 ms, not prom-client's 10: the delay histogram records the time between its timer's
+  // callbacks, so its max is a block plus up to one resolution (docs/control-plane.md, Metrics).
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_RESOLUTION_MS });
   // These walk every libuv handle / open fd on each scrape: with 10k config streams one scrape
   // blocked the event loop for tens of ms (CPU profile of bench:propagation). Stream counts are
   // hfi_config_streams; fds are the kernel's to report (process_max_fds stays).

@@ -11,6 +11,7 @@ import * as grpc from "@grpc/grpc-js";
 import { hfiGrpc } from "../../proto/loader.ts";
 import type { ApplyPolicyResponseOut, GetPolicyStatusResponseOut, Policy, PolicyServiceClient } from "../../proto/loader.ts";
 import { freePort } from "../../test/support/ports.ts";
+import { withServerFlags } from "../../server/heap-flags.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = path.join(ROOT, "cli/bin/hfi.js");
@@ -39,6 +40,13 @@ export class HfiServer {
   ) {
     proc.stdout!.on("data", (d) => (this.log = (this.log + d).slice(-20_000)));
     proc.stderr!.on("data", (d) => (this.log = (this.log + d).slice(-20_000)));
+    // BENCH_SERVER_LOG: also append everything the server prints to this file (e.g. --trace-gc lines).
+    const file = process.env.BENCH_SERVER_LOG;
+    if (file) {
+      const out = fs.createWriteStream(file, { flags: "a" });
+      proc.stdout!.pipe(out, { end: false });
+      proc.stderr!.pipe(out, { end: false });
+    }
     this.exited = new Promise((r) => proc.once("exit", r));
     // Status at 30k streams lists every proxy: well past grpc-js's default 4 MiB receive cap.
     this.client = new (hfiGrpc().PolicyService)(grpcAddress, grpc.credentials.createInsecure(), {
@@ -61,7 +69,8 @@ export class HfiServer {
     const dataDir = opts.etcdEndpoint ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), "hfi-bench-"));
     // BENCH_SERVER_NODE_ARGS: extra node flags for the server (e.g. --cpu-prof), space-separated.
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-    const args = [...nodeArgs, BIN, "server", "--grpc-addr", grpcAddress, "--http-addr", httpAddress, "--log-level", "warn"];
+    // Started like the image starts it (its V8 flags); BENCH_SERVER_NODE_ARGS may override them.
+    const args = [...withServerFlags(nodeArgs), BIN, "server", "--grpc-addr", grpcAddress, "--http-addr", httpAddress, "--log-level", "warn"];
     if (opts.etcdEndpoint) args.push("--etcd-endpoints", opts.etcdEndpoint, ...(opts.etcdPrefix ? ["--etcd-prefix", opts.etcdPrefix] : []));
     else args.push("--data-dir", dataDir!);
     if (opts.workers) args.push("--workers", opts.workers);
