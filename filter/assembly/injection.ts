@@ -14,7 +14,7 @@ import { Root, reschedule } from "./root";
 import { mAborts, mDelays, mDelayMs, mOverMaxActive } from "./metrics";
 import * as rng from "./rng";
 import { armResponse, disarmResponse } from "./response";
-import { armThrottle, disarmThrottle, isThrottled, throttleDue } from "./rate-limit";
+import { armThrottle, disarmThrottle, throttleDue } from "./rate-limit";
 import { P_XDS_CLUSTER, P_CLUSTER } from "./destination";
 import * as control from "./header-control";
 
@@ -161,7 +161,7 @@ export function fireDue(root: Root): void {
     const ctx = root.timers.poppedId;
     if (!pendings.has(ctx)) {
       // A response body held by its rate limit (rate-limit.ts) shares the queue.
-      if (isThrottled(ctx) && throttleDue(root, ctx, root.timers.poppedSeq)) switched = true;
+      if (throttleDue(root, ctx, root.timers.poppedSeq)) switched = true;
       continue;
     }
     const p = pendings.get(ctx);

@@ -14,7 +14,7 @@ export const KIND_PREFIX: u8 = 2;
 export const KIND_REGEX: u8 = 3;
 export const KIND_PRESENT: u8 = 4;
 
-export const DELAY_FIXED: u8 = 0;
+// Rule.delayDist: 0 = the fixed delay (delayMs).
 export const DELAY_UNIFORM: u8 = 1;
 export const DELAY_LOGNORMAL: u8 = 2;
 
@@ -78,7 +78,7 @@ export class Rule {
   source: SourceMatcher | null = null;
   ppm: u32 = 0; // parts per million, 0..1e6
   delayMs: u32 = 0; // fixed delay; a distribution's draws replace it (DELAY_*)
-  delayDist: u8 = 0; // DELAY_FIXED, DELAY_UNIFORM, DELAY_LOGNORMAL
+  delayDist: u8 = 0; // 0 (fixed), DELAY_UNIFORM, DELAY_LOGNORMAL
   delayA: f64 = 0; // uniform: min_ms; lognormal: mu = ln(p50_ms)
   delayB: f64 = 0; // uniform: max_ms - min_ms + 1 (draws); lognormal: sigma
   startDelayMs: u32 = 0;
