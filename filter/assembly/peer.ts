@@ -6,7 +6,7 @@
 // (spiffe://<trust domain>/ns/<ns>/sa/<sa>); without either nothing matches.
 
 import * as abi from "./abi";
-import { bytesOf, utf8 } from "./bytes";
+import { bytesOf, utf8, ptrOf, startsWith } from "./bytes";
 import { Peer } from "./rules";
 
 function path(parts: string[]): ArrayBuffer {
@@ -29,16 +29,11 @@ function read(p: ArrayBuffer): ArrayBuffer {
   return out;
 }
 
-function startsWithBytes(b: ArrayBuffer, at: i32, lit: ArrayBuffer): bool {
-  if (at + lit.byteLength > b.byteLength) return false;
-  return memory.compare(changetype<usize>(b) + <usize>at, changetype<usize>(lit), <usize>lit.byteLength) == 0;
-}
-
 /** The principal's namespace: the segment after "/ns/", up to the next '/'. */
 function namespaceOf(principal: ArrayBuffer): ArrayBuffer {
   const n = principal.byteLength;
   for (let i = 0; i + NS.byteLength <= n; i++) {
-    if (!startsWithBytes(principal, i, NS)) continue;
+    if (!startsWith(ptrOf(principal) + <usize>i, n - i, ptrOf(NS), NS.byteLength)) continue;
     const start = i + NS.byteLength;
     let end = start;
     while (end < n && load<u8>(changetype<usize>(principal) + <usize>end) != 47) end++;
@@ -49,7 +44,7 @@ function namespaceOf(principal: ArrayBuffer): ArrayBuffer {
 
 export function loadPeer(peer: Peer): void {
   let principal = read(P_PRINCIPAL);
-  if (startsWithBytes(principal, 0, SPIFFE)) principal = principal.slice(SPIFFE.byteLength);
+  if (startsWith(ptrOf(principal), principal.byteLength, ptrOf(SPIFFE), SPIFFE.byteLength)) principal = principal.slice(SPIFFE.byteLength);
   peer.principal = principal;
   peer.service = read(P_SERVICE);
   const ns = read(P_NAMESPACE);
