@@ -11,16 +11,9 @@ import { PairsView, eqIgnoreCase, startsWithIgnoreCase, toLowerAscii, ptrOf, utf
 
 const H_AUTHORITY = utf8(":authority");
 const H_SCHEME = utf8(":scheme");
-/** Property paths of the route's cluster name (newer Envoy, then the pre-1.22 name). */
-export const P_XDS_CLUSTER = propertyPath(["xds", "cluster_name"]);
-export const P_CLUSTER = propertyPath(["cluster_name"]);
 const OUTBOUND = utf8("outbound|");
 const SVC = utf8(".svc");
 const SVC_DOT = utf8(".svc.");
-
-function propertyPath(parts: string[]): ArrayBuffer {
-  return String.UTF8.encode(parts.join("\0"));
-}
 
 /** A rule's destination condition (hfi.v1.Destination), names lower-cased. */
 export class DestMatcher {

@@ -15,10 +15,12 @@ import { mAborts, mDelays, mDelayMs, mOverMaxActive } from "./metrics";
 import * as rng from "./rng";
 import { armResponse, disarmResponse } from "./response";
 import { armThrottle, disarmThrottle, throttleDue } from "./rate-limit";
-import { P_XDS_CLUSTER, P_CLUSTER } from "./destination";
 import * as control from "./header-control";
 
 const ABORT_DETAILS = utf8("hfi_fault_abort");
+/** Property paths of the route's cluster name (newer Envoy, then the pre-1.22 name). */
+const P_XDS_CLUSTER = abi.propertyPath(["xds", "cluster_name"]);
+const P_CLUSTER = abi.propertyPath(["cluster_name"]);
 
 const PHASE_START: u8 = 1; // waiting start_delay_ms
 const PHASE_DELAY: u8 = 2; // waiting fixed_delay_ms

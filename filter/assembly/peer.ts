@@ -9,15 +9,9 @@ import * as abi from "./abi";
 import { bytesOf, utf8, ptrOf, startsWith } from "./bytes";
 import { Peer } from "./rules";
 
-function path(parts: string[]): ArrayBuffer {
-  let s = "";
-  for (let i = 0; i < parts.length; i++) s += (i > 0 ? "\0" : "") + parts[i];
-  return utf8(s);
-}
-
-const P_PRINCIPAL = path(["connection", "uri_san_peer_certificate"]);
-const P_SERVICE = path(["filter_state", "downstream_peer", "service"]);
-const P_NAMESPACE = path(["filter_state", "downstream_peer", "namespace"]);
+const P_PRINCIPAL = abi.propertyPath(["connection", "uri_san_peer_certificate"]);
+const P_SERVICE = abi.propertyPath(["filter_state", "downstream_peer", "service"]);
+const P_NAMESPACE = abi.propertyPath(["filter_state", "downstream_peer", "namespace"]);
 const SPIFFE = utf8("spiffe://");
 const NS = utf8("/ns/");
 
