@@ -7,7 +7,7 @@
 // injection.ts, only in an outbound filter whose snapshot has destination
 // conditions) and handed to setCluster; the authority is parsed on first use.
 
-import { PairsView, eqIgnoreCase, startsWithIgnoreCase, toLowerAscii, ptrOf, utf8 } from "./bytes";
+import { PairsView, eqIgnoreCase, startsWithIgnoreCase, toLowerAscii, ptrOf, utf8, decimal } from "./bytes";
 
 const H_AUTHORITY = utf8(":authority");
 const H_SCHEME = utf8(":scheme");
@@ -124,13 +124,8 @@ export class DestinationView {
   }
 }
 
+/** A port (up to 5 digits); 0 when absent or malformed. */
 function digits(p: usize, n: i32): u32 {
-  if (n <= 0 || n > 5) return 0;
-  let v: u32 = 0;
-  for (let i = 0; i < n; i++) {
-    const c = <u32>load<u8>(p + <usize>i) - 48;
-    if (c > 9) return 0;
-    v = v * 10 + c;
-  }
-  return v;
+  const v = decimal(p, n, 5);
+  return v < 0 ? 0 : <u32>v;
 }

@@ -11,7 +11,7 @@
 
 import * as abi from "./abi";
 import { Action, DataAction, MapType, BufferType } from "./abi";
-import { utf8 } from "./bytes";
+import { utf8, decimal } from "./bytes";
 import { mResponses } from "./metrics";
 
 const H_STATUS = utf8(":status");
@@ -75,14 +75,9 @@ export function disarmResponse(contextId: u32): void {
 function upstreamStatus(): u32 {
   const v = abi.getHeaderValue(MapType.ResponseHeaders, H_STATUS);
   if (v == null) return 0;
-  let code: u32 = 0;
-  for (let i = 0; i < v.len && i < 3; i++) {
-    const c = <u32>load<u8>(v.ptr + <usize>i) - 48;
-    if (c > 9) { code = 0; break; }
-    code = code * 10 + c;
-  }
+  const code = decimal(v.ptr, v.len < 3 ? v.len : 3, 3); // the first three bytes, as before
   v.free();
-  return code;
+  return code < 0 ? 0 : <u32>code;
 }
 
 /** proxy_on_response_headers. */
