@@ -9,11 +9,10 @@ import { utf8, ptrOf, eqBytes } from "./bytes";
 import { Rule, RequestView, DELAY_UNIFORM, DELAY_LOGNORMAL, setPeerLoader } from "./rules";
 import { loadPeer } from "./peer";
 import { RuleCounts } from "./counters";
-import { markDelayed, forgetStream } from "./marker";
 import { Root, reschedule } from "./root";
 import { mAborts, mDelays, mDelayMs, mOverMaxActive } from "./metrics";
 import * as rng from "./rng";
-import { armResponse, disarmResponse } from "./response";
+import { armResponse, disarmResponse, markDelayed } from "./response";
 import { armThrottle, disarmThrottle, throttleDue } from "./rate-limit";
 import * as control from "./header-control";
 
@@ -63,7 +62,6 @@ export function attachStream(contextId: u32, root: Root): void {
 
 /** proxy_on_delete of a stream context: it leaves the timer queue. */
 export function detachStream(contextId: u32): void {
-  forgetStream(contextId);
   if (pendings.has(contextId)) {
     const p = pendings.get(contextId);
     finishPending(p.root, contextId);
