@@ -6,7 +6,7 @@
 import * as abi from "./abi";
 import { Action, WasmResult } from "./abi";
 import { utf8, ptrOf, eqBytes } from "./bytes";
-import { Rule, RequestView, DELAY_UNIFORM, DELAY_LOGNORMAL, setPeerLoader } from "./rules";
+import { Rule, RequestView, DELAY_UNIFORM, DELAY_LOGNORMAL, MAX_DELAY_MS, setPeerLoader } from "./rules";
 import { loadPeer } from "./peer";
 import { RuleCounts } from "./counters";
 import { Root, reschedule } from "./root";
@@ -244,15 +244,12 @@ function sendAbort(p: Pending): void {
   }
 }
 
-// The server's delay limit (2 minutes): lognormal draws above it are cut to it.
-const MAX_DELAY_MS: f64 = 120000;
-
 /** This request's delay in ms: the fixed one, or a draw from the rule's distribution. */
 function delayOf(rule: Rule): u32 {
   if (rule.delayDist == DELAY_UNIFORM) return <u32>rule.delayA + rng.uniformBelow(<u32>rule.delayB);
   if (rule.delayDist == DELAY_LOGNORMAL) {
     const ms = Math.round(Math.exp(rule.delayA + rule.delayB * rng.standardNormal()));
-    return <u32>(ms < MAX_DELAY_MS ? ms : MAX_DELAY_MS);
+    return ms < <f64>MAX_DELAY_MS ? <u32>ms : MAX_DELAY_MS; // draws above the limit are cut to it
   }
   return rule.delayMs;
 }

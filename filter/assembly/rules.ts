@@ -14,6 +14,9 @@ export const KIND_PREFIX: u8 = 2;
 export const KIND_REGEX: u8 = 3;
 export const KIND_PRESENT: u8 = 4;
 
+/** The server's delay limit (policy/limits.ts maxDelayMs). */
+export const MAX_DELAY_MS: u32 = 120000;
+
 // Rule.delayDist: 0 = the fixed delay (delayMs).
 export const DELAY_UNIFORM: u8 = 1;
 export const DELAY_LOGNORMAL: u8 = 2;
