@@ -3,9 +3,9 @@
 // (property xds.cluster_name; cluster_name on Envoy before 1.22) is Istio's
 // outbound|PORT|SUBSET|HOST for mesh services and ServiceEntries; other
 // clusters (PassthroughCluster, or a non-Istio Envoy) leave the :authority
-// header (host[:port]). The cluster name is read once per request (by
-// injection.ts, only in an outbound filter whose snapshot has destination
-// conditions) and handed to setCluster; the authority is parsed on first use.
+// header (host[:port]). Both are read on first use, when a request reaches a
+// rule with a destination condition: the cluster name from the host (by
+// injection.ts, handed to setCluster), the authority from the headers.
 
 import { PairsView, eqIgnoreCase, startsWithIgnoreCase, toLowerAscii, ptrOf, utf8, decimal } from "./bytes";
 

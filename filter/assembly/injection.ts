@@ -6,7 +6,8 @@
 import * as abi from "./abi";
 import { Action, WasmResult } from "./abi";
 import { utf8, ptrOf, eqBytes } from "./bytes";
-import { Rule, RequestView, DELAY_UNIFORM, DELAY_LOGNORMAL, MAX_DELAY_MS, setPeerLoader } from "./rules";
+import { Rule, RequestView, DELAY_UNIFORM, DELAY_LOGNORMAL, MAX_DELAY_MS, setPeerLoader, setClusterLoader } from "./rules";
+import { DestinationView } from "./destination";
 import { loadPeer } from "./peer";
 import { RuleCounts } from "./counters";
 import { Root, reschedule } from "./root";
@@ -46,6 +47,15 @@ const streamRoot = new Map<u32, Root>();
 const pendings = new Map<u32, Pending>();
 const request = new RequestView();
 setPeerLoader(loadPeer);
+// The route's cluster, read from the host when the first rule with a destination is looked at;
+// the view points into the host's buffer, freed when the request's rule is chosen.
+let clusterBuf: usize = 0;
+setClusterLoader((d: DestinationView): void => {
+  if (abi.loadProperty(P_XDS_CLUSTER) || abi.loadProperty(P_CLUSTER)) {
+    clusterBuf = abi.propPtr;
+    d.setCluster(abi.propPtr, abi.propLen);
+  }
+});
 let seqCounter: u32 = 0;
 
 // The stream created last (Envoy calls proxy_on_request_headers right after
@@ -99,18 +109,16 @@ export function onRequestHeaders(contextId: u32): u32 {
   if (request.load(hp, abi.pairsLen)) {
     grpc = request.isGrpc;
     const serverNow: i64 = root.hasExpiringRules ? abi.wallNowMs() + root.clockOffsetMs : 0;
-    let cluster: usize = 0;
     request.dest.reset();
-    if (root.snapshot.hasDest && (abi.loadProperty(P_XDS_CLUSTER) || abi.loadProperty(P_CLUSTER))) {
-      cluster = abi.propPtr;
-      request.dest.setCluster(abi.propPtr, abi.propLen);
-    }
     const i = request.firstMatch(root.snapshot, serverNow);
     if (i >= 0) {
       chosen = unchecked(rules[i]);
       if (chosen.hasHeaderControl) byHeaders = control.read(request.pairs, chosen);
     }
-    if (cluster != 0) heap.free(cluster);
+    if (clusterBuf != 0) {
+      heap.free(clusterBuf);
+      clusterBuf = 0;
+    }
   }
   if (hp != 0) heap.free(hp);
   if (chosen == null) return Action.Continue;
