@@ -8,7 +8,7 @@ import { Action, WasmResult } from "./abi";
 import { utf8, ptrOf, eqBytes } from "./bytes";
 import { Rule, RequestView, DELAY_UNIFORM, DELAY_LOGNORMAL, MAX_DELAY_MS, setPeerLoader, setClusterLoader } from "./rules";
 import { DestinationView } from "./destination";
-import { loadPeer } from "./peer";
+import { loadPeer, releasePeer } from "./peer";
 import { RuleCounts } from "./counters";
 import { Root, reschedule } from "./root";
 import { mAborts, mDelays, mDelayMs, mOverMaxActive } from "./metrics";
@@ -119,6 +119,7 @@ export function onRequestHeaders(contextId: u32): u32 {
       heap.free(clusterBuf);
       clusterBuf = 0;
     }
+    if (request.peer.loaded) releasePeer();
   }
   if (hp != 0) heap.free(hp);
   if (chosen == null) return Action.Continue;

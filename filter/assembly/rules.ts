@@ -44,22 +44,31 @@ export class SourceMatcher {
   principal: ArrayBuffer = new ArrayBuffer(0); // without spiffe://
 }
 
-/** The calling workload of the current request, read from the host on first use. */
+export const PEER_PRINCIPAL: u32 = 1, PEER_SERVICE: u32 = 2, PEER_NAMESPACE: u32 = 4, PEER_ALL: u32 = 7;
+
+/**
+ * The calling workload of the current request, read from the host on first use: byte ranges
+ * the loader keeps valid for the request (host buffers in the filter, freed after the match).
+ */
 export class Peer {
   loaded: bool = false;
-  principal: ArrayBuffer = new ArrayBuffer(0); // URI SAN without spiffe://; empty = no mTLS
-  service: ArrayBuffer = new ArrayBuffer(0);
-  namespace: ArrayBuffer = new ArrayBuffer(0); // peer metadata, else the principal's ns/<ns>
+  /** PEER_* bits: the fields some rule of the snapshot compares (the loader may leave the others empty). */
+  wanted: u32 = PEER_ALL;
+  principalPtr: usize = 0; // URI SAN without spiffe://; empty = no mTLS
+  principalLen: i32 = 0;
+  servicePtr: usize = 0;
+  serviceLen: i32 = 0;
+  namespacePtr: usize = 0; // peer metadata, else the principal's ns/<ns>
+  namespaceLen: i32 = 0;
 }
 
 // Reads the peer into the Peer it is given. Installed by injection.ts (host
 // properties); the test entry installs its own. No host import here.
-const NO_BYTES = new ArrayBuffer(0);
 // Every loader sets all three fields (no caller known: empty), so the request path resets nothing.
 let peerLoader: (p: Peer) => void = (p: Peer): void => {
-  p.principal = NO_BYTES;
-  p.service = NO_BYTES;
-  p.namespace = NO_BYTES;
+  p.principalLen = 0;
+  p.serviceLen = 0;
+  p.namespaceLen = 0;
 };
 export function setPeerLoader(f: (p: Peer) => void): void {
   peerLoader = f;
@@ -122,6 +131,7 @@ export class Snapshot {
   prefixes: ArrayBuffer[] = []; // regex literal prefixes the quick table points at (kept alive here)
   hasHeaderQuick: bool = false; // some rule's quick record has an exact header (firstMatch folds the request's names then)
   hasDest: bool = false; // some rule has a destination condition
+  peerFields: u32 = 0; // PEER_* bits: the caller's fields some rule compares
   index: RuleIndex | null = null; // set by prepareSnapshot
 }
 
@@ -260,6 +270,9 @@ export function prepareSnapshot(snap: Snapshot): void {
     }
     const src = r.source;
     if (src != null) {
+      if (src.principal.byteLength > 0) snap.peerFields |= PEER_PRINCIPAL;
+      if (src.service.byteLength > 0) snap.peerFields |= PEER_SERVICE;
+      if (src.namespace.byteLength > 0) snap.peerFields |= PEER_NAMESPACE;
       if (src.service.byteLength > 0) unchecked(sk[i] = bytesKey(SRC_SERVICE, ptrOf(src.service), src.service.byteLength));
       else if (src.principal.byteLength > 0) unchecked(sk[i] = bytesKey(SRC_PRINCIPAL, ptrOf(src.principal), src.principal.byteLength));
       else if (src.namespace.byteLength > 0) unchecked(sk[i] = bytesKey(SRC_NAMESPACE, ptrOf(src.namespace), src.namespace.byteLength));
@@ -517,12 +530,13 @@ export class RequestView {
       }
       if (!narrow(cand, dim, words)) return -1;
     }
+    this.peer.wanted = snap.peerFields;
     if (ix.source.keyed && anyKeyed(cand, ix.source.any, words)) {
       const peer = this.loadedPeer();
       ix.source.begin(dim, words);
-      if (peer.service.byteLength > 0) ix.source.add(dim, bytesKey(SRC_SERVICE, ptrOf(peer.service), peer.service.byteLength));
-      if (peer.principal.byteLength > 0) ix.source.add(dim, bytesKey(SRC_PRINCIPAL, ptrOf(peer.principal), peer.principal.byteLength));
-      if (peer.namespace.byteLength > 0) ix.source.add(dim, bytesKey(SRC_NAMESPACE, ptrOf(peer.namespace), peer.namespace.byteLength));
+      if (peer.serviceLen > 0) ix.source.add(dim, bytesKey(SRC_SERVICE, peer.servicePtr, peer.serviceLen));
+      if (peer.principalLen > 0) ix.source.add(dim, bytesKey(SRC_PRINCIPAL, peer.principalPtr, peer.principalLen));
+      if (peer.namespaceLen > 0) ix.source.add(dim, bytesKey(SRC_NAMESPACE, peer.namespacePtr, peer.namespaceLen));
       if (!narrow(cand, dim, words)) return -1;
     }
     // The candidates in order, each checked in full: its quick record, then ruleMatches.
@@ -580,9 +594,9 @@ export class RequestView {
 
   sourceHolds(src: SourceMatcher): bool {
     const peer = this.loadedPeer();
-    if (src.principal.byteLength > 0 && !eqBytes(ptrOf(peer.principal), peer.principal.byteLength, ptrOf(src.principal), src.principal.byteLength)) return false;
-    if (src.service.byteLength > 0 && !eqBytes(ptrOf(peer.service), peer.service.byteLength, ptrOf(src.service), src.service.byteLength)) return false;
-    return src.namespace.byteLength == 0 || eqBytes(ptrOf(peer.namespace), peer.namespace.byteLength, ptrOf(src.namespace), src.namespace.byteLength);
+    if (src.principal.byteLength > 0 && !eqBytes(peer.principalPtr, peer.principalLen, ptrOf(src.principal), src.principal.byteLength)) return false;
+    if (src.service.byteLength > 0 && !eqBytes(peer.servicePtr, peer.serviceLen, ptrOf(src.service), src.service.byteLength)) return false;
+    return src.namespace.byteLength == 0 || eqBytes(peer.namespacePtr, peer.namespaceLen, ptrOf(src.namespace), src.namespace.byteLength);
   }
 }
 
