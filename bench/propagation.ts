@@ -9,6 +9,7 @@
 // subscribers, and prints HFI as a ratio to both. Prints figures, asserts
 // nothing. Every variable, default and figure: docs/benchmarks.md.
 import { execFileSync, fork, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -425,6 +426,35 @@ function bigPolicy(i: number, k: number): Policy {
   };
 }
 
+/** Anonymous (heap, malloc, mmap) resident bytes of one process; undefined off Linux. */
+function smapsAnon(pid: number): number | undefined {
+  try {
+    const m = /^Anonymous:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Count and total seconds of major GCs so far (prom-client's GC histogram). */
+function majorGc(text: string): { count: number; sumS: number } {
+  const read = (suffix: string) => {
+    const line = text.split("\n").find((l) => l.startsWith(`nodejs_gc_duration_seconds_${suffix}{`) && l.includes('kind="major"'));
+    return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+  };
+  return { count: read("count"), sumS: read("sum") };
+}
+
+/** Where the server's memory is: V8 heap, external buffers, anonymous resident pages. */
+async function memFigures(server: HfiServer): Promise<string> {
+  const m = await server.metrics();
+  const opt = (x: number | undefined) => (x !== undefined ? `${(x / MiB).toFixed(0)} MB` : "n/a");
+  const heap = metricMax(m, "nodejs_heap_size_used_bytes");
+  const heapTotal = metricMax(m, "nodejs_heap_size_total_bytes");
+  const ext = metricMax(m, "nodejs_external_memory_bytes");
+  return `JS heap used ${opt(heap)} of ${opt(heapTotal)}, external ${opt(ext)} (server /metrics); anonymous RSS ${opt(smapsAnon(server.pid))} (/proc smaps_rollup)`;
+}
+
 async function burst(store: string, etcd: TestEtcd, runId: string): Promise<void> {
   const B = CFG.burst;
   log(`\n## memory burst, hfi ${store}: ${B.streams} subscribers, ${B.applies} back-to-back applies over ${B.policies} policies of ~${B.kib} KB`);
@@ -443,6 +473,7 @@ async function burst(store: string, etcd: TestEtcd, runId: string): Promise<void
     await fleet.ready(readyTimeoutMs(B.streams));
     for (const [name, v] of versions) await fleet.acked(name, v, stepTimeoutMs());
     const base = await rssAfterQuiet(server.pid);
+    const memBase = await memFigures(server);
     let peak = base;
     const sampler = setInterval(() => (peak = Math.max(peak, sampleTree(server.pid).rssBytes)), 50);
     const t0 = Date.now();
@@ -456,17 +487,19 @@ async function burst(store: string, etcd: TestEtcd, runId: string): Promise<void
       for (const [name, v] of versions) await server.lastAck(name, v, B.streams, stepTimeoutMs());
       const converged = Date.now() - t0;
       const atConverged = sampleTree(server.pid).rssBytes;
+      const gc0 = majorGc(await server.metrics());
       await sleep(B.settleS * 1000);
+      const gc1 = majorGc(await server.metrics());
       const after = sampleTree(server.pid).rssBytes;
-      const m = await server.metrics();
-      const ext = metricMax(m, "nodejs_external_memory_bytes");
-      const heap = metricMax(m, "nodejs_heap_size_used_bytes");
+      const memAfter = await memFigures(server);
       const st = await fleet.stats();
       const mb = (x: number) => `${(x / MiB).toFixed(0)} MB`;
       log(`  RSS: no streams ${mb(rssEmpty)}; baseline (streams connected, policies held) ${mb(base)}`);
       log(`  peak during the burst ${mb(peak)} (${ratio(peak, base)} baseline); at convergence ${mb(atConverged)}; ${B.settleS} s later ${mb(after)} (${((after / base - 1) * 100).toFixed(0)} % over baseline)`);
       log(`  ${B.applies} applies returned after ${applied} ms; every stream ACKed the last version of every policy after ${converged} ms; ${st.reconnects} reconnects`);
-      if (ext !== undefined || heap !== undefined) log(`  after: JS heap used ${heap !== undefined ? mb(heap) : "n/a"}, external ${ext !== undefined ? mb(ext) : "n/a"} (server /metrics)`);
+      log(`  baseline: ${memBase}`);
+      log(`  ${B.settleS} s after: ${memAfter}`);
+      log(`  full GCs in those ${B.settleS} s: ${gc1.count - gc0.count}, ${num((gc1.sumS - gc0.sumS) * 1000)} ms in all (server /metrics nodejs_gc_duration_seconds, kind major)`);
     } finally {
       clearInterval(sampler);
     }

@@ -101,6 +101,13 @@ const delay: FaultKind = {
   validate: validateDelay,
 };
 
+/** Why a header value cannot go on the wire (abort and response headers alike), or undefined. */
+function headerValueError(v: string): string | undefined {
+  if (/[\r\n\0]/.test(v)) return "must not contain CR, LF or NUL";
+  if (utf8Length(v) > LIMITS.headerValueMaxBytes) return `must be at most ${LIMITS.headerValueMaxBytes} bytes`;
+  return undefined;
+}
+
 function abortSummary(a: AbortFaultOut): string {
   return a.grpcStatus ? `abort ${a.httpStatus} (grpc ${a.grpcStatus})` : `abort ${a.httpStatus}`;
 }
@@ -137,9 +144,8 @@ const abort: FaultKind = {
       else if (!HEADER_NAME.test(h.name)) c.err(`${p}.name`, HEADER_NAME_REASON);
       else if (FORBIDDEN_ABORT_HEADERS.has(h.name.toLowerCase())) c.err(`${p}.name`, "is set by the proxy and cannot be overridden");
       h.name = h.name.toLowerCase();
-      if (/[\r\n\0]/.test(h.value)) c.err(`${p}.value`, "must not contain CR, LF or NUL");
-      else if (utf8Length(h.value) > LIMITS.headerValueMaxBytes)
-        c.err(`${p}.value`, `must be at most ${LIMITS.headerValueMaxBytes} bytes`);
+      const reason = headerValueError(h.value);
+      if (reason) c.err(`${p}.value`, reason);
     });
   },
 };
@@ -161,12 +167,6 @@ function responseSummary(r: ResponseFaultOut): string {
   if (r.body !== undefined) parts.push("body");
   const on = r.upstreamStatus ? ` on ${statusMatchText(r.upstreamStatus)}` : "";
   return `response ${parts.join("+")}${on}`;
-}
-
-function headerValueError(v: string): string | undefined {
-  if (/[\r\n\0]/.test(v)) return "must not contain CR, LF or NUL";
-  if (utf8Length(v) > LIMITS.headerValueMaxBytes) return `must be at most ${LIMITS.headerValueMaxBytes} bytes`;
-  return undefined;
 }
 
 /** Header names of a mutation map checked and lower-cased (values kept). */

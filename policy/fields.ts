@@ -77,32 +77,60 @@ export function chosenMember(type: protobuf.Type, msg: Record<string, unknown>, 
   );
 }
 
+/** How a walk of the set fields writes a message out (setFields below; the CLI's documents, cli/policy/document.ts). */
+export interface SetFieldsForm {
+  /** The output key of a field. */
+  key(f: FieldFact): string;
+  /** A map with entries, as written. */
+  map(m: Record<string, unknown>): unknown;
+  /** A scalar field's value as written; undefined leaves it out (defaults come here too). */
+  scalar(f: FieldFact, v: unknown): unknown;
+  /** Whether an empty message in a list stays (as {}) or is left out. */
+  keepEmptyItems: boolean;
+}
+
 /**
- * Only the fields that were set: proto3 defaults dropped (empty sub-messages
- * too), oneofs reduced to the set member (kept even when "" or false), map
- * entries copied as they are (an empty label value is meaningful).
+ * The fields of a message that were set, in declaration order: null and
+ * unset oneof members dropped, the set member kept as it is (also "" or
+ * false), empty maps, lists and sub-messages dropped; the rest as `form` says.
  */
-export function setFields(type: protobuf.Type, value: unknown): Record<string, unknown> {
+export function writeSetFields(type: protobuf.Type, value: unknown, form: SetFieldsForm): Record<string, unknown> {
   const msg = (value ?? {}) as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const f of fieldFacts(type)) {
     const v = msg[f.key];
     if (v === undefined || v === null) continue;
     if (f.oneof) {
-      if (chosenMember(type, msg, f.oneof) === f.key) out[f.key] = v;
+      if (chosenMember(type, msg, f.oneof) === f.key) out[form.key(f)] = v;
       continue;
     }
     if (f.map) {
-      if (Object.keys(v as object).length) out[f.key] = { ...(v as object) };
+      if (Object.keys(v as object).length) out[form.key(f)] = form.map(v as Record<string, unknown>);
       continue;
     }
     const sub = f.message;
-    const p = f.repeated
-      ? (v as unknown[]).map((e) => (sub ? setFields(sub, e) : e))
-      : sub
-        ? setFields(sub, v)
-        : v;
-    if (!isDefaultValue(p)) out[f.key] = p;
+    let p: unknown;
+    if (f.repeated) {
+      const items = (v as unknown[]).map((e) => (sub ? writeSetFields(sub, e, form) : e));
+      p = sub && !form.keepEmptyItems ? items.filter((e) => !isDefaultValue(e)) : items;
+    } else p = sub ? writeSetFields(sub, v, form) : form.scalar(f, v);
+    if (p !== undefined && (!(f.repeated || sub) || !isDefaultValue(p))) out[form.key(f)] = p;
   }
   return out;
+}
+
+const MESSAGE_FORM: SetFieldsForm = {
+  key: (f) => f.key,
+  map: (m) => ({ ...m }),
+  scalar: (_f, v) => (isDefaultValue(v) ? undefined : v),
+  keepEmptyItems: true,
+};
+
+/**
+ * Only the fields that were set: proto3 defaults dropped (empty sub-messages
+ * too), oneofs reduced to the set member (kept even when "" or false), map
+ * entries copied as they are (an empty label value is meaningful).
+ */
+export function setFields(type: protobuf.Type, value: unknown): Record<string, unknown> {
+  return writeSetFields(type, value, MESSAGE_FORM);
 }

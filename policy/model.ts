@@ -5,7 +5,7 @@
 export { LIMITS } from "./limits.ts";
 export { PolicyValidationError, type FieldError, type ParseResult } from "./types.ts";
 export { Decoder, isPlainObject, lowerCamel, schemaType } from "./schema.ts";
-export { fieldFacts, messageType, setFields, chosenMember, isDefaultValue, OUTPUT_ONLY_METADATA, type FieldFact } from "./fields.ts";
+export { fieldFacts, messageType, setFields, writeSetFields, chosenMember, isDefaultValue, OUTPUT_ONLY_METADATA, type FieldFact, type SetFieldsForm } from "./fields.ts";
 export { FAULT_KINDS, CONTROL_HEADERS, faultKindsOf, faultKindChoices, faultText, faultDetails, fmtPct, type FaultKind, type FaultCheck } from "./fault-kinds.ts";
 export { filterRules, grpcPathMatch, grpcMatchText } from "./grpc-match.ts";
 export { sourceMatchText } from "./source-match.ts";

@@ -5,7 +5,7 @@
 // `kind` set) and collects every structural error (unknown field, wrong
 // type, out-of-range integer) with a snake_case path.
 import protobuf from "protobufjs/light.js";
-import { schemaRoot } from "../proto/loader.ts";
+import { schemaRoot } from "../proto/schema.ts";
 import type { FieldError } from "./types.ts";
 
 /** hfi.v1 types with the original snake_case field names. */

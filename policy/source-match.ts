@@ -5,9 +5,8 @@
 import type { SourceMatchOut } from "../proto/types.ts";
 import type { FaultCheck } from "./fault-kinds.ts";
 import { LIMITS } from "./limits.ts";
+import { RFC1123_LABEL, SERVICE_NAME } from "./names.ts";
 
-const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const SERVICE_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const SPIFFE = "spiffe://";
 const PRINCIPAL_MAX_BYTES = 1024;
 

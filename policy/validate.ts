@@ -14,14 +14,10 @@ import { FAULT_KINDS, faultKindChoices, HEADER_NAME, HEADER_NAME_REASON, type Fa
 import { validateGrpcMatch } from "./grpc-match.ts";
 import { validateSourceMatch } from "./source-match.ts";
 import { LIMITS } from "./limits.ts";
+import { DNS_SUBDOMAIN, LABEL_NAME, RFC1123_LABEL, SERVICE_NAME } from "./names.ts";
 import { hfiRegexError } from "./regex.ts";
 import { OUTPUT_ONLY_METADATA } from "./fields.ts";
 import { lowerCamel, type Decoder } from "./schema.ts";
-
-const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const SERVICE_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 const utf8Length = (s: string) => Buffer.byteLength(s, "utf8");
 

@@ -6,6 +6,9 @@
 #   descriptor.ts         the protos precompiled (protobufjs JSON + the
 #                         FileDescriptorSet from buf build): what proto/loader.ts
 #                         loads at run time — no .proto parsing
+#   codecs.ts             PolicyService's messages as static protobufjs code
+#                         (scripts/proto-codecs.ts): what the typed client
+#                         encodes and decodes with, no reflection at run time
 # The filter's codec is hand-written (see filter/README.md) and is checked
 # against these protos by test/filter/codec.test.ts.
 #   scripts/codegen.sh          regenerate
@@ -39,6 +42,7 @@ find "$tmp" -name '*.ts' -print0 | xargs -0 sed -i -E "s#(from '\./[^']+)'#\1.ts
 set_file=$(mktemp --suffix=.binpb)
 npx --no-install buf build --exclude-source-info -o "$set_file"
 node --import tsx scripts/proto-descriptor.ts proto "$set_file" "${protos[@]}" > "$tmp/descriptor.ts"
+node --import tsx scripts/proto-codecs.ts "$tmp/descriptor.ts" hfi.v1.PolicyService > "$tmp/codecs.ts"
 rm -f "$set_file"
 if [[ "${1:-}" == "--check" ]]; then
   if ! diff -r "$tmp" "$out" >/dev/null; then

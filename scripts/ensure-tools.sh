@@ -13,6 +13,8 @@ command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+# The control-plane image (npm run image:server) strips the node binary.
+command -v strip >/dev/null 2>&1 || missing+=(binutils)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing missing Debian packages: ${missing[*]}" >&2
@@ -20,9 +22,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 ok=1
-for tool in etcd etcdctl shellcheck skopeo docker-registry promtool; do
+for tool in etcd etcdctl shellcheck skopeo docker-registry promtool strip; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "error: the tests need '$tool' on PATH (Debian/Ubuntu: sudo apt-get install etcd-server etcd-client shellcheck skopeo docker-registry prometheus)." >&2
+    echo "error: the tests need '$tool' on PATH (Debian/Ubuntu: sudo apt-get install etcd-server etcd-client shellcheck skopeo docker-registry prometheus binutils)." >&2
     ok=0
   fi
 done

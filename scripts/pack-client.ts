@@ -5,8 +5,9 @@
 //   dist/index.cjs          CommonJS entry (the same bundle, cjs format)
 //   types/esm/**.d.ts       declarations for `import` (nested type: module)
 //   types/cjs/**.d.ts       the same declarations for `require` (type: commonjs)
-// @grpc/grpc-js and protobufjs stay dependencies (the declarations refer to
-// grpc-js types; a bundled copy would be a second grpc-js in the user's tree).
+// @grpc/grpc-js and protobufjs stay dependencies: the code imports
+// protobufjs/minimal (the generated codecs); grpc-js only for the declarations
+// (the generated service types refer to it; the client speaks gRPC over node:http2).
 // Prints the tarball's absolute path as the last line.
 //
 //   node --import tsx scripts/pack-client.ts [--out DIR]   (default dist-client/)

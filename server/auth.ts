@@ -1,4 +1,4 @@
-// Bearer-token checks for the management API and the config stream.
+// Bearer-token parsing and comparison for the management API and the config stream (server/security/access.ts).
 import crypto from "node:crypto";
 
 /** Constant-time equality (hashing first makes the lengths equal). */
@@ -15,12 +15,3 @@ export function bearerToken(header: string | string[] | Buffer | undefined | nul
   return m?.[1];
 }
 
-/**
- * undefined when allowed; otherwise the reason. No configured token = no auth.
- */
-export function checkBearer(expected: string | undefined, header: string | string[] | Buffer | undefined | null): string | undefined {
-  if (!expected) return undefined;
-  const given = bearerToken(header);
-  if (given === undefined) return "missing bearer token (authorization: Bearer <token>)";
-  return tokenEquals(given, expected) ? undefined : "invalid bearer token";
-}

@@ -4,7 +4,6 @@
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
-import { checkExposure } from "./security/exposure.ts";
 import { normalizeIp } from "./security/mesh.ts";
 
 export interface ServerOption {
@@ -111,7 +110,7 @@ export interface ServerConfig {
   streamQueueBudgetBytes: number;
   /** Duration limit of rules (seconds); undefined = none. */
   maxDurationSeconds?: number;
-  /** duration_seconds of rules that set none (only with maxDurationSeconds). */
+  /** duration_seconds of rules that set none (only with maxDurationSeconds; unset = maxDurationSeconds). */
   defaultDurationSeconds?: number;
   /** Cardinality bound of the fault counts per process. */
   maxFaultSeries: number;
@@ -181,10 +180,11 @@ export function loadServerConfig(
   const budget = intOption("--stream-queue-budget", raw.streamQueueBudget.trim(), 1, 4096, " MiB");
   const maxDuration = raw.maxDuration.trim() === "" ? undefined : intOption("--max-duration", raw.maxDuration.trim(), 1, 31_536_000, " seconds");
   let defaultDuration: number | undefined;
+  // Unset, it is --max-duration: durationLimitOf (duration-limit.ts) applies that for every way of starting.
   if (raw.defaultDuration.trim() !== "") {
     if (maxDuration === undefined) throw new ConfigError("--default-duration: needs --max-duration");
     defaultDuration = intOption("--default-duration", raw.defaultDuration.trim(), 1, maxDuration, " seconds (--max-duration)");
-  } else defaultDuration = maxDuration;
+  }
   const maxFaultSeries = intOption("--max-fault-series", raw.maxFaultSeries.trim(), 1, 100_000);
   const list = (v: string) =>
     v
@@ -193,7 +193,8 @@ export function loadServerConfig(
       .filter(Boolean);
   const config: ServerConfig = {
     maxFaultSeries,
-    ...(maxDuration !== undefined ? { maxDurationSeconds: maxDuration, defaultDurationSeconds: defaultDuration } : {}),
+    ...(maxDuration !== undefined ? { maxDurationSeconds: maxDuration } : {}),
+    ...(defaultDuration !== undefined ? { defaultDurationSeconds: defaultDuration } : {}),
     workers,
     streamDrainTimeoutMs: drain * 1000,
     streamQueueBudgetBytes: budget * 1024 * 1024,
@@ -218,7 +219,7 @@ export function loadServerConfig(
     meshAdminPrincipals: list(raw.meshAdminPrincipals).map((p) => adminPrincipal(p)),
     allowUnauthenticated: bool("--allow-unauthenticated", raw.allowUnauthenticated),
   };
-  checkExposure(config);
+  // Exposure is checked at start (startServer / startPrimary), which every configuration goes through.
   return config;
 }
 

@@ -22,6 +22,7 @@ import { listenError } from "./listen-error.ts";
 import { registerStoreUp } from "./http/probes.ts";
 import { Access } from "./security/access.ts";
 import { checkExposure, exposureWarning, managementProtected, streamProtected } from "./security/exposure.ts";
+import { IdleGc } from "./idle-gc.ts";
 
 export { SHUTDOWN_MESSAGE } from "./grpc/server.ts";
 
@@ -200,9 +201,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
 /** `hfi server`: one process, or a primary with config.workers workers. */
 export async function runServer(config: ServerConfig, logger: Logger): Promise<{ close(): Promise<void> }> {
-  if (config.workers <= 1) return startServer({ ...config, logger });
-  const { startPrimary } = await import("./distribution/workers.ts");
-  return startPrimary(config, logger);
+  // Each process of `hfi server` collects once after an allocation burst (workers start their own).
+  const gc = new IdleGc({ logger });
+  const running = config.workers <= 1 ? await startServer({ ...config, logger }) : await (await import("./distribution/workers.ts")).startPrimary(config, logger);
+  return {
+    async close() {
+      gc.close();
+      await running.close();
+    },
+  };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -44,7 +44,7 @@ export function createMetrics(): Metrics {
     pushes: new Counter({ name: "hfi_config_pushes_total", help: "Config snapshots written to filter streams", registers: [registry] }),
     applyToPush: new Histogram({
       name: "hfi_apply_to_push_seconds",
-      help: "From a policy write (ApplyPolicy/REST/DeletePolicy on this replica; else the store event's arrival) to the snapshot write on each affected stream",
+      help: "From a policy write (ApplyPolicy/REST/DeletePolicy on this replica; else the store event's arrival) to the last write of the new snapshot to an identity group's streams, once per group and change",
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),

@@ -1,10 +1,13 @@
 // Errors of the typed client: one class carrying the gRPC status name, the
 // server's message and, for validation failures, the field errors.
-import * as grpc from "@grpc/grpc-js";
-import type { FieldError } from "../../policy/model.ts";
+import type { FieldError } from "../../policy/types.ts";
+import { STATUS, type GrpcCodeName } from "./status.ts";
+import type { CallError } from "./wire.ts";
 
-/** gRPC status code names ("INVALID_ARGUMENT", "NOT_FOUND", ...). */
-export type GrpcCodeName = keyof typeof grpc.status;
+export type { GrpcCodeName } from "./status.ts";
+
+/** A failed call (cli/client/wire.ts's CallError; grpc-js's ServiceError has the same shape). */
+type Failure = Pick<CallError, "code" | "details"> & Partial<Pick<CallError, "metadata" | "unreached">>;
 
 /** Metadata key under which the server may send field errors as JSON ([{path, reason}]). */
 export const FIELD_ERRORS_METADATA_KEY = "hfi-field-errors";
@@ -19,7 +22,7 @@ export class HfiClientError extends Error {
     /** The address the client talked to. */
     readonly server = "",
     /** The numeric gRPC status. */
-    readonly grpcCode: number = grpc.status[code],
+    readonly grpcCode: number = STATUS[code],
   ) {
     super(message);
     this.name = "HfiClientError";
@@ -27,7 +30,7 @@ export class HfiClientError extends Error {
 }
 
 function codeName(code: number): GrpcCodeName {
-  const name = grpc.status[code] as GrpcCodeName | undefined;
+  const name = STATUS[code];
   return name ?? "UNKNOWN";
 }
 
@@ -35,8 +38,8 @@ function codeName(code: number): GrpcCodeName {
 const FIELD_ERROR_RE = /^([A-Za-z_][\w]*(?:\[\d+\]|\.[A-Za-z_][\w]*|\["[^"]*"\])*): (.+)$/s;
 
 /** Field errors from a status: the structured metadata when the server sends it, else parsed from the message. */
-export function fieldErrorsOf(err: grpc.ServiceError): FieldError[] {
-  if (err.code !== grpc.status.INVALID_ARGUMENT) return [];
+export function fieldErrorsOf(err: Failure): FieldError[] {
+  if (err.code !== STATUS.INVALID_ARGUMENT) return [];
   const raw = err.metadata?.get(FIELD_ERRORS_METADATA_KEY)?.[0];
   if (raw !== undefined) {
     try {
@@ -59,27 +62,18 @@ export function fieldErrorsOf(err: grpc.ServiceError): FieldError[] {
 }
 
 /**
- * Whether a status means the server could not be reached at all, as opposed
- * to an answer such as "store unavailable" (grpc-js's own wordings).
+ * Whether the call never got to a server (no HTTP/2 connection: refused, no
+ * such host, not an HTTP/2 port, or the deadline passed while connecting), as
+ * opposed to an answer such as "store unavailable".
  */
-const TRANSPORT_FAILURE = /^(No connection established|Name resolution failed|Connection dropped|Failed to connect|Connection closed|read ECONN|write ECONN|Received RST_STREAM|connect ECONN)/i;
-
-export function isConnectionFailure(err: grpc.ServiceError): boolean {
-  if (err.code === grpc.status.UNAVAILABLE) return TRANSPORT_FAILURE.test(err.details ?? "");
-  // A deadline that passed before any connection was made.
-  return err.code === grpc.status.DEADLINE_EXCEEDED && /waiting for|LB pick|name resolution/i.test(err.details ?? "");
+export function isConnectionFailure(err: Failure): boolean {
+  return err.unreached === true;
 }
 
-/** "connect ECONNREFUSED 127.0.0.1:1" out of grpc-js's "No connection established. Last error: Error: ... Resolution note: ". */
-function connectionDetail(details: string): string {
-  const m = /Last error: (?:Error: )?(.*?)\.?(?:\s*Resolution note:.*)?$/s.exec(details);
-  return (m ? m[1]! : details).trim();
-}
-
-/** Turns a grpc-js error into an HfiClientError with a message a person can act on. */
+/** Turns a failed call into an HfiClientError with a message a person can act on. */
 export function toClientError(err: unknown, server: string, timeoutMs: number): HfiClientError {
   if (err instanceof HfiClientError) return err;
-  const e = err as grpc.ServiceError;
+  const e = err as Failure;
   if (typeof e?.code !== "number") {
     return new HfiClientError("UNKNOWN", e instanceof Error ? e.message : String(err), [], server);
   }
@@ -87,12 +81,12 @@ export function toClientError(err: unknown, server: string, timeoutMs: number): 
   if (isConnectionFailure(e)) {
     return new HfiClientError(
       code,
-      `cannot reach the HFI server at ${server} (${connectionDetail(e.details) || code}): is \`hfi server\` running? check --server/HFI_SERVER`,
+      `cannot reach the HFI server at ${server} (${e.details || code}): is \`hfi server\` running? check --server/HFI_SERVER`,
       [],
       server,
     );
   }
-  if (e.code === grpc.status.DEADLINE_EXCEEDED) {
+  if (e.code === STATUS.DEADLINE_EXCEEDED) {
     return new HfiClientError(
       code,
       `the HFI server at ${server} did not answer within ${timeoutMs} ms (raise --timeout or check the server)`,
@@ -100,7 +94,7 @@ export function toClientError(err: unknown, server: string, timeoutMs: number): 
       server,
     );
   }
-  if (e.code === grpc.status.UNAUTHENTICATED || e.code === grpc.status.PERMISSION_DENIED) {
+  if (e.code === STATUS.UNAUTHENTICATED || e.code === STATUS.PERMISSION_DENIED) {
     return new HfiClientError(
       code,
       `${e.details || code} (check --token/HFI_TOKEN)`,
@@ -108,7 +102,7 @@ export function toClientError(err: unknown, server: string, timeoutMs: number): 
       server,
     );
   }
-  if (e.code === grpc.status.UNAVAILABLE) {
+  if (e.code === STATUS.UNAVAILABLE) {
     return new HfiClientError(code, `the HFI server at ${server} is unavailable: ${e.details || code}`, [], server);
   }
   return new HfiClientError(code, e.details || code, fieldErrorsOf(e), server);

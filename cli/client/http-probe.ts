@@ -1,12 +1,13 @@
 // When a gRPC call cannot get through, is the address an HTTP/1.1 port
 // (typically hfi server's --http-addr, or the old control plane's REST port)?
 // Then the error says so instead of "is hfi server running?".
-import http from "node:http";
+// node:http is imported on the first probe: a call that gets through never needs it.
 
 export const PROBE_TIMEOUT_MS = 1000;
 
 /** A description of what answered HTTP/1.1 at `address` (host:port), or undefined. */
-export function probeHttp(address: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<string | undefined> {
+export async function probeHttp(address: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<string | undefined> {
+  const { default: http } = await import("node:http");
   return new Promise((resolve) => {
     const req = http.get(`http://${address}/v1/health`, { timeout: timeoutMs, headers: { accept: "application/json" } }, (res) => {
       let body = "";

@@ -1,17 +1,18 @@
 // The typed HFI client ("hfi/client"): promise-returning calls over the
 // PolicyService gRPC API, watch as an async iterable, errors as HfiClientError.
-import * as grpc from "@grpc/grpc-js";
-import { hfiGrpc } from "../../proto/loader.ts";
+// The calls go over cli/client/wire.ts (gRPC on node:http2, static codecs),
+// not grpc-js: see there why.
+import type { PolicyServiceMethod } from "../../proto/codecs.ts";
 import type {
   Policy,
   PolicyOut,
   PolicyEventOut,
-  PolicyServiceClient,
   ApplyPolicyResponseOut,
   ListPoliciesResponseOut,
   DeletePolicyResponseOut,
   GetPolicyStatusResponseOut,
   InvalidPolicyOut,
+  ApplyPolicyRequest,
   PauseStateOut,
   PolicyStatusOut,
 } from "../../proto/types.ts";
@@ -19,8 +20,11 @@ import { HfiClientError, isConnectionFailure, toClientError } from "./errors.ts"
 import { httpPortMessage, probeHttp } from "./http-probe.ts";
 import { resumingWatch, streamIterator, type ResumeOptions } from "./watch.ts";
 import { waitApplied, waitDeleted, waitMs } from "./convergence.ts";
+import { STATUS } from "./status.ts";
+import { CallError, Connection } from "./wire.ts";
 
 export { HfiClientError, FIELD_ERRORS_METADATA_KEY, type GrpcCodeName } from "./errors.ts";
+export { MAX_MESSAGE_BYTES } from "./wire.ts";
 export { backoffDelay, type ResumeOptions } from "./watch.ts";
 export { ConvergenceError, DEFAULT_WAIT_MS } from "./convergence.ts";
 export type * from "../../proto/types.ts";
@@ -128,7 +132,7 @@ export interface PolicyClient {
   close(): void;
 }
 
-const codeNameOf = (e: grpc.ServiceError) => (grpc.status[e.code] ?? "UNKNOWN") as HfiClientError["code"];
+const codeNameOf = (e: CallError) => STATUS[e.code] ?? "UNKNOWN";
 
 const RESULTS: Record<string, ApplyOutcome> = {
   APPLY_RESULT_CREATED: "created",
@@ -153,66 +157,44 @@ export function serverList(server: string | string[] | undefined): string[] {
 export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient {
   const addresses = serverList(opts.server);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const { PolicyService } = hfiGrpc();
-  const stubs = new Map<string, PolicyServiceClient>();
+  const connections = new Map<string, Connection>();
   // The address in use: calls start here and move on when it cannot be reached.
   let current = 0;
   let server = addresses[0]!;
-  const stubAt = (i: number): PolicyServiceClient => {
+  const connectionAt = (i: number): Connection => {
     const a = addresses[i]!;
-    let s = stubs.get(a);
-    if (!s) stubs.set(a, (s = new PolicyService(a, grpc.credentials.createInsecure()) as PolicyServiceClient));
-    return s;
+    let c = connections.get(a);
+    if (!c) connections.set(a, (c = new Connection(a, opts.token)));
+    return c;
   };
   const moveTo = (i: number) => {
     current = i % addresses.length;
     server = addresses[current]!;
   };
 
-  const metadata = (): grpc.Metadata => {
-    const md = new grpc.Metadata();
-    if (opts.token) md.set("authorization", `Bearer ${opts.token}`);
-    return md;
-  };
-
-  type Method<Req, Res> = (req: Req, md: grpc.Metadata, o: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
-
-  function once<Req, Res>(name: keyof PolicyServiceClient, i: number, req: Req): Promise<Res> {
-    const stub = stubAt(i);
-    const method = stub[name] as unknown as Method<Req, Res>;
-    return new Promise((resolve, reject) => {
-      method.call(stub, req, metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
-        if (err) reject(err);
-        else if (res === undefined) reject(new HfiClientError("INTERNAL", "empty response", [], addresses[i]!));
-        else resolve(res);
-      });
-    });
-  }
-
   // One unary call with the client's deadline and error mapping; an address
   // that cannot be reached (the call never got there) passes it to the next.
-  async function unary<Req, Res>(name: keyof PolicyServiceClient, req: Req): Promise<Res> {
-    const failures: { address: string; err: grpc.ServiceError }[] = [];
+  async function unary<Req extends object, Res>(name: PolicyServiceMethod, req: Req): Promise<Res> {
+    const failures: { address: string; err: CallError }[] = [];
     for (let k = 0; k < addresses.length; k++) {
       const i = (current + k) % addresses.length;
       try {
-        const res = await once<Req, Res>(name, i, req);
+        const res = await connectionAt(i).unary<Res>(name, req, timeoutMs);
         moveTo(i);
         return res;
       } catch (err) {
-        const e = err as grpc.ServiceError;
-        if (err instanceof HfiClientError || typeof e?.code !== "number" || !isConnectionFailure(e)) {
+        if (!(err instanceof CallError) || !isConnectionFailure(err)) {
           moveTo(i);
           throw toClientError(err, addresses[i]!, timeoutMs);
         }
-        failures.push({ address: addresses[i]!, err: e });
+        failures.push({ address: addresses[i]!, err });
       }
     }
     throw await unreachable(failures);
   }
 
   /** Every address failed to connect: say so per address, and which of them are HTTP ports. */
-  async function unreachable(failures: { address: string; err: grpc.ServiceError }[]): Promise<HfiClientError> {
+  async function unreachable(failures: { address: string; err: CallError }[]): Promise<HfiClientError> {
     const http = await Promise.all(failures.map((f) => probeHttp(f.address)));
     const first = failures[0]!;
     if (failures.length === 1) {
@@ -234,8 +216,8 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
     },
 
     async applyPolicy(policy, o = {}) {
-      const res = await unary<Parameters<PolicyServiceClient["applyPolicy"]>[0], ApplyPolicyResponseOut>(
-        "applyPolicy",
+      const res = await unary<ApplyPolicyRequest, ApplyPolicyResponseOut>(
+        "ApplyPolicy",
         {
           policy,
           expectedVersion: o.expectedVersion ?? 0,
@@ -256,12 +238,12 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
     },
 
     async getPolicy(name) {
-      const res = await unary<{ name: string }, { policy: PolicyOut | null }>("getPolicy", { name });
+      const res = await unary<{ name: string }, { policy: PolicyOut | null }>("GetPolicy", { name });
       return requirePolicy(res.policy, name);
     },
 
     listPoliciesPage(o = {}) {
-      return unary<{ pageSize: number; pageToken: string }, ListPoliciesResponseOut>("listPolicies", {
+      return unary<{ pageSize: number; pageToken: string }, ListPoliciesResponseOut>("ListPolicies", {
         pageSize: o.pageSize ?? 0,
         pageToken: o.pageToken ?? "",
       });
@@ -287,7 +269,7 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
 
     async deletePolicy(name, o = {}) {
       const res = await unary<{ name: string; expectedVersion: number }, DeletePolicyResponseOut>(
-        "deletePolicy",
+        "DeletePolicy",
         { name, expectedVersion: o.expectedVersion ?? 0 },
       );
       const out: { policy: PolicyOut; revision: number; invalid?: InvalidPolicyOut } = {
@@ -301,19 +283,19 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
     },
 
     getPolicyStatus(name = "", o = {}) {
-      return unary<{ name: string; proxyLimit: number }, GetPolicyStatusResponseOut>("getPolicyStatus", {
+      return unary<{ name: string; proxyLimit: number }, GetPolicyStatusResponseOut>("GetPolicyStatus", {
         name,
         proxyLimit: o.proxyLimit ?? 0,
       });
     },
 
     async pausePolicies(scope) {
-      const res = await unary<PauseScope, { state: PauseStateOut | null }>("pausePolicies", scope);
+      const res = await unary<PauseScope, { state: PauseStateOut | null }>("PausePolicies", scope);
       return res.state ?? { all: false, namespaces: [], policies: [], updatedAtUnixMs: 0 };
     },
 
     async resumePolicies(scope) {
-      const res = await unary<PauseScope, { state: PauseStateOut | null }>("resumePolicies", scope);
+      const res = await unary<PauseScope, { state: PauseStateOut | null }>("ResumePolicies", scope);
       return res.state ?? { all: false, namespaces: [], policies: [], updatedAtUnixMs: 0 };
     },
 
@@ -321,8 +303,8 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
       // A stream that cannot connect moves the client on, so a resumed watch reconnects to the next address.
       const open = (startRevision: number, sendInitial: boolean) => {
         const at = current;
-        const call = stubAt(at).watchPolicies({ sendInitial, startRevision }, metadata());
-        call.on("error", (e: grpc.ServiceError) => {
+        const call = connectionAt(at).serverStream<PolicyEventOut>("WatchPolicies", { sendInitial, startRevision });
+        call.on("error", (e) => {
           if (isConnectionFailure(e) && current === at) moveTo(at + 1);
         });
         return call;
@@ -339,7 +321,7 @@ export function createPolicyClient(opts: PolicyClientOptions = {}): PolicyClient
     },
 
     close() {
-      for (const s of stubs.values()) s.close();
+      for (const c of connections.values()) c.close();
     },
   };
   return client;

@@ -1,9 +1,10 @@
 // Watch streams of the typed client: one server stream as an async iterator,
 // and the resuming iterator that reconnects after the server went away and
 // continues from the last revision seen, without losing or repeating events.
-import * as grpc from "@grpc/grpc-js";
 import type { PolicyEventOut, PolicyOut } from "../../proto/types.ts";
 import { HfiClientError, toClientError, type GrpcCodeName } from "./errors.ts";
+import { STATUS } from "./status.ts";
+import type { CallError, ServerStream } from "./wire.ts";
 
 export interface ResumeOptions {
   /** First delay before reconnecting, doubled per failed attempt (default 500 ms). */
@@ -17,7 +18,7 @@ export interface ResumeOptions {
 }
 
 /** Opens WatchPolicies(start_revision, send_initial). */
-export type OpenWatch = (startRevision: number, sendInitial: boolean) => grpc.ClientReadableStream<PolicyEventOut>;
+export type OpenWatch = (startRevision: number, sendInitial: boolean) => ServerStream<PolicyEventOut>;
 
 /**
  * Adapts a server stream to an async iterator. Events are queued while the
@@ -26,7 +27,7 @@ export type OpenWatch = (startRevision: number, sendInitial: boolean) => grpc.Cl
  * the server's response headers arrived (the watch is established).
  */
 export function streamIterator(
-  open: () => grpc.ClientReadableStream<PolicyEventOut>,
+  open: () => ServerStream<PolicyEventOut>,
   server: string,
   timeoutMs: number,
   onUp?: () => void,
@@ -46,8 +47,8 @@ export function streamIterator(
     queue.push(ev);
     notify();
   });
-  call.on("error", (err: grpc.ServiceError) => {
-    if (!ended && err.code !== grpc.status.CANCELLED) failure = toClientError(err, server, timeoutMs);
+  call.on("error", (err: CallError) => {
+    if (!ended && err.code !== STATUS.CANCELLED) failure = toClientError(err, server, timeoutMs);
     ended = true;
     notify();
   });

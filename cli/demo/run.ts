@@ -263,7 +263,8 @@ async function main(): Promise<void> {
   step(`Delay policy: half of frontend's requests wait ${DELAY_MS} ms (hfi policy apply)`);
   let t0 = Date.now();
   await hfi(["policy", "apply", "-f", "cli/examples/frontend-delay.yaml", "--wait=10s"]);
-  let version = await waitUntil("the sidecar to ACK the delay policy", () => sidecarAcked("frontend-delay"));
+  // --wait returned once the sidecar ACKed it: one status read gives the version.
+  let version = await sidecarAcked("frontend-delay");
   info(`the sidecar ACKed policy version ${version} ${Date.now() - t0} ms after the apply command started (pushed, not polled)`);
   const delayed = await runPhase(PHASE_SECONDS.delay);
 

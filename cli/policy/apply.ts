@@ -8,7 +8,6 @@ import type { PolicyOut } from "../../proto/types.ts";
 import { casConflict, CliError, examples, parseNonNegativeInt, parsePositiveInt, print, withClient } from "./common.ts";
 import { waitOption, waitedLine } from "./wait.ts";
 import { waitApplied, waitMs } from "../client/convergence.ts";
-import { policyChanges } from "./document.ts";
 import { readSources } from "./input.ts";
 import { colorEnabled, painter } from "./style.ts";
 import type { ValidPolicy } from "./validate.ts";
@@ -117,6 +116,8 @@ export function applyCommand(): Command {
           print(`policy "${v.policy.metadata?.name}" ${result} (dry run)`);
           if (result === "unchanged") continue;
           const before = result === "created" ? undefined : await current(client, v.policy.metadata?.name ?? "");
+          // The document writer (schema reflection) only for a dry run's diff.
+          const { policyChanges } = await import("./document.ts");
           for (const ch of policyChanges(before, after)) {
             if (ch.before === undefined) print(paint("green", `  + ${ch.path}: ${ch.after}`));
             else if (ch.after === undefined) print(paint("red", `  - ${ch.path}: ${ch.before}`));

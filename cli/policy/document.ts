@@ -3,7 +3,7 @@
 // chosen oneof member kept even when it is "" or false.
 import type protobuf from "protobufjs/light.js";
 import type { PolicyOut } from "../../proto/types.ts";
-import { chosenMember, fieldFacts, messageType } from "../../policy/model.ts";
+import { fieldFacts, messageType, writeSetFields, type SetFieldsForm } from "../../policy/model.ts";
 
 export type Doc = { [key: string]: DocValue };
 export type DocValue = string | number | boolean | DocValue[] | Doc;
@@ -11,38 +11,18 @@ export type DocValue = string | number | boolean | DocValue[] | Doc;
 // Kept even when 0: "percentage: 0" means never, and leaving it out would read as a mistake.
 const ALWAYS = new Set(["percentage"]);
 
+/** Documents: snake_case keys, map keys sorted, "percentage: 0" kept, 64-bit numbers as text, empty list items left out. */
+const DOCUMENT_FORM: SetFieldsForm = {
+  key: (f) => f.name,
+  map: (m) => Object.fromEntries(Object.keys(m).sort().map((k) => [k, String(m[k])])),
+  scalar: (f, v) => (!ALWAYS.has(f.name) && (v === 0 || v === "" || v === false) ? undefined : typeof v === "object" ? String(v) : v),
+  keepEmptyItems: false,
+};
+
 /** A decoded message of `type` as a document: fields in declaration order, defaults left out. */
 function convert(type: protobuf.Type, value: unknown): Doc | undefined {
   if (value === null || value === undefined) return undefined;
-  const msg = value as Record<string, unknown>;
-  const out: Doc = {};
-  for (const f of fieldFacts(type)) {
-    const v = msg[f.key];
-    if (v === null || v === undefined) continue;
-    if (f.oneof) {
-      // The chosen member is kept even when it is "" or false.
-      if (chosenMember(type, msg, f.oneof) === f.key) out[f.name] = v as DocValue;
-      continue;
-    }
-    if (f.map) {
-      const entries = Object.keys(v as object).sort();
-      if (entries.length) out[f.name] = Object.fromEntries(entries.map((k) => [k, String((v as Record<string, unknown>)[k])]));
-      continue;
-    }
-    const sub = f.message;
-    if (f.repeated) {
-      const items = (v as unknown[]).map((e) => (sub ? convert(sub, e) : (e as DocValue))).filter((e) => e !== undefined);
-      if (items.length) out[f.name] = items as DocValue[];
-      continue;
-    }
-    if (sub) {
-      const c = convert(sub, v);
-      if (c) out[f.name] = c;
-      continue;
-    }
-    if (!ALWAYS.has(f.name) && (v === 0 || v === "" || v === false)) continue;
-    out[f.name] = typeof v === "object" ? String(v) : (v as DocValue);
-  }
+  const out = writeSetFields(type, value, DOCUMENT_FORM) as Doc;
   return Object.keys(out).length ? out : undefined;
 }
 

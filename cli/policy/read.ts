@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError } from "commander";
 import type { PolicyClient } from "../client/index.ts";
 import type { FaultCountStatusOut, GetPolicyStatusResponseOut, InvalidPolicyOut, PolicyOut, PolicyStatusOut, ProxyRefOut } from "../../proto/types.ts";
 import { examples, outputOption, print, toJson, toYaml, withClient, type OutputFormat } from "./common.ts";
-import { convertMessage, policyDocument, type Doc } from "./document.ts";
+import type { Doc } from "./document.ts";
 import {
   ageText,
   expiresText,
@@ -22,7 +22,7 @@ import {
   directionText,
 } from "./summary.ts";
 import { renderTable, type Column } from "./table.ts";
-import { faultDetails, messageType } from "../../policy/model.ts";
+import { faultDetails } from "../../policy/fault-kinds.ts";
 import { colorEnabled, outputWidth, painter } from "./style.ts";
 
 
@@ -55,16 +55,27 @@ function policyRow(p: PolicyOut): string[] {
   ];
 }
 
+// The document writer walks the schema by reflection (protobufjs): loaded
+// only for JSON/YAML, so a table (`hfi policy list`) loads no protobuf reflection.
+const documentWriter = () => import("./document.ts");
+const reflection = () => import("../../policy/fields.ts");
+
+async function documents(policies: PolicyOut[]): Promise<Doc[]> {
+  const { policyDocument } = await documentWriter();
+  return policies.map((p) => policyDocument(p));
+}
+
 /** Policies in the chosen format. JSON/YAML round-trip through `apply -f -`. */
 export async function renderPolicies(policies: PolicyOut[], format: OutputFormat, single: boolean): Promise<string> {
-  const docs = policies.map((p) => policyDocument(p));
   switch (format) {
-    case "json":
+    case "json": {
+      const docs = await documents(policies);
       // One policy: the document itself; several: {"policies": [...]}, as ListPoliciesResponse.
       return toJson(single ? docs[0] : { policies: docs });
+    }
     case "yaml":
       // Several: a multi-document stream.
-      return (await Promise.all(docs.map((d) => toYaml(d)))).join("---\n");
+      return (await Promise.all((await documents(policies)).map((d) => toYaml(d)))).join("---\n");
     default:
       if (policies.length === 0) return "No policies.\n";
       return renderTable(POLICY_COLUMNS, policies.map(policyRow), tableOpts());
@@ -227,6 +238,7 @@ export function describeCommand(): Command {
         process.stdout.write(describeText(p, status, colorEnabled()));
         return;
       }
+      const [{ convertMessage, policyDocument }, { messageType }] = await Promise.all([documentWriter(), reflection()]);
       const out: Doc = { policy: policyDocument(p) };
       if (status) out.status = convertMessage(messageType("PolicyStatus"), status) as Doc;
       process.stdout.write(format === "json" ? toJson(out) : await toYaml(out));
@@ -380,6 +392,7 @@ export function statusCommand(): Command {
       const st = await client.getPolicyStatus(typeof name === "string" ? name : "", { proxyLimit: proxies ?? 0 });
       if (format === "table") process.stdout.write(statusText(st));
       else {
+        const [{ convertMessage }, { messageType }] = await Promise.all([documentWriter(), reflection()]);
         const doc = convertMessage(messageType("GetPolicyStatusResponse"), st);
         process.stdout.write(format === "json" ? toJson(doc) : await toYaml(doc));
       }

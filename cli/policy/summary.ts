@@ -10,7 +10,10 @@ import type {
   IdentityOut,
   DestinationOut,
 } from "../../proto/types.ts";
-import { faultText, grpcMatchText, sourceMatchText } from "../../policy/model.ts";
+// Not through policy/model.ts: that loads the schema reflection, which no phrase needs.
+import { faultText } from "../../policy/fault-kinds.ts";
+import { grpcMatchText } from "../../policy/grpc-match.ts";
+import { sourceMatchText } from "../../policy/source-match.ts";
 
 const any = (v: string | undefined): boolean => !v || v === "*";
 
@@ -77,7 +80,7 @@ export function matchText(m: RequestMatchOut | null | undefined): string {
 }
 
 // Fault phrases come from the policy core's fault-kind table.
-export { faultText, fmtPct } from "../../policy/model.ts";
+export { faultText, fmtPct } from "../../policy/fault-kinds.ts";
 
 /** Faults of every rule, joined: what the list table shows. */
 export function policyFaults(p: PolicyOut): string {

@@ -3,7 +3,7 @@ import { Command } from "commander";
 import type { PolicyEventOut } from "../../proto/types.ts";
 import type { ResumeOptions } from "../client/index.ts";
 import { examples, outputOption, print, toYaml, withClient, type OutputFormat } from "./common.ts";
-import { policyDocument } from "./document.ts";
+import type { policyDocument as PolicyDocument } from "./document.ts";
 import { colorEnabled, outputWidth, painter } from "./style.ts";
 import { policyFaults, targetText } from "./summary.ts";
 import { truncate } from "./table.ts";
@@ -35,7 +35,8 @@ export function eventLine(ev: PolicyEventOut, color: boolean, width: number): st
   return line.replace(type, paint(type === "DELETE" ? "red" : "green", type));
 }
 
-export function eventJson(ev: PolicyEventOut): Record<string, unknown> {
+/** `policyDocument` from ./document.ts (imported when JSON/YAML is asked for: it loads the schema reflection). */
+export function eventJson(ev: PolicyEventOut, policyDocument: typeof PolicyDocument): Record<string, unknown> {
   return {
     type: eventType(ev),
     revision: ev.revision,
@@ -64,13 +65,14 @@ export function watchCommand(): Command {
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
       const color = colorEnabled();
+      const { policyDocument } = flags.output === "table" ? { policyDocument: undefined } : await import("./document.ts");
       try {
         for (;;) {
           const r = await it.next();
           if (r.done) break;
           const ev = r.value;
-          if (flags.output === "json") print(JSON.stringify(eventJson(ev)));
-          else if (flags.output === "yaml") process.stdout.write(`---\n${await toYaml(eventJson(ev))}`);
+          if (flags.output === "json") print(JSON.stringify(eventJson(ev, policyDocument!)));
+          else if (flags.output === "yaml") process.stdout.write(`---\n${await toYaml(eventJson(ev, policyDocument!))}`);
           else print(eventLine(ev, color, process.stdout.isTTY ? outputWidth() : 0));
         }
       } finally {

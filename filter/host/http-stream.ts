@@ -1,13 +1,14 @@
 // One HTTP stream (one stream context) going through the filter: its phase,
 // headers and the filter's decision, plus request(), which runs a whole
 // request/response through a VM without a network.
-import type { DownstreamPeer } from "./peer.ts";
+import { peerProperties, type DownstreamPeer, type PeerProperties } from "./peer.ts";
 import { performance } from "node:perf_hooks";
 import type { HeaderPair } from "./pairs.ts";
 import { getHeader, pairsToRecord, toPairs, type HeadersInit } from "./headers.ts";
 import { localResponseHeaders, type LocalResponse } from "./local-reply.ts";
 import { ResponseBody } from "./response-body.ts";
 import type { PropertyValue } from "./properties.ts";
+import { joinBytes } from "./bytes.ts";
 
 export interface RequestInit {
   method?: string;
@@ -63,23 +64,6 @@ const EMPTY = new Uint8Array(0);
 /** FilterHeadersStatus.StopIteration (abi.ts). */
 const STOP_ITERATION = 1;
 
-function concatAll(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
 /** Envoy's FAIL_CLOSED answer when the plugin has crashed. */
 const CRASH_RESPONSE_DETAILS = "wasm_fail_stream";
 
@@ -143,6 +127,12 @@ export class HttpStream {
   ) {
     this.requestHeaders = headers;
     this.response = new ResponseBody(this, (size, eos) => vm.runResponseBody(this, size, eos));
+  }
+
+  private peerProps: PeerProperties | undefined;
+  /** connection.* and filter_state.* of the peer: built on the first proxy_get_property that asks, then kept. */
+  get peerProperties(): PeerProperties {
+    return (this.peerProps ??= peerProperties(this.peer));
   }
 
   /** Resolves with the filter's decision (created lazily: most streams decide synchronously). */
@@ -228,7 +218,7 @@ export class HttpStream {
    */
   requestBody(data: Uint8Array, endOfStream: boolean): void {
     if (this.bodyDone || this.phase === "local" || this.phase === "ended") return;
-    this.heldBody = this.heldBody ? concat(this.heldBody, data) : data;
+    this.heldBody = this.heldBody ? joinBytes([this.heldBody, data]) : data;
     this.heldEnd ||= endOfStream;
     if (this.phase === "paused" && this.headersStop !== STOP_ITERATION) return; // stop-all: buffered
     this.deliverBody();
@@ -263,7 +253,7 @@ export class HttpStream {
   }
 
   private releaseBody(): void {
-    if (this.heldBody) this.forwardedBody = this.forwardedBody.length ? concat(this.forwardedBody, this.heldBody) : this.heldBody;
+    if (this.heldBody) this.forwardedBody = joinBytes([this.forwardedBody, this.heldBody]);
     this.heldBody = undefined;
     this.bodySeen = false;
     if (!this.heldEnd) return;
@@ -340,7 +330,7 @@ export async function runRequest(vm: StreamStarter, init: RequestInit): Promise<
       stream.responseBody(upBody, true);
       if (!stream.response.ended) await done;
     }
-    let body = dec.decode(concatAll(out));
+    let body = dec.decode(joinBytes(out));
     let kind: RequestResult["kind"] = d.kind;
     let status: number;
     let hs: HeaderPair[];

@@ -20,6 +20,16 @@ export interface DownstreamPeer {
   workload?: string;
 }
 
+/** The `connection` and `filter_state` properties of a stream's peer (a stream builds them once). */
+export interface PeerProperties {
+  connection: Record<string, PropertyValue>;
+  filter_state: Record<string, PropertyValue>;
+}
+
+export function peerProperties(peer: DownstreamPeer | undefined): PeerProperties {
+  return { connection: connectionProperties(peer), filter_state: filterStateProperties(peer) };
+}
+
 export function connectionProperties(peer: DownstreamPeer | undefined): Record<string, PropertyValue> {
   const out: Record<string, PropertyValue> = { mtls: !!peer?.principal };
   if (peer?.principal) out.uri_san_peer_certificate = peer.principal;

@@ -14,6 +14,7 @@
 //   already downstream, so no 413/500 reply is possible).
 import type { HttpStream } from "./http-stream.ts";
 import { FilterDataStatus } from "./abi.ts";
+import { joinBytes } from "./bytes.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -33,30 +34,14 @@ export interface MutableBuffer {
 export function copyIntoBuffer(buf: MutableBuffer, start: number, length: number, data: Uint8Array): boolean {
   const b = buf.bytes;
   if (start === 0) {
-    const rest = b.subarray(Math.min(length, b.length));
-    const out = new Uint8Array(data.length + rest.length);
-    out.set(data);
-    out.set(rest, data.length);
-    buf.bytes = out;
+    buf.bytes = joinBytes([data, b.subarray(Math.min(length, b.length))]);
     return true;
   }
   if (start >= b.length) {
-    const out = new Uint8Array(b.length + data.length);
-    out.set(b);
-    out.set(data, b.length);
-    buf.bytes = out;
+    buf.bytes = joinBytes([b, data]);
     return true;
   }
   return false;
-}
-
-function join(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  if (b.length === 0) return a;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 export class ResponseBody {
@@ -86,7 +71,7 @@ export class ResponseBody {
     let view: MutableBuffer = { bytes: chunk };
     if (this.buffering && this.buffered) {
       // Envoy addEncodedData: the chunk joins the buffered body, which the filter then sees whole.
-      this.buffered.bytes = join(this.buffered.bytes, chunk);
+      this.buffered.bytes = joinBytes([this.buffered.bytes, chunk]);
       if (this.overLimit()) return;
       view = this.buffered;
     }
@@ -107,7 +92,7 @@ export class ResponseBody {
     }
     if (alone) {
       if (this.buffered) {
-        this.buffered.bytes = join(this.buffered.bytes, view.bytes);
+        this.buffered.bytes = joinBytes([this.buffered.bytes, view.bytes]);
         if (this.overLimit()) return;
       } else if (r !== FilterDataStatus.Continue) {
         this.buffered = view;
@@ -137,11 +122,6 @@ export class ResponseBody {
   /** @internal proxy_get_buffer_* / proxy_set_buffer_bytes on HttpResponseBody: the callback's buffer, or the buffered body. */
   get buffer(): MutableBuffer | undefined {
     return this.inCallback ?? (this.buffering ? this.buffered : undefined);
-  }
-
-  /** Bytes held by the filter (not yet downstream). */
-  get bufferedBytes(): number {
-    return this.buffered?.bytes.length ?? 0;
   }
 
   private release(buf: MutableBuffer): void {

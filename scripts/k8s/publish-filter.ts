@@ -14,8 +14,9 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { isMap, isScalar, parseDocument } from "yaml";
-import { parseRef, pushImage, ociUrl, type ImageRef } from "./push-wasm.ts";
-import { buildWasmImage, writeLayout } from "./wasm-image.ts";
+import { parseRef, pushImage, ociUrl, withDefaultTag, type ImageRef } from "./registry.ts";
+import { writeLayout } from "./oci.ts";
+import { buildWasmImage } from "./wasm-image.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 export const MODULE = path.join(ROOT, "filter/build/hfi-filter.wasm");
@@ -50,10 +51,8 @@ export interface PublishOptions {
 }
 
 export async function publishFilter(opts: PublishOptions, log: (line: string) => void = console.error): Promise<string> {
-  const repoPart = opts.image.replace(/^https?:\/\//, "").replace(/^[^/]*/, ""); // after HOST[:PORT]
   const version = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version as string;
-  const withTag = repoPart.includes(":") ? opts.image : `${opts.image}:${version}`;
-  const ref: ImageRef = parseRef(withTag);
+  const ref: ImageRef = parseRef(withDefaultTag(opts.image, version));
   if (opts.build) execFileSync("bash", [path.join(ROOT, "scripts/build-filter.sh")], { stdio: ["ignore", "inherit", "inherit"] });
   if (!fs.existsSync(MODULE)) throw new Error(`${path.relative(ROOT, MODULE)} missing: run npm run build:filter`);
   const image = buildWasmImage(fs.readFileSync(MODULE));

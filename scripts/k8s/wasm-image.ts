@@ -16,36 +16,16 @@
 //   node --import tsx scripts/k8s/wasm-image.ts FILE.wasm OUT_DIR [--tag TAG]
 // writes an OCI image layout (oci-layout, index.json, blobs/sha256/…) and
 // prints the image digest as the last line.
-import crypto from "node:crypto";
 import fs from "node:fs";
-import path from "node:path";
-import zlib from "node:zlib";
+import { assembleImage, gzipLayer, sha256, writeLayout, type Image } from "./oci.ts";
 
-export const OCI_MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json";
-export const OCI_CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json";
-export const OCI_LAYER_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip";
 export const WASM_VARIANT_ANNOTATION = "module.wasm.image/variant";
 export const PLUGIN_FILE = "plugin.wasm";
 
-export interface Blob {
-  mediaType: string;
-  digest: string;
-  size: number;
-  bytes: Buffer;
-}
-
-export interface WasmImage {
-  config: Blob;
-  layer: Blob;
-  manifest: Blob;
-  /** sha256:… of the manifest: the image digest (oci://…@DIGEST, WasmPlugin sha256). */
-  digest: string;
+export interface WasmImage extends Image {
   /** sha256:… of plugin.wasm itself. */
   moduleDigest: string;
 }
-
-export const sha256 = (b: Buffer) => `sha256:${crypto.createHash("sha256").update(b).digest("hex")}`;
-const blob = (mediaType: string, bytes: Buffer): Blob => ({ mediaType, digest: sha256(bytes), size: bytes.length, bytes });
 
 export function assertWasm(wasm: Buffer): void {
   if (wasm.length < 8 || wasm.readUInt32BE(0) !== 0x0061736d) throw new Error("not a WebAssembly module (bad magic)");
@@ -75,56 +55,14 @@ export function tarOneFile(name: string, data: Buffer): Buffer {
 
 export function buildWasmImage(wasm: Buffer): WasmImage {
   assertWasm(wasm);
-  const tar = tarOneFile(PLUGIN_FILE, wasm);
-  // Node's gzip header carries no mtime or file name: same input, same bytes.
-  const layer = blob(OCI_LAYER_MEDIA_TYPE, zlib.gzipSync(tar, { level: 9 }));
-  // What `docker build` of filter/Dockerfile (FROM scratch + plugin.wasm) records
-  // on an amd64 host, so either artifact can be used.
-  const config = blob(
-    OCI_CONFIG_MEDIA_TYPE,
-    Buffer.from(
-      JSON.stringify({
-        architecture: "amd64",
-        os: "linux",
-        config: {},
-        rootfs: { type: "layers", diff_ids: [sha256(tar)] },
-      }),
-    ),
-  );
-  const manifest = blob(
-    OCI_MANIFEST_MEDIA_TYPE,
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: OCI_MANIFEST_MEDIA_TYPE,
-        config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
-        layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }],
-        annotations: { [WASM_VARIANT_ANNOTATION]: "compat" },
-      }),
-    ),
-  );
-  return { config, layer, manifest, digest: manifest.digest, moduleDigest: sha256(wasm) };
-}
-
-/** Writes `image` as an OCI image layout in `dir` (index.json names it `tag`). */
-export function writeLayout(dir: string, image: WasmImage, tag: string): void {
-  const blobs = path.join(dir, "blobs", "sha256");
-  fs.mkdirSync(blobs, { recursive: true });
-  for (const b of [image.config, image.layer, image.manifest]) fs.writeFileSync(path.join(blobs, b.digest.slice(7)), b.bytes);
-  fs.writeFileSync(path.join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  const index = {
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.index.v1+json",
-    manifests: [
-      {
-        mediaType: image.manifest.mediaType,
-        digest: image.digest,
-        size: image.manifest.size,
-        annotations: { "org.opencontainers.image.ref.name": tag },
-      },
-    ],
-  };
-  fs.writeFileSync(path.join(dir, "index.json"), JSON.stringify(index));
+  // The config is what `docker build` of filter/Dockerfile (FROM scratch +
+  // plugin.wasm) records on an amd64 host, so either artifact can be used.
+  const image = assembleImage({
+    layers: [gzipLayer(tarOneFile(PLUGIN_FILE, wasm))],
+    runtime: {},
+    annotations: { [WASM_VARIANT_ANNOTATION]: "compat" },
+  });
+  return { ...image, moduleDigest: sha256(wasm) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -43,11 +43,14 @@ export const FRAME_HEADER_BYTES = 5;
  * ConfigSnapshot = version (1) + nonce (2) + the policies bytes (3) + server
  * time (4), optionally behind a gRPC message header. One allocation.
  */
-function encode(version: string, nonce: string, policies: Buffer, serverTimeMs: number, framed: boolean): Buffer {
+function encode(version: string, nonce: string, policies: Buffer | readonly Buffer[], serverTimeMs: number, framed: boolean): Buffer {
+  const parts = Buffer.isBuffer(policies) ? [policies] : policies;
   const versionLen = Buffer.byteLength(version, "utf8");
   const nonceLen = Buffer.byteLength(nonce, "utf8");
+  let policiesLen = 0;
+  for (const p of parts) policiesLen += p.length;
   const size =
-    1 + varintSize(versionLen) + versionLen + 1 + varintSize(nonceLen) + nonceLen + policies.length + 1 + varintSize(serverTimeMs);
+    1 + varintSize(versionLen) + versionLen + 1 + varintSize(nonceLen) + nonceLen + policiesLen + 1 + varintSize(serverTimeMs);
   const head = framed ? FRAME_HEADER_BYTES : 0;
   const out = Buffer.allocUnsafe(head + size);
   let at = 0;
@@ -62,19 +65,23 @@ function encode(version: string, nonce: string, policies: Buffer, serverTimeMs: 
   out[at++] = (2 << 3) | 2;
   at = writeVarint(out, at, nonceLen);
   at += out.write(nonce, at, "utf8");
-  at += policies.copy(out, at);
+  for (const p of parts) at += p.copy(out, at);
   out[at++] = (4 << 3) | 0;
   writeVarint(out, at, serverTimeMs);
   return out;
 }
 
 /** A ConfigSnapshot message (field order on the wire does not matter to decoders). */
-export function encodeSnapshot(version: string, nonce: string, policies: Buffer, serverTimeMs: number): Buffer {
+export function encodeSnapshot(version: string, nonce: string, policies: Buffer | readonly Buffer[], serverTimeMs: number): Buffer {
   return encode(version, nonce, policies, serverTimeMs, false);
 }
 
-/** The same message as one gRPC frame, ready to be written to an HTTP/2 stream. */
-export function encodeSnapshotFrame(version: string, nonce: string, policies: Buffer, serverTimeMs: number): Buffer {
+/**
+ * The same message as one gRPC frame, ready to be written to an HTTP/2 stream.
+ * `policies` may be the elements themselves: they are copied straight into
+ * the frame, so no concatenated copy is built on the way.
+ */
+export function encodeSnapshotFrame(version: string, nonce: string, policies: Buffer | readonly Buffer[], serverTimeMs: number): Buffer {
   return encode(version, nonce, policies, serverTimeMs, true);
 }
 

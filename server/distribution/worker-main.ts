@@ -20,6 +20,7 @@ import { IpcPeer, type Channel } from "./ipc.ts";
 import { IpcStore } from "./ipc-store.ts";
 import { ConfigStreams } from "./streams.ts";
 import { PolicyView } from "./view.ts";
+import { IdleGc } from "../idle-gc.ts";
 
 /** The first thing the primary tells a worker. */
 export interface WorkerHello {
@@ -36,6 +37,8 @@ const peer = new IpcPeer(process as unknown as Channel);
 const hello = await peer.request<WorkerHello>("hello");
 const { config, replicaId } = hello;
 const logger = createLogger(config.logLevel).child({ worker: hello.workerIndex });
+// Runs for the worker's life (the process exits on stop).
+new IdleGc({ logger });
 const metrics = createMetrics();
 const store = new IpcStore(peer, hello.storeKind);
 const view = new PolicyView({ store, logger, metrics });

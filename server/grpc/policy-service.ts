@@ -4,18 +4,18 @@ import type { Logger } from "pino";
 import type { PolicyServiceHandlers } from "../../proto/gen/hfi/v1/PolicyService.ts";
 import type { PolicyEvent } from "../../proto/gen/hfi/v1/PolicyEvent.ts";
 import type { PolicyEventOut, PolicyOut } from "../../proto/loader.ts";
-import type { Access } from "../security/access.ts";
+import type { Access, Caller } from "../security/access.ts";
 import { grpcCaller } from "./caller.ts";
-import { ApiError, toGrpcError } from "../errors.ts";
+import { toGrpcError } from "../errors.ts";
 import type { PolicyOps } from "../policy-ops.ts";
 import type { PolicyView, ViewChange } from "../distribution/view.ts";
 import type { PolicyStore, StoredPolicy, StoreEvent, Watch } from "../store/types.ts";
 import { invalidMessage, listPoliciesPage } from "./list-policies.ts";
 import type { ConfigStreams } from "../distribution/streams.ts";
-import { collectStatus, PARTIAL_STATUS_HEADER, proxyLimit, type StatusSource } from "../status/report.ts";
+import { PARTIAL_STATUS_HEADER, type StatusSource } from "../status/report.ts";
+import { policyStatus } from "../status/policy-status.ts";
 import { grpcPolicyInput } from "./messages.ts";
 import { changePause, pauseMessage } from "../pause/ops.ts";
-import { isPolicyPaused } from "../pause/state.ts";
 
 export interface PolicyServiceDeps {
   ops: PolicyOps;
@@ -34,68 +34,83 @@ function authorize(deps: PolicyServiceDeps, call: { metadata: grpc.Metadata; get
   deps.access.management(grpcCaller(call));
 }
 
-/** Wraps a promise-returning unary handler: auth, errors → status, logging. */
-function unary<Req, Res>(
-  deps: PolicyServiceDeps,
-  method: string,
-  fn: (req: Req, trailer: grpc.Metadata) => Promise<Res>,
-): grpc.handleUnaryCall<Req, Res> {
+export type UnaryName = "ApplyPolicy" | "GetPolicy" | "ListPolicies" | "DeletePolicy" | "GetPolicyStatus" | "PausePolicies" | "ResumePolicies";
+type RequestOf<K extends UnaryName> = PolicyServiceHandlers[K] extends grpc.handleUnaryCall<infer Req, unknown> ? Req : never;
+type ResponseOf<K extends UnaryName> = PolicyServiceHandlers[K] extends grpc.handleUnaryCall<never, infer Res> ? Res : never;
+
+/** The deps one unary call needs (WatchPolicies needs `watchers` as well). */
+export type UnaryDeps = Omit<PolicyServiceDeps, "watchers">;
+
+/** The unary methods; what one puts in `trailer` goes back as trailing metadata (Connect: `trailer-*` headers). */
+const METHODS: { [K in UnaryName]: (deps: UnaryDeps, req: RequestOf<K>, trailer: Record<string, string>) => Promise<ResponseOf<K>> } = {
+  ApplyPolicy: async ({ ops }, req) => {
+    const out = await ops.apply(grpcPolicyInput(req.policy), {
+      expectedVersion: req.expectedVersion,
+      createOnly: req.createOnly,
+      dryRun: req.dryRun,
+    });
+    return { policy: out.policy, result: out.result };
+  },
+  GetPolicy: async ({ ops }, req) => ({ policy: (await ops.get(req.name)).policy }),
+  ListPolicies: async ({ ops, view }, req) => ({ ...(await listPoliciesPage(ops, req)), pause: pauseMessage(view.pause) }),
+  DeletePolicy: async ({ ops }, req) => {
+    const { previous, revision, invalid } = await ops.delete(req.name, req.expectedVersion);
+    return { policy: previous.policy, revision, invalid: invalid ? invalidMessage(invalid) : null };
+  },
+  GetPolicyStatus: async (deps, req, trailer) => {
+    const { report, partial } = await policyStatus(deps, { name: req.name, proxyLimit: req.proxyLimit });
+    if (partial) trailer[PARTIAL_STATUS_HEADER] = partial;
+    return report;
+  },
+  PausePolicies: async ({ store }, req) => ({ state: pauseMessage(await changePause(store, "pause", req)) }),
+  ResumePolicies: async ({ store }, req) => ({ state: pauseMessage(await changePause(store, "resume", req)) }),
+};
+
+/**
+ * One unary call as both transports (gRPC here, Connect JSON in
+ * server/http/connect.ts) run it: auth of the caller, the method, errors as
+ * gRPC status objects (logged).
+ */
+export async function runUnary<K extends UnaryName>(
+  deps: UnaryDeps,
+  method: K,
+  caller: Caller,
+  req: RequestOf<K>,
+): Promise<{ response: ResponseOf<K>; trailer: Record<string, string> }> {
+  const trailer: Record<string, string> = {};
+  try {
+    deps.access.management(caller);
+    return { response: await METHODS[method](deps, req, trailer), trailer };
+  } catch (err) {
+    const e = toGrpcError(err);
+    if (e.code === grpc.status.INTERNAL || e.code === grpc.status.UNAVAILABLE) deps.logger.warn({ method, err: e.details }, "request failed");
+    else deps.logger.debug({ method, code: e.code, err: e.details }, "request rejected");
+    throw e;
+  }
+}
+
+function unary<K extends UnaryName>(deps: UnaryDeps, method: K): grpc.handleUnaryCall<RequestOf<K>, ResponseOf<K>> {
   return (call, callback) => {
-    const trailer = new grpc.Metadata();
-    Promise.resolve()
-      .then(() => authorize(deps, call))
-      .then(() => fn(call.request, trailer))
-      .then(
-        (res) => callback(null, res, trailer),
-        (err) => {
-          const e = toGrpcError(err);
-          if (e.code === grpc.status.INTERNAL || e.code === grpc.status.UNAVAILABLE) deps.logger.warn({ method, err: e.details }, "request failed");
-          else deps.logger.debug({ method, code: e.code, err: e.details }, "request rejected");
-          callback(e as grpc.ServiceError);
-        },
-      );
+    runUnary(deps, method, grpcCaller(call), call.request).then(
+      ({ response, trailer }) => {
+        const md = new grpc.Metadata();
+        for (const [k, v] of Object.entries(trailer)) md.set(k, v);
+        callback(null, response, md);
+      },
+      (e) => callback(e as grpc.ServiceError),
+    );
   };
 }
 
 export function policyServiceHandlers(deps: PolicyServiceDeps): PolicyServiceHandlers {
-  const { ops } = deps;
   return {
-    ApplyPolicy: unary(deps, "ApplyPolicy", async (req) => {
-      const out = await ops.apply(grpcPolicyInput(req.policy), {
-        expectedVersion: req.expectedVersion,
-        createOnly: req.createOnly,
-        dryRun: req.dryRun,
-      });
-      return { policy: out.policy, result: out.result };
-    }),
-    GetPolicy: unary(deps, "GetPolicy", async (req) => ({ policy: (await ops.get(req.name)).policy })),
-    ListPolicies: unary(deps, "ListPolicies", async (req) => ({ ...(await listPoliciesPage(ops, req)), pause: pauseMessage(deps.view.pause) })),
-    DeletePolicy: unary(deps, "DeletePolicy", async (req) => {
-      const { previous, revision, invalid } = await ops.delete(req.name, req.expectedVersion);
-      return { policy: previous.policy, revision, invalid: invalid ? invalidMessage(invalid) : null };
-    }),
-    GetPolicyStatus: unary(deps, "GetPolicyStatus", async (req, trailer) => {
-      const limit = proxyLimit(req.proxyLimit);
-      let policies = deps.view.list();
-      if (req.name) {
-        policies = policies.filter((p) => p.policy.metadata!.name === req.name);
-        if (!policies.length) throw new ApiError(grpc.status.NOT_FOUND, 404, `policy "${req.name}" not found`);
-      }
-      const { report: raw, partial } = await collectStatus(policies, deps.proxies, limit);
-      if (partial) trailer.set(PARTIAL_STATUS_HEADER, partial);
-      const pause = deps.view.pause;
-      const report = {
-        ...raw,
-        policies: raw.policies.map((p) => ({ ...p, paused: isPolicyPaused(pause, p.name) })),
-        pause: pauseMessage(pause),
-      };
-      if (req.name) return report;
-      // Invalid entries are the store's to tell (the view never holds them); a store outage leaves them out.
-      const invalid = await ops.listInvalid().catch(() => []);
-      return { ...report, invalidPolicies: invalid.map(invalidMessage) };
-    }),
-    PausePolicies: unary(deps, "PausePolicies", async (req) => ({ state: pauseMessage(await changePause(deps.store, "pause", req)) })),
-    ResumePolicies: unary(deps, "ResumePolicies", async (req) => ({ state: pauseMessage(await changePause(deps.store, "resume", req)) })),
+    ApplyPolicy: unary(deps, "ApplyPolicy"),
+    GetPolicy: unary(deps, "GetPolicy"),
+    ListPolicies: unary(deps, "ListPolicies"),
+    DeletePolicy: unary(deps, "DeletePolicy"),
+    GetPolicyStatus: unary(deps, "GetPolicyStatus"),
+    PausePolicies: unary(deps, "PausePolicies"),
+    ResumePolicies: unary(deps, "ResumePolicies"),
     WatchPolicies: (call) => {
       try {
         authorize(deps, call);

@@ -3,27 +3,22 @@
 // application/json body (the request message in proto3 JSON, snake_case or
 // lowerCamelCase), answered with the response message in proto3 JSON or a
 // Connect error {code, message}. The request runs through the very
-// handlers of the gRPC service (server/grpc/policy-service.ts): same
+// methods of the gRPC service (runUnary, server/grpc/policy-service.ts): same
 // validation, same auth (authorization: Bearer), same errors. Why not
 // @connectrpc/connect-node: see docs/control-plane.md#connect-json-on-the-http-port.
 import http from "node:http";
 import * as grpc from "@grpc/grpc-js";
-import type { Logger } from "pino";
-import { policyServiceHandlers, type PolicyServiceDeps } from "../grpc/policy-service.ts";
+import { runUnary, type UnaryDeps, type UnaryName } from "../grpc/policy-service.ts";
+import type { toGrpcError } from "../errors.ts";
+import { httpCaller } from "./caller.ts";
 import { Decoder, isPlainObject, messageToProtoJson, schemaType } from "../../policy/index.ts";
-import type { PolicyOps } from "../policy-ops.ts";
-import type { PolicyView } from "../distribution/view.ts";
-import type { ConfigStreams } from "../distribution/streams.ts";
-import type { StatusSource } from "../status/report.ts";
-import type { PolicyStore } from "../store/types.ts";
 import { BodyTooLarge, readBoundedBody } from "./body.ts";
-import { XFCC_HEADER, type Access } from "../security/access.ts";
 
 export const CONNECT_SERVICE = "hfi.v1.PolicyService";
 export const CONNECT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** Unary methods and their request/response types. WatchPolicies streams: gRPC only. */
-const METHODS: Record<string, [request: string, response: string]> = {
+const METHODS: Record<UnaryName, [request: string, response: string]> = {
   ApplyPolicy: ["ApplyPolicyRequest", "ApplyPolicyResponse"],
   GetPolicy: ["GetPolicyRequest", "GetPolicyResponse"],
   ListPolicies: ["ListPoliciesRequest", "ListPoliciesResponse"],
@@ -53,16 +48,6 @@ const CODES: Record<number, [string, number]> = {
   [grpc.status.UNAUTHENTICATED]: ["unauthenticated", 401],
 };
 
-export interface ConnectDeps {
-  ops: PolicyOps;
-  store: PolicyStore;
-  view: PolicyView;
-  streams: ConfigStreams;
-  proxies: StatusSource;
-  logger: Logger;
-  access: Access;
-}
-
 export const isConnectPath = (path: string) => path.startsWith(`/${CONNECT_SERVICE}/`);
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -76,19 +61,16 @@ function sendError(res: http.ServerResponse, code: grpc.status, message: string,
   sendJson(res, status, { code: name, message }, headers);
 }
 
-type Handler = (call: { request: unknown; metadata: grpc.Metadata; getPeer(): string }, cb: (err: grpc.ServiceError | null, res?: unknown, trailer?: grpc.Metadata) => void) => void;
+const isUnary = (method: string): method is UnaryName => Object.hasOwn(METHODS, method);
 
-export function connectHandler(deps: ConnectDeps): (req: http.IncomingMessage, res: http.ServerResponse, path: string) => Promise<void> {
-  const serviceDeps: PolicyServiceDeps = { ...deps, watchers: new Set() };
-  const handlers = policyServiceHandlers(serviceDeps) as unknown as Record<string, Handler>;
-
+export function connectHandler(deps: UnaryDeps): (req: http.IncomingMessage, res: http.ServerResponse, path: string) => Promise<void> {
   return async (req, res, path) => {
     const method = path.slice(CONNECT_SERVICE.length + 2);
-    const types = METHODS[method];
-    if (!types) {
+    if (!isUnary(method)) {
       const why = method === "WatchPolicies" ? "WatchPolicies is a server stream: use gRPC" : `no method ${JSON.stringify(method)} in ${CONNECT_SERVICE}`;
       return sendError(res, grpc.status.UNIMPLEMENTED, why);
     }
+    const types = METHODS[method];
     if (req.method !== "POST") {
       req.resume();
       res.setHeader("allow", "POST");
@@ -125,22 +107,17 @@ export function connectHandler(deps: ConnectDeps): (req: http.IncomingMessage, r
       const fieldErrors = JSON.stringify(d.errors).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
       return sendError(res, grpc.status.INVALID_ARGUMENT, d.errors.map((e) => `${e.path}: ${e.reason}`).join("; "), { "hfi-field-errors": fieldErrors });
     }
-    const metadata = new grpc.Metadata();
-    const auth = req.headers.authorization;
-    if (auth) metadata.set("authorization", auth);
-    // Same management check as gRPC (policy-service.ts): the mesh identity needs the header and the source address.
-    const xfcc = req.headers[XFCC_HEADER];
-    if (xfcc) metadata.set(XFCC_HEADER, Array.isArray(xfcc) ? xfcc.join(",") : xfcc);
-    const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-    await new Promise<void>((resolve) => {
-      handlers[method]!({ request, metadata, getPeer: () => peer }, (err, response, trailer) => {
-        const headers: Record<string, string> = {};
-        const md = (err?.metadata ?? trailer)?.getMap() ?? {};
-        for (const [k, v] of Object.entries(md)) if (!k.endsWith("-bin") && typeof v === "string") headers[err ? k : `trailer-${k}`] = v;
-        if (err) sendError(res, err.code, err.details, headers);
-        else sendJson(res, 200, messageToProtoJson(types[1], response), headers);
-        resolve();
-      });
-    });
+    let out: { response: unknown; trailer: Record<string, string> };
+    try {
+      // `request` was decoded against this method's request type (above).
+      out = await runUnary(deps, method, httpCaller(req), request as never);
+    } catch (err) {
+      const e = err as ReturnType<typeof toGrpcError>;
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(e.metadata?.getMap() ?? {})) if (!k.endsWith("-bin") && typeof v === "string") headers[k] = v;
+      return sendError(res, e.code, e.details, headers);
+    }
+    const headers = Object.fromEntries(Object.entries(out.trailer).map(([k, v]) => [`trailer-${k}`, v]));
+    sendJson(res, 200, messageToProtoJson(types[1], out.response), headers);
   };
 }

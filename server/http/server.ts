@@ -13,7 +13,8 @@ import type { PolicyOps } from "../policy-ops.ts";
 import type { PolicyStore } from "../store/types.ts";
 import type { ConfigStreams } from "../distribution/streams.ts";
 import type { PolicyView } from "../distribution/view.ts";
-import { collectStatus, PARTIAL_STATUS_HEADER, proxyLimit } from "../status/report.ts";
+import { PARTIAL_STATUS_HEADER } from "../status/report.ts";
+import { policyStatus } from "../status/policy-status.ts";
 import { connectHandler, isConnectPath } from "./connect.ts";
 import { isLegacyPath, legacyRoute } from "./legacy/routes.ts";
 import { decodePath } from "./query.ts";
@@ -74,15 +75,11 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     if (isLegacyPath(path, method)) return legacyRoute(deps, req, res, path, url);
     if (path !== "/v1/policies/status") throw new ApiError(grpc.status.NOT_FOUND, 404, `no route for ${method} ${path}`);
     authorizeHttp(deps.access, req, res);
-    const name = url.searchParams.get("name");
     const limitParam = url.searchParams.get("proxy_limit") ?? url.searchParams.get("proxyLimit") ?? "0";
-    const limit = proxyLimit(/^\d+$/.test(limitParam) ? Number(limitParam) : NaN);
-    let policies = deps.view.list();
-    if (name) {
-      policies = policies.filter((p) => p.policy.metadata!.name === name);
-      if (!policies.length) throw new ApiError(grpc.status.NOT_FOUND, 404, `policy "${name}" not found`);
-    }
-    const { report, partial } = await collectStatus(policies, deps.proxies, limit);
+    const { report, partial } = await policyStatus(deps, {
+      name: url.searchParams.get("name") ?? "",
+      proxyLimit: /^\d+$/.test(limitParam) ? Number(limitParam) : NaN,
+    });
     // Only this replica's proxies: said in a header and a field (absent when complete).
     if (partial) res.setHeader(PARTIAL_STATUS_HEADER, partial);
     return send(res, 200, report);

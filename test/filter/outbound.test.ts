@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { startTestServer, PolicyClient, type TestServer } from "../support/server.ts";
 import { freePort } from "../support/ports.ts";
 import { startSidecar, type RunningSidecar } from "../../filter/host/sidecar/proxy.ts";
-import { hostAliases, outboundRoute } from "../../filter/host/sidecar/routes.ts";
+import { hostAliases, outboundRoutes } from "../../filter/host/sidecar/routes.ts";
 import { FILTER_WASM, applyAndWait, closeAll, quietLogger, waitConnected, waitFor } from "./helpers.ts";
 import type { Policy } from "../../proto/loader.ts";
 
@@ -163,14 +163,15 @@ test("routes: Istio's virtual host names of a service, short name only in the ca
   ]);
   assert.equal(hostAliases("productcatalog.demo.svc.cluster.local", "shop"), ["productcatalog.demo.svc.cluster.local", "productcatalog.demo.svc", "productcatalog.demo"]);
   const dests = [{ host: "productcatalog.demo.svc.cluster.local", port: 8080, url: "http://127.0.0.1:1" }];
-  const props = outboundRoute("productcatalog:8080", dests, "demo", undefined)!.properties() as { xds: Record<string, unknown> };
+  const route = outboundRoutes(dests, "demo", undefined);
+  const props = route("productcatalog:8080")!.properties() as { xds: Record<string, unknown> };
   assert.equal(props.xds, {
     cluster_name: "outbound|8080||productcatalog.demo.svc.cluster.local",
     route_name: "default",
     virtual_host_name: "productcatalog.demo.svc.cluster.local:8080",
     listener_direction: 2n,
   });
-  assert.is(outboundRoute("productcatalog:9090", dests, "demo", undefined), undefined, "wrong port: no route (Envoy's 404)");
+  assert.is(route("productcatalog:9090"), undefined, "wrong port: no route (Envoy's 404)");
 });
 
 test("hfi sidecar --outbound: the CLI process routes and faults calls (no route: 404)", async () => {

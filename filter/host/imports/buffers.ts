@@ -8,7 +8,6 @@ import type { HttpStream } from "../http-stream.ts";
 import type { HostEnv, ImportTable } from "../host-env.ts";
 import { lookupPath, serializeProperty, splitPath, type PropertyValue } from "../properties.ts";
 import { copyIntoBuffer } from "../response-body.ts";
-import { connectionProperties, filterStateProperties } from "../peer.ts";
 
 export interface BufferSource {
   readonly pluginConfig: Uint8Array;
@@ -79,8 +78,7 @@ export function propertyImports(env: HostEnv, properties: Record<string, Propert
     if (s && Object.prototype.hasOwnProperty.call(s.properties, head!)) return lookupPath(s.properties, tokens);
     if (head === "request" && s) return lookupPath(requestProperties(s), rest);
     if (head === "response" && s) return lookupPath(responseProperties(s), rest);
-    if (head === "connection" && s) return lookupPath(connectionProperties(s.peer), rest);
-    if (head === "filter_state" && s) return lookupPath(filterStateProperties(s.peer), rest);
+    if ((head === "connection" || head === "filter_state") && s) return lookupPath(s.peerProperties[head], rest);
     const joined = tokens.join(".");
     if (rest.length === 0 || !(head! in properties)) {
       if (joined in properties) return properties[joined];

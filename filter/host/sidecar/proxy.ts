@@ -15,7 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { VmPool } from "../pool.ts";
 import { CONTROL_PLANE_CLUSTER, nodeFor, pluginConfigFor } from "./workload.ts";
-import { inboundRoute, outboundRoute, noRouteProperties, type Destination, type Route } from "./routes.ts";
+import { inboundRoute, outboundRoutes, noRouteProperties, type Destination, type Route } from "./routes.ts";
 import { localResponseHeaders, type LocalResponse } from "../local-reply.ts";
 import type { HttpStream } from "../http-stream.ts";
 import type { HeaderPair } from "../pairs.ts";
@@ -162,12 +162,14 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
     s.on("close", () => sockets.delete(s));
   });
 
+  // Built once: a request only looks its authority up.
+  const inbound = o.outbound ? undefined : inboundRoute(upstream!);
+  const routeFor = inbound ? () => inbound : outboundRoutes(o.destinations ?? [], o.namespace, upstream);
+
   function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const client = rawPairs(req.rawHeaders);
     const authority = req.headers.host ?? `${listen.host}:${listen.port}`;
-    const route: Route | undefined = o.outbound
-      ? outboundRoute(authority, o.destinations ?? [], o.namespace, upstream)
-      : inboundRoute(upstream!);
+    const route: Route | undefined = routeFor(authority);
 
     const headers: HeaderPair[] = [
       [":method", req.method ?? "GET"],

@@ -63,16 +63,23 @@ export function hostAliases(fqdn: string, namespace: string): string[] {
   return [...new Set(out)];
 }
 
-/** The route for a request with this authority, from the outbound listener of a workload in `namespace`. */
-export function outboundRoute(authority: string, destinations: Destination[], namespace: string, passthrough: URL | undefined): Route | undefined {
-  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(authority.toLowerCase());
-  const host = m?.[1] ?? authority.toLowerCase();
-  const port = m?.[2] ? Number(m[2]) : 80;
+/**
+ * The outbound listener of a workload in `namespace`: the route for a
+ * request's authority. The table (every alias and port of every
+ * destination) is built once; a lookup is one map read.
+ */
+export function outboundRoutes(destinations: Destination[], namespace: string, passthrough: URL | undefined): (authority: string) => Route | undefined {
+  const table = new Map<string, Route>();
   for (const d of destinations) {
-    if (d.port !== port || !hostAliases(d.host, namespace).includes(host)) continue;
-    const target = new URL(d.url);
-    return { target, properties: () => props(`outbound|${d.port}||${d.host}`, `${d.host}:${d.port}`, OUTBOUND) };
+    const route: Route = { target: new URL(d.url), properties: () => props(`outbound|${d.port}||${d.host}`, `${d.host}:${d.port}`, OUTBOUND) };
+    // The first destination of a name and port wins (as the list is read in order).
+    for (const alias of hostAliases(d.host, namespace)) if (!table.has(`${alias}:${d.port}`)) table.set(`${alias}:${d.port}`, route);
   }
-  if (!passthrough) return undefined;
-  return { target: passthrough, properties: () => props("PassthroughCluster", "allow_any", OUTBOUND) };
+  const fallback: Route | undefined = passthrough && { target: passthrough, properties: () => props("PassthroughCluster", "allow_any", OUTBOUND) };
+  return (authority) => {
+    const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(authority.toLowerCase());
+    const host = m?.[1] ?? authority.toLowerCase();
+    const port = m?.[2] ? Number(m[2]) : 80;
+    return table.get(`${host}:${port}`) ?? fallback;
+  };
 }

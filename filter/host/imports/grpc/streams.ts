@@ -58,8 +58,6 @@ export class GrpcStreams {
   private readonly handlers = new Map<number, Handler>();
   private nextToken: number = CalloutType.GrpcStream;
   private readonly sessions = new Map<string, http2.ClientHttp2Session>();
-  /** Sessions whose connection was established (a failure on them is not a connect failure). */
-  private readonly connected = new WeakSet<http2.ClientHttp2Session>();
   private clusterTable: ClusterAddresses | undefined;
   private closed = false;
 
@@ -94,7 +92,6 @@ export class GrpcStreams {
     if (s && !s.closed && !s.destroyed) return s;
     s = http2.connect(`http://${address}`);
     const created = s;
-    created.once("connect", () => this.connected.add(created));
     created.on("error", () => {
       /* each stream on it reports its own failure */
     });
@@ -211,7 +208,8 @@ export class GrpcStreams {
 
   /** Envoy's names of a StreamResetReason (Http::Utility::resetReasonToString) for a stream that got no headers. */
   private resetReason(h: Handler): string {
-    if (!this.connected.has(h.session)) return "connection failure";
+    // `connecting` stays true on a session that never connected, also once destroyed (Node sets it false only on connect).
+    if (h.session.connecting) return "connection failure";
     if (h.req.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) return "remote refused stream reset";
     if (h.session.destroyed || h.session.closed) return "connection termination";
     return "remote reset";
