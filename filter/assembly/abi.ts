@@ -185,23 +185,14 @@ export function getPropertyPath(path: ArrayBuffer): HostBytes | null {
   return takeOut(proxy_get_property(changetype<usize>(path), <usize>path.byteLength, OUT_PTR, OUT_SIZE));
 }
 
-/** Property lookup; path segments are joined with NUL bytes as Envoy expects. */
+/** A property path as Envoy expects it: segments joined with NUL bytes (build once, reuse per request). */
+export function propertyPath(segments: string[]): ArrayBuffer {
+  return String.UTF8.encode(segments.join("\0"));
+}
+
+/** Property lookup by path segments (for the rare callbacks; requests use a prebuilt path). */
 export function getProperty(segments: string[]): HostBytes | null {
-  let total = 0;
-  const parts = new Array<ArrayBuffer>(segments.length);
-  for (let i = 0; i < segments.length; i++) {
-    parts[i] = String.UTF8.encode(segments[i]);
-    total += parts[i].byteLength + (i > 0 ? 1 : 0);
-  }
-  const path = new ArrayBuffer(total);
-  let at: usize = changetype<usize>(path);
-  for (let i = 0; i < parts.length; i++) {
-    if (i > 0) { store<u8>(at, 0); at++; }
-    memory.copy(at, changetype<usize>(parts[i]), <usize>parts[i].byteLength);
-    at += <usize>parts[i].byteLength;
-  }
-  clearOut();
-  return takeOut(proxy_get_property(changetype<usize>(path), <usize>total, OUT_PTR, OUT_SIZE));
+  return getPropertyPath(propertyPath(segments));
 }
 
 export function sendLocalResponse(status: u32, details: ArrayBuffer, bodyPtr: usize, bodyLen: i32, headers: ArrayBuffer, grpcStatus: i32): i32 {

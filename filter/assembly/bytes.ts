@@ -47,6 +47,18 @@ export function startsWithIgnoreCase(a: usize, aLen: i32, prefix: usize, pLen: i
   return eqIgnoreCase(a, pLen, prefix, pLen);
 }
 
+/** [p, p+n) as a plain decimal number of 1..maxDigits digits (no sign, no spaces); -1 otherwise. maxDigits <= 18. */
+export function decimal(p: usize, n: i32, maxDigits: i32): i64 {
+  if (n <= 0 || n > maxDigits) return -1;
+  let v: i64 = 0;
+  for (let i = 0; i < n; i++) {
+    const c = <u32>load<u8>(p + <usize>i) - 48;
+    if (c > 9) return -1;
+    v = v * 10 + <i64>c;
+  }
+  return v;
+}
+
 export function toLowerAscii(b: ArrayBuffer): ArrayBuffer {
   const out = new ArrayBuffer(b.byteLength);
   const src = changetype<usize>(b);

@@ -4,7 +4,7 @@
 
 import * as abi from "./abi";
 import { LogLevel, BufferType, WasmResult } from "./abi";
-import { ByteWriter, utf8, str, ptrOf, encodePairs } from "./bytes";
+import { ByteWriter, utf8, str, ptrOf, encodePairs, decimal } from "./bytes";
 import { decodeSnapshot, MAX_SNAPSHOT_BYTES } from "./snapshot";
 import { readConfig, resolveIdentity } from "./config";
 import { Root, BACKOFF_START_MS, reschedule, reportDueMs } from "./root";
@@ -210,16 +210,8 @@ function scheduleReconnect(root: Root): void {
 function versionGauge(v: ArrayBuffer): u64 {
   const n = v.byteLength;
   const p = ptrOf(v);
-  if (n > 0 && n <= 18) {
-    let num: u64 = 0;
-    let digits = true;
-    for (let i = 0; i < n; i++) {
-      const c = <u32>load<u8>(p + <usize>i);
-      if (c < 48 || c > 57) { digits = false; break; }
-      num = num * 10 + <u64>(c - 48);
-    }
-    if (digits) return num;
-  }
+  const num = decimal(p, n, 18);
+  if (num >= 0) return <u64>num;
   // FNV-1a 32: equal values across sidecars mean the same config.
   let h: u32 = 0x811c9dc5;
   for (let i = 0; i < n; i++) {

@@ -4,7 +4,7 @@
 
 import * as abi from "./abi";
 import { LogLevel, BufferType } from "./abi";
-import { PairsView } from "./bytes";
+import { PairsView, decimal } from "./bytes";
 import { decodeStringStruct } from "./snapshot";
 import { parseStringMembers, jsonError, StringMembers } from "./json";
 import * as rng from "./rng";
@@ -91,14 +91,8 @@ export function readConfig(size: i32): PluginConfig {
 
 /** "123" → 123; -1 for anything else (signs, fractions, exponents, > 9 digits). */
 function wholeNumber(s: string): i32 {
-  if (s.length == 0 || s.length > 9) return -1;
-  let n: i32 = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return -1;
-    n = n * 10 + (c - 48);
-  }
-  return n;
+  const b = String.UTF8.encode(s);
+  return <i32>decimal(changetype<usize>(b), b.byteLength, 9);
 }
 
 function pick(m: StringMembers, a: string, b: string, dflt: string): string {

@@ -4,7 +4,7 @@
 // first change after a report, arms the tick); encoding and sending happen in
 // proxy_on_tick, at most once per report interval, only when something changed.
 
-import { ByteWriter } from "./bytes";
+import { ByteWriter, eqBytes, ptrOf } from "./bytes";
 
 /** Rules counted per root at most; rules beyond are not counted (memory bound). */
 export const MAX_COUNTED_RULES: i32 = 2048;
@@ -39,14 +39,6 @@ export class RuleCounts {
   }
 }
 
-function sameBytes(a: ArrayBuffer, b: ArrayBuffer): bool {
-  const n = a.byteLength;
-  if (n != b.byteLength) return false;
-  const pa = changetype<usize>(a), pb = changetype<usize>(b);
-  for (let i = 0; i < n; i++) if (load<u8>(pa + <usize>i) != load<u8>(pb + <usize>i)) return false;
-  return true;
-}
-
 export class FaultCounters {
   entries: RuleCounts[] = [];
   /** Something changed since the last report (set by the request path). */
@@ -58,7 +50,7 @@ export class FaultCounters {
   attach(policy: ArrayBuffer, rule: u32, status: u32): RuleCounts | null {
     for (let i = 0; i < this.entries.length; i++) {
       const e = unchecked(this.entries[i]);
-      if (e.rule == rule && e.status == status && sameBytes(e.policy, policy)) {
+      if (e.rule == rule && e.status == status && eqBytes(ptrOf(e.policy), e.policy.byteLength, ptrOf(policy), policy.byteLength)) {
         e.live = true;
         return e;
       }

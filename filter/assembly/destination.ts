@@ -3,24 +3,17 @@
 // (property xds.cluster_name; cluster_name on Envoy before 1.22) is Istio's
 // outbound|PORT|SUBSET|HOST for mesh services and ServiceEntries; other
 // clusters (PassthroughCluster, or a non-Istio Envoy) leave the :authority
-// header (host[:port]). The cluster name is read once per request (by
-// injection.ts, only in an outbound filter whose snapshot has destination
-// conditions) and handed to setCluster; the authority is parsed on first use.
+// header (host[:port]). Both are read on first use, when a request reaches a
+// rule with a destination condition: the cluster name from the host (by
+// injection.ts, handed to setCluster), the authority from the headers.
 
-import { PairsView, eqIgnoreCase, startsWithIgnoreCase, toLowerAscii, ptrOf, utf8 } from "./bytes";
+import { PairsView, eqIgnoreCase, startsWithIgnoreCase, toLowerAscii, ptrOf, utf8, decimal } from "./bytes";
 
 const H_AUTHORITY = utf8(":authority");
 const H_SCHEME = utf8(":scheme");
-/** Property paths of the route's cluster name (newer Envoy, then the pre-1.22 name). */
-export const P_XDS_CLUSTER = propertyPath(["xds", "cluster_name"]);
-export const P_CLUSTER = propertyPath(["cluster_name"]);
 const OUTBOUND = utf8("outbound|");
 const SVC = utf8(".svc");
 const SVC_DOT = utf8(".svc.");
-
-function propertyPath(parts: string[]): ArrayBuffer {
-  return String.UTF8.encode(parts.join("\0"));
-}
 
 /** A rule's destination condition (hfi.v1.Destination), names lower-cased. */
 export class DestMatcher {
@@ -131,13 +124,8 @@ export class DestinationView {
   }
 }
 
+/** A port (up to 5 digits); 0 when absent or malformed. */
 function digits(p: usize, n: i32): u32 {
-  if (n <= 0 || n > 5) return 0;
-  let v: u32 = 0;
-  for (let i = 0; i < n; i++) {
-    const c = <u32>load<u8>(p + <usize>i) - 48;
-    if (c > 9) return 0;
-    v = v * 10 + c;
-  }
-  return v;
+  const v = decimal(p, n, 5);
+  return v < 0 ? 0 : <u32>v;
 }

@@ -3,7 +3,7 @@
 // the rule's bounds. Read only for a rule that enables it, after the rule was
 // chosen; a value that is not a plain decimal number in range is ignored.
 
-import { PairsView, utf8, ptrOf } from "./bytes";
+import { PairsView, utf8, ptrOf, decimal } from "./bytes";
 import { Rule } from "./rules";
 
 const H_DELAY = utf8("x-hfi-delay-ms");
@@ -19,16 +19,7 @@ export let chosenPpm: u32 = 1000000;
 function headerUint(pairs: PairsView, name: ArrayBuffer): i64 {
   const i = pairs.find(ptrOf(name), name.byteLength);
   if (i < 0) return -1;
-  const p = pairs.valPtr(i);
-  const n = pairs.valLen(i);
-  if (n == 0 || n > 9) return -1;
-  let v: i64 = 0;
-  for (let k = 0; k < n; k++) {
-    const c = <i32>load<u8>(p + <usize>k) - 48;
-    if (c < 0 || c > 9) return -1;
-    v = v * 10 + c;
-  }
-  return v;
+  return decimal(pairs.valPtr(i), pairs.valLen(i), 9);
 }
 
 /** "0".."100" with up to 4 decimals, as parts per million; -1 when malformed or out of range. */

@@ -9,7 +9,6 @@ import { Root, roots, rootOf, ensureSeeded, reschedule } from "./root";
 import { configure, reconnectIfDue, reportIfDue, onConfigMessage, onConfigClose, shutdown, noteServing } from "./config-stream";
 import { attachStream, detachStream, onRequestHeaders, isHeld, fireDue } from "./injection";
 import { defineMetrics } from "./metrics";
-import { onResponseHeaders as markResponse } from "./marker";
 import * as response from "./response";
 import { onThrottledBody, disarmThrottle } from "./rate-limit";
 import "./abort"; // abort handler (asc --use abort=...)
@@ -155,7 +154,6 @@ export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream
 
 export function proxy_on_response_headers(contextId: u32, headerCount: u32, endOfStream: u32): u32 {
   enter();
-  markResponse(contextId); // x-hfi-fault on responses this VM delayed
   const r = response.onResponseHeaders(contextId, endOfStream != 0);
   if (endOfStream != 0) disarmThrottle(contextId); // no body to pace
   leave(NEVER);

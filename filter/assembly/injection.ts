@@ -6,19 +6,21 @@
 import * as abi from "./abi";
 import { Action, WasmResult } from "./abi";
 import { utf8, ptrOf, eqBytes } from "./bytes";
-import { Rule, RequestView, DELAY_UNIFORM, DELAY_LOGNORMAL, setPeerLoader } from "./rules";
-import { loadPeer } from "./peer";
+import { Rule, RequestView, DELAY_UNIFORM, DELAY_LOGNORMAL, MAX_DELAY_MS, setPeerLoader, setClusterLoader } from "./rules";
+import { DestinationView } from "./destination";
+import { loadPeer, releasePeer } from "./peer";
 import { RuleCounts } from "./counters";
-import { markDelayed, forgetStream } from "./marker";
 import { Root, reschedule } from "./root";
 import { mAborts, mDelays, mDelayMs, mOverMaxActive } from "./metrics";
 import * as rng from "./rng";
-import { armResponse, disarmResponse } from "./response";
-import { armThrottle, disarmThrottle, isThrottled, throttleDue } from "./rate-limit";
-import { P_XDS_CLUSTER, P_CLUSTER } from "./destination";
+import { armResponse, disarmResponse, markDelayed } from "./response";
+import { armThrottle, disarmThrottle, throttleDue } from "./rate-limit";
 import * as control from "./header-control";
 
 const ABORT_DETAILS = utf8("hfi_fault_abort");
+/** Property paths of the route's cluster name (newer Envoy, then the pre-1.22 name). */
+const P_XDS_CLUSTER = abi.propertyPath(["xds", "cluster_name"]);
+const P_CLUSTER = abi.propertyPath(["cluster_name"]);
 
 const PHASE_START: u8 = 1; // waiting start_delay_ms
 const PHASE_DELAY: u8 = 2; // waiting fixed_delay_ms
@@ -45,6 +47,15 @@ const streamRoot = new Map<u32, Root>();
 const pendings = new Map<u32, Pending>();
 const request = new RequestView();
 setPeerLoader(loadPeer);
+// The route's cluster, read from the host when the first rule with a destination is looked at;
+// the view points into the host's buffer, freed when the request's rule is chosen.
+let clusterBuf: usize = 0;
+setClusterLoader((d: DestinationView): void => {
+  if (abi.loadProperty(P_XDS_CLUSTER) || abi.loadProperty(P_CLUSTER)) {
+    clusterBuf = abi.propPtr;
+    d.setCluster(abi.propPtr, abi.propLen);
+  }
+});
 let seqCounter: u32 = 0;
 
 // The stream created last (Envoy calls proxy_on_request_headers right after
@@ -61,7 +72,6 @@ export function attachStream(contextId: u32, root: Root): void {
 
 /** proxy_on_delete of a stream context: it leaves the timer queue. */
 export function detachStream(contextId: u32): void {
-  forgetStream(contextId);
   if (pendings.has(contextId)) {
     const p = pendings.get(contextId);
     finishPending(p.root, contextId);
@@ -99,18 +109,17 @@ export function onRequestHeaders(contextId: u32): u32 {
   if (request.load(hp, abi.pairsLen)) {
     grpc = request.isGrpc;
     const serverNow: i64 = root.hasExpiringRules ? abi.wallNowMs() + root.clockOffsetMs : 0;
-    let cluster: usize = 0;
     request.dest.reset();
-    if (root.snapshot.hasDest && (abi.loadProperty(P_XDS_CLUSTER) || abi.loadProperty(P_CLUSTER))) {
-      cluster = abi.propPtr;
-      request.dest.setCluster(abi.propPtr, abi.propLen);
-    }
     const i = request.firstMatch(root.snapshot, serverNow);
     if (i >= 0) {
       chosen = unchecked(rules[i]);
       if (chosen.hasHeaderControl) byHeaders = control.read(request.pairs, chosen);
     }
-    if (cluster != 0) heap.free(cluster);
+    if (clusterBuf != 0) {
+      heap.free(clusterBuf);
+      clusterBuf = 0;
+    }
+    if (request.peer.loaded) releasePeer();
   }
   if (hp != 0) heap.free(hp);
   if (chosen == null) return Action.Continue;
@@ -161,7 +170,7 @@ export function fireDue(root: Root): void {
     const ctx = root.timers.poppedId;
     if (!pendings.has(ctx)) {
       // A response body held by its rate limit (rate-limit.ts) shares the queue.
-      if (isThrottled(ctx) && throttleDue(root, ctx, root.timers.poppedSeq)) switched = true;
+      if (throttleDue(root, ctx, root.timers.poppedSeq)) switched = true;
       continue;
     }
     const p = pendings.get(ctx);
@@ -244,15 +253,12 @@ function sendAbort(p: Pending): void {
   }
 }
 
-// The server's delay limit (2 minutes): lognormal draws above it are cut to it.
-const MAX_DELAY_MS: f64 = 120000;
-
 /** This request's delay in ms: the fixed one, or a draw from the rule's distribution. */
 function delayOf(rule: Rule): u32 {
   if (rule.delayDist == DELAY_UNIFORM) return <u32>rule.delayA + rng.uniformBelow(<u32>rule.delayB);
   if (rule.delayDist == DELAY_LOGNORMAL) {
     const ms = Math.round(Math.exp(rule.delayA + rule.delayB * rng.standardNormal()));
-    return <u32>(ms < MAX_DELAY_MS ? ms : MAX_DELAY_MS);
+    return ms < <f64>MAX_DELAY_MS ? <u32>ms : MAX_DELAY_MS; // draws above the limit are cut to it
   }
   return rule.delayMs;
 }

@@ -4,54 +4,68 @@
 // metadata (filter_state.downstream_peer.service / .namespace, Istio 1.24+).
 // Without peer metadata the namespace comes from the principal
 // (spiffe://<trust domain>/ns/<ns>/sa/<sa>); without either nothing matches.
+// Only the properties some rule of the snapshot compares are read (each a host
+// call), once per request, and only when a rule with match.source is a candidate.
 
 import * as abi from "./abi";
-import { bytesOf, utf8 } from "./bytes";
-import { Peer } from "./rules";
+import { utf8, ptrOf, startsWith } from "./bytes";
+import { Peer, PEER_PRINCIPAL, PEER_SERVICE, PEER_NAMESPACE } from "./rules";
 
-function path(parts: string[]): ArrayBuffer {
-  let s = "";
-  for (let i = 0; i < parts.length; i++) s += (i > 0 ? "\0" : "") + parts[i];
-  return utf8(s);
-}
-
-const P_PRINCIPAL = path(["connection", "uri_san_peer_certificate"]);
-const P_SERVICE = path(["filter_state", "downstream_peer", "service"]);
-const P_NAMESPACE = path(["filter_state", "downstream_peer", "namespace"]);
+const P_PRINCIPAL = abi.propertyPath(["connection", "uri_san_peer_certificate"]);
+const P_SERVICE = abi.propertyPath(["filter_state", "downstream_peer", "service"]);
+const P_NAMESPACE = abi.propertyPath(["filter_state", "downstream_peer", "namespace"]);
 const SPIFFE = utf8("spiffe://");
 const NS = utf8("/ns/");
 
-function read(p: ArrayBuffer): ArrayBuffer {
-  const v = abi.getPropertyPath(p);
-  if (v == null) return new ArrayBuffer(0);
-  const out = bytesOf(v.ptr, v.len);
-  v.free();
-  return out;
+// The host buffers of the current request's caller (freed by releasePeer).
+let principalBuf: usize = 0;
+let serviceBuf: usize = 0;
+let namespaceBuf: usize = 0;
+
+/** Reads a property: its host buffer (0 when absent); the value is abi.propPtr/propLen (empty when absent). */
+function read(path: ArrayBuffer): usize {
+  abi.loadProperty(path);
+  return abi.propPtr;
 }
 
-function startsWithBytes(b: ArrayBuffer, at: i32, lit: ArrayBuffer): bool {
-  if (at + lit.byteLength > b.byteLength) return false;
-  return memory.compare(changetype<usize>(b) + <usize>at, changetype<usize>(lit), <usize>lit.byteLength) == 0;
-}
-
-/** The principal's namespace: the segment after "/ns/", up to the next '/'. */
-function namespaceOf(principal: ArrayBuffer): ArrayBuffer {
-  const n = principal.byteLength;
-  for (let i = 0; i + NS.byteLength <= n; i++) {
-    if (!startsWithBytes(principal, i, NS)) continue;
+/** Reads the fields the snapshot's rules compare (peer.wanted); the namespace falls back to the principal's. */
+export function loadPeer(peer: Peer): void {
+  const wanted = peer.wanted;
+  peer.principalLen = 0;
+  peer.serviceLen = 0;
+  peer.namespaceLen = 0;
+  if (wanted & PEER_SERVICE) {
+    serviceBuf = read(P_SERVICE);
+    peer.servicePtr = abi.propPtr;
+    peer.serviceLen = abi.propLen;
+  }
+  if (wanted & PEER_NAMESPACE) {
+    namespaceBuf = read(P_NAMESPACE);
+    peer.namespacePtr = abi.propPtr;
+    peer.namespaceLen = abi.propLen;
+  }
+  if ((wanted & PEER_PRINCIPAL) == 0 && !((wanted & PEER_NAMESPACE) != 0 && peer.namespaceLen == 0)) return;
+  principalBuf = read(P_PRINCIPAL);
+  let pp = abi.propPtr, pl = abi.propLen;
+  if (startsWith(pp, pl, ptrOf(SPIFFE), SPIFFE.byteLength)) { pp += <usize>SPIFFE.byteLength; pl -= SPIFFE.byteLength; }
+  peer.principalPtr = pp;
+  peer.principalLen = pl;
+  if ((wanted & PEER_NAMESPACE) == 0 || peer.namespaceLen > 0) return;
+  // The principal's namespace: the segment after "/ns/", up to the next '/'.
+  for (let i = 0; i + NS.byteLength <= pl; i++) {
+    if (!startsWith(pp + <usize>i, pl - i, ptrOf(NS), NS.byteLength)) continue;
     const start = i + NS.byteLength;
     let end = start;
-    while (end < n && load<u8>(changetype<usize>(principal) + <usize>end) != 47) end++;
-    return principal.slice(start, end);
+    while (end < pl && load<u8>(pp + <usize>end) != 47) end++;
+    peer.namespacePtr = pp + <usize>start;
+    peer.namespaceLen = end - start;
+    return;
   }
-  return new ArrayBuffer(0);
 }
 
-export function loadPeer(peer: Peer): void {
-  let principal = read(P_PRINCIPAL);
-  if (startsWithBytes(principal, 0, SPIFFE)) principal = principal.slice(SPIFFE.byteLength);
-  peer.principal = principal;
-  peer.service = read(P_SERVICE);
-  const ns = read(P_NAMESPACE);
-  peer.namespace = ns.byteLength > 0 ? ns : namespaceOf(principal);
+/** After the request's rule is chosen: the caller's host buffers go back to the allocator. */
+export function releasePeer(): void {
+  if (principalBuf != 0) { heap.free(principalBuf); principalBuf = 0; }
+  if (serviceBuf != 0) { heap.free(serviceBuf); serviceBuf = 0; }
+  if (namespaceBuf != 0) { heap.free(namespaceBuf); namespaceBuf = 0; }
 }

@@ -43,11 +43,6 @@ export function armThrottle(contextId: u32, root: Root, kbps: u32): void {
   abi.incrementMetric(mRateLimited, 1);
 }
 
-/** True when the stream's response body is rate limited (stream ids of the timer queue). */
-export function isThrottled(contextId: u32): bool {
-  return throttles.size > 0 && throttles.has(contextId);
-}
-
 /** proxy_on_delete, or a response without a body. */
 export function disarmThrottle(contextId: u32): void {
   if (throttles.size == 0 || !throttles.has(contextId)) return;
@@ -90,7 +85,7 @@ function arm(t: Throttle, contextId: u32, at: i64): void {
 
 /** From the root's timer (fireDue): release what the stream holds, or wait longer if more arrived. Returns true when it switched context. */
 export function throttleDue(root: Root, contextId: u32, seq: u32): bool {
-  if (!throttles.has(contextId)) return false;
+  if (throttles.size == 0 || !throttles.has(contextId)) return false;
   const t = throttles.get(contextId);
   if (t.seq != seq || !t.stopped) return false;
   const due = t.dueAt();

@@ -7,6 +7,7 @@ import { RuleCounts } from "./counters";
 import { DestMatcher, DestinationView } from "./destination";
 import { ResponseAction } from "./response";
 import { PairsView, eqBytes, eqIgnoreCase, startsWith, startsWithIgnoreCase, ptrOf, utf8 } from "./bytes";
+import { KeyedRules, PATH_KEY_BYTES, fnvFrom, fnvStep, fnvSeed, keyOf, pathKey, narrow, anyKeyed } from "./rule-index";
 
 export const KIND_NONE: u8 = 0;
 export const KIND_EXACT: u8 = 1;
@@ -14,7 +15,10 @@ export const KIND_PREFIX: u8 = 2;
 export const KIND_REGEX: u8 = 3;
 export const KIND_PRESENT: u8 = 4;
 
-export const DELAY_FIXED: u8 = 0;
+/** The server's delay limit (policy/limits.ts maxDelayMs). */
+export const MAX_DELAY_MS: u32 = 120000;
+
+// Rule.delayDist: 0 = the fixed delay (delayMs).
 export const DELAY_UNIFORM: u8 = 1;
 export const DELAY_LOGNORMAL: u8 = 2;
 
@@ -40,25 +44,41 @@ export class SourceMatcher {
   principal: ArrayBuffer = new ArrayBuffer(0); // without spiffe://
 }
 
-/** The calling workload of the current request, read from the host on first use. */
+export const PEER_PRINCIPAL: u32 = 1, PEER_SERVICE: u32 = 2, PEER_NAMESPACE: u32 = 4, PEER_ALL: u32 = 7;
+
+/**
+ * The calling workload of the current request, read from the host on first use: byte ranges
+ * the loader keeps valid for the request (host buffers in the filter, freed after the match).
+ */
 export class Peer {
   loaded: bool = false;
-  principal: ArrayBuffer = new ArrayBuffer(0); // URI SAN without spiffe://; empty = no mTLS
-  service: ArrayBuffer = new ArrayBuffer(0);
-  namespace: ArrayBuffer = new ArrayBuffer(0); // peer metadata, else the principal's ns/<ns>
+  /** PEER_* bits: the fields some rule of the snapshot compares (the loader may leave the others empty). */
+  wanted: u32 = PEER_ALL;
+  principalPtr: usize = 0; // URI SAN without spiffe://; empty = no mTLS
+  principalLen: i32 = 0;
+  servicePtr: usize = 0;
+  serviceLen: i32 = 0;
+  namespacePtr: usize = 0; // peer metadata, else the principal's ns/<ns>
+  namespaceLen: i32 = 0;
 }
 
 // Reads the peer into the Peer it is given. Installed by injection.ts (host
 // properties); the test entry installs its own. No host import here.
-const NO_BYTES = new ArrayBuffer(0);
 // Every loader sets all three fields (no caller known: empty), so the request path resets nothing.
 let peerLoader: (p: Peer) => void = (p: Peer): void => {
-  p.principal = NO_BYTES;
-  p.service = NO_BYTES;
-  p.namespace = NO_BYTES;
+  p.principalLen = 0;
+  p.serviceLen = 0;
+  p.namespaceLen = 0;
 };
 export function setPeerLoader(f: (p: Peer) => void): void {
   peerLoader = f;
+}
+
+// Hands the route's cluster name to the view (setCluster), on the first rule with a
+// destination. Installed by injection.ts; the test entry sets the cluster itself.
+let clusterLoader: (d: DestinationView) => void = (d: DestinationView): void => {};
+export function setClusterLoader(f: (d: DestinationView) => void): void {
+  clusterLoader = f;
 }
 
 /** A header or query-parameter condition. */
@@ -78,7 +98,7 @@ export class Rule {
   source: SourceMatcher | null = null;
   ppm: u32 = 0; // parts per million, 0..1e6
   delayMs: u32 = 0; // fixed delay; a distribution's draws replace it (DELAY_*)
-  delayDist: u8 = 0; // DELAY_FIXED, DELAY_UNIFORM, DELAY_LOGNORMAL
+  delayDist: u8 = 0; // 0 (fixed), DELAY_UNIFORM, DELAY_LOGNORMAL
   delayA: f64 = 0; // uniform: min_ms; lognormal: mu = ln(p50_ms)
   delayB: f64 = 0; // uniform: max_ms - min_ms + 1 (draws); lognormal: sigma
   startDelayMs: u32 = 0;
@@ -110,7 +130,47 @@ export class Snapshot {
   quick: StaticArray<i64> = new StaticArray<i64>(0); // Q_STRIDE bytes per rule, see prepareSnapshot
   prefixes: ArrayBuffer[] = []; // regex literal prefixes the quick table points at (kept alive here)
   hasHeaderQuick: bool = false; // some rule's quick record has an exact header (firstMatch folds the request's names then)
-  hasDest: bool = false; // some rule has a destination condition (outbound filters read the cluster then)
+  hasDest: bool = false; // some rule has a destination condition
+  peerFields: u32 = 0; // PEER_* bits: the caller's fields some rule compares
+  index: RuleIndex | null = null; // set by prepareSnapshot
+}
+
+// Caller fields as keys of the source dimension (the first one a rule sets).
+const SRC_SERVICE: u32 = 1, SRC_PRINCIPAL: u32 = 2, SRC_NAMESPACE: u32 = 3;
+
+/** A snapshot's candidate index (rule-index.ts) and its per-request scratch. */
+class RuleIndex {
+  words: i32;
+  all: StaticArray<u64>; // every rule
+  cand: StaticArray<u64>; // scratch: the candidates of the current request
+  dim: StaticArray<u64>; // scratch: one dimension's rules
+  method: KeyedRules; // exact method (its methodKey)
+  path: KeyedRules; // path literal (exact, prefix, an anchored regex's literal prefix): its first <= PATH_KEY_BYTES bytes
+  pathLens: u32 = 0; // bit l: some literal is keyed by its first l bytes
+  header: KeyedRules; // the first exact header: name (numbered in headerNames), value
+  headerNames: ArrayBuffer[];
+  source: KeyedRules; // match.source: service, else principal, else namespace
+
+  constructor(n: i32, mk: StaticArray<u64>, pk: StaticArray<u64>, pathLens: u32, hk: StaticArray<u64>, headerNames: ArrayBuffer[], sk: StaticArray<u64>) {
+    const words = (n + 63) >> 6;
+    const all = new StaticArray<u64>(words);
+    for (let i = 0; i < n; i++) unchecked(all[i >> 6] |= (<u64>1) << <u64>(i & 63));
+    this.words = words;
+    this.all = all;
+    this.cand = new StaticArray<u64>(words);
+    this.dim = new StaticArray<u64>(words);
+    this.method = new KeyedRules(mk, words);
+    this.path = new KeyedRules(pk, words);
+    this.pathLens = pathLens;
+    this.header = new KeyedRules(hk, words);
+    this.headerNames = headerNames;
+    this.source = new KeyedRules(sk, words);
+  }
+}
+
+/** The key of a byte string under a chain tag (header name number + 1, or a SRC_* field). */
+@inline function bytesKey(tag: u32, p: usize, n: i32): u64 {
+  return keyOf(fnvFrom(fnvSeed(tag), p, n));
 }
 
 // Quick-reject record per rule (raw memory in Snapshot.quick): the per-request
@@ -161,18 +221,25 @@ function methodKey(p: usize, len: i32): i64 {
 /** Builds snap.quick from snap.rules; called once per decoded snapshot. */
 export function prepareSnapshot(snap: Snapshot): void {
   const rules = snap.rules;
-  const q = new StaticArray<i64>(rules.length * <i32>(Q_STRIDE / 8));
+  const n = rules.length;
+  const q = new StaticArray<i64>(n * <i32>(Q_STRIDE / 8));
+  // Index keys per rule (0 = unconstrained in that dimension).
+  const mk = new StaticArray<u64>(n), pk = new StaticArray<u64>(n), hk = new StaticArray<u64>(n), sk = new StaticArray<u64>(n);
+  let pathLens: u32 = 0;
+  const headerNames: ArrayBuffer[] = [];
   let rec = changetype<usize>(q);
   let lastName: ArrayBuffer | null = null;
-  for (let i = 0; i < rules.length; i++, rec += Q_STRIDE) {
+  for (let i = 0; i < n; i++, rec += Q_STRIDE) {
     const r = rules[i];
     let full = r.headers.length + r.query.length + (r.source != null ? 1 : 0);
     if (r.dest != null) { full = 1; snap.hasDest = true; }
     const m = r.method;
     if (m != null) {
       const key = methodKey(ptrOf(m.value), m.value.byteLength);
-      if (m.kind == KIND_EXACT && key > 0) store<i64>(rec, key, Q_METHOD);
-      else full = 1;
+      if (m.kind == KIND_EXACT && key > 0) {
+        store<i64>(rec, key, Q_METHOD);
+        unchecked(mk[i] = <u64>key);
+      } else full = 1;
     }
     store<i64>(rec, r.expiresAtMs, Q_EXPIRES);
     const p = r.path;
@@ -186,6 +253,29 @@ export function prepareSnapshot(snap: Snapshot): void {
       store<usize>(rec, ptrOf(lit), Q_PATH_PTR);
       store<i32>(rec, lit.byteLength, Q_PATH_LEN);
       store<i32>(rec, p.kind == KIND_EXACT ? 1 : 2, Q_PATH_MODE);
+      const kl = lit.byteLength < PATH_KEY_BYTES ? lit.byteLength : PATH_KEY_BYTES;
+      if (kl > 0) {
+        unchecked(pk[i] = pathKey(fnvFrom(fnvSeed(0), ptrOf(lit), kl), kl));
+        pathLens |= (<u32>1) << <u32>kl;
+      }
+    }
+    for (let h = 0; h < r.headers.length; h++) {
+      const hm = r.headers[h];
+      if (hm.m.kind != KIND_EXACT) continue;
+      let j = 0;
+      while (j < headerNames.length && !sameHeaderName(headerNames[j], hm.name)) j++;
+      if (j == headerNames.length) headerNames.push(hm.name);
+      unchecked(hk[i] = bytesKey(<u32>j + 1, ptrOf(hm.m.value), hm.m.value.byteLength));
+      break;
+    }
+    const src = r.source;
+    if (src != null) {
+      if (src.principal.byteLength > 0) snap.peerFields |= PEER_PRINCIPAL;
+      if (src.service.byteLength > 0) snap.peerFields |= PEER_SERVICE;
+      if (src.namespace.byteLength > 0) snap.peerFields |= PEER_NAMESPACE;
+      if (src.service.byteLength > 0) unchecked(sk[i] = bytesKey(SRC_SERVICE, ptrOf(src.service), src.service.byteLength));
+      else if (src.principal.byteLength > 0) unchecked(sk[i] = bytesKey(SRC_PRINCIPAL, ptrOf(src.principal), src.principal.byteLength));
+      else if (src.namespace.byteLength > 0) unchecked(sk[i] = bytesKey(SRC_NAMESPACE, ptrOf(src.namespace), src.namespace.byteLength));
     }
     store<i32>(rec, full, Q_FULL);
     if (r.headers.length > 0) {
@@ -203,6 +293,7 @@ export function prepareSnapshot(snap: Snapshot): void {
     }
   }
   snap.quick = q;
+  snap.index = new RuleIndex(n, mk, pk, pathLens, hk, headerNames, sk);
 }
 
 /**
@@ -321,7 +412,7 @@ export class RequestView {
   queryPtr: usize = 0;
   queryLen: i32 = 0;
   isGrpc: bool = false;
-  /** Destination of the request; the caller resets it and sets the cluster before matching. */
+  /** Destination of the request; the caller resets it (the cluster is read on first use, clusterLoader). */
   dest: DestinationView = new DestinationView();
   peer: Peer = new Peer();
 
@@ -398,16 +489,68 @@ export class RequestView {
    * and whose match holds for the loaded request; -1 when none.
    */
   firstMatch(snap: Snapshot, now: i64): i32 {
-    const mk = methodKey(this.methodPtr, this.methodLen);
-    const q = changetype<usize>(snap.quick);
     const n = snap.rules.length;
-    let i = 0;
+    if (n == 0) return -1;
+    const ix = snap.index!;
+    const words = ix.words;
+    const cand = changetype<usize>(ix.cand);
+    const dim = changetype<usize>(ix.dim);
+    memory.copy(cand, changetype<usize>(ix.all), <usize>words << 3);
+    const mk = methodKey(this.methodPtr, this.methodLen);
+    // Dimension by dimension, the rules the request can still match (host reads last).
+    if (ix.method.keyed) {
+      ix.method.begin(dim, words);
+      if (mk > 0) ix.method.add(dim, <u64>mk);
+      if (!narrow(cand, dim, words)) return -1;
+    }
+    if (ix.path.keyed) {
+      ix.path.begin(dim, words);
+      const pp = this.pathPtr;
+      const kl = this.pathLen < PATH_KEY_BYTES ? this.pathLen : PATH_KEY_BYTES;
+      const lens = ix.pathLens;
+      let h = fnvSeed(0);
+      for (let l = 1; l <= kl; l++) {
+        h = fnvStep(h, <u32>load<u8>(pp + <usize>l - 1));
+        if ((lens >> <u32>l) & 1) ix.path.add(dim, pathKey(h, l));
+      }
+      if (!narrow(cand, dim, words)) return -1;
+    }
     const pe = changetype<usize>(this.pairs.ents);
     const pc = this.pairs.count;
+    if (ix.header.keyed) {
+      ix.header.begin(dim, words);
+      const names = ix.headerNames;
+      for (let j = 0; j < names.length; j++) {
+        const name = unchecked(names[j]);
+        const np = ptrOf(name), nl = name.byteLength;
+        let e = pe;
+        for (let k = 0; k < pc; k++, e += 16) {
+          if (load<i32>(e, 4) == nl && eqIgnoreCase(<usize>load<u32>(e), nl, np, nl)) ix.header.add(dim, bytesKey(<u32>j + 1, <usize>load<u32>(e, 8), load<i32>(e, 12)));
+        }
+      }
+      if (!narrow(cand, dim, words)) return -1;
+    }
+    this.peer.wanted = snap.peerFields;
+    if (ix.source.keyed && anyKeyed(cand, ix.source.any, words)) {
+      const peer = this.loadedPeer();
+      ix.source.begin(dim, words);
+      if (peer.serviceLen > 0) ix.source.add(dim, bytesKey(SRC_SERVICE, peer.servicePtr, peer.serviceLen));
+      if (peer.principalLen > 0) ix.source.add(dim, bytesKey(SRC_PRINCIPAL, peer.principalPtr, peer.principalLen));
+      if (peer.namespaceLen > 0) ix.source.add(dim, bytesKey(SRC_NAMESPACE, peer.namespacePtr, peer.namespaceLen));
+      if (!narrow(cand, dim, words)) return -1;
+    }
+    // The candidates in order, each checked in full: its quick record, then ruleMatches.
+    const q = changetype<usize>(snap.quick);
     const hmask = snap.hasHeaderQuick ? headerMask(pe, pc) : 0;
-    while ((i = scanQuick(q + <usize>i * Q_STRIDE, n, i, mk, this.pathPtr, this.pathLen, now, pe, pc, hmask)) >= 0) {
-      if (load<i32>(q + <usize>i * Q_STRIDE, Q_FULL) == 0 || this.ruleMatches(unchecked(snap.rules[i]))) return i;
-      i++;
+    for (let w = 0; w < words; w++) {
+      let bits = load<u64>(cand + (<usize>w << 3));
+      while (bits != 0) {
+        const i = (w << 6) + <i32>ctz(bits);
+        bits &= bits - 1;
+        const rec = q + <usize>i * Q_STRIDE;
+        if (scanQuick(rec, i + 1, i, mk, this.pathPtr, this.pathLen, now, pe, pc, hmask) < 0) continue;
+        if (load<i32>(rec, Q_FULL) == 0 || this.ruleMatches(unchecked(snap.rules[i]))) return i;
+      }
     }
     return -1;
   }
@@ -426,7 +569,10 @@ export class RequestView {
     for (let i = 0, n = qs.length; i < n; i++) if (!this.queryHolds(unchecked(qs[i]))) return false;
     const d = r.dest;
     if (d != null) {
-      if (!this.dest.loaded) this.dest.load(this.pairs);
+      if (!this.dest.loaded) {
+        clusterLoader(this.dest);
+        this.dest.load(this.pairs);
+      }
       if (!this.dest.holds(d)) return false;
     }
     if (mRe && !m!.test(this.methodPtr, this.methodLen)) return false;
@@ -436,15 +582,21 @@ export class RequestView {
     return src == null || this.sourceHolds(src);
   }
 
-  sourceHolds(src: SourceMatcher): bool {
+  /** The caller, read from the host on first use (once per request). */
+  loadedPeer(): Peer {
     const peer = this.peer;
     if (!peer.loaded) {
       peerLoader(peer);
       peer.loaded = true;
     }
-    if (src.principal.byteLength > 0 && !eqBytes(ptrOf(peer.principal), peer.principal.byteLength, ptrOf(src.principal), src.principal.byteLength)) return false;
-    if (src.service.byteLength > 0 && !eqBytes(ptrOf(peer.service), peer.service.byteLength, ptrOf(src.service), src.service.byteLength)) return false;
-    return src.namespace.byteLength == 0 || eqBytes(ptrOf(peer.namespace), peer.namespace.byteLength, ptrOf(src.namespace), src.namespace.byteLength);
+    return peer;
+  }
+
+  sourceHolds(src: SourceMatcher): bool {
+    const peer = this.loadedPeer();
+    if (src.principal.byteLength > 0 && !eqBytes(peer.principalPtr, peer.principalLen, ptrOf(src.principal), src.principal.byteLength)) return false;
+    if (src.service.byteLength > 0 && !eqBytes(peer.servicePtr, peer.serviceLen, ptrOf(src.service), src.service.byteLength)) return false;
+    return src.namespace.byteLength == 0 || eqBytes(peer.namespacePtr, peer.namespaceLen, ptrOf(src.namespace), src.namespace.byteLength);
   }
 }
 

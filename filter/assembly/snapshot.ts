@@ -6,16 +6,13 @@
 
 import { bytesOf, utf8, encodePairs, ptrOf, toLowerAscii } from "./bytes";
 import { DestMatcher } from "./destination";
-import { ResponseAction } from "./response";
+import { ResponseAction, FAULT_HEADER, FAULT_KIND_HEADER, KIND_ABORT } from "./response";
 import { compileRegex, regexError } from "./regex";
-import { Rule, Snapshot, StringMatcher, KeyedMatcher, SourceMatcher, KIND_EXACT, KIND_PREFIX, KIND_REGEX, KIND_PRESENT, DELAY_UNIFORM, DELAY_LOGNORMAL, prepareSnapshot } from "./rules";
+import { Rule, Snapshot, StringMatcher, KeyedMatcher, SourceMatcher, KIND_EXACT, KIND_PREFIX, KIND_REGEX, KIND_PRESENT, DELAY_UNIFORM, DELAY_LOGNORMAL, MAX_DELAY_MS, prepareSnapshot } from "./rules";
 
 export const MAX_SNAPSHOT_BYTES: i32 = 4 * 1024 * 1024;
 export const MAX_TOTAL_REGEX_STATES: i32 = 200000;
 
-const HFI_FAULT_HEADER = utf8("x-hfi-fault");
-const HFI_FAULT_KIND_HEADER = utf8("x-hfi-fault-kind");
-const HFI_KIND_ABORT = utf8("abort");
 
 class Reader {
   pos: usize;
@@ -271,9 +268,6 @@ function decodePair(r: Reader): bool {
   return r.err == null;
 }
 
-// The server's delay limit; a larger header-control maximum is cut to it.
-const MAX_DELAY_MS: u32 = 120000;
-
 // z of the standard normal's 99th percentile: sigma = ln(p99 / p50) / Z99.
 const Z99: f64 = 2.3263478740408408;
 
@@ -353,7 +347,7 @@ function decodeFault(r: Reader, rule: Rule): bool {
       if (!r.expect(tag, 2)) break;
       if (!decodePair(r.sub())) return failAt("header_control", "malformed");
       rule.hasHeaderControl = true;
-      rule.hcMaxDelayMs = pairA < MAX_DELAY_MS ? pairA : MAX_DELAY_MS;
+      rule.hcMaxDelayMs = pairA < MAX_DELAY_MS ? pairA : MAX_DELAY_MS; // a larger header-control maximum is cut to the limit
       rule.hcAllowAbort = pairB != 0;
     } else if (tag != 0) r.skip(tag & 7);
   }
@@ -428,13 +422,13 @@ function decodePolicy(r: Reader, out: Rule[], index: i32, paused: ArrayBuffer[])
     if (rule.hasAbort) {
       const names = rule.abortHeaderNames.slice(0);
       const values = rule.abortHeaderValues.slice(0);
-      names.push(HFI_FAULT_HEADER);
+      names.push(FAULT_HEADER);
       values.push(name);
-      names.push(HFI_FAULT_KIND_HEADER);
-      values.push(HFI_KIND_ABORT);
+      names.push(FAULT_KIND_HEADER);
+      values.push(KIND_ABORT);
       rule.abortHeaders = encodePairs(names, values);
     }
-    if (rule.hasHeaderControl) rule.hcReplyHeaders = encodePairs([HFI_FAULT_HEADER, HFI_FAULT_KIND_HEADER], [name, HFI_KIND_ABORT]);
+    if (rule.hasHeaderControl) rule.hcReplyHeaders = encodePairs([FAULT_HEADER, FAULT_KIND_HEADER], [name, KIND_ABORT]);
     out.push(rule);
   }
   return true;

@@ -147,9 +147,12 @@ let peerService = new ArrayBuffer(0);
 let peerNamespace = new ArrayBuffer(0);
 let peerLoads: i32 = 0;
 setPeerLoader((p: Peer): void => {
-  p.principal = peerPrincipal;
-  p.service = peerService;
-  p.namespace = peerNamespace;
+  p.principalPtr = changetype<usize>(peerPrincipal);
+  p.principalLen = peerPrincipal.byteLength;
+  p.servicePtr = changetype<usize>(peerService);
+  p.serviceLen = peerService.byteLength;
+  p.namespacePtr = changetype<usize>(peerNamespace);
+  p.namespaceLen = peerNamespace.byteLength;
   peerLoads++;
 });
 

@@ -59,6 +59,6 @@ export interface HostStats {
   /** Guest callback time (ms, performance.now) — for the benchmark's guest/host split. */
   guestMs: number;
   guestCalls: number;
-  /** Part of guestMs spent back in host functions the guest called. */
+  /** Part of guestMs spent back in host functions the guest called (less the guest allocator they call: guest code). */
   hostInGuestMs: number;
 }

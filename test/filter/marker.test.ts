@@ -44,4 +44,34 @@ test("delayed and aborted responses are marked, others not", async () => {
   }
 });
 
+test("a delayed request with a response rewrite carries both; the mark stays when the rewrite's upstream status does not hold", async () => {
+  const server = await startTestServer();
+  const pc = new PolicyClient(server.grpcAddress);
+  const vm = await loadFilter(server.grpcAddress, { service: "frontend", namespace: "demo" });
+  try {
+    await pc.apply({
+      policy: {
+        metadata: { name: "slow-rewrite" },
+        spec: {
+          selector: { service: "frontend" },
+          rules: [{ match: { path: { prefix: "/both" } }, fault: { percentage: 100, delay: { fixedDelayMs: 5 }, response: { status: 502, upstreamStatus: { min: 500, max: 599 } } } }],
+        },
+      },
+    });
+    await waitAcked(pc, "slow-rewrite", 1);
+    const rewritten = await vm.request({ path: "/both", response: { status: 500 } });
+    assert.is(rewritten.status, 502);
+    assert.is(rewritten.headers["x-hfi-fault"], "slow-rewrite");
+    assert.is(rewritten.headers["x-hfi-fault-kind"], "delay");
+    const kept = await vm.request({ path: "/both", response: { status: 200 } });
+    assert.is(kept.status, 200);
+    assert.is(kept.headers["x-hfi-fault"], "slow-rewrite");
+    assert.is(kept.headers["x-hfi-fault-kind"], "delay");
+  } finally {
+    await vm.close();
+    pc.close();
+    await server.close();
+  }
+});
+
 test.run();
