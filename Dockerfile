@@ -41,4 +41,4 @@ COPY --from=build /src/cli/bin/hfi.js cli/bin/hfi.js
 # (uid 1000, matching runAsUser in k8s/).
 USER 1000:1000
 EXPOSE 9090 8080
-ENTRYPOINT ["node", "--max-semi-space-size=64", "cli/bin/hfi.js", "server"]
+ENTRYPOINT ["node", "cli/bin/hfi.js", "server"]

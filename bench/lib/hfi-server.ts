@@ -11,7 +11,6 @@ import * as grpc from "@grpc/grpc-js";
 import { hfiGrpc } from "../../proto/loader.ts";
 import type { ApplyPolicyResponseOut, GetPolicyStatusResponseOut, Policy, PolicyServiceClient } from "../../proto/loader.ts";
 import { freePort } from "../../test/support/ports.ts";
-import { withServerFlags } from "../../server/heap-flags.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = path.join(ROOT, "cli/bin/hfi.js");
@@ -69,8 +68,7 @@ export class HfiServer {
     const dataDir = opts.etcdEndpoint ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), "hfi-bench-"));
     // BENCH_SERVER_NODE_ARGS: extra node flags for the server (e.g. --cpu-prof), space-separated.
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-    // Started like the image starts it (its V8 flags); BENCH_SERVER_NODE_ARGS may override them.
-    const args = [...withServerFlags(nodeArgs), BIN, "server", "--grpc-addr", grpcAddress, "--http-addr", httpAddress, "--log-level", "warn"];
+    const args = [...nodeArgs, BIN, "server", "--grpc-addr", grpcAddress, "--http-addr", httpAddress, "--log-level", "warn"];
     if (opts.etcdEndpoint) args.push("--etcd-endpoints", opts.etcdEndpoint, ...(opts.etcdPrefix ? ["--etcd-prefix", opts.etcdPrefix] : []));
     else args.push("--data-dir", dataDir!);
     if (opts.workers) args.push("--workers", opts.workers);

@@ -30,7 +30,6 @@ import path from "node:path";
 import { assembleImage, gzipLayerFile, writeLayout, type Image, type Layer } from "./oci.ts";
 import { installNodeRuntime, nodeTarball, NODE_PACKAGE, NODE_VERSION } from "./node-runtime.ts";
 import { parseRef, pushImage, withDefaultTag } from "./registry.ts";
-import { SERVER_NODE_FLAGS } from "../../server/heap-flags.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 export const DEFAULT_OUT = path.join(ROOT, "dist-image");
@@ -46,7 +45,7 @@ export const APP_FILES = ["package.json", "node_modules", "dist", "cli/bin/hfi.j
 export const RUNTIME_CONFIG = {
   User: `${USER.uid}:${USER.gid}`,
   Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "NODE_ENV=production"],
-  Entrypoint: ["node", ...SERVER_NODE_FLAGS, "cli/bin/hfi.js", "server"],
+  Entrypoint: ["node", "cli/bin/hfi.js", "server"],
   WorkingDir: APP_DIR,
   ExposedPorts: { "8080/tcp": {}, "9090/tcp": {} },
 };

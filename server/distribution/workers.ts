@@ -7,7 +7,6 @@
 // changes in the same order. A worker that dies is started again; its
 // filters reconnect (to any worker) and get the current snapshot.
 import { durationLimitOf } from "../duration-limit.ts";
-import { withServerFlags } from "../heap-flags.ts";
 import cluster, { type Worker } from "node:cluster";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
@@ -49,9 +48,9 @@ function workerModule(): string {
   return fileURLToPath(new URL(self.endsWith(".ts") ? "./worker-main.ts" : "./worker-main.js", self));
 }
 
-/** Node flags for workers: ours, the server's V8 flags (heap-flags.ts), plus tsx's loader when we run TypeScript registered in-process (cli/bin/hfi.js). */
+/** Node flags for workers: ours, plus tsx's loader when we run TypeScript registered in-process (cli/bin/hfi.js). */
 function workerExecArgv(module: string): string[] {
-  const argv = withServerFlags(process.execArgv);
+  const argv = [...process.execArgv];
   if (module.endsWith(".ts") && !argv.some((a) => a.includes("tsx"))) argv.push("--import", import.meta.resolve("tsx"));
   return argv;
 }

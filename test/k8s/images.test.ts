@@ -12,7 +12,6 @@ import { builtinModules } from "node:module";
 import { renderKustomization } from "../../scripts/k8s/render.ts";
 import { NODE_VERSION } from "../../scripts/k8s/node-runtime.ts";
 import { APP_DIR, APP_FILES, RUNTIME_CONFIG, USER } from "../../scripts/k8s/server-image.ts";
-import { SERVER_NODE_FLAGS } from "../../server/heap-flags.ts";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const read = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
@@ -81,7 +80,7 @@ test("control-plane Dockerfile: multi-stage, Node LTS build, compiled JS, prod d
   const user = run!.filter((i) => i.op === "USER").pop();
   assert.ok(user, "USER set");
   assert.not.match(user!.args, /^(root|0)(:|$)/);
-  assert.equal(JSON.parse(run!.find((i) => i.op === "ENTRYPOINT")!.args), ["node", ...SERVER_NODE_FLAGS, "cli/bin/hfi.js", "server"]);
+  assert.equal(JSON.parse(run!.find((i) => i.op === "ENTRYPOINT")!.args), ["node", "cli/bin/hfi.js", "server"]);
   const exposed = run!.filter((i) => i.op === "EXPOSE").flatMap((i) => i.args.split(/\s+/));
   assert.equal(exposed.sort(), ["8080", "9090"]);
   assert.match(read("scripts/k8s/docker-build.sh"), /docker image inspect -f '\{\{\.Size\}\}'/, "the build prints the size");

