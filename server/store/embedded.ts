@@ -1,6 +1,6 @@
 // The embedded store: one process, policies in memory, persisted to
 // <dataDir>/policies.json with atomic replace (temp file, fsync, rename,
-// fsync dir). Same semantics as the etcd store: a monotonic revision per
+// fsync dir; one round trip to a writer thread, file-writer.ts). Same semantics as the etcd store: a monotonic revision per
 // write, compare-and-swap, create-only, TTL expiry (expires_at is persisted
 // and re-armed on start), and watch from a revision (recent events are kept
 // in a ring buffer; older revisions get a "reset").
@@ -10,6 +10,7 @@ import path from "node:path";
 import { pino, type Logger } from "pino";
 import type { PolicyOut } from "../../proto/loader.ts";
 import { EventSink } from "./sink.ts";
+import { AtomicFileWriter } from "./file-writer.ts";
 import { applyPauseChange, EMPTY_PAUSE, parsePauseRecord, type PauseChange, type PauseState } from "../pause/state.ts";
 import { cloneStored, parseStoredValue, SerialQueue, stampPolicy, storedValue } from "./stamp.ts";
 import {
@@ -79,6 +80,8 @@ export class EmbeddedStore implements PolicyStore {
   private pause: PauseState = EMPTY_PAUSE;
   private readonly pauseListeners = new Set<(s: PauseState) => void>();
   private readonly writes = new SerialQueue();
+  /** Atomic replace of the data file, off the event loop. */
+  private readonly writer = new AtomicFileWriter();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly file: string;
@@ -378,6 +381,7 @@ export class EmbeddedStore implements PolicyStore {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.writes.idle();
+    await this.writer.close();
     for (const s of this.sinks) s.close();
     this.sinks.clear();
     this.pauseListeners.clear();
@@ -465,22 +469,8 @@ export class EmbeddedStore implements PolicyStore {
     const dir = this.opts.dataDir;
     const tmp = path.join(dir, `${DATA_FILE}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
     try {
-      const fh = await fs.open(tmp, "w", 0o600);
-      try {
-        await fh.writeFile(JSON.stringify(data, null, 1) + "\n");
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fs.rename(tmp, this.file);
-      const dh = await fs.open(dir, "r");
-      try {
-        await dh.sync();
-      } finally {
-        await dh.close();
-      }
+      await this.writer.replace({ tmp, file: this.file, dir, text: JSON.stringify(data, null, 1) + "\n", mode: 0o600 });
     } catch (e) {
-      await fs.rm(tmp, { force: true }).catch(() => {});
       throw new StoreError("unavailable", `embedded store: cannot write ${this.file}: ${(e as Error).message}`);
     }
   }
