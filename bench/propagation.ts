@@ -10,6 +10,7 @@
 // nothing. Every variable, default and figure: docs/benchmarks.md.
 import { execFileSync, fork, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import http2 from "node:http2";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -350,6 +351,12 @@ class Baseline {
     this.child.send({ type: "push", version, policy: policy.toString("base64") });
   }
 
+  /** The workers' max event-loop delay (ms) since the previous ask. */
+  async lagMax(): Promise<number> {
+    this.child.send({ type: "lag" });
+    return (await this.next((m) => m.type === "lag", 30_000)).maxMs as number;
+  }
+
   async streams(): Promise<number> {
     this.child.send({ type: "count" });
     return (await this.next((m) => m.type === "count", 30_000)).streams as number;
@@ -389,10 +396,38 @@ async function measureBaseline(n: number, policy: Buffer): Promise<Result> {
         if ((m.streams as number) !== count) throw new Error(`baseline counted ${m.streams as number} streams, not ${count}`);
         return m.lastAckUnixMs as number;
       },
+      lagMax: () => raw.lagMax(),
     };
     let k = await changes(driver, fleet, n, 0, CFG.warmup);
     const figs = emptyFigs();
     k = await changes(driver, fleet, n, k, CFG.applies, figs);
+    // HFI's side applies have a floor: a request the same event loop answers at once, timed the same way.
+    const sideDuring: number[] = [];
+    const latDuring: number[] = [];
+    const probe = http2.connect(`http://${raw.address}`);
+    probe.on("error", () => {});
+    try {
+      for (let i = 0; i < CFG.contention; i++) {
+        await untilQuiet(raw.pid, 100, 15_000);
+        let running = true;
+        const side = (async () => {
+          while (running) {
+            sideDuring.push(await probeOnce(probe));
+            await sleep(CFG.sideIntervalMs);
+          }
+        })();
+        const t0 = Date.now();
+        const { version } = await driver.change(k++);
+        try {
+          latDuring.push((await driver.lastAck(version, n)) - t0);
+        } finally {
+          running = false;
+          await side;
+        }
+      }
+    } finally {
+      probe.close();
+    }
     const st = await fleet.stats();
     return {
       label: `raw node:http2 (${workers} worker${workers > 1 ? "s" : ""})`,
@@ -401,6 +436,7 @@ async function measureBaseline(n: number, policy: Buffer): Promise<Result> {
       rssIdleMiB: rss0 / MiB,
       rssPerStreamKiB: (rss1 - rss0) / n / KiB,
       ...summarize(figs, n),
+      ...(sideDuring.length ? { sideDuring: quantiles(sideDuring), latDuring: quantiles(latDuring) } : {}),
       frameBytes: st.bytes / st.snapshots,
       reconnects: st.reconnects,
     };
@@ -408,6 +444,18 @@ async function measureBaseline(n: number, policy: Buffer): Promise<Result> {
     await fleet?.close();
     await raw.stop();
   }
+}
+
+/** One GET /probe on the raw baseline: milliseconds to its response headers. */
+function probeOnce(session: http2.ClientHttp2Session): Promise<number> {
+  const t = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = session.request({ ":path": "/probe" });
+    req.on("response", () => resolve(performance.now() - t));
+    req.on("error", reject);
+    req.resume();
+    req.end();
+  });
 }
 
 // --- the memory burst -----------------------------------------------------
@@ -523,13 +571,16 @@ function print(r: Result): void {
   if (r.lagMaxMs) log(`  event-loop delay, max per change (server /metrics): ${triple(r.lagMaxMs)}`);
   if (r.applyRpc) log(`  ApplyPolicy of the change itself: ${triple(r.applyRpc)}`);
   if (r.sideIdle) log(`  ApplyPolicy of another policy, idle: ${triple(r.sideIdle)}`);
-  if (r.sideDuring) log(`  ApplyPolicy of another policy during ${CFG.contention} fan-outs: ${triple(r.sideDuring)} (${r.sideDuring.n} calls); those fan-outs: ${triple(r.latDuring!)}`);
+  if (r.sideDuring)
+    log(
+      `  ${r.label.startsWith("raw") ? "GET /probe (answered at once)" : "ApplyPolicy of another policy"} during ${CFG.contention} fan-outs: ${triple(r.sideDuring)} (${r.sideDuring.n} calls); those fan-outs: ${triple(r.latDuring!)}`,
+    );
   log(`  connect: every stream subscribed and ACKed in ${(r.connectMs / 1000).toFixed(1)} s; ${num(r.frameBytes, 0)} B per snapshot on the wire (mean); ${r.reconnects} reconnects`);
 }
 
 function table(rows: Result[], raws: Map<number, Result>): void {
   log("\n## summary");
-  log("| server | N | apply → last ACK p50 / p99 / max | ÷ floor p50 (p99) | ÷ raw p99 | CPU/stream/change | ÷ raw CPU | RSS/stream | max lag p99 | side apply during fan-out p99 |");
+  log("| server | N | apply → last ACK p50 / p99 / max | ÷ floor p50 (p99) | ÷ raw p99 | CPU/stream/change | ÷ raw CPU | RSS/stream | max lag p99 | side call during fan-out p99 (raw: GET /probe) |");
   log("|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
     const raw = raws.get(r.n);

@@ -11,8 +11,12 @@
 //   ← {type:"push", version, policy (base64 SnapshotPolicy)}
 //       → {type:"converged", version, lastAckUnixMs, streams} once every stream open at the push ACKed it
 //   ← {type:"count"} → {type:"count", streams}
+//   ← {type:"lag"} → {type:"lag", maxMs}: the workers' max event-loop delay since the last ask
+// A GET /probe is answered 200 at once: the floor of any request the same
+// event loop serves while it fans out (the benchmark times it during fan-outs).
 import cluster, { type Worker } from "node:cluster";
 import http2 from "node:http2";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { FrameReader, STREAM_CONFIG_PATH, decodeAck, encodeSnapshot, frame, withPolicyVersion } from "./grpc-wire.ts";
 
 export interface BaselineConfig {
@@ -23,8 +27,11 @@ export interface BaselineConfig {
 const SLICE = 64;
 const cfg = JSON.parse(process.argv[2] ?? process.env.HFI_BASELINE_CONFIG ?? "{}") as BaselineConfig;
 
-type ToWorker = { type: "push"; version: string; frame: string } | { type: "count"; id: number };
-type FromWorker = { type: "converged"; version: string; lastAckUnixMs: number; streams: number } | { type: "count"; id: number; streams: number };
+type Query = "count" | "lag";
+type ToWorker = { type: "push"; version: string; frame: string } | { type: "count"; id: number } | { type: "lag"; id: number };
+type FromWorker =
+  | { type: "converged"; version: string; lastAckUnixMs: number; streams: number }
+  | { type: Query; id: number; value: number };
 
 if (cluster.isPrimary) primary();
 else worker();
@@ -41,7 +48,8 @@ function primary(): void {
     workers.push(w);
   }
   let change: { version: string; reports: number; last: number; streams: number } | undefined;
-  let countReq: { id: number; reports: number; streams: number } | undefined;
+  // One query at a time: counts sum over workers, lags take the max.
+  let query: { type: Query; id: number; reports: number; value: number } | undefined;
   for (const w of workers) {
     w.on("message", (m: FromWorker) => {
       if (m.type === "converged" && change && m.version === change.version) {
@@ -51,16 +59,16 @@ function primary(): void {
           process.send!({ type: "converged", version: change.version, lastAckUnixMs: change.last, streams: change.streams });
           change = undefined;
         }
-      } else if (m.type === "count" && countReq && m.id === countReq.id) {
-        countReq.streams += m.streams;
-        if (++countReq.reports === workers.length) {
-          process.send!({ type: "count", streams: countReq.streams });
-          countReq = undefined;
+      } else if (m.type !== "converged" && query && m.id === query.id) {
+        query.value = query.type === "count" ? query.value + m.value : Math.max(query.value, m.value);
+        if (++query.reports === workers.length) {
+          process.send!(query.type === "count" ? { type: "count", streams: query.value } : { type: "lag", maxMs: query.value });
+          query = undefined;
         }
       }
     });
   }
-  let countId = 0;
+  let queryId = 0;
   process.on("message", (m: { type: string; version?: number; policy?: string }) => {
     if (m.type === "push") {
       const version = `raw-${String(m.version).padStart(12, "0")}`;
@@ -70,9 +78,9 @@ function primary(): void {
       change = { version, reports: 0, last: 0, streams: 0 };
       const msg: ToWorker = { type: "push", version, frame: bytes.toString("base64") };
       for (const w of workers) w.send(msg);
-    } else if (m.type === "count") {
-      countReq = { id: ++countId, reports: 0, streams: 0 };
-      for (const w of workers) w.send({ type: "count", id: countReq.id } satisfies ToWorker);
+    } else if (m.type === "count" || m.type === "lag") {
+      query = { type: m.type, id: ++queryId, reports: 0, value: 0 };
+      for (const w of workers) w.send({ type: m.type, id: query.id } satisfies ToWorker);
     }
   });
   process.on("disconnect", () => {
@@ -98,8 +106,17 @@ function worker(): void {
     counting = undefined;
   };
 
+  // 1 ms resolution, as HFI's own histogram.
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+
   const server = http2.createServer();
   server.on("stream", (stream, headers) => {
+    if (headers[":path"] === "/probe") {
+      stream.respond({ ":status": 200 });
+      stream.end();
+      return;
+    }
     if (headers[":path"] !== STREAM_CONFIG_PATH) {
       stream.respond({ ":status": 404 });
       stream.end();
@@ -137,7 +154,12 @@ function worker(): void {
 
   process.on("message", async (m: ToWorker) => {
     if (m.type === "count") {
-      process.send!({ type: "count", id: m.id, streams: peers.size } satisfies FromWorker);
+      process.send!({ type: "count", id: m.id, value: peers.size } satisfies FromWorker);
+      return;
+    }
+    if (m.type === "lag") {
+      process.send!({ type: "lag", id: m.id, value: delay.max / 1e6 } satisfies FromWorker);
+      delay.reset();
       return;
     }
     current = { version: m.version, frame: Buffer.from(m.frame, "base64") };
