@@ -68,7 +68,7 @@ export class HfiServer {
     const dataDir = opts.etcdEndpoint ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), "hfi-bench-"));
     // BENCH_SERVER_NODE_ARGS: extra node flags for the server (e.g. --cpu-prof), space-separated.
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-    const args = [...nodeArgs, BIN, "server", "--grpc-addr", grpcAddress, "--http-addr", httpAddress, "--log-level", "warn"];
+    const args = [...nodeArgs, BIN, "server", "--grpc-addr", grpcAddress, "--http-addr", httpAddress, "--log-level", process.env.BENCH_SERVER_LOG_LEVEL ?? "warn"];
     if (opts.etcdEndpoint) args.push("--etcd-endpoints", opts.etcdEndpoint, ...(opts.etcdPrefix ? ["--etcd-prefix", opts.etcdPrefix] : []));
     else args.push("--data-dir", dataDir!);
     if (opts.workers) args.push("--workers", opts.workers);
