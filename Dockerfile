@@ -32,6 +32,10 @@ RUN apk add --no-cache libstdc++ libgcc \
  && addgroup -g 1000 hfi && adduser -D -H -u 1000 -G hfi -h /nonexistent -s /sbin/nologin hfi
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 ENV NODE_ENV=production
+# glibc malloc: hand freed native buffers back (scripts/k8s/runtime-env.ts).
+ENV MALLOC_ARENA_MAX=2
+ENV MALLOC_TRIM_THRESHOLD_=131072
+ENV MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules/ node_modules/

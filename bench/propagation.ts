@@ -23,6 +23,7 @@ import { Fleet, type FleetOptions } from "./lib/fleet.ts";
 import { HfiServer, metricMax } from "./lib/hfi-server.ts";
 import { CPU_TICK_MS, sampleTree, untilQuiet } from "./lib/proc-stats.ts";
 import { KiB, MiB, num, quantiles, ratio, triple, type Quantiles } from "./lib/stats.ts";
+import { MALLOC_ENV } from "../scripts/k8s/runtime-env.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -598,7 +599,8 @@ async function main(): Promise<void> {
   log(`start: ${load()}`);
   log(
     `config: streams ${CFG.streams.join(",")}; stores ${CFG.stores.join(",")}; cases ${[...CFG.cases].join(",")}; ${CFG.warmup} warm-up + ${CFG.applies} measured applies; ` +
-      `${CFG.perConnection} stream(s) per connection; ${CFG.services} services; server workers ${CFG.workers ?? "(flag not passed)"}`,
+      `${CFG.perConnection} stream(s) per connection; ${CFG.services} services; server workers ${CFG.workers ?? "(flag not passed)"}; ` +
+      `server malloc env ${Object.keys(MALLOC_ENV).map((k) => `${k}=${process.env[k] ?? MALLOC_ENV[k]}`).join(" ")} (the image's unless set)`,
   );
   const etcd = await TestEtcd.start();
   const runId = `${process.pid}`;

@@ -11,6 +11,7 @@ import * as grpc from "@grpc/grpc-js";
 import { hfiGrpc } from "../../proto/loader.ts";
 import type { ApplyPolicyResponseOut, GetPolicyStatusResponseOut, Policy, PolicyServiceClient } from "../../proto/loader.ts";
 import { freePort } from "../../test/support/ports.ts";
+import { MALLOC_ENV } from "../../scripts/k8s/runtime-env.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = path.join(ROOT, "cli/bin/hfi.js");
@@ -72,7 +73,8 @@ export class HfiServer {
     if (opts.etcdEndpoint) args.push("--etcd-endpoints", opts.etcdEndpoint, ...(opts.etcdPrefix ? ["--etcd-prefix", opts.etcdPrefix] : []));
     else args.push("--data-dir", dataDir!);
     if (opts.workers) args.push("--workers", opts.workers);
-    const env = { ...process.env };
+    // The control-plane image's malloc settings, unless the caller's environment sets its own.
+    const env = { ...MALLOC_ENV, ...process.env };
     delete env.HFI_API_TOKEN;
     delete env.HFI_STREAM_TOKEN;
     if (opts.apiToken) env.HFI_API_TOKEN = opts.apiToken;

@@ -30,6 +30,7 @@ import path from "node:path";
 import { assembleImage, gzipLayerFile, writeLayout, type Image, type Layer } from "./oci.ts";
 import { installNodeRuntime, nodeTarball, NODE_PACKAGE, NODE_VERSION } from "./node-runtime.ts";
 import { parseRef, pushImage, withDefaultTag } from "./registry.ts";
+import { MALLOC_ENV } from "./runtime-env.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 export const DEFAULT_OUT = path.join(ROOT, "dist-image");
@@ -44,7 +45,11 @@ export const APP_FILES = ["package.json", "node_modules", "dist", "cli/bin/hfi.j
 /** The image config's runtime part (the Dockerfile's ENV, WORKDIR, USER, EXPOSE, ENTRYPOINT). */
 export const RUNTIME_CONFIG = {
   User: `${USER.uid}:${USER.gid}`,
-  Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "NODE_ENV=production"],
+  Env: [
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "NODE_ENV=production",
+    ...Object.entries(MALLOC_ENV).map(([k, v]) => `${k}=${v}`),
+  ],
   Entrypoint: ["node", "cli/bin/hfi.js", "server"],
   WorkingDir: APP_DIR,
   ExposedPorts: { "8080/tcp": {}, "9090/tcp": {} },

@@ -135,6 +135,8 @@ test("the Dockerfile and the daemonless build (npm run image:server) agree: Node
   const env = runStage!.filter((i) => i.op === "ENV").map((i) => i.args.replace(/\s+/, "="));
   for (const e of env) assert.ok(RUNTIME_CONFIG.Env.includes(e), `ENV ${e} is in the daemonless image's Env`);
   assert.ok(env.includes("NODE_ENV=production"));
+  // Both images tune glibc malloc the same way (scripts/k8s/runtime-env.ts).
+  for (const e of RUNTIME_CONFIG.Env) assert.ok(env.includes(e) || e.startsWith("PATH="), `the Dockerfile sets ${e} as the daemonless image does`);
   // What /app gets: the COPY destinations after WORKDIR, named like APP_FILES.
   const copied = runStage!
     .filter((i) => i.op === "COPY" && i.args.includes("/src/"))
