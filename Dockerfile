@@ -32,7 +32,8 @@ RUN apk add --no-cache libstdc++ libgcc \
  && addgroup -g 1000 hfi && adduser -D -H -u 1000 -G hfi -h /nonexistent -s /sbin/nologin hfi
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 ENV NODE_ENV=production
-# glibc malloc: hand freed native buffers back (scripts/k8s/runtime-env.ts).
+# glibc malloc settings of the daemonless image (scripts/k8s/runtime-env.ts), kept
+# for parity; Alpine's musl ignores them.
 ENV MALLOC_ARENA_MAX=2
 ENV MALLOC_TRIM_THRESHOLD_=131072
 ENV MALLOC_MMAP_THRESHOLD_=131072
