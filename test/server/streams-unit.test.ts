@@ -76,8 +76,9 @@ class FakeSink extends EventEmitter implements StreamSink {
 
 function setup(opts: { drainTimeoutMs?: number; queueBudgetBytes?: number } = {}) {
   const view = new FakeView();
-  const streams = new ConfigStreams({ view: view as unknown as PolicyView, logger: pino({ level: "silent" }), metrics: createMetrics(), ...opts });
-  return { view, streams };
+  const metrics = createMetrics();
+  const streams = new ConfigStreams({ view: view as unknown as PolicyView, logger: pino({ level: "silent" }), metrics, ...opts });
+  return { view, streams, metrics };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -132,6 +133,27 @@ test("ACKs count only for a nonce this stream was sent with that version", () =>
   assert.equal([...s.acked!.policies], [["a", 2]]);
   s.nack(second!.version, second!.nonce, "boom");
   assert.is(s.nacked?.error, "boom");
+  streams.close();
+});
+
+test("the stream gauges count streams by the version last sent and its state, over groups sharing a record", async () => {
+  const { view, streams, metrics } = setup();
+  const web = [0, 1, 2, 3].map(() => new FakeSink());
+  const api = [0, 1].map(() => new FakeSink());
+  const ws = web.map((k) => streams.add(normaliseIdentity({ service: "web" }), k));
+  const as = api.map((k) => streams.add(normaliseIdentity({ service: "api" }), k));
+  const v0 = ws[0]!.sent!.version;
+  assert.is(as[0]!.sent!.version, v0, "both groups hold the empty snapshot's record");
+  view.put(stored("a", 2, "web"));
+  while (streams.fanningOut) await tick();
+  const v1 = ws[0]!.sent!.version;
+  ws[0]!.ack(v1, ws[0]!.sentNonce);
+  ws[1]!.ack(v1, ws[1]!.sentNonce);
+  ws[2]!.nack(v1, ws[2]!.sentNonce, "bad");
+  as[0]!.ack(v0, as[0]!.sentNonce);
+  const byState = Object.fromEntries(metrics.streamsByState());
+  assert.equal(byState, { [`acked ${v1}`]: 2, [`nacked ${v1}`]: 1, [`pending ${v1}`]: 1, [`acked ${v0}`]: 1, [`pending ${v0}`]: 1 });
+  assert.equal(Object.fromEntries(metrics.streamsByVersion()), { [v1]: 4, [v0]: 2 });
   streams.close();
 });
 
