@@ -67,6 +67,8 @@ export class ConfigStream {
   group!: IdentityGroup;
   /** Fault reports of this stream (faults/ledger.ts). */
   readonly faults = new StreamFaults();
+  /** Its sort key in status answers (status/tally.ts), set at the first status call. */
+  statusKey: string | undefined;
   /** The filter VM has handled an HTTP request (Subscribe.serving or a Serving message); never for Envoy's main-thread VM. */
   serving = false;
 

@@ -64,8 +64,17 @@ export class FirstN<T> {
   constructor(private readonly limit: number) {}
 
   add(key: string, make: () => T): void {
-    if (this.limit <= 0 || (this.cutoff !== undefined && key >= this.cutoff)) return;
-    this.items.push({ key, value: make() });
+    if (this.wants(key)) this.put(key, make());
+  }
+
+  /** False when an entry of this key would be dropped: callers skip building it (and its closure). */
+  wants(key: string): boolean {
+    return this.limit > 0 && (this.cutoff === undefined || key < this.cutoff);
+  }
+
+  /** Adds an entry the caller checked with wants(). */
+  put(key: string, value: T): void {
+    this.items.push({ key, value });
     if (this.items.length >= 2 * this.limit) this.compact();
   }
 
@@ -124,7 +133,7 @@ function tally<T>(groups: Iterable<{ identity: IdentityOut; proxies: Iterable<T>
       total++;
       const key = read.key(x);
       const matching = identityDirection(read.identity(x)) === "outbound" ? matchOut : matchIn;
-      proxies.add(key, () => read.status(x));
+      if (proxies.wants(key)) proxies.put(key, read.status(x));
       for (const [k, counts] of read.faults?.(x) ?? []) {
         const c = splitCountKey(k);
         const i = index.get(c.policy);
@@ -148,11 +157,11 @@ function tally<T>(groups: Iterable<{ identity: IdentityOut; proxies: Iterable<T>
         if (read.acked(x, name) === version) {
           t.acked++;
           t.lastAck = Math.max(t.lastAck, read.ackedAt(x));
-          t.a.add(key, () => ({ identity: read.identity(x), error: "" }));
+          if (t.a.wants(key)) t.a.put(key, { identity: read.identity(x), error: "" });
         } else if (read.nacked(x, name) === version) {
           t.nacked++;
-          t.n.add(key, () => ({ identity: read.identity(x), error: read.nackError(x) }));
-        } else t.p.add(key, () => ({ identity: read.identity(x), error: "" }));
+          if (t.n.wants(key)) t.n.put(key, { identity: read.identity(x), error: read.nackError(x) });
+        } else if (t.p.wants(key)) t.p.put(key, { identity: read.identity(x), error: "" });
       }
     }
   }
@@ -178,7 +187,8 @@ export function tallyStreams(streams: ConfigStreams, replica: string, q: StatusQ
   const t = tally<ConfigStream>(
     groups,
     {
-      key: (s) => sortKey(s.identity.proxyId, replica, s.id),
+      // Constant for a stream's life: built once, not on every status call.
+      key: (s) => (s.statusKey ??= sortKey(s.identity.proxyId, replica, s.id)),
       identity: (s) => s.identity,
       acked: (s, name) => s.acked?.policies.get(name),
       nacked: (s, name) => s.nacked?.record?.policies.get(name),
