@@ -119,6 +119,11 @@ export class RawGrpcCall<Req> {
 
   private onData(chunk: Buffer): void {
     if (this.finished) return;
+    // The common case (an ACK per chunk): one whole uncompressed message, nothing buffered.
+    if (this.bufferedBytes === 0 && chunk.length >= 5 && chunk[0] === 0 && chunk.readUInt32BE(1) === chunk.length - 5) {
+      this.deliver(chunk.subarray(5));
+      return;
+    }
     this.buffered.push(chunk);
     this.bufferedBytes += chunk.length;
     while (this.bufferedBytes >= 5) {
@@ -135,16 +140,21 @@ export class RawGrpcCall<Req> {
       const rest = head.subarray(5 + length);
       this.buffered = rest.length ? [rest] : [];
       this.bufferedBytes = rest.length;
-      let req: Req;
-      try {
-        req = this.deserialize(body);
-      } catch (err) {
-        const st = undecodableStatus(String(this.headers[":path"]), (err as Error)?.message ?? String(err));
-        return this.close(st.code, st.details);
-      }
-      this.on.message(req);
+      this.deliver(body);
       if (this.finished) return;
     }
+  }
+
+  /** Decodes one message body and hands it on (an undecodable one ends the call). */
+  private deliver(body: Buffer): void {
+    let req: Req;
+    try {
+      req = this.deserialize(body);
+    } catch (err) {
+      const st = undecodableStatus(String(this.headers[":path"]), (err as Error)?.message ?? String(err));
+      return this.close(st.code, st.details);
+    }
+    this.on.message(req);
   }
 }
 
