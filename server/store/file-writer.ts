@@ -2,9 +2,9 @@
 // worker thread in one round trip. The same steps with fs/promises cost the
 // event loop eight turns per write, and during a 10k-stream fan-out each turn
 // waits behind ACK reads: ApplyPolicy on the embedded store took p50 36 /
-// p99 86 ms there, against p50 12 / p99 41 with the whole replace as one step
-// (docs/benchmarks.md). Synchronous fs on the main thread would be one step
-// too, but a slow disk's fsync would then stall every config stream.
+// p99 86 ms there, p50 12 / p99 41 with the replace as one synchronous step,
+// p50 15-18 / p99 49-74 with this thread (docs/benchmarks.md). Synchronous fs
+// on the main thread would stall every config stream on a slow disk.
 import { Worker } from "node:worker_threads";
 
 /** The worker's code (CommonJS, run with eval: no module file to locate under tsx or in dist/). */
