@@ -91,16 +91,36 @@ function runBlock(block: string, timeoutMs: number) {
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (out += d));
     const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), timeoutMs);
-    child.on("exit", (code) => {
+    child.on("exit", async (code) => {
       clearTimeout(timer);
-      try {
-        process.kill(-child.pid!, "SIGTERM");
-      } catch {
-        // the group is gone already
-      }
+      // The next block may start a server on the same ports: wait until this block's are gone
+      // (a server still shutting down answered the next block's health check, then vanished).
+      await stopGroup(child.pid!);
       resolve({ code, out });
     });
   });
+}
+
+/** SIGTERM to a process group, then waits up to 15 s for it to be gone (SIGKILL after that). */
+async function stopGroup(pgid: number): Promise<void> {
+  const alive = () => {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
+  process.kill(-pgid, "SIGTERM");
+  const deadline = Date.now() + 15_000;
+  while (alive()) {
+    if (Date.now() > deadline) {
+      process.kill(-pgid, "SIGKILL");
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 test("every ```sh runnable block runs as written", async () => {
