@@ -2,8 +2,8 @@
 // burst of large applies leaves tens of MB of dead snapshot frames, store
 // writes and request buffers outside the JS heap; V8 frees them only when
 // it next collects the objects that own them, which an idle server may not
-// do for minutes, so RSS stays at the burst's peak. This reads V8's heap
-// statistics once a second (a few µs) and, when the external
+// do for minutes, so RSS stays at the burst's peak. This reads
+// process.memoryUsage() once a second (a few µs) and, when the external
 // (Buffer) bytes grew by at least `growthBytes` since the last collection
 // and then stopped growing, runs one full GC. Only buffer growth counts:
 // the JS heap grows between V8's own collections in normal work (10k
@@ -42,7 +42,7 @@ function gcFunction(): () => void {
 export class IdleGc {
   private readonly timer: NodeJS.Timeout;
   private readonly gc = gcFunction();
-  private afterLast = v8.getHeapStatistics().external_memory;
+  private afterLast = process.memoryUsage().external;
   private previous = this.afterLast;
   private lastAt = 0;
   /** Figures for tests and benchmarks. */
@@ -55,8 +55,7 @@ export class IdleGc {
 
   /** One look at the heap (the timer calls it every pollMs; tests call it directly). */
   check(): void {
-    // Heap statistics only: process.memoryUsage() would also read RSS from /proc, not needed here.
-    const { external_memory: now, used_heap_size: heapUsed } = v8.getHeapStatistics();
+    const { external: now, heapUsed } = process.memoryUsage();
     const growth = this.opts.growthBytes ?? IDLE_GC_GROWTH_BYTES;
     // V8 collected on its own since: that is the new floor.
     if (now < this.afterLast) this.afterLast = now;
@@ -68,7 +67,7 @@ export class IdleGc {
     const t0 = performance.now();
     this.gc();
     const ms = performance.now() - t0;
-    this.afterLast = this.previous = v8.getHeapStatistics().external_memory;
+    this.afterLast = this.previous = process.memoryUsage().external;
     this.lastAt = Date.now();
     this.stats.collections++;
     this.stats.lastMs = ms;
